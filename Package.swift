@@ -1,0 +1,54 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Likeness",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "likeness", targets: ["likeness"]),
+        .library(name: "LikenessEngine", targets: ["LikenessEngine"]),
+        .library(name: "LikenessImaging", targets: ["LikenessImaging"]),
+        .library(name: "LikenessStudio", targets: ["LikenessStudio"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
+        .systemLibrary(name: "CCurses", path: "Sources/CCurses"),
+        .systemLibrary(name: "CSixel", path: "Sources/CSixel"),
+        .target(
+            name: "CImageIO",
+            path: "Sources/CImageIO",
+            linkerSettings: [.linkedLibrary("png"), .linkedLibrary("jpeg")]
+        ),
+        .target(
+            name: "LikenessEngine",
+            dependencies: ["CBLAS"],
+            path: "Sources/LikenessEngine",
+            swiftSettings: [.unsafeFlags(["-Ounchecked"])]
+        ),
+        .target(
+            name: "LikenessImaging",
+            dependencies: ["CImageIO", "CSixel"],
+            path: "Sources/LikenessImaging"
+        ),
+        .target(
+            name: "LikenessStudio",
+            dependencies: ["LikenessEngine", "LikenessImaging", "CCurses"],
+            path: "Sources/LikenessStudio"
+        ),
+        .executableTarget(
+            name: "likeness",
+            dependencies: [
+                "LikenessEngine", "LikenessImaging", "LikenessStudio",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/likeness"
+        ),
+        .testTarget(name: "LikenessEngineTests", dependencies: ["LikenessEngine"], path: "Tests/LikenessEngineTests"),
+        .testTarget(name: "LikenessImagingTests", dependencies: ["LikenessImaging"], path: "Tests/LikenessImagingTests"),
+        .testTarget(name: "LikenessStudioTests", dependencies: ["LikenessStudio"], path: "Tests/LikenessStudioTests"),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,211 @@
+"""Shared pieces of the training stages: config flags, the rendered data cache, the WordLevel
+tokenizer, checkpoints. Models live in models.py and have no I/O."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import torch
+
+from . import world
+
+PLACEHOLDER = "<obj>"
+SPECIALS = ["<pad>", "<unk>", "<bos>", "<eos>"]  # ids 0..3; eos != 2 so CLIP pools at the eos id
+
+
+# ---------------------------------------------------------------- configs
+
+def parse_config(cls, argv=None):
+    """A dataclass config from argparse flags; defaults reproduce the published numbers."""
+    import argparse
+
+    p = argparse.ArgumentParser(description=cls.__doc__)
+    for f in dataclasses.fields(cls):
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        flag = "--" + f.name.replace("_", "-")
+        if isinstance(default, bool):
+            p.add_argument(flag, type=lambda s: s.lower() in ("1", "true", "yes", "on"), default=default,
+                           metavar="BOOL")
+        elif isinstance(default, (list, tuple)):
+            p.add_argument(flag, type=type(default[0]) if default else str, nargs="*", default=default)
+        else:
+            p.add_argument(flag, type=type(default) if default is not None else str, default=default)
+    ns = p.parse_args(argv)
+    return cls(**vars(ns))
+
+
+def save_config(cfg, path: Path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(dataclasses.asdict(cfg), indent=2))
+    os.replace(tmp, path)
+
+
+def device_of(accelerator=None) -> torch.device:
+    if accelerator is not None:
+        return accelerator.device
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+# ---------------------------------------------------------------- data cache
+
+def render_cache(path: Path, split: str, scenes_per_identity: int, seed: int, limit: Optional[int] = None):
+    """Renders `scenes_per_identity` scenes of every identity of `split` into an npz file.
+    Several scenes per identity give the cross-reference pairs of the encoder stage."""
+    if path.exists():
+        return
+    rng = np.random.default_rng(seed)
+    idents = world.identities(split)
+    if limit:
+        idents = [idents[i] for i in rng.permutation(len(idents))[:limit]]
+    n = len(idents) * scenes_per_identity
+    images = np.zeros((n, 64, 64, 3), np.uint8)
+    masks = np.zeros((n, 64, 64), np.uint8)
+    full, placeholder, ident_idx, meta = [], [], [], []
+    t0 = time.time()
+    k = 0
+    for i, ident in enumerate(idents):
+        for _ in range(scenes_per_identity):
+            sc = world.sample_scene(ident, rng)
+            im, m = world.render(sc)
+            images[k] = np.asarray(im)
+            masks[k] = m
+            full.append(world.caption(sc))
+            placeholder.append(world.caption(sc, PLACEHOLDER))
+            ident_idx.append(i)
+            meta.append(json.dumps({"size": sc.size, "position": sc.position, "background": sc.background}))
+            k += 1
+        if i % 200 == 0:
+            print(f"render {split}: {k}/{n} scenes, {time.time() - t0:.0f}s", flush=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.stem + ".tmp.npz")
+    np.savez(tmp, images=images, masks=masks, full=np.array(full), placeholder=np.array(placeholder),
+             ident=np.array(ident_idx), ident_keys=np.array([x.key() for x in idents]), meta=np.array(meta))
+    os.replace(tmp, path)
+
+
+class SceneCache:
+    def __init__(self, path: Path):
+        z = np.load(path)
+        self.images = z["images"]
+        self.masks = z["masks"]
+        self.full = [str(s) for s in z["full"]]
+        self.placeholder = [str(s) for s in z["placeholder"]]
+        self.ident = z["ident"]
+        self.ident_keys = [str(s) for s in z["ident_keys"]]
+        self.meta = [json.loads(str(s)) for s in z["meta"]]
+        self.by_ident: dict[int, list[int]] = {}
+        for i, k in enumerate(self.ident):
+            self.by_ident.setdefault(int(k), []).append(i)
+
+    def __len__(self):
+        return len(self.images)
+
+    def image_tensor(self, idx) -> torch.Tensor:
+        """[B, 3, 64, 64] in [-1, 1]"""
+        x = torch.from_numpy(self.images[idx]).float().div(127.5).sub(1.0)
+        return x.permute(0, 3, 1, 2).contiguous()
+
+    def mask_tensor(self, idx) -> torch.Tensor:
+        return torch.from_numpy(self.masks[idx]).float().div(255.0)[:, None]
+
+
+def data_paths(run_dir: Path) -> dict:
+    return {"train": run_dir / "data" / "train.npz", "heldout": run_dir / "data" / "heldout.npz"}
+
+
+def ensure_data(run_dir: Path, scenes_per_identity: int = 8, seed: int = 0, quick: bool = False):
+    paths = data_paths(run_dir)
+    limit = 24 if quick else None
+    render_cache(paths["train"], "train", 3 if quick else scenes_per_identity, seed, limit)
+    render_cache(paths["heldout"], "heldout", 3 if quick else 4, seed + 1, 12 if quick else None)
+    return paths
+
+
+# ---------------------------------------------------------------- tokenizer
+
+def build_tokenizer(out_dir: Path, max_length: int):
+    """WordLevel tokenizer over the caption grammar's words (tokenizer.json + tokenizer_config.json)."""
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
+
+    vocab = {t: i for i, t in enumerate(SPECIALS)}
+    for w in world.vocabulary():
+        vocab.setdefault(w, len(vocab))
+    tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
+    tok.normalizer = normalizers.Lowercase()
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.post_processor = processors.TemplateProcessing(
+        single="<bos> $A <eos>", special_tokens=[("<bos>", vocab["<bos>"]), ("<eos>", vocab["<eos>"])])
+    tok.add_special_tokens(SPECIALS)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tok.save(str(out_dir / "tokenizer.json"))
+    (out_dir / "tokenizer_config.json").write_text(json.dumps({
+        "tokenizer_class": "PreTrainedTokenizerFast", "model_max_length": max_length,
+        "bos_token": "<bos>", "eos_token": "<eos>", "pad_token": "<pad>", "unk_token": "<unk>",
+    }, indent=2))
+    return load_tokenizer(out_dir)
+
+
+def load_tokenizer(folder: Path):
+    from transformers import PreTrainedTokenizerFast
+    return PreTrainedTokenizerFast.from_pretrained(str(folder))
+
+
+def tokenize(tokenizer, texts: list[str]) -> torch.Tensor:
+    out = tokenizer(texts, padding="max_length", truncation=True, max_length=tokenizer.model_max_length,
+                    return_tensors="pt")
+    return out["input_ids"]
+
+
+# ---------------------------------------------------------------- checkpoints
+
+class Checkpoint:
+    """Resumable training state (modules, optimizer, step) in one file, written atomically."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def load(self, modules: dict, optimizer=None) -> int:
+        if not self.path.exists():
+            return 0
+        state = torch.load(self.path, map_location="cpu", weights_only=False)
+        for name, m in modules.items():
+            m.load_state_dict(state["modules"][name])
+        if optimizer is not None and "optimizer" in state:
+            optimizer.load_state_dict(state["optimizer"])
+        if "rng" in state:
+            torch.set_rng_state(state["rng"])
+        print(f"resumed {self.path} at step {state['step']}", flush=True)
+        return int(state["step"])
+
+    def save(self, modules: dict, optimizer, step: int, extra: Optional[dict] = None):
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        state = {"modules": {k: m.state_dict() for k, m in modules.items()}, "step": step,
+                 "rng": torch.get_rng_state()}
+        if optimizer is not None:
+            state["optimizer"] = optimizer.state_dict()
+        if extra:
+            state.update(extra)
+        tmp = self.path.with_suffix(".tmp")
+        torch.save(state, tmp)
+        os.replace(tmp, self.path)
+
+
+class Log:
+    def __init__(self, every: int = 25):
+        self.every, self.t0, self.acc, self.n = every, time.time(), {}, 0
+
+    def __call__(self, step: int, total: int, batch: int, **vals):
+        for k, v in vals.items():
+            self.acc[k] = self.acc.get(k, 0.0) + float(v)
+        self.n += 1
+        if step % self.every == 0 or step == total:
+            dt = time.time() - self.t0
+            parts = " ".join(f"{k} {v / self.n:.4f}" for k, v in self.acc.items())
+            print(f"step {step}/{total} {parts} {self.n * batch / max(dt, 1e-9):.1f} img/s", flush=True)
+            self.t0, self.acc, self.n = time.time(), {}, 0

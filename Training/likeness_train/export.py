@@ -1,0 +1,109 @@
+"""Stage 5, export: the model folder of docs/FORMAT.md (diffusers StableDiffusionPipeline layout
+plus object_encoder/ and preview/latent_rgb.json), weights in fp16 by default.
+
+preview/latent_rgb.json is fitted by least squares from sampler-space latents (scaled by the VAE's
+scaling_factor) to the image box-filtered to latent size, RGB in [0, 1]:
+    rgb[c] = sum_k weights[c][k] * latent[k] + weights[c][C]"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from . import common, models
+
+
+@dataclasses.dataclass
+class ExportConfig:
+    """Write the model folder."""
+    run_dir: str = "runs/toybox"
+    encoder_name: str = "encoder"
+    out: str = "Models/toybox"
+    dtype: str = "fp16"
+    quick: bool = False
+
+
+def main(argv=None):
+    run(common.parse_config(ExportConfig, argv))
+
+
+def fit_latent_rgb(latents: torch.Tensor, images: torch.Tensor) -> list:
+    """latents [N, C, h, w] (scaled), images [N, 3, H, W] in [-1, 1] -> 3 x (C+1) weights"""
+    n, c, h, w = latents.shape
+    rgb = F.adaptive_avg_pool2d((images + 1) / 2, (h, w))  # [N, 3, h, w]
+    x = torch.cat([latents, torch.ones(n, 1, h, w)], 1).permute(0, 2, 3, 1).reshape(-1, c + 1).double()
+    y = rgb.permute(0, 2, 3, 1).reshape(-1, 3).double()
+    sol = torch.linalg.lstsq(x, y).solution  # [C+1, 3]
+    return sol.t().tolist()
+
+
+def run(cfg: ExportConfig):
+    from diffusers import AutoencoderKL, UNet2DConditionModel
+    from safetensors.torch import load_file, save_file
+    from transformers import CLIPTextModel
+
+    from .stage_base import encode_latents
+
+    dtype = {"fp16": torch.float16, "fp32": torch.float32}[cfg.dtype]
+    run_dir = Path(cfg.run_dir)
+    enc_dir = run_dir / cfg.encoder_name
+    out = Path(cfg.out)
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+
+    vae = AutoencoderKL.from_pretrained(run_dir / "vae" / "model")
+    unet = UNet2DConditionModel.from_pretrained(enc_dir / "unet")
+    text = CLIPTextModel.from_pretrained(enc_dir / "text_encoder")
+    for name, m in [("vae", vae), ("unet", unet), ("text_encoder", text)]:
+        m.to(dtype).save_pretrained(tmp / name, safe_serialization=True)
+    shutil.copytree(run_dir / "clip" / "tokenizer", tmp / "tokenizer")
+    (tmp / "scheduler").mkdir()
+    (tmp / "scheduler" / "scheduler_config.json").write_text(json.dumps(models.scheduler_config(), indent=2))
+    import diffusers
+    (tmp / "model_index.json").write_text(json.dumps({
+        "_class_name": "StableDiffusionPipeline", "_diffusers_version": diffusers.__version__,
+        "feature_extractor": [None, None], "safety_checker": [None, None], "requires_safety_checker": False,
+        "scheduler": ["diffusers", "DDIMScheduler"], "text_encoder": ["transformers", "CLIPTextModel"],
+        "tokenizer": ["transformers", "PreTrainedTokenizerFast"], "unet": ["diffusers", "UNet2DConditionModel"],
+        "vae": ["diffusers", "AutoencoderKL"]}, indent=2))
+
+    (tmp / "object_encoder").mkdir()
+    ocfg = json.loads((enc_dir / "object_encoder" / "config.json").read_text())
+    (tmp / "object_encoder" / "config.json").write_text(json.dumps(ocfg, indent=2))
+    weights = load_file(str(enc_dir / "object_encoder" / "model.safetensors"))
+    save_file({k: v.to(dtype).contiguous() for k, v in weights.items()}, str(tmp / "object_encoder" / "model.safetensors"))
+
+    data = common.SceneCache(common.ensure_data(run_dir, quick=cfg.quick)["train"])
+    sub = list(range(0, len(data), max(1, len(data) // 1024)))
+    with torch.no_grad():
+        vae32 = vae.float()
+        lat = torch.cat([vae32.encode(data.image_tensor(sub[s:s + 256])).latent_dist.mode()
+                         for s in range(0, len(sub), 256)]) * vae32.config.scaling_factor
+    (tmp / "preview").mkdir()
+    (tmp / "preview" / "latent_rgb.json").write_text(json.dumps({
+        "latent_space": "scaled", "rgb_range": [0, 1],
+        "weights": fit_latent_rgb(lat, data.image_tensor(sub))}, indent=2))
+    (tmp / "README.md").write_text(
+        "# toybox\n\nThe built-in Likeness model: a miniature Stable Diffusion (CLIP text encoder, UNet, "
+        "AutoencoderKL) and an object encoder, trained on the procedural Toybox world by `Training/` "
+        "(`make train-toybox`). 64x64 images, 16x16x4 latents. See docs/FORMAT.md and docs/RESULTS.md.\n")
+    if out.exists():
+        old = out.with_name(out.name + ".old")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(out, old)
+        os.replace(tmp, out)
+        shutil.rmtree(old)
+    else:
+        os.replace(tmp, out)
+    size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+    print(f"exported {out} ({size / 1e6:.1f} MB)", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,125 @@
+"""Stage 3, base: a diffusers UNet2DConditionModel trained text-to-image on full-description
+captions, with the stage-1 text encoder frozen and 10% caption dropout for classifier-free guidance.
+Latents and text states are computed once (both frozen) and cached in memory."""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from . import common, models
+
+
+@dataclasses.dataclass
+class BaseConfig:
+    """Train the text-to-image UNet (stage 3)."""
+    run_dir: str = "runs/toybox"
+    steps: int = 1800
+    batch_size: int = 64
+    lr: float = 4e-4
+    caption_dropout: float = 0.1
+    seed: int = 0
+    quick: bool = False
+    save_every: int = 250
+
+
+def main(argv=None):
+    run(common.parse_config(BaseConfig, argv))
+
+
+def load_frozen(run_dir: Path, device):
+    from diffusers import AutoencoderKL
+    from transformers import CLIPTextModel
+
+    vae = AutoencoderKL.from_pretrained(run_dir / "vae" / "model").to(device).eval().requires_grad_(False)
+    text = CLIPTextModel.from_pretrained(run_dir / "clip" / "text_encoder").to(device).eval()
+    tok = common.load_tokenizer(run_dir / "clip" / "tokenizer")
+    return vae, text, tok
+
+
+@torch.no_grad()
+def encode_latents(vae, data: common.SceneCache, device, batch: int = 256) -> torch.Tensor:
+    """[N, 4, 16, 16] posterior means scaled by scaling_factor"""
+    out = []
+    for s in range(0, len(data), batch):
+        x = data.image_tensor(range(s, min(s + batch, len(data)))).to(device)
+        out.append(vae.encode(x).latent_dist.mode() * vae.config.scaling_factor)
+    return torch.cat(out)
+
+
+@torch.no_grad()
+def encode_texts(text, tok, texts: list[str], device, batch: int = 512) -> torch.Tensor:
+    out = []
+    for s in range(0, len(texts), batch):
+        ids = common.tokenize(tok, texts[s:s + batch]).to(device)
+        out.append(text(input_ids=ids).last_hidden_state)
+    return torch.cat(out)
+
+
+def noise_scheduler():
+    from diffusers import DDPMScheduler
+    cfg = dict(models.scheduler_config())
+    cfg.pop("_class_name")
+    cfg.pop("set_alpha_to_one")
+    return DDPMScheduler(**cfg)
+
+
+def run(cfg: BaseConfig):
+    from accelerate import Accelerator
+    from diffusers import UNet2DConditionModel
+
+    acc = Accelerator(cpu=not torch.cuda.is_available())
+    run_dir = Path(cfg.run_dir)
+    out = run_dir / "base"
+    common.save_config(cfg, out / "train_config.json")
+    data = common.SceneCache(common.ensure_data(run_dir, quick=cfg.quick)["train"])
+    vae, text, tok = load_frozen(run_dir, acc.device)
+    latents = encode_latents(vae, data, acc.device)
+    uniq = sorted(set(data.full)) + [""]
+    where = {c: i for i, c in enumerate(uniq)}
+    states = encode_texts(text, tok, uniq, acc.device)  # [U, L, D]
+    cap_idx = torch.tensor([where[c] for c in data.full])
+    empty = len(uniq) - 1
+    print(f"cached {len(latents)} latents, {len(uniq)} caption states", flush=True)
+
+    torch.manual_seed(cfg.seed)
+    unet = UNet2DConditionModel(**models.unet_config(text.config.hidden_size, cfg.quick))
+    print(f"unet: {sum(p.numel() for p in unet.parameters()) / 1e6:.2f}M parameters", flush=True)
+    opt = torch.optim.AdamW(unet.parameters(), lr=cfg.lr, weight_decay=0.01)
+    ckpt = common.Checkpoint(out / "state.pt")
+    step = ckpt.load({"unet": unet}, opt)
+    unet, opt = acc.prepare(unet, opt)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / 100) * max(0.1, 1 - s / cfg.steps),
+                                              last_epoch=step - 1 if step else -1)
+    noise_sched = noise_scheduler()
+    gen = torch.Generator().manual_seed(cfg.seed + step)
+    log = common.Log()
+    unet.train()
+    while step < cfg.steps:
+        idx = torch.randint(len(data), (cfg.batch_size,), generator=gen)
+        x0 = latents[idx]
+        ci = cap_idx[idx].clone()
+        ci[torch.rand(len(idx), generator=gen) < cfg.caption_dropout] = empty
+        cond = states[ci.to(states.device)]
+        noise = torch.randn(x0.shape, generator=gen).to(acc.device)
+        t = torch.randint(0, noise_sched.config.num_train_timesteps, (len(idx),), generator=gen).to(acc.device)
+        xt = noise_sched.add_noise(x0, noise, t)
+        pred = unet(xt, t, encoder_hidden_states=cond).sample
+        loss = F.mse_loss(pred, noise)
+        opt.zero_grad(set_to_none=True)
+        acc.backward(loss)
+        acc.clip_grad_norm_(unet.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        step += 1
+        log(step, cfg.steps, cfg.batch_size, loss=loss.item())
+        if step % cfg.save_every == 0 or step == cfg.steps:
+            ckpt.save({"unet": acc.unwrap_model(unet)}, opt, step)
+    acc.unwrap_model(unet).save_pretrained(out / "unet")
+    print(f"wrote {out / 'unet'}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,191 @@
+"""Stage 4, encoder: the method of DESIGN.md section 3, every part switchable for the ablations.
+
+- object encoder: the stage-1 CLIP vision tower + a projection to K tokens (--num-tokens, --injection)
+- caption scheme (--caption-scheme): context in words, the object only as <obj>; off: "a photo of <obj>"
+- cross-reference regularization (--cross-reference): the encoder sees another scene of the same
+  object than the one the loss reconstructs; off: the same scene
+- object-embedding dropping (--drop-rate): that share of each batch is plain text-image data with
+  full captions and no object tokens
+- whole-network tuning (--tune-base): UNet and text encoder train too, with small learning rates
+- identity preservation loss (--id-loss): denoising loss up-weighted inside the object mask
+  (--mask-weight) plus a consistency term between the encoder's tokens for the reference and for
+  the decoded predicted clean image (--consistency-weight)
+A further share (--null-rate) uses the prompt with the placeholder replaced by the null word and no
+object, and --uncond-rate the empty prompt: these train the e_text and e_uncond terms that text
+and identity guidance need at inference.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from . import common, models
+from .stage_base import encode_latents, load_frozen, noise_scheduler
+
+
+@dataclasses.dataclass
+class EncoderConfig:
+    """Train the object encoder and tune the base (stage 4)."""
+    run_dir: str = "runs/toybox"
+    out_name: str = "encoder"
+    steps: int = 1200
+    batch_size: int = 48
+    num_tokens: int = 4
+    injection: str = "input_embedding"
+    caption_scheme: bool = True
+    cross_reference: bool = True
+    drop_rate: float = 0.2
+    null_rate: float = 0.1
+    uncond_rate: float = 0.1
+    tune_base: bool = True
+    id_loss: bool = True
+    mask_weight: float = 2.0
+    consistency_weight: float = 0.05
+    consistency_max_t: int = 400
+    lr_encoder: float = 3e-4
+    lr_unet: float = 5e-5
+    lr_text: float = 1e-5
+    seed: int = 0
+    quick: bool = False
+    save_every: int = 200
+
+
+def main(argv=None):
+    run(common.parse_config(EncoderConfig, argv))
+
+
+def build_encoder(run_dir: Path, cfg: EncoderConfig, text_hidden: int) -> models.ObjectEncoder:
+    from transformers import CLIPVisionModel
+
+    vision = CLIPVisionModel.from_pretrained(run_dir / "clip" / "vision_model")
+    ocfg = models.ObjectEncoderConfig(vision_config=vision.config.to_dict(), text_hidden_size=text_hidden,
+                                      num_tokens=cfg.num_tokens, injection=cfg.injection,
+                                      placeholder_token=common.PLACEHOLDER)
+    keep = {k: ocfg.vision_config[k] for k in models.clip_vision_config(False)}
+    ocfg.vision_config = keep
+    enc = models.ObjectEncoder(ocfg)
+    src = getattr(vision, "vision_model", vision)
+    enc.vision_model.load_state_dict(src.state_dict())
+    return enc
+
+
+def run(cfg: EncoderConfig):
+    from accelerate import Accelerator
+    from diffusers import UNet2DConditionModel
+
+    acc = Accelerator(cpu=not torch.cuda.is_available())
+    dev = acc.device
+    run_dir = Path(cfg.run_dir)
+    out = run_dir / cfg.out_name
+    common.save_config(cfg, out / "train_config.json")
+    data = common.SceneCache(common.ensure_data(run_dir, quick=cfg.quick)["train"])
+    vae, text, tok = load_frozen(run_dir, dev)
+    latents = encode_latents(vae, data, dev)
+    masks = F.avg_pool2d(data.mask_tensor(range(len(data))), 4).to(dev)  # [N, 1, 16, 16]
+    unet = UNet2DConditionModel.from_pretrained(run_dir / "base" / "unet").to(dev)
+    torch.manual_seed(cfg.seed)
+    enc = build_encoder(run_dir, cfg, text.config.hidden_size).to(dev)
+    text.train(cfg.tune_base).requires_grad_(cfg.tune_base)
+    unet.train(cfg.tune_base).requires_grad_(cfg.tune_base)
+    groups = [{"params": list(enc.parameters()), "lr": cfg.lr_encoder}]
+    if cfg.tune_base:
+        groups += [{"params": list(unet.parameters()), "lr": cfg.lr_unet},
+                   {"params": list(text.parameters()), "lr": cfg.lr_text}]
+    opt = torch.optim.AdamW(groups, weight_decay=0.01)
+    ckpt = common.Checkpoint(out / "state.pt")
+    step = ckpt.load({"encoder": enc, "unet": unet, "text": text}, opt)
+    enc, unet, text, opt = acc.prepare(enc, unet, text, opt)
+    base_lrs = [g["lr"] for g in opt.param_groups]
+    noise_sched = noise_scheduler()
+    acp = noise_sched.alphas_cumprod.to(dev)
+    gen = torch.Generator().manual_seed(cfg.seed + step)
+    log = common.Log()
+    vae.requires_grad_(False)
+    e_mod, t_mod, u_mod = acc.unwrap_model(enc), acc.unwrap_model(text), acc.unwrap_model(unet)
+    while step < cfg.steps:
+        warm = min(1.0, (step + 1) / 100) * max(0.1, 1 - step / cfg.steps)
+        for g, lr in zip(opt.param_groups, base_lrs):
+            g["lr"] = lr * warm
+        b = cfg.batch_size
+        idx = torch.randint(len(data), (b,), generator=gen)
+        r = torch.rand(b, generator=gen)
+        kind = torch.zeros(b, dtype=torch.long)  # 0 object, 1 dropped (full caption), 2 null word, 3 uncond
+        kind[r < cfg.drop_rate + cfg.null_rate + cfg.uncond_rate] = 3
+        kind[r < cfg.drop_rate + cfg.null_rate] = 2
+        kind[r < cfg.drop_rate] = 1
+        obj = (kind == 0).nonzero().flatten()
+        ref_idx = idx.clone()
+        if cfg.cross_reference:
+            for j in obj.tolist():
+                same = data.by_ident[int(data.ident[int(idx[j])])]
+                others = [s for s in same if s != int(idx[j])]
+                ref_idx[j] = others[int(torch.randint(len(others), (1,), generator=gen))]
+        prompts = []
+        for j in range(b):
+            i = int(idx[j])
+            ph = data.placeholder[i] if cfg.caption_scheme else f"a photo of {common.PLACEHOLDER}"
+            prompts.append([ph, data.full[i], ph.replace(common.PLACEHOLDER, e_mod.cfg.null_word), ""][int(kind[j])])
+        tokens_ref = None
+        if len(obj):
+            ref_images = data.image_tensor(ref_idx[obj].numpy()).to(dev)
+            tokens_ref = e_mod(ref_images)  # [n, K, D]
+            full_tokens = torch.zeros(b, cfg.num_tokens, t_mod.config.hidden_size, device=dev)
+            full_tokens = full_tokens.index_put((obj.to(dev),), tokens_ref)
+        else:
+            full_tokens = torch.zeros(b, cfg.num_tokens, t_mod.config.hidden_size, device=dev)
+        slot = getattr(e_mod, "slot_embedding", None)
+        cond = models.encode_prompts(t_mod, tok, prompts, full_tokens, cfg.injection, slot, common.PLACEHOLDER)
+        x0 = latents[idx.to(dev)]
+        noise = torch.randn(x0.shape, generator=gen).to(dev)
+        t = torch.randint(0, noise_sched.config.num_train_timesteps, (b,), generator=gen).to(dev)
+        a = acp[t].view(-1, 1, 1, 1)
+        xt = a.sqrt() * x0 + (1 - a).sqrt() * noise
+        pred = unet(xt, t, encoder_hidden_states=cond).sample
+        err = (pred - noise).pow(2)
+        if cfg.id_loss:
+            w = 1 + cfg.mask_weight * masks[idx.to(dev)] * (kind == 0).to(dev).view(-1, 1, 1, 1).float()
+            diff_loss = (err * w).sum() / (w.sum() * err.shape[1])
+        else:
+            diff_loss = err.mean()
+        loss = diff_loss
+        cons = torch.zeros((), device=dev)
+        if cfg.id_loss and cfg.consistency_weight > 0 and len(obj):
+            sel = obj.to(dev)[t[obj.to(dev)] < cfg.consistency_max_t]
+            if len(sel):
+                a_s = a[sel]
+                x0_pred = (xt[sel] - (1 - a_s).sqrt() * pred[sel]) / a_s.sqrt()
+                img = vae.decode(x0_pred / vae.config.scaling_factor).sample.clamp(-1, 1)
+                tok_pred = e_mod(img)
+                pos = {int(o): n for n, o in enumerate(obj.tolist())}
+                ref_sel = tokens_ref[[pos[int(s)] for s in sel.tolist()]].detach()
+                cons = (1 - F.cosine_similarity(tok_pred, ref_sel, dim=-1)).mean()
+                loss = loss + cfg.consistency_weight * cons
+        opt.zero_grad(set_to_none=True)
+        acc.backward(loss)
+        acc.clip_grad_norm_([p for g in opt.param_groups for p in g["params"]], 1.0)
+        opt.step()
+        step += 1
+        log(step, cfg.steps, b, loss=diff_loss.item(), cons=cons.item())
+        if step % cfg.save_every == 0 or step == cfg.steps:
+            ckpt.save({"encoder": e_mod, "unet": u_mod, "text": t_mod}, opt, step)
+    save_weights(out, e_mod, u_mod, t_mod)
+
+
+def save_weights(out: Path, enc: models.ObjectEncoder, unet, text):
+    from safetensors.torch import save_file
+
+    (out / "object_encoder").mkdir(parents=True, exist_ok=True)
+    (out / "object_encoder" / "config.json").write_text(json.dumps(enc.cfg.to_json(), indent=2))
+    save_file({k: v.detach().contiguous() for k, v in enc.state_dict().items()},
+              str(out / "object_encoder" / "model.safetensors"))
+    unet.save_pretrained(out / "unet")
+    text.save_pretrained(out / "text_encoder")
+    print(f"wrote {out}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,81 @@
+# Likeness: make run | make test | make bench | make train-toybox | make fixtures
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+SYSTEM_PACKAGES := libopenblas-dev libsixel-dev libncursesw5-dev libpng-dev libjpeg-dev
+MODEL ?= Models/toybox
+RUN_DIR ?= runs/toybox
+export OMP_NUM_THREADS ?= 2
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_VERBOSITY := error
+
+.PHONY: run test test-swift test-python bench deps system-deps venv fixtures build release train-toybox train-toybox-quick clean
+
+## Install what is missing --------------------------------------------------------------
+
+system-deps:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing system packages:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+# torch is pinned (an unpinned torch pulls a multi-GB CUDA build); open-clip-torch is installed
+# without its dependencies only for the CLIP BPE vocabulary file its wheel ships (tokenizer tests).
+$(VENV)/.installed: Training/pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q diffusers transformers tokenizers safetensors accelerate numpy pillow pytest
+	$(PY) -m pip install -q --no-deps open-clip-torch
+	touch $@
+
+venv: $(VENV)/.installed
+
+deps: system-deps venv
+
+## Build, fixtures, tests ---------------------------------------------------------------
+
+build: system-deps
+	swift build
+
+release: system-deps
+	swift build -c release
+
+fixtures: deps
+	@set -e; for s in scripts/fixtures/*.py; do [ -e "$$s" ] || continue; echo "fixtures: $$s"; $(PY) $$s; done
+
+test-swift: fixtures
+	swift build --build-tests
+	swift test --skip-build
+
+test-python: venv
+	cd Training && ../$(PY) -m pytest -q
+
+test: test-swift test-python
+
+## Use ----------------------------------------------------------------------------------
+
+run: deps release
+	.build/release/likeness generate --model $(MODEL) --prompt "a large red star with blue stripes on the beach, at the left" --seed 0 --output out/sample.png
+	@echo "wrote out/sample.png"
+
+bench: deps release
+	$(PY) scripts/bench.py
+
+## Training -----------------------------------------------------------------------------
+
+# The whole chain on CPU takes hours on 2 cores; on a CUDA GPU, minutes. Every stage resumes.
+train-toybox: venv
+	cd Training && for s in render-data clip vae base encoder; do \
+	  PYTHONPATH=. ../$(PY) -m likeness_train $$s --run-dir ../$(RUN_DIR) || exit 1; done
+	cd Training && PYTHONPATH=. ../$(PY) -m likeness_train export --run-dir ../$(RUN_DIR) --out ../$(MODEL)
+
+train-toybox-quick: venv
+	cd Training && for s in render-data clip vae base encoder; do \
+	  PYTHONPATH=. ../$(PY) -m likeness_train $$s --run-dir ../runs/quick --quick true $$( [ $$s = render-data ] || echo --steps 20 ) || exit 1; done
+	cd Training && PYTHONPATH=. ../$(PY) -m likeness_train export --run-dir ../runs/quick --quick true --out ../runs/quick/model
+
+clean:
+	rm -rf .build Tests/Fixtures/generated runs/quick

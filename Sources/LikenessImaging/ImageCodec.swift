@@ -15,6 +15,17 @@ public enum ImageFormat: String, Sendable, Equatable {
     }
 }
 
+extension ImageFormat {
+    /// The format named by a file extension (`png`; `jpg`, `jpeg`), case-insensitive, or nil.
+    public init?(pathExtension ext: String) {
+        switch ext.lowercased() {
+        case "png": self = .png
+        case "jpg", "jpeg": self = .jpeg
+        default: return nil
+        }
+    }
+}
+
 /// Size of the message buffers handed to CImageIO.
 private let messageCapacity = 512
 

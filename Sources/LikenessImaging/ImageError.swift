@@ -29,8 +29,10 @@ public enum ImageError: Error, Equatable, Sendable, CustomStringConvertible, Loc
         case let .unknownFormat(path, firstBytes):
             return "\(path): unknown image format (first bytes: \(firstBytes)); "
                 + "only PNG and JPEG are supported, convert the image to PNG"
-        case let .corrupt(path, format, message):
-            return "\(path): cannot decode \(format): \(message)"
+        case let .corrupt(path, _, message):
+            // CImageIO messages already name the format ("PNG: IHDR: CRC error",
+            // "JPEG: Premature end of JPEG file", "truncated PNG data: ...").
+            return "\(path): cannot decode image: \(message)"
         case let .tooLarge(path, message):
             return "\(path): \(message)"
         case let .encodeFailed(format, message):

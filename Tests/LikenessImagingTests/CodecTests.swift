@@ -130,6 +130,15 @@ final class CodecTests: XCTestCase {
         XCTAssertEqual(try RGBImage(contentsOf: try fixture("png/rgb8_1x1.png")).width, 1)
     }
 
+    func testFormatFromExtensionAndMagic() {
+        XCTAssertEqual(ImageFormat(pathExtension: "PNG"), .png)
+        XCTAssertEqual(ImageFormat(pathExtension: "jpeg"), .jpeg)
+        XCTAssertEqual(ImageFormat(pathExtension: "Jpg"), .jpeg)
+        XCTAssertNil(ImageFormat(pathExtension: "gif"))
+        XCTAssertEqual(ImageFormat.sniff([0xFF, 0xD8, 0xFF, 0xE0]), .jpeg)
+        XCTAssertNil(ImageFormat.sniff([0x89, 0x50, 0x4E, 0x47]))  // too short for the PNG signature
+    }
+
     func testImageInitValidation() {
         assertImageError(try RGBImage(width: 0, height: 3, pixels: []), contains: ["positive"])
         assertImageError(try RGBImage(width: 2, height: 2, pixels: [1, 2, 3]), contains: ["2 * 2 * 3", "got 3"])

@@ -1,0 +1,127 @@
+// Matches torch.nn.functional.conv2d (groups=1, dilation=1, zero padding) for float32
+// NCHW input and [Cout, Cin, kH, kW] weights, via im2col + cblas_sgemm. Padding may be
+// asymmetric, which also covers diffusers' Downsample2D with padding=0, whose
+// F.pad(x, (0, 1, 0, 1)) is folded in as (top 0, bottom 1, left 0, right 1).
+// 1x1 stride-1 unpadded convolutions skip im2col. Results agree with PyTorch to
+// float32 rounding (different accumulation order), not bitwise.
+
+extension Ops {
+    /// Zero padding on each side of the spatial dimensions.
+    public struct Padding2D: Equatable {
+        public var top: Int, bottom: Int, left: Int, right: Int
+        public init(top: Int, bottom: Int, left: Int, right: Int) {
+            self.top = top; self.bottom = bottom; self.left = left; self.right = right
+        }
+        /// The same padding on all four sides (PyTorch's `padding=p`).
+        public static func uniform(_ p: Int) -> Padding2D { Padding2D(top: p, bottom: p, left: p, right: p) }
+    }
+
+    /// Upper bound on the im2col buffer, in floats; larger convolutions run in row bands.
+    static let im2colMaxFloats = 8 << 20
+
+    /// torch.nn.functional.conv2d: `x` [B, Cin, H, W], `weight` [Cout, Cin, kH, kW], `bias` [Cout].
+    public static func conv2d(
+        _ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0
+    ) -> Tensor {
+        conv2d(x, weight: weight, bias: bias, stride: stride, padding: .uniform(padding))
+    }
+
+    /// conv2d with explicit, possibly asymmetric zero padding.
+    public static func conv2d(
+        _ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int, padding: Padding2D
+    ) -> Tensor {
+        precondition(x.rank == 4 && weight.rank == 4, "conv2d: input \(x.shape), weight \(weight.shape)")
+        let batch = x.shape[0], cin = x.shape[1], h = x.shape[2], w = x.shape[3]
+        let cout = weight.shape[0], kh = weight.shape[2], kw = weight.shape[3]
+        precondition(weight.shape[1] == cin, "conv2d: weight \(weight.shape) expects \(weight.shape[1]) input channels, got \(cin)")
+        precondition(stride >= 1)
+        if let bias { precondition(bias.shape == [cout], "conv2d: bias \(bias.shape) != [\(cout)]") }
+        let hp = h + padding.top + padding.bottom, wp = w + padding.left + padding.right
+        precondition(hp >= kh && wp >= kw, "conv2d: padded input \(hp)x\(wp) smaller than kernel \(kh)x\(kw)")
+        let ho = (hp - kh) / stride + 1, wo = (wp - kw) / stride + 1
+        let outPlane = ho * wo, inPlane = h * w
+        let kdim = cin * kh * kw
+
+        return Tensor(shape: [batch, cout, ho, wo]) { out in
+            guard let o = out.baseAddress else { return }
+            x.withUnsafeBufferPointer { xb in
+            weight.withUnsafeBufferPointer { wb in
+                let xp = xb.baseAddress!, wpt = wb.baseAddress!
+                let direct = kh == 1 && kw == 1 && stride == 1 && padding == .uniform(0)
+                // Rows of output per band so the im2col buffer stays bounded.
+                let bandRows = direct ? ho : max(1, min(ho, im2colMaxFloats / max(1, kdim * wo)))
+                var col = direct ? [] : [Float](repeating: 0, count: kdim * bandRows * wo)
+                col.withUnsafeMutableBufferPointer { colBuf in
+                    for b in 0..<batch {
+                        let ob = o + b * cout * outPlane
+                        // Prefill with bias so sgemm accumulates onto it (beta = 1).
+                        if let bias {
+                            bias.withUnsafeBufferPointer { bp in
+                                parallelFor(cout, minChunk: max(1, 16384 / max(1, outPlane))) { c in
+                                    (ob + c * outPlane).update(repeating: bp[c], count: outPlane)
+                                }
+                            }
+                        }
+                        let beta: Float = bias == nil ? 0 : 1
+                        let xbatch = xp + b * cin * inPlane
+                        if direct {
+                            sgemm(m: cout, n: outPlane, k: cin, a: wpt, lda: cin,
+                                  b: xbatch, ldb: inPlane, beta: beta, c: ob, ldc: outPlane)
+                            continue
+                        }
+                        let cp = colBuf.baseAddress!
+                        var row0 = 0
+                        while row0 < ho {
+                            let rows = min(bandRows, ho - row0)
+                            let n = rows * wo
+                            im2col(xbatch, h: h, w: w, cin: cin, kh: kh, kw: kw, stride: stride,
+                                   padding: padding, row0: row0, rows: rows, wo: wo, col: cp)
+                            sgemm(m: cout, n: n, k: kdim, a: wpt, lda: kdim, b: cp, ldb: n,
+                                  beta: beta, c: ob + row0 * wo, ldc: outPlane)
+                            row0 += rows
+                        }
+                    }
+                }
+            }
+            }
+        }
+    }
+
+    /// Fills `col` [Cin*kH*kW, rows*wo] with the input patches for output rows row0..<row0+rows.
+    private static func im2col(
+        _ x: UnsafePointer<Float>, h: Int, w: Int, cin: Int, kh: Int, kw: Int, stride: Int,
+        padding: Padding2D, row0: Int, rows: Int, wo: Int, col: UnsafeMutablePointer<Float>
+    ) {
+        let n = rows * wo
+        let kdim = cin * kh * kw
+        parallelFor(kdim, minChunk: max(1, 8192 / max(1, n))) { r in
+            let c = r / (kh * kw)
+            let ki = (r / kw) % kh
+            let kj = r % kw
+            let src = x + c * h * w
+            let dst = col + r * n
+            for oy in 0..<rows {
+                let iy = (row0 + oy) * stride + ki - padding.top
+                let drow = dst + oy * wo
+                if iy < 0 || iy >= h {
+                    drow.update(repeating: 0, count: wo)
+                    continue
+                }
+                let srow = src + iy * w
+                let ix0 = kj - padding.left
+                if stride == 1 {
+                    // Valid output columns: 0 <= ox + ix0 < w.
+                    let lo = max(0, -ix0), hi = min(wo, w - ix0)
+                    if lo > 0 { drow.update(repeating: 0, count: min(lo, wo)) }
+                    if hi > lo { (drow + lo).update(from: srow + lo + ix0, count: hi - lo) }
+                    if hi < wo { (drow + max(hi, 0)).update(repeating: 0, count: wo - max(hi, 0)) }
+                } else {
+                    for ox in 0..<wo {
+                        let ix = ox * stride + ix0
+                        drow[ox] = (ix >= 0 && ix < w) ? srow[ix] : 0
+                    }
+                }
+            }
+        }
+    }
+}

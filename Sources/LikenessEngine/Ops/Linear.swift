@@ -1,0 +1,76 @@
+// Matches torch.nn.functional.linear (y = x·Wᵀ + b, weight [out, in]) and torch.matmul
+// for 2-D float32 operands, via cblas_sgemm. Accumulation order differs from PyTorch's
+// MKL/oneDNN kernels, so results agree to float32 rounding (~1e-6 relative), not bitwise.
+
+import CBLAS
+
+extension Ops {
+    /// Row-major sgemm: C[M,N] = alpha · op(A) · op(B) + beta · C.
+    /// `transA`/`transB` select Aᵀ/Bᵀ; leading dimensions are row strides.
+    @inline(__always)
+    static func sgemm(
+        transA: Bool = false, transB: Bool = false,
+        m: Int, n: Int, k: Int,
+        alpha: Float = 1,
+        a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int,
+        beta: Float = 0,
+        c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        guard m > 0, n > 0 else { return }
+        cblas_sgemm(
+            CblasRowMajor,
+            transA ? CblasTrans : CblasNoTrans,
+            transB ? CblasTrans : CblasNoTrans,
+            Int32(m), Int32(n), Int32(k),
+            alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
+    /// torch.nn.functional.linear: `x` [..., in], `weight` [out, in], `bias` [out] → [..., out].
+    public static func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
+        precondition(weight.rank == 2, "linear weight must be 2-D, got \(weight.shape)")
+        let outF = weight.shape[0], inF = weight.shape[1]
+        precondition(x.shape.last == inF, "linear: input \(x.shape) does not end in \(inF)")
+        if let bias { precondition(bias.shape == [outF], "linear: bias \(bias.shape) != [\(outF)]") }
+        let rows = inF == 0 ? 0 : x.count / inF
+        var outShape = x.shape
+        outShape[outShape.count - 1] = outF
+        return Tensor(shape: outShape) { out in
+            guard let o = out.baseAddress else { return }
+            if let bias {
+                bias.withUnsafeBufferPointer { b in
+                    parallelFor(rows, minChunk: 256) { r in
+                        (o + r * outF).update(from: b.baseAddress!, count: outF)
+                    }
+                }
+            }
+            x.withUnsafeBufferPointer { xp in
+                weight.withUnsafeBufferPointer { wp in
+                    if inF == 0 || rows == 0 {
+                        if bias == nil { o.update(repeating: 0, count: rows * outF) }
+                        return
+                    }
+                    sgemm(transB: true, m: rows, n: outF, k: inF,
+                          a: xp.baseAddress!, lda: inF, b: wp.baseAddress!, ldb: inF,
+                          beta: bias == nil ? 0 : 1, c: o, ldc: outF)
+                }
+            }
+        }
+    }
+
+    /// torch.matmul for 2-D operands: `a` [M, K] · `b` [K, N] → [M, N].
+    public static func matmul(_ a: Tensor, _ b: Tensor) -> Tensor {
+        precondition(a.rank == 2 && b.rank == 2 && a.shape[1] == b.shape[0],
+                     "matmul: \(a.shape) · \(b.shape)")
+        let m = a.shape[0], k = a.shape[1], n = b.shape[1]
+        return Tensor(shape: [m, n]) { out in
+            guard let o = out.baseAddress else { return }
+            if k == 0 { o.update(repeating: 0, count: m * n); return }
+            a.withUnsafeBufferPointer { ap in
+                b.withUnsafeBufferPointer { bp in
+                    sgemm(m: m, n: n, k: k, a: ap.baseAddress!, lda: k, b: bp.baseAddress!, ldb: n, c: o, ldc: n)
+                }
+            }
+        }
+    }
+}

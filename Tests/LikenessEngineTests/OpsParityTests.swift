@@ -1,0 +1,157 @@
+// Each op against PyTorch references from scripts/fixtures/ops_models.py (ops.safetensors).
+
+import XCTest
+@testable import LikenessEngine
+
+final class OpsParityTests: XCTestCase {
+    var ops: SafeTensorsFile!
+    var meta: [String: Any] = [:]
+
+    override func setUpWithError() throws {
+        ops = try ModelFixtures.tensors("ops.safetensors")
+        meta = try ModelFixtures.json("ops.json")
+    }
+
+    func t(_ name: String) throws -> Tensor { try ops.tensor(named: name) }
+
+    func testLinear() throws {
+        let y = Ops.linear(try t("linear.x"), weight: try t("linear.weight"), bias: try t("linear.bias"))
+        assertClose(y, try t("linear.out"), "linear")
+        let noBias = Ops.linear(try t("linear.x"), weight: try t("linear.weight"))
+        var expected = try t("linear.out")
+        let bias = try t("linear.bias")
+        expected.withUnsafeMutableBufferPointer { p in for i in 0..<p.count { p[i] -= bias.storage[i % 16] } }
+        assertClose(noBias, expected, "linear without bias")
+    }
+
+    func testMatmul() throws {
+        // matmul(x, Wᵀ) equals linear(x, W) without bias.
+        let x = try t("linear.x").reshaped([10, 24])!
+        let w = try t("linear.weight")
+        var wt = Tensor(zeros: [24, 16])
+        for i in 0..<16 { for j in 0..<24 { wt[j, i] = w[i, j] } }
+        assertClose(Ops.matmul(x, wt), Ops.linear(x, weight: w), "matmul")
+    }
+
+    func testConv2dStride1Padding1() throws {
+        let y = Ops.conv2d(try t("conv.x"), weight: try t("conv.w3"), bias: try t("conv.b3"), stride: 1, padding: 1)
+        assertClose(y, try t("conv.s1p1"), "conv2d 3x3 s1 p1")
+    }
+
+    func testConv2dStride2Padding1() throws {
+        let y = Ops.conv2d(try t("conv.x"), weight: try t("conv.w3"), bias: try t("conv.b3"), stride: 2, padding: 1)
+        assertClose(y, try t("conv.s2p1"), "conv2d 3x3 s2 p1")
+    }
+
+    func testConv2d1x1() throws {
+        let y = Ops.conv2d(try t("conv.x"), weight: try t("conv.w1"))
+        assertClose(y, try t("conv.1x1"), "conv2d 1x1")
+    }
+
+    func testConv2dAsymmetricPadding() throws {
+        let pad = Ops.Padding2D(top: 0, bottom: 1, left: 0, right: 1)
+        let y = Ops.conv2d(try t("conv.x"), weight: try t("conv.w3"), bias: try t("conv.b3"), stride: 2, padding: pad)
+        assertClose(y, try t("conv.s2pad0101"), "conv2d 3x3 s2 pad (0,1,0,1)")
+        // The same through an explicit pad and an unpadded conv.
+        let padded = Ops.pad2D(try t("conv.x"), pad)
+        let y2 = Ops.conv2d(padded, weight: try t("conv.w3"), bias: try t("conv.b3"), stride: 2, padding: 0)
+        assertClose(y2, try t("conv.s2pad0101"), "pad2D + conv2d")
+    }
+
+    func testConv2dBanded() throws {
+        // 40·9 × 70·64 floats exceed the im2col bound, so this runs in row bands.
+        XCTAssertGreaterThan(40 * 9 * 70 * 64, Ops.im2colMaxFloats / 8)
+        let y = Ops.conv2d(try t("convbig.x"), weight: try t("convbig.w"), stride: 1, padding: 1)
+        assertClose(y, try t("convbig.out"), "conv2d large")
+    }
+
+    func testGroupNorm() throws {
+        let g = meta["groupnorm"] as? [String: Any]
+        let groups = g?["groups"] as? Int ?? -1
+        let eps = Float(g?["eps"] as? Double ?? -1)
+        let x = try t("groupnorm.x"), w = try t("groupnorm.weight"), b = try t("groupnorm.bias")
+        assertClose(Ops.groupNorm(x, groups: groups, weight: w, bias: b, eps: eps), try t("groupnorm.out"), "group_norm")
+        assertClose(Ops.groupNorm(x, groups: groups, weight: w, bias: b, eps: eps, silu: true), try t("groupnorm.silu"), "group_norm + silu")
+    }
+
+    func testLayerNorm() throws {
+        let eps = Float((meta["layernorm"] as? [String: Any])?["eps"] as? Double ?? -1)
+        let y = Ops.layerNorm(try t("layernorm.x"), weight: try t("layernorm.weight"), bias: try t("layernorm.bias"), eps: eps)
+        assertClose(y, try t("layernorm.out"), "layer_norm")
+    }
+
+    func testActivations() throws {
+        let x = try t("act.x")
+        assertClose(Ops.silu(x), try t("act.silu"), "silu", relTol: 1e-6)
+        assertClose(Ops.gelu(x), try t("act.gelu"), "gelu", relTol: 1e-6)
+        assertClose(Ops.geluTanh(x), try t("act.gelu_tanh"), "gelu tanh", relTol: 1e-6)
+        assertClose(Ops.quickGelu(x), try t("act.quick_gelu"), "quick_gelu", relTol: 1e-6)
+        XCTAssertEqual(Activation(name: "gelu"), .gelu)
+        XCTAssertEqual(Activation(name: "quick_gelu"), .quickGelu)
+        XCTAssertNil(Activation(name: "relu6"))
+    }
+
+    func testSoftmax() throws {
+        assertClose(Ops.softmax(try t("softmax.x")), try t("softmax.out"), "softmax", relTol: 1e-6)
+    }
+
+    func testAttention() throws {
+        let heads = (meta["sdpa"] as? [String: Any])?["heads"] as? Int ?? -1
+        let y = Ops.scaledDotProductAttention(query: try t("sdpa.q"), key: try t("sdpa.k"), value: try t("sdpa.v"), heads: heads)
+        assertClose(y, try t("sdpa.out"), "sdpa")
+    }
+
+    func testCausalAttention() throws {
+        let heads = (meta["sdpa_causal"] as? [String: Any])?["heads"] as? Int ?? -1
+        let y = Ops.scaledDotProductAttention(query: try t("sdpa_causal.q"), key: try t("sdpa_causal.k"),
+                                              value: try t("sdpa_causal.v"), heads: heads, causal: true)
+        assertClose(y, try t("sdpa_causal.out"), "sdpa causal")
+    }
+
+    func testUpsample() throws {
+        let x = try t("upsample.x")
+        assertClose(Ops.upsampleNearest2x(x), try t("upsample.2x"), "nearest 2x", relTol: 0)
+        assertClose(Ops.upsampleNearest(x, outHeight: 7, outWidth: 9), try t("upsample.size"), "nearest to size", relTol: 0)
+    }
+
+    func testTimestepEmbedding() throws {
+        let m = meta["timestep"] as? [String: Any]
+        let steps = (m?["timesteps"] as? [Double] ?? []).map(Float.init)
+        XCTAssertFalse(steps.isEmpty)
+        for variant in ["a", "b"] {
+            let v = m?[variant] as? [String: Any]
+            let dim = v?["dim"] as? Int ?? -1
+            let flip = v?["flip"] as? Bool ?? false
+            let shift = Float(v?["shift"] as? Double ?? -1)
+            let y = Ops.timestepEmbedding(timesteps: steps, dim: dim, flipSinToCos: flip, downscaleFreqShift: shift)
+            // sin/cos of arguments up to ~1000 carry ~1e-4 absolute float32 rounding in any implementation.
+            assertClose(y, try t("timestep.\(variant)"), "timestep embedding \(variant)", relTol: 2e-4)
+        }
+    }
+
+    func testGEGLU() throws {
+        assertClose(Ops.geglu(try t("geglu.x")), try t("geglu.out"), "geglu", relTol: 1e-6)
+    }
+
+    func testLayoutRoundTrip() throws {
+        let x = try t("conv.x") // [2, 8, 9, 7]
+        let tokens = Ops.channelsToTokens(x)
+        XCTAssertEqual(tokens.shape, [2, 63, 8])
+        XCTAssertEqual(tokens[1, 2 * 7 + 3, 5], x[1, 5, 2, 3])
+        XCTAssertEqual(Ops.tokensToChannels(tokens, height: 9, width: 7), x)
+        let cat = Ops.concatChannels([x, Ops.scaledCopy(x, 2)])
+        XCTAssertEqual(cat.shape, [2, 16, 9, 7])
+        XCTAssertEqual(cat[1, 8 + 4, 3, 2], 2 * x[1, 4, 3, 2])
+        let (a, b) = Ops.chunkChannels(cat)
+        XCTAssertEqual(a, x)
+        XCTAssertEqual(b, Ops.scaledCopy(x, 2))
+    }
+}
+
+extension Ops {
+    static func scaledCopy(_ x: Tensor, _ s: Float) -> Tensor {
+        var y = x
+        scaleInPlace(&y, s)
+        return y
+    }
+}

@@ -1,0 +1,122 @@
+// Strict weight loading: hands out tensors by checkpoint key path, records which keys
+// were used, and `finish()` fails on any missing, unused or wrong-shaped tensor, naming
+// each one (e.g. "unet/diffusion_pytorch_model.safetensors: unused tensor 'x.weight'").
+// Problems are collected so that one error lists all of them (a layout mismatch shows
+// both the missing and the unused names at once).
+
+import Foundation
+
+/// One mismatch between a checkpoint and the model that loads it.
+public enum WeightProblem: Equatable, CustomStringConvertible {
+    case missing(tensor: String, expectedShape: [Int])
+    case unused(tensor: String)
+    case wrongShape(tensor: String, expected: [Int], actual: [Int])
+
+    public var description: String {
+        switch self {
+        case let .missing(t, shape): return "missing tensor '\(t)' (expected shape \(shape))"
+        case let .unused(t): return "unused tensor '\(t)'"
+        case let .wrongShape(t, e, a): return "tensor '\(t)' has shape \(a), expected \(e)"
+        }
+    }
+
+    /// The tensor the problem is about.
+    public var tensor: String {
+        switch self {
+        case let .missing(t, _), let .unused(t), let .wrongShape(t, _, _): return t
+        }
+    }
+}
+
+/// Loading failed because the checkpoint and the model disagree.
+public struct WeightLoadError: Error, Equatable, CustomStringConvertible, LocalizedError {
+    public let file: String
+    public let problems: [WeightProblem]
+
+    public var description: String {
+        let shown = problems.prefix(20).map { "\(file): \($0)" }
+        let more = problems.count > 20 ? ["\(file): ... and \(problems.count - 20) more problems"] : []
+        return (shown + more).joined(separator: "\n")
+            + "\nThe weights do not match the model's config; check that config.json belongs to these weights."
+    }
+
+    public var errorDescription: String? { description }
+}
+
+/// Hands out a safetensors file's tensors by key and checks that all were used, once, with the right shapes.
+public final class WeightStore {
+    public let file: SafeTensorsFile
+    private var used: Set<String> = []
+    private var problems: [WeightProblem] = []
+
+    public init(file: SafeTensorsFile) {
+        self.file = file
+    }
+
+    /// Opens `url` (see `SafeTensorsFile.init`).
+    public convenience init(url: URL, displayName: String? = nil) throws {
+        try self.init(file: SafeTensorsFile(url: url, displayName: displayName))
+    }
+
+    /// The root scope (no prefix).
+    public var root: WeightScope { WeightScope(store: self, prefix: "") }
+
+    /// Whether the file holds `key`.
+    public func contains(_ key: String) -> Bool { file.entries[key] != nil }
+
+    /// Marks `key` as consumed without reading it (for buffers the engine recomputes).
+    public func markUsed(_ key: String) { used.insert(key) }
+
+    /// Takes the first of `keys` present in the file (aliases for the same tensor), checking its shape.
+    /// A missing or wrong-shaped tensor is recorded and zeros are returned; `finish()` reports it.
+    public func take(_ keys: [String], shape: [Int]) throws -> Tensor {
+        guard let key = keys.first(where: { file.entries[$0] != nil }), let entry = file.entries[key] else {
+            problems.append(.missing(tensor: keys.first ?? "", expectedShape: shape))
+            return Tensor(zeros: shape)
+        }
+        used.insert(key)
+        guard entry.shape == shape else {
+            problems.append(.wrongShape(tensor: key, expected: shape, actual: entry.shape))
+            return Tensor(zeros: shape)
+        }
+        return try file.tensor(entry)
+    }
+
+    /// Problems found so far, plus every tensor not taken.
+    public var allProblems: [WeightProblem] {
+        problems + file.names.filter { !used.contains($0) }.map { .unused(tensor: $0) }
+    }
+
+    /// Throws `WeightLoadError` listing every missing, wrong-shaped and unused tensor.
+    public func finish() throws {
+        let all = allProblems
+        if !all.isEmpty { throw WeightLoadError(file: file.displayName, problems: all) }
+    }
+}
+
+/// A key-path prefix within a `WeightStore` (e.g. "down_blocks.1.attentions.0").
+public struct WeightScope {
+    public let store: WeightStore
+    public let prefix: String
+
+    /// The scope one level down: `scope["attn2"]`, `scope["resnets"][0]`.
+    public subscript(_ name: String) -> WeightScope {
+        WeightScope(store: store, prefix: key(name))
+    }
+
+    /// The scope for a list index: `scope["resnets"][0]` → "…resnets.0".
+    public subscript(_ index: Int) -> WeightScope {
+        WeightScope(store: store, prefix: key(String(index)))
+    }
+
+    /// Full key for `name` under this prefix.
+    public func key(_ name: String) -> String { prefix.isEmpty ? name : prefix + "." + name }
+
+    /// Takes tensor `name` (or the first present of `aliases`) with the expected shape.
+    public func tensor(_ name: String, shape: [Int], aliases: [String] = []) throws -> Tensor {
+        try store.take(([name] + aliases).map(key), shape: shape)
+    }
+
+    /// Whether the store holds `name` under this prefix.
+    public func contains(_ name: String) -> Bool { store.contains(key(name)) }
+}

@@ -1,0 +1,125 @@
+// Parameter-holding layers named as in torch.nn: Linear, Conv2d, GroupNorm, LayerNorm,
+// Embedding. Each loads `weight`/`bias` from a WeightScope with the exact PyTorch shapes
+// and forwards to the matching op in Ops (see those files for what they match).
+
+/// torch.nn.Linear: weight [out, in], optional bias [out].
+public struct Linear {
+    public let weight: Tensor
+    public let bias: Tensor?
+
+    public init(_ w: WeightScope, inFeatures: Int, outFeatures: Int, bias: Bool = true) throws {
+        weight = try w.tensor("weight", shape: [outFeatures, inFeatures])
+        self.bias = bias ? try w.tensor("bias", shape: [outFeatures]) : nil
+    }
+
+    public var inFeatures: Int { weight.shape[1] }
+    public var outFeatures: Int { weight.shape[0] }
+
+    /// [..., in] → [..., out]
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        Ops.linear(x, weight: weight, bias: bias)
+    }
+}
+
+/// torch.nn.Conv2d (groups 1, dilation 1): weight [out, in, k, k], bias [out].
+public struct Conv2d {
+    public let weight: Tensor
+    public let bias: Tensor?
+    public let stride: Int
+    public let padding: Ops.Padding2D
+
+    public init(
+        _ w: WeightScope, inChannels: Int, outChannels: Int, kernelSize: Int,
+        stride: Int = 1, padding: Int = 0, bias: Bool = true
+    ) throws {
+        weight = try w.tensor("weight", shape: [outChannels, inChannels, kernelSize, kernelSize])
+        self.bias = bias ? try w.tensor("bias", shape: [outChannels]) : nil
+        self.stride = stride
+        self.padding = .uniform(padding)
+    }
+
+    /// [B, in, H, W] → [B, out, H', W']
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        Ops.conv2d(x, weight: weight, bias: bias, stride: stride, padding: padding)
+    }
+
+    /// Convolution with explicit padding instead of the layer's own (diffusers' padded downsample).
+    public func callAsFunction(_ x: Tensor, padding: Ops.Padding2D) -> Tensor {
+        Ops.conv2d(x, weight: weight, bias: bias, stride: stride, padding: padding)
+    }
+}
+
+/// torch.nn.GroupNorm (affine).
+public struct GroupNorm {
+    public let weight: Tensor
+    public let bias: Tensor
+    public let groups: Int
+    public let eps: Float
+
+    public init(_ w: WeightScope, groups: Int, channels: Int, eps: Float) throws {
+        weight = try w.tensor("weight", shape: [channels])
+        bias = try w.tensor("bias", shape: [channels])
+        self.groups = groups
+        self.eps = eps
+    }
+
+    /// [B, C, ...] → [B, C, ...]; `silu` fuses a following SiLU.
+    public func callAsFunction(_ x: Tensor, silu: Bool = false) -> Tensor {
+        Ops.groupNorm(x, groups: groups, weight: weight, bias: bias, eps: eps, silu: silu)
+    }
+}
+
+/// torch.nn.LayerNorm over the last dimension (elementwise affine).
+public struct LayerNorm {
+    public let weight: Tensor
+    public let bias: Tensor
+    public let eps: Float
+
+    public init(_ w: WeightScope, dim: Int, eps: Float) throws {
+        weight = try w.tensor("weight", shape: [dim])
+        bias = try w.tensor("bias", shape: [dim])
+        self.eps = eps
+    }
+
+    /// [..., D] → [..., D]
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        Ops.layerNorm(x, weight: weight, bias: bias, eps: eps)
+    }
+}
+
+/// torch.nn.Embedding: weight [num, dim].
+public struct Embedding {
+    public let weight: Tensor
+
+    public init(_ w: WeightScope, count: Int, dim: Int) throws {
+        weight = try w.tensor("weight", shape: [count, dim])
+    }
+
+    public var count: Int { weight.shape[0] }
+    public var dim: Int { weight.shape[1] }
+
+    /// Rows for `ids` ([B][L] as a flat list with `batch` rows) → [B, L, dim].
+    /// Throws `ModelInputError.tokenOutOfRange` for ids outside 0..<count.
+    public func callAsFunction(_ ids: [[Int]]) throws -> Tensor {
+        let batch = ids.count
+        let length = ids.first?.count ?? 0
+        let d = dim, n = count
+        for (b, row) in ids.enumerated() {
+            guard row.count == length else {
+                throw ModelInputError.raggedBatch(row: b, length: row.count, expected: length)
+            }
+            for id in row where id < 0 || id >= n {
+                throw ModelInputError.tokenOutOfRange(id: id, vocabularySize: n)
+            }
+        }
+        return Tensor(shape: [batch, length, d]) { out in
+            weight.withUnsafeBufferPointer { wb in
+                for (b, row) in ids.enumerated() {
+                    for (l, id) in row.enumerated() {
+                        (out.baseAddress! + (b * length + l) * d).update(from: wb.baseAddress! + id * d, count: d)
+                    }
+                }
+            }
+        }
+    }
+}

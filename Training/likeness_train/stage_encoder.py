@@ -10,6 +10,13 @@
 - identity preservation loss (--id-loss): denoising loss up-weighted inside the object mask
   (--mask-weight) plus a consistency term between the encoder's tokens for the reference and for
   the decoded predicted clean image (--consistency-weight)
+Parts (defaults: the Toybox run's outputs and scene cache):
+- --base PATH: a diffusers Stable Diffusion folder (text_encoder, tokenizer, unet, vae, scheduler)
+  instead of the run's clip/, vae/ and base/ outputs; its noise schedule and prediction type are used
+- --vision-model PATH: a transformers CLIPVisionModel (or CLIPModel) folder for the encoder's
+  backbone instead of the run's clip/vision_model; image size, mean and std follow sources.py
+- --dataset PATH.jsonl: an image-folder dataset (datasets.py) instead of the Toybox scene cache
+Images are trained at the base's resolution (unet sample_size x the VAE's factor).
 A further share (--null-rate) uses the prompt with the placeholder replaced by the null word and no
 object, and --uncond-rate the empty prompt: these train the e_text and e_uncond terms that text
 and identity guidance need at inference.
@@ -23,7 +30,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from . import common, models
+from . import common, datasets, models, sources
 from .stage_base import encode_latents, load_frozen, noise_scheduler
 
 
@@ -32,6 +39,9 @@ class EncoderConfig:
     """Train the object encoder and tune the base (stage 4)."""
     run_dir: str = "runs/toybox"
     out_name: str = "encoder"
+    base: str = ""
+    vision_model: str = ""
+    dataset: str = ""
     steps: int = 1200
     batch_size: int = 48
     num_tokens: int = 4
@@ -61,11 +71,23 @@ def main(argv=None):
 def build_encoder(run_dir: Path, cfg: EncoderConfig, text_hidden: int) -> models.ObjectEncoder:
     from transformers import CLIPVisionModel
 
-    vision = CLIPVisionModel.from_pretrained(run_dir / "clip" / "vision_model")
+    if cfg.vision_model:
+        folder = Path(cfg.vision_model)
+        vision = sources.load_vision(folder)
+    else:
+        folder = run_dir / "clip" / "vision_model"
+        if not folder.exists():
+            raise FileNotFoundError(f"{folder} does not exist: run the clip stage, or pass --vision-model")
+        vision = CLIPVisionModel.from_pretrained(folder)
+    pre = sources.vision_preprocessing(folder, vision.config.to_dict(), toybox_default=not cfg.vision_model)
+    print(f"object encoder input: {pre['image_size']}px, mean/std from {pre['source']}", flush=True)
     ocfg = models.ObjectEncoderConfig(vision_config=vision.config.to_dict(), text_hidden_size=text_hidden,
                                       num_tokens=cfg.num_tokens, injection=cfg.injection,
-                                      placeholder_token=common.PLACEHOLDER)
+                                      placeholder_token=common.PLACEHOLDER, image_size=pre["image_size"],
+                                      image_mean=pre["image_mean"], image_std=pre["image_std"])
     keep = {k: ocfg.vision_config[k] for k in models.clip_vision_config(False)}
+    if ocfg.vision_config.get("layer_norm_eps", 1e-5) != 1e-5:
+        keep["layer_norm_eps"] = ocfg.vision_config["layer_norm_eps"]
     ocfg.vision_config = keep
     enc = models.ObjectEncoder(ocfg)
     src = getattr(vision, "vision_model", vision)
@@ -82,11 +104,24 @@ def run(cfg: EncoderConfig):
     run_dir = Path(cfg.run_dir)
     out = run_dir / cfg.out_name
     common.save_config(cfg, out / "train_config.json")
-    data = common.SceneCache(common.ensure_data(run_dir, quick=cfg.quick)["train"])
-    vae, text, tok = load_frozen(run_dir, dev)
-    latents = encode_latents(vae, data, dev)
-    masks = F.avg_pool2d(data.mask_tensor(range(len(data))), 4).to(dev)  # [N, 1, 16, 16]
-    unet = UNet2DConditionModel.from_pretrained(run_dir / "base" / "unet").to(dev)
+    if cfg.base:
+        vae, text, tok, unet, sched_cfg = sources.load_base(Path(cfg.base), dev)
+        noise_sched = sources.training_scheduler(sched_cfg)
+    else:
+        vae, text, tok = load_frozen(run_dir, dev)
+        unet = UNet2DConditionModel.from_pretrained(run_dir / "base" / "unet").to(dev)
+        noise_sched = noise_scheduler()
+    res, factor = sources.resolution(unet, vae), sources.vae_factor(vae)
+    if cfg.dataset:
+        data = datasets.load(Path(cfg.dataset), res, common.PLACEHOLDER)
+        print(f"dataset {cfg.dataset}: {len(data)} images of {len(data.by_ident)} subjects at {res}x{res}, "
+              f"{data.single_image_ids()} subjects with one image (cross-reference uses that image)", flush=True)
+    elif res != 64:
+        raise ValueError(f"the base draws {res}x{res} images but Toybox scenes are 64x64: pass --dataset")
+    else:
+        data = common.SceneCache(common.ensure_data(run_dir, quick=cfg.quick)["train"])
+    latents = encode_latents(vae, data, dev, batch=max(1, 256 * 64 * 64 // (res * res)))
+    masks = F.avg_pool2d(data.mask_tensor(range(len(data))), factor).to(dev)  # [N, 1, res/f, res/f]
     torch.manual_seed(cfg.seed)
     enc = build_encoder(run_dir, cfg, text.config.hidden_size).to(dev)
     text.train(cfg.tune_base).requires_grad_(cfg.tune_base)
@@ -100,7 +135,7 @@ def run(cfg: EncoderConfig):
     step = ckpt.load({"encoder": enc, "unet": unet, "text": text}, opt)
     enc, unet, text, opt = acc.prepare(enc, unet, text, opt)
     base_lrs = [g["lr"] for g in opt.param_groups]
-    noise_sched = noise_scheduler()
+    v_pred = noise_sched.config.prediction_type == "v_prediction"
     acp = noise_sched.alphas_cumprod.to(dev)
     gen = torch.Generator().manual_seed(cfg.seed + step)
     log = common.Log()
@@ -121,9 +156,7 @@ def run(cfg: EncoderConfig):
         ref_idx = idx.clone()
         if cfg.cross_reference:
             for j in obj.tolist():
-                same = data.by_ident[int(data.ident[int(idx[j])])]
-                others = [s for s in same if s != int(idx[j])]
-                ref_idx[j] = others[int(torch.randint(len(others), (1,), generator=gen))]
+                ref_idx[j] = datasets.cross_reference(data, int(idx[j]), gen)
         prompts = []
         for j in range(b):
             i = int(idx[j])
@@ -145,7 +178,8 @@ def run(cfg: EncoderConfig):
         a = acp[t].view(-1, 1, 1, 1)
         xt = a.sqrt() * x0 + (1 - a).sqrt() * noise
         pred = unet(xt, t, encoder_hidden_states=cond).sample
-        err = (pred - noise).pow(2)
+        target = a.sqrt() * noise - (1 - a).sqrt() * x0 if v_pred else noise
+        err = (pred - target).pow(2)
         if cfg.id_loss:
             w = 1 + cfg.mask_weight * masks[idx.to(dev)] * (kind == 0).to(dev).view(-1, 1, 1, 1).float()
             diff_loss = (err * w).sum() / (w.sum() * err.shape[1])
@@ -157,7 +191,10 @@ def run(cfg: EncoderConfig):
             sel = obj.to(dev)[t[obj.to(dev)] < cfg.consistency_max_t]
             if len(sel):
                 a_s = a[sel]
-                x0_pred = (xt[sel] - (1 - a_s).sqrt() * pred[sel]) / a_s.sqrt()
+                if v_pred:
+                    x0_pred = a_s.sqrt() * xt[sel] - (1 - a_s).sqrt() * pred[sel]
+                else:
+                    x0_pred = (xt[sel] - (1 - a_s).sqrt() * pred[sel]) / a_s.sqrt()
                 img = vae.decode(x0_pred / vae.config.scaling_factor).sample.clamp(-1, 1)
                 tok_pred = e_mod(img)
                 pos = {int(o): n for n, o in enumerate(obj.tolist())}

@@ -3,7 +3,12 @@ plus object_encoder/ and preview/latent_rgb.json), weights in fp16 by default.
 
 preview/latent_rgb.json is fitted by least squares from sampler-space latents (scaled by the VAE's
 scaling_factor) to the image box-filtered to latent size, RGB in [0, 1]:
-    rgb[c] = sum_k weights[c][k] * latent[k] + weights[c][C]"""
+    rgb[c] = sum_k weights[c][k] * latent[k] + weights[c][C]
+
+With --base (default: the base recorded in the encoder run's train_config.json, if any) the VAE,
+tokenizer/ and scheduler/ come from that diffusers folder and the tuned UNet and text encoder from
+the encoder run; the preview map is fitted on --dataset (default: the recorded dataset), else on the
+Toybox scene cache. Without a base everything comes from the Toybox run, as before."""
 from __future__ import annotations
 
 import dataclasses
@@ -15,7 +20,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from . import common, models
+from . import common, datasets, models, sources
 
 
 @dataclasses.dataclass
@@ -23,6 +28,8 @@ class ExportConfig:
     """Write the model folder."""
     run_dir: str = "runs/toybox"
     encoder_name: str = "encoder"
+    base: str = ""
+    dataset: str = ""
     out: str = "Models/toybox"
     dtype: str = "fp16"
     quick: bool = False
@@ -52,16 +59,106 @@ def run(cfg: ExportConfig):
     dtype = {"fp16": torch.float16, "fp32": torch.float32}[cfg.dtype]
     run_dir = Path(cfg.run_dir)
     enc_dir = run_dir / cfg.encoder_name
+    base = _resolve(cfg.base, sources.recorded(enc_dir, "base"), "base")
+    dataset = _resolve(cfg.dataset, sources.recorded(enc_dir, "dataset"), "dataset")
+    if base is not None:
+        sources.check_base(base)
     out = Path(cfg.out)
     tmp = out.with_name(out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
 
-    vae = AutoencoderKL.from_pretrained(run_dir / "vae" / "model")
+    if base is not None:
+        vae = AutoencoderKL.from_pretrained(base / "vae", torch_dtype=torch.float32)
+    else:
+        vae = AutoencoderKL.from_pretrained(run_dir / "vae" / "model")
     unet = UNet2DConditionModel.from_pretrained(enc_dir / "unet")
     text = CLIPTextModel.from_pretrained(enc_dir / "text_encoder")
     for name, m in [("vae", vae), ("unet", unet), ("text_encoder", text)]:
         m.to(dtype).save_pretrained(tmp / name, safe_serialization=True)
+    if base is not None:
+        _copy_base_parts(base, tmp, text.config.max_position_embeddings)
+    else:
+        _write_toybox_parts(run_dir, tmp)
+
+    (tmp / "object_encoder").mkdir()
+    ocfg = json.loads((enc_dir / "object_encoder" / "config.json").read_text())
+    (tmp / "object_encoder" / "config.json").write_text(json.dumps(ocfg, indent=2))
+    weights = load_file(str(enc_dir / "object_encoder" / "model.safetensors"))
+    save_file({k: v.to(dtype).contiguous() for k, v in weights.items()}, str(tmp / "object_encoder" / "model.safetensors"))
+
+    res = sources.resolution(unet, vae)
+    if dataset is not None:
+        data = datasets.load(dataset, res, ocfg.get("placeholder_token", common.PLACEHOLDER), max_images=1024)
+    elif res != 64:
+        raise ValueError(f"the base draws {res}x{res} images but Toybox scenes are 64x64: pass --dataset "
+                         f"to fit preview/latent_rgb.json")
+    else:
+        data = common.SceneCache(common.ensure_data(run_dir, quick=cfg.quick)["train"])
+    sub = list(range(0, len(data), max(1, len(data) // 1024)))
+    batch = max(1, 256 * 64 * 64 // (res * res))
+    with torch.no_grad():
+        vae32 = vae.float()
+        lat = torch.cat([vae32.encode(data.image_tensor(sub[s:s + batch])).latent_dist.mode()
+                         for s in range(0, len(sub), batch)]) * vae32.config.scaling_factor
+    (tmp / "preview").mkdir()
+    (tmp / "preview" / "latent_rgb.json").write_text(json.dumps({
+        "latent_space": "scaled", "rgb_range": [0, 1],
+        "weights": fit_latent_rgb(lat, data.image_tensor(sub))}, indent=2))
+    if base is not None:
+        (tmp / "README.md").write_text(
+            f"# {out.name}\n\nStable Diffusion from `{base}` with its UNet and text encoder tuned and a Likeness "
+            f"object encoder trained by `Training/` (encoder stage `--base`, run `{enc_dir}`"
+            + (f", dataset `{dataset}`" if dataset is not None else "") + f"). {res}x{res} images. "
+            "See docs/FORMAT.md.\n")
+    else:
+        (tmp / "README.md").write_text(
+            "# toybox\n\nThe built-in Likeness model: a miniature Stable Diffusion (CLIP text encoder, UNet, "
+            "AutoencoderKL) and an object encoder, trained on the procedural Toybox world by `Training/` "
+            "(`make train-toybox`). 64x64 images, 16x16x4 latents. See docs/FORMAT.md and docs/RESULTS.md.\n")
+    _replace(tmp, out)
+
+
+def _resolve(flag: str, recorded, what: str):
+    """The flag's path, else the one the encoder run recorded; None for neither (Toybox)."""
+    if flag and recorded and Path(flag).resolve() != Path(recorded).resolve():
+        print(f"warning: exporting with --{what} {flag} but the encoder was trained with {recorded}", flush=True)
+    value = flag or recorded
+    return Path(value) if value else None
+
+
+def _copy_base_parts(base: Path, tmp: Path, max_length: int):
+    """tokenizer/ and scheduler/ copied from the base, model_index.json from the base's without the
+    safety checker and feature extractor (not exported)."""
+    shutil.copytree(base / "tokenizer", tmp / "tokenizer")
+    shutil.copytree(base / "scheduler", tmp / "scheduler")
+    clip_bpe = (base / "tokenizer" / "vocab.json").exists() and (base / "tokenizer" / "merges.txt").exists()
+    tok_class = "CLIPTokenizer" if clip_bpe else "PreTrainedTokenizerFast"
+    if not (tmp / "tokenizer" / "tokenizer_config.json").exists():
+        # AutoTokenizer (diffusers, the reference pipeline) needs the class name to load vocab.json + merges.txt
+        tok = sources.load_tokenizer(base / "tokenizer")
+        (tmp / "tokenizer" / "tokenizer_config.json").write_text(json.dumps({
+            "tokenizer_class": tok_class, "model_max_length": max_length, "bos_token": tok.bos_token,
+            "eos_token": tok.eos_token, "pad_token": tok.pad_token, "unk_token": tok.unk_token}, indent=2))
+    import diffusers
+    index = {}
+    if (base / "model_index.json").exists():
+        index = json.loads((base / "model_index.json").read_text())
+    sched_class = json.loads((base / "scheduler" / "scheduler_config.json").read_text()).get("_class_name", "DDIMScheduler")
+    index.setdefault("_class_name", "StableDiffusionPipeline")
+    index["_diffusers_version"] = diffusers.__version__
+    index.setdefault("scheduler", ["diffusers", sched_class])
+    index.setdefault("text_encoder", ["transformers", "CLIPTextModel"])
+    index.setdefault("tokenizer", ["transformers", tok_class])
+    index.setdefault("unet", ["diffusers", "UNet2DConditionModel"])
+    index.setdefault("vae", ["diffusers", "AutoencoderKL"])
+    index["feature_extractor"] = [None, None]
+    index["safety_checker"] = [None, None]
+    index["requires_safety_checker"] = False
+    (tmp / "model_index.json").write_text(json.dumps(index, indent=2))
+
+
+def _write_toybox_parts(run_dir: Path, tmp: Path):
     shutil.copytree(run_dir / "clip" / "tokenizer", tmp / "tokenizer")
     (tmp / "scheduler").mkdir()
     (tmp / "scheduler" / "scheduler_config.json").write_text(json.dumps(models.scheduler_config(), indent=2))
@@ -73,26 +170,8 @@ def run(cfg: ExportConfig):
         "tokenizer": ["transformers", "PreTrainedTokenizerFast"], "unet": ["diffusers", "UNet2DConditionModel"],
         "vae": ["diffusers", "AutoencoderKL"]}, indent=2))
 
-    (tmp / "object_encoder").mkdir()
-    ocfg = json.loads((enc_dir / "object_encoder" / "config.json").read_text())
-    (tmp / "object_encoder" / "config.json").write_text(json.dumps(ocfg, indent=2))
-    weights = load_file(str(enc_dir / "object_encoder" / "model.safetensors"))
-    save_file({k: v.to(dtype).contiguous() for k, v in weights.items()}, str(tmp / "object_encoder" / "model.safetensors"))
 
-    data = common.SceneCache(common.ensure_data(run_dir, quick=cfg.quick)["train"])
-    sub = list(range(0, len(data), max(1, len(data) // 1024)))
-    with torch.no_grad():
-        vae32 = vae.float()
-        lat = torch.cat([vae32.encode(data.image_tensor(sub[s:s + 256])).latent_dist.mode()
-                         for s in range(0, len(sub), 256)]) * vae32.config.scaling_factor
-    (tmp / "preview").mkdir()
-    (tmp / "preview" / "latent_rgb.json").write_text(json.dumps({
-        "latent_space": "scaled", "rgb_range": [0, 1],
-        "weights": fit_latent_rgb(lat, data.image_tensor(sub))}, indent=2))
-    (tmp / "README.md").write_text(
-        "# toybox\n\nThe built-in Likeness model: a miniature Stable Diffusion (CLIP text encoder, UNet, "
-        "AutoencoderKL) and an object encoder, trained on the procedural Toybox world by `Training/` "
-        "(`make train-toybox`). 64x64 images, 16x16x4 latents. See docs/FORMAT.md and docs/RESULTS.md.\n")
+def _replace(tmp: Path, out: Path):
     if out.exists():
         old = out.with_name(out.name + ".old")
         shutil.rmtree(old, ignore_errors=True)

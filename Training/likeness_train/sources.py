@@ -67,7 +67,7 @@ def load_base(folder: Path, device):
     check_base(folder)
     vae = AutoencoderKL.from_pretrained(folder / "vae", torch_dtype=torch.float32)
     vae = vae.to(device).eval().requires_grad_(False)
-    text = CLIPTextModel.from_pretrained(folder / "text_encoder", dtype=torch.float32).to(device).eval()
+    text = _strict(CLIPTextModel, folder / "text_encoder").to(device).eval()
     tok = load_tokenizer(folder / "tokenizer")
     unet = UNet2DConditionModel.from_pretrained(folder / "unet", torch_dtype=torch.float32).to(device)
     sched = json.loads((folder / "scheduler" / "scheduler_config.json").read_text())
@@ -101,6 +101,20 @@ def training_scheduler(config: dict):
     return sched
 
 
+def diffusion_target(prediction_type: str, x0, noise, a):
+    """What the UNet learns to predict for x_t = sqrt(a) x0 + sqrt(1-a) noise, a = alphas_cumprod[t]."""
+    if prediction_type == "v_prediction":
+        return a.sqrt() * noise - (1 - a).sqrt() * x0
+    return noise
+
+
+def predicted_x0(prediction_type: str, xt, pred, a):
+    """The clean latent implied by the UNet's prediction at x_t."""
+    if prediction_type == "v_prediction":
+        return a.sqrt() * xt - (1 - a).sqrt() * pred
+    return (xt - (1 - a).sqrt() * pred) / a.sqrt()
+
+
 def load_vision(folder: Path):
     """A CLIPVisionModel from a CLIPVisionModel or CLIPModel folder, in float32."""
     from transformers import CLIPVisionModel
@@ -108,7 +122,19 @@ def load_vision(folder: Path):
     if not (folder / "config.json").exists():
         raise FileNotFoundError(f"--vision-model {folder}: no config.json; expected a transformers "
                                 f"CLIPVisionModel (or CLIPModel) folder")
-    return CLIPVisionModel.from_pretrained(folder, dtype=torch.float32)
+    return _strict(CLIPVisionModel, folder)
+
+
+def _strict(cls, folder: Path):
+    """cls.from_pretrained in float32, failing (naming the tensors) on missing or wrong-shaped weights
+    instead of initialising them at random; unused weights (a CLIPModel's other tower) are fine."""
+    model, info = cls.from_pretrained(folder, dtype=torch.float32, output_loading_info=True)
+    bad = {k: sorted(info.get(k) or []) for k in ("missing_keys", "mismatched_keys")}
+    if any(bad.values()):
+        parts = [f"{k.split('_')[0]} {', '.join(map(str, v[:8]))}{' ...' if len(v) > 8 else ''}"
+                 for k, v in bad.items() if v]
+        raise ValueError(f"{folder}: not a {cls.__name__} checkpoint: {'; '.join(parts)}")
+    return model
 
 
 def vision_preprocessing(folder: Path, vision_config: dict, toybox_default: bool = False) -> dict:

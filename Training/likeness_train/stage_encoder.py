@@ -135,7 +135,9 @@ def run(cfg: EncoderConfig):
     step = ckpt.load({"encoder": enc, "unet": unet, "text": text}, opt)
     enc, unet, text, opt = acc.prepare(enc, unet, text, opt)
     base_lrs = [g["lr"] for g in opt.param_groups]
-    v_pred = noise_sched.config.prediction_type == "v_prediction"
+    kind_pred = noise_sched.config.prediction_type
+    print(f"noise schedule: {noise_sched.config.beta_schedule}, {noise_sched.config.num_train_timesteps} steps, "
+          f"predicts {kind_pred}", flush=True)
     acp = noise_sched.alphas_cumprod.to(dev)
     gen = torch.Generator().manual_seed(cfg.seed + step)
     log = common.Log()
@@ -178,8 +180,7 @@ def run(cfg: EncoderConfig):
         a = acp[t].view(-1, 1, 1, 1)
         xt = a.sqrt() * x0 + (1 - a).sqrt() * noise
         pred = unet(xt, t, encoder_hidden_states=cond).sample
-        target = a.sqrt() * noise - (1 - a).sqrt() * x0 if v_pred else noise
-        err = (pred - target).pow(2)
+        err = (pred - sources.diffusion_target(kind_pred, x0, noise, a)).pow(2)
         if cfg.id_loss:
             w = 1 + cfg.mask_weight * masks[idx.to(dev)] * (kind == 0).to(dev).view(-1, 1, 1, 1).float()
             diff_loss = (err * w).sum() / (w.sum() * err.shape[1])
@@ -191,10 +192,7 @@ def run(cfg: EncoderConfig):
             sel = obj.to(dev)[t[obj.to(dev)] < cfg.consistency_max_t]
             if len(sel):
                 a_s = a[sel]
-                if v_pred:
-                    x0_pred = a_s.sqrt() * xt[sel] - (1 - a_s).sqrt() * pred[sel]
-                else:
-                    x0_pred = (xt[sel] - (1 - a_s).sqrt() * pred[sel]) / a_s.sqrt()
+                x0_pred = sources.predicted_x0(kind_pred, xt[sel], pred[sel], a_s)
                 img = vae.decode(x0_pred / vae.config.scaling_factor).sample.clamp(-1, 1)
                 tok_pred = e_mod(img)
                 pos = {int(o): n for n, o in enumerate(obj.tolist())}

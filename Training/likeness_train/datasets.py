@@ -26,6 +26,9 @@ Images are turned upright by their EXIF orientation, put on white where transpar
 the shorter side is the model's resolution (Lanczos) and centre-cropped to a square; masks and
 boxes go through the same resize and crop (bilinear, so edges stay soft).
 
+All images are held in memory at the training resolution (0.75 MB each at 512x512, plus their
+masks), as the Toybox cache is; the encoder stage also keeps every image's latent.
+
 The loaded dataset has the interface of common.SceneCache that the encoder stage reads:
 images [N, R, R, 3] uint8, masks [N, R, R] uint8, full and placeholder captions, ident,
 ident_keys, by_ident, image_tensor(idx), mask_tensor(idx).

@@ -121,7 +121,8 @@ def run(cfg: EncoderConfig):
     else:
         data = common.SceneCache(common.ensure_data(run_dir, quick=cfg.quick)["train"])
     latents = encode_latents(vae, data, dev, batch=max(1, 256 * 64 * 64 // (res * res)))
-    masks = F.avg_pool2d(data.mask_tensor(range(len(data))), factor).to(dev)  # [N, 1, res/f, res/f]
+    masks = torch.cat([F.avg_pool2d(data.mask_tensor(range(s, min(s + 1024, len(data)))), factor)
+                       for s in range(0, len(data), 1024)]).to(dev)  # [N, 1, res/f, res/f], pooled in chunks
     torch.manual_seed(cfg.seed)
     enc = build_encoder(run_dir, cfg, text.config.hidden_size).to(dev)
     text.train(cfg.tune_base).requires_grad_(cfg.tune_base)

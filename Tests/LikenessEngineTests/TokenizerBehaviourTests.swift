@@ -81,7 +81,7 @@ final class TokenizerBehaviourTests: XCTestCase {
         let wl = try fixtureTokenizer("wordlevel")
         let result = try wl.tokenizeDetailed("a Xyzzy dog on the PLUGH beach")
         XCTAssertEqual(result.unknownWords, ["xyzzy", "plugh"])
-        XCTAssertEqual(result.ids.filter { $0 == 3 }.count, 2, "<unk> is id 3")
+        XCTAssertEqual(result.ids.filter { $0 == 1 }.count, 2, "<unk> is id 1")
         XCTAssertEqual(try wl.tokenizeDetailed("a dog on the beach").unknownWords, [])
         let clip = try fixtureTokenizer("clip-sd15")
         XCTAssertEqual(try clip.tokenizeDetailed("xyzzy plugh 😀").unknownWords, [], "byte-level BPE has no unknowns")
@@ -92,6 +92,20 @@ final class TokenizerBehaviourTests: XCTestCase {
         for text in ["a photo of an astronaut riding a horse on mars", "it's 4:30pm, Ōsaka!"] {
             XCTAssertEqual(try a.tokenize(text), try b.tokenize(text))
         }
+    }
+
+    func testUnlimitedModelMaxLengthFallsBackToCLIPContext() throws {
+        // transformers writes 1e30 for "no limit" (as CLIPTokenizer.save_pretrained does by default).
+        let folder = try tempFolder()
+        let source = try LikenessFixtures.url("tokenizers/clip-json")
+        try FileManager.default.copyItem(at: source.appendingPathComponent("tokenizer.json"), to: folder.appendingPathComponent("tokenizer.json"))
+        try Data("""
+        {"bos_token": "<|startoftext|>", "eos_token": "<|endoftext|>", "pad_token": "<|endoftext|>",
+         "model_max_length": 1000000000000000019884624838656, "tokenizer_class": "CLIPTokenizer"}
+        """.utf8).write(to: folder.appendingPathComponent("tokenizer_config.json"))
+        let tokenizer = try loadTokenizer(folder: folder)
+        XCTAssertEqual(tokenizer.modelMaxLength, defaultModelMaxLength)
+        XCTAssertEqual(try tokenizer.encode("a photo").ids.count, 77)
     }
 
     // MARK: errors

@@ -95,7 +95,8 @@ final class TokenizerParityTests: XCTestCase {
         XCTAssertEqual(clip.padId, 49407)
         XCTAssertEqual(clip.modelMaxLength, 77)
         let wl = try load("wordlevel")
-        XCTAssertEqual([wl.padId, wl.bosId, wl.eosId], [0, 1, 2])
+        XCTAssertEqual([wl.padId, wl.bosId, wl.eosId], [0, 2, 3], "Toybox order: <pad> <unk> <bos> <eos>")
+        XCTAssertEqual([try load("wordlevel-seq").bosId, try load("wordlevel-seq").eosId], [1, 2])
         XCTAssertEqual(wl.modelMaxLength, 16)
     }
 }

@@ -125,6 +125,11 @@ final class SamplingLoopTests: XCTestCase {
         XCTAssertThrowsError(try SchedulerConfig(jsonData: Data("{\"beta_start\": \"x\"}".utf8))) { error in
             XCTAssertTrue("\(error)".contains("beta_start"), "\(error)")
         }
+        var badBeta = SamplingStepTests.sd15
+        badBeta["beta_end"] = 1.5
+        XCTAssertThrowsError(try makeSamplingPlan(kind: .euler, config: SamplingScheduleTests.config(from: badBeta), steps: 10)) { error in
+            XCTAssertTrue("\(error)".contains("beta_end"), "\(error)")
+        }
         XCTAssertTrue(try makeSamplingPlan(kind: .euler, config: config, steps: 10, karras: true).settings.useKarrasSigmas)
     }
 

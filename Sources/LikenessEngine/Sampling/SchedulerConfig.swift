@@ -192,8 +192,16 @@ extension SchedulerConfig {
         guard let schedule = BetaSchedule(rawValue: scheduleName) else {
             throw invalid(.betaSchedule, scheduleName, BetaSchedule.allCases.map(\.rawValue))
         }
-        if let trained = trainedBetas, trained.count != steps {
-            throw unsupported(.trainedBetas, "has \(trained.count) values but num_train_timesteps is \(steps)")
+        if let trained = trainedBetas {
+            if trained.count != steps {
+                throw unsupported(.trainedBetas, "has \(trained.count) values but num_train_timesteps is \(steps)")
+            }
+            if let bad = trained.first(where: { !($0 >= 0 && $0 < 1) }) {
+                throw unsupported(.trainedBetas, "every beta must be in [0, 1), found \(bad)")
+            }
+        }
+        for (key, value) in [(CodingKeys.betaStart, betaStart), (.betaEnd, betaEnd)] {
+            if let v = value, !(v >= 0 && v < 1) { throw unsupported(key, "must be in [0, 1), got \(v)") }
         }
         let predictionName = predictionType ?? "epsilon"
         guard let prediction = PredictionType(rawValue: predictionName) else {

@@ -73,6 +73,10 @@ final class TokenizerParityTests: XCTestCase {
         try check("clip-json", "clip_json")
     }
 
+    func testCLIPConfigWithAddedTokensDecoder() throws {
+        try check("clip-decoder", "clip_decoder")
+    }
+
     func testWordLevelToyboxStyle() throws {
         try check("wordlevel", "wordlevel")
     }

@@ -8,7 +8,6 @@ let package = Package(
         .executable(name: "likeness", targets: ["likeness"]),
         .library(name: "LikenessEngine", targets: ["LikenessEngine"]),
         .library(name: "LikenessImaging", targets: ["LikenessImaging"]),
-        .library(name: "LikenessStudio", targets: ["LikenessStudio"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -33,22 +32,16 @@ let package = Package(
             dependencies: ["CImageIO", "CSixel"],
             path: "Sources/LikenessImaging"
         ),
-        .target(
-            name: "LikenessStudio",
-            dependencies: ["LikenessEngine", "LikenessImaging", "CCurses"],
-            path: "Sources/LikenessStudio"
-        ),
         .executableTarget(
             name: "likeness",
             dependencies: [
-                "LikenessEngine", "LikenessImaging", "LikenessStudio",
+                "LikenessEngine", "LikenessImaging",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/likeness"
         ),
         .testTarget(name: "LikenessEngineTests", dependencies: ["LikenessEngine"], path: "Tests/LikenessEngineTests"),
         .testTarget(name: "LikenessImagingTests", dependencies: ["LikenessImaging"], path: "Tests/LikenessImagingTests"),
-        .testTarget(name: "LikenessStudioTests", dependencies: ["LikenessStudio"], path: "Tests/LikenessStudioTests"),
     ],
     swiftLanguageModes: [.v5]
 )

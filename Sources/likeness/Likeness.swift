@@ -1,0 +1,18 @@
+// The `likeness` executable: parses flags and calls the libraries; nothing else lives here.
+
+import ArgumentParser
+import Foundation
+
+@main
+struct Likeness: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "likeness",
+        abstract: "Put your object into new pictures without fine-tuning.",
+        subcommands: [InfoCommand.self])
+}
+
+/// Prints `message` to standard error and exits with status 1 (input errors, missing files).
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("likeness: \(message)\n".utf8))
+    Foundation.exit(1)
+}

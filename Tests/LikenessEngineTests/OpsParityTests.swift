@@ -108,6 +108,42 @@ final class OpsParityTests: XCTestCase {
         assertClose(y, try t("sdpa_causal.out"), "sdpa causal")
     }
 
+    func testLongAttentionBothThreadingPaths() throws {
+        // 600 queries over 1100 keys span several query blocks; with 2 threads blocks run in
+        // parallel (single-threaded sgemm each), with 1 thread they run in turn.
+        let saved = ComputeThreads.count
+        defer { ComputeThreads.set(saved) }
+        for threads in [1, 2] {
+            ComputeThreads.set(threads)
+            let y = Ops.scaledDotProductAttention(query: try t("sdpa_long.q"), key: try t("sdpa_long.k"),
+                                                  value: try t("sdpa_long.v"), heads: 2)
+            assertClose(y, try t("sdpa_long.out"), "sdpa long, \(threads) threads")
+            let q = try t("sdpa_long_causal.q")
+            let c = Ops.scaledDotProductAttention(query: q, key: q, value: q, heads: 2, causal: true)
+            assertClose(c, try t("sdpa_long_causal.out"), "sdpa long causal, \(threads) threads")
+        }
+    }
+
+    func testThreadedSgemmMatchesSingleThread() throws {
+        // Split by rows (M >= N) and by columns (N > M), against 1 thread.
+        let saved = ComputeThreads.count
+        defer { ComputeThreads.set(saved) }
+        func filled(_ shape: [Int], _ seed: Int) -> Tensor {
+            Tensor(shape: shape) { p in for i in 0..<p.count { p[i] = Float((i * 37 + seed) % 101) * 0.02 - 1 } }
+        }
+        let a = filled([4480, 40], 1), w = filled([96, 40], 2)     // M 4480 > N 96
+        let left = filled([24, 360], 3), right = filled([360, 500], 4) // N 500 > M 24
+        ComputeThreads.set(1)
+        let rows1 = Ops.linear(a, weight: w)
+        let cols1 = Ops.matmul(left, right)
+        ComputeThreads.set(2)
+        let rows2 = Ops.linear(a, weight: w)
+        let cols2 = Ops.matmul(left, right)
+        XCTAssertEqual(rows1.shape, [4480, 96])
+        assertClose(rows2, rows1, "sgemm split by rows", relTol: 1e-6)
+        assertClose(cols2, cols1, "sgemm split by columns", relTol: 1e-6)
+    }
+
     func testUpsample() throws {
         let x = try t("upsample.x")
         assertClose(Ops.upsampleNearest2x(x), try t("upsample.2x"), "nearest 2x", relTol: 0)

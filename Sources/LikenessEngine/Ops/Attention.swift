@@ -3,12 +3,16 @@
 // applied per head, with heads packed in the last dimension as diffusers' Attention and
 // transformers' CLIPAttention lay them out: [B, L, H*Dh] in, [B, Lq, H*Dv] out (the same as
 // PyTorch's view(B, L, H, Dh).transpose(1, 2) → sdpa → transpose(1, 2).reshape(B, L, H*Dv)).
-// Per head: sgemm for QKᵀ, row softmax, sgemm for PV; queries are processed in blocks so the
-// score buffer stays bounded. Float32 throughout (no upcast needed; float32 already).
+// Per (batch, head, block of queries): sgemm for QKᵀ, row softmax, sgemm for PV. Blocks keep
+// the score buffer cache-sized; blocks run on separate threads (single-threaded sgemm each)
+// when there are enough of them, else sgemm and softmax are parallel within each block.
+// Float32 throughout; agreement ~1e-7 relative.
+
+import Dispatch
 
 extension Ops {
-    /// Upper bound on the per-block score buffer, in floats.
-    static let attentionMaxScoreFloats = 4 << 20
+    /// Target size of one block's score buffer, in floats (1 MiB).
+    static let attentionBlockFloats = 1 << 18
 
     /// Multi-head scaled-dot-product attention.
     /// - Parameters:
@@ -30,50 +34,64 @@ extension Ops {
         let qkWidth = query.shape[2], vWidth = value.shape[2]
         let dh = qkWidth / heads, dv = vWidth / heads
         let alpha = scale ?? (1 / Float(dh).squareRoot())
-        let block = max(1, min(lq, attentionMaxScoreFloats / max(1, lk)))
+        let block = max(1, min(lq, attentionBlockFloats / max(1, lk)))
+        let blocksPerHead = (lq + block - 1) / block
+        let units = batch * heads * blocksPerHead
+        let threads = ComputeThreads.count
+        let unitParallel = threads > 1 && units >= 2 * threads
 
         return Tensor(shape: [batch, lq, vWidth]) { out in
             guard let o = out.baseAddress else { return }
             if lk == 0 { o.update(repeating: .nan, count: out.count); return }
-            var scores = [Float](repeating: 0, count: block * lk)
             query.withUnsafeBufferPointer { qb in
             key.withUnsafeBufferPointer { kb in
             value.withUnsafeBufferPointer { vb in
-            scores.withUnsafeMutableBufferPointer { sb in
-                let sp = sb.baseAddress!
-                for b in 0..<batch {
-                    let qBase = qb.baseAddress! + b * lq * qkWidth
-                    let kBase = kb.baseAddress! + b * lk * qkWidth
-                    let vBase = vb.baseAddress! + b * lk * vWidth
-                    let oBase = o + b * lq * vWidth
-                    for h in 0..<heads {
-                        var q0 = 0
-                        while q0 < lq {
-                            let rows = min(block, lq - q0)
-                            // scores[rows, lk] = alpha · Q_h[q0..<q0+rows] · K_hᵀ
-                            sgemm(transB: true, m: rows, n: lk, k: dh, alpha: alpha,
-                                  a: qBase + q0 * qkWidth + h * dh, lda: qkWidth,
-                                  b: kBase + h * dh, ldb: qkWidth, c: sp, ldc: lk)
-                            let start = q0
-                            parallelFor(rows, minChunk: max(1, 4096 / lk)) { r in
-                                let row = sp + r * lk
-                                if causal {
-                                    let valid = min(lk, start + r + 1)
-                                    softmaxRow(row, count: valid)
-                                    if valid < lk { (row + valid).update(repeating: 0, count: lk - valid) }
-                                } else {
-                                    softmaxRow(row, count: lk)
-                                }
-                            }
-                            // out[q0..<q0+rows, head h] = P · V_h
-                            sgemm(m: rows, n: dv, k: lk, a: sp, lda: lk,
-                                  b: vBase + h * dv, ldb: vWidth,
-                                  c: oBase + q0 * vWidth + h * dv, ldc: vWidth)
-                            q0 += rows
+                let qp = qb.baseAddress!, kp = kb.baseAddress!, vp = vb.baseAddress!
+
+                func run(unit: Int, scores sp: UnsafeMutablePointer<Float>, inner: Bool) {
+                    let qBlock = unit % blocksPerHead
+                    let h = (unit / blocksPerHead) % heads
+                    let b = unit / (blocksPerHead * heads)
+                    let q0 = qBlock * block
+                    let rows = min(block, lq - q0)
+                    // scores[rows, lk] = alpha · Q_h[q0..<q0+rows] · K_hᵀ
+                    sgemm(transB: true, m: rows, n: lk, k: dh, alpha: alpha,
+                          a: qp + (b * lq + q0) * qkWidth + h * dh, lda: qkWidth,
+                          b: kp + b * lk * qkWidth + h * dh, ldb: qkWidth, c: sp, ldc: lk, parallel: inner)
+                    let softmaxRange = { (r: Int) in
+                        let row = sp + r * lk
+                        if causal {
+                            let valid = min(lk, q0 + r + 1)
+                            softmaxRow(row, count: valid)
+                            if valid < lk { (row + valid).update(repeating: 0, count: lk - valid) }
+                        } else {
+                            softmaxRow(row, count: lk)
                         }
                     }
+                    if inner {
+                        parallelFor(rows, minChunk: max(1, 8192 / lk), softmaxRange)
+                    } else {
+                        for r in 0..<rows { softmaxRange(r) }
+                    }
+                    // out[q0..<q0+rows, head h] = P · V_h
+                    sgemm(m: rows, n: dv, k: lk, a: sp, lda: lk,
+                          b: vp + b * lk * vWidth + h * dv, ldb: vWidth,
+                          c: o + (b * lq + q0) * vWidth + h * dv, ldc: vWidth, parallel: inner)
                 }
-            }
+
+                if unitParallel {
+                    DispatchQueue.concurrentPerform(iterations: threads) { t in
+                        let lo = units * t / threads, hi = units * (t + 1) / threads
+                        guard lo < hi else { return }
+                        let scores = UnsafeMutablePointer<Float>.allocate(capacity: block * lk)
+                        defer { scores.deallocate() }
+                        for unit in lo..<hi { run(unit: unit, scores: scores, inner: false) }
+                    }
+                } else {
+                    let scores = UnsafeMutablePointer<Float>.allocate(capacity: block * lk)
+                    defer { scores.deallocate() }
+                    for unit in 0..<units { run(unit: unit, scores: scores, inner: true) }
+                }
             }
             }
             }

@@ -3,8 +3,6 @@
 // with a cascade), so results agree to ~1e-6 relative. Optionally fuses a following
 // SiLU (torch.nn.functional.silu), as used by diffusers' ResnetBlock2D and conv_norm_out.
 
-import Foundation
-
 extension Ops {
     /// torch.nn.functional.group_norm(x, groups, weight, bias, eps), optionally followed by SiLU.
     public static func groupNorm(
@@ -44,14 +42,8 @@ extension Ops {
                         let shift = bb[c] - meanF * scale
                         let s = src + cc * spatial
                         let d = o + base + cc * spatial
-                        if silu {
-                            for i in 0..<spatial {
-                                let v = s[i] * scale + shift
-                                d[i] = v / (1 + Foundation.exp(-v))
-                            }
-                        } else {
-                            for i in 0..<spatial { d[i] = s[i] * scale + shift }
-                        }
+                        for i in 0..<spatial { d[i] = s[i] * scale + shift }
+                        if silu { siluInPlace(d, count: spatial) }
                     }
                 }
             }

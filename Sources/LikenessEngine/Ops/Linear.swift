@@ -3,10 +3,12 @@
 // MKL/oneDNN kernels, so results agree to float32 rounding (~1e-6 relative), not bitwise.
 
 import CBLAS
+import Dispatch
 
 extension Ops {
     /// Row-major sgemm: C[M,N] = alpha · op(A) · op(B) + beta · C.
-    /// `transA`/`transB` select Aᵀ/Bᵀ; leading dimensions are row strides.
+    /// `transA`/`transB` select Aᵀ/Bᵀ; leading dimensions are row strides. Large products are
+    /// split into per-thread blocks of C rows (or columns when N > M) unless `parallel` is false.
     @inline(__always)
     static func sgemm(
         transA: Bool = false, transB: Bool = false,
@@ -15,9 +17,45 @@ extension Ops {
         a: UnsafePointer<Float>, lda: Int,
         b: UnsafePointer<Float>, ldb: Int,
         beta: Float = 0,
-        c: UnsafeMutablePointer<Float>, ldc: Int
+        c: UnsafeMutablePointer<Float>, ldc: Int,
+        parallel: Bool = true
     ) {
         guard m > 0, n > 0 else { return }
+        _ = BLASCore.configured
+        let flops = 2 * m * n * max(k, 1)
+        let threads = parallel && flops >= 4_000_000 ? ComputeThreads.count : 1
+        let splitRows = m >= n
+        let extent = splitRows ? m : n
+        let parts = min(threads, max(1, extent / 16))
+        if parts <= 1 {
+            sgemmBlock(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                       b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            return
+        }
+        // Block edges on multiples of 16 so each block keeps whole kernel tiles.
+        let step = ((extent + parts - 1) / parts + 15) / 16 * 16
+        DispatchQueue.concurrentPerform(iterations: parts) { p in
+            let lo = p * step
+            let hi = min(extent, lo + step)
+            guard lo < hi else { return }
+            if splitRows {
+                let aBlock = transA ? a + lo : a + lo * lda
+                sgemmBlock(transA: transA, transB: transB, m: hi - lo, n: n, k: k, alpha: alpha, a: aBlock, lda: lda,
+                           b: b, ldb: ldb, beta: beta, c: c + lo * ldc, ldc: ldc)
+            } else {
+                let bBlock = transB ? b + lo * ldb : b + lo
+                sgemmBlock(transA: transA, transB: transB, m: m, n: hi - lo, k: k, alpha: alpha, a: a, lda: lda,
+                           b: bBlock, ldb: ldb, beta: beta, c: c + lo, ldc: ldc)
+            }
+        }
+    }
+
+    @inline(__always)
+    private static func sgemmBlock(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
         cblas_sgemm(
             CblasRowMajor,
             transA ? CblasTrans : CblasNoTrans,

@@ -1,8 +1,8 @@
-// Thread control for the engine's CPU work: OpenBLAS threads for sgemm, and
-// DispatchQueue.concurrentPerform for elementwise / normalisation / im2col loops.
-// Limits: one process-wide setting, as OpenBLAS itself is process-wide.
+// Thread control for the engine's CPU work. All parallelism is the engine's own, through
+// DispatchQueue.concurrentPerform: large sgemms are split into per-thread blocks (OpenBLAS
+// itself runs single-threaded, see BLASCore), as are elementwise, normalisation and im2col
+// loops and attention heads. Limits: one process-wide setting.
 
-import CBLAS
 import Dispatch
 import Foundation
 
@@ -17,13 +17,12 @@ public enum ComputeThreads {
         return _count
     }
 
-    /// Sets the thread count for OpenBLAS and for the engine's parallel loops (clamped to >= 1).
+    /// Sets the number of threads the engine's loops and sgemm splits use (clamped to >= 1).
     public static func set(_ n: Int) {
         let value = max(1, n)
         lock.lock()
         _count = value
         lock.unlock()
-        openblas_set_num_threads(Int32(value))
     }
 }
 

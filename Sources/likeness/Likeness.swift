@@ -8,7 +8,7 @@ struct Likeness: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "likeness",
         abstract: "Put your object into new pictures without fine-tuning.",
-        subcommands: [InfoCommand.self])
+        subcommands: [GenerateCommand.self, InfoCommand.self])
 }
 
 /// Prints `message` to standard error and exits with status 1 (input errors, missing files).

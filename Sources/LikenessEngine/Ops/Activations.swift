@@ -1,8 +1,11 @@
 // Matches torch.nn.functional.silu, gelu (approximate="none", erf form), gelu
 // (approximate="tanh"), and transformers' QuickGELUActivation (x * sigmoid(1.702 x)),
-// elementwise on float32: SiLU and QuickGELU through the vectorised exp (FastMath.swift),
-// GELU through libm erff/tanhf (agreement ~1e-7 relative).
+// elementwise on float32. SiLU, QuickGELU and GELU run in the vectorised kernels of
+// CLikenessKernels (Cephes-style exp, Abramowitz-Stegun erf as PyTorch's vectorised erf);
+// the scalar `apply` (libm) and the tanh form serve small and rare cases. Agreement ~1e-6
+// relative.
 
+import CLikenessKernels
 import Foundation
 
 /// Elementwise activation functions by their PyTorch / transformers names.
@@ -48,10 +51,10 @@ extension Ops {
             guard let p = buf.baseAddress else { return }
             parallelChunks(n, minChunk: 16384) { range in
                 switch activation {
-                case .silu: siluInPlace(p + range.lowerBound, count: range.count)
-                case .gelu: for i in range { p[i] = Activation.gelu.apply(p[i]) }
+                case .silu: lk_silu(p + range.lowerBound, range.count)
+                case .gelu: lk_gelu(p + range.lowerBound, range.count)
                 case .geluTanh: for i in range { p[i] = Activation.geluTanh.apply(p[i]) }
-                case .quickGelu: quickGeluInPlace(p + range.lowerBound, count: range.count)
+                case .quickGelu: lk_quick_gelu(p + range.lowerBound, range.count)
                 }
             }
         }
@@ -74,18 +77,3 @@ extension Ops {
     public static func quickGelu(_ x: Tensor) -> Tensor { activated(x, .quickGelu) }
 }
 
-/// In place `x * sigmoid(1.702 x)` over `count` floats.
-@inline(__always)
-func quickGeluInPlace(_ p: UnsafeMutablePointer<Float>, count: Int) {
-    var i = 0
-    let w = FloatVector.scalarCount
-    while i + w <= count {
-        let v = UnsafeRawPointer(p + i).loadUnaligned(as: FloatVector.self)
-        UnsafeMutableRawPointer(p + i).storeBytes(of: v / (1 + vexp(-1.702 * v)), as: FloatVector.self)
-        i += w
-    }
-    while i < count {
-        p[i] = p[i] / (1 + vexp(-1.702 * p[i]))
-        i += 1
-    }
-}

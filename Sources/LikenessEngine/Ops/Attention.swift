@@ -60,13 +60,7 @@ extension Ops {
                           b: kp + b * lk * qkWidth + h * dh, ldb: qkWidth, c: sp, ldc: lk, parallel: inner)
                     let softmaxRange = { (r: Int) in
                         let row = sp + r * lk
-                        if causal {
-                            let valid = min(lk, q0 + r + 1)
-                            softmaxRow(row, count: valid)
-                            if valid < lk { (row + valid).update(repeating: 0, count: lk - valid) }
-                        } else {
-                            softmaxRow(row, count: lk)
-                        }
+                        softmaxRow(row, count: lk, valid: causal ? min(lk, q0 + r + 1) : nil)
                     }
                     if inner {
                         parallelFor(rows, minChunk: max(1, 8192 / lk), softmaxRange)

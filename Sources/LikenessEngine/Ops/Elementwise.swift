@@ -3,6 +3,7 @@
 // diffusers' GEGLU combine `hidden * gelu(gate)` for `hidden, gate = proj(x).chunk(2, -1)`.
 // Exact up to float32 rounding (single operations, same order as PyTorch).
 
+import CLikenessKernels
 import Foundation
 
 extension Ops {
@@ -66,11 +67,8 @@ extension Ops {
             guard let o = out.baseAddress else { return }
             x.withUnsafeBufferPointer { xb in
                 let xp = xb.baseAddress!
-                parallelFor(rows, minChunk: max(1, 16384 / max(1, f))) { r in
-                    let hidden = xp + r * width
-                    let gate = hidden + f
-                    let d = o + r * f
-                    for i in 0..<f { d[i] = hidden[i] * Activation.gelu.apply(gate[i]) }
+                parallelChunks(rows, minChunk: max(1, 16384 / max(1, f))) { r in
+                    lk_geglu(xp + r.lowerBound * width, o + r.lowerBound * f, r.count, f)
                 }
             }
         }

@@ -3,6 +3,8 @@
 // with a cascade), so results agree to ~1e-6 relative. Optionally fuses a following
 // SiLU (torch.nn.functional.silu), as used by diffusers' ResnetBlock2D and conv_norm_out.
 
+import CLikenessKernels
+
 extension Ops {
     /// torch.nn.functional.group_norm(x, groups, weight, bias, eps), optionally followed by SiLU.
     public static func groupNorm(
@@ -43,7 +45,7 @@ extension Ops {
                         let s = src + cc * spatial
                         let d = o + base + cc * spatial
                         for i in 0..<spatial { d[i] = s[i] * scale + shift }
-                        if silu { siluInPlace(d, count: spatial) }
+                        if silu { lk_silu(d, spatial) }
                     }
                 }
             }

@@ -1,5 +1,8 @@
 // Matches torch.softmax(x, dim=-1) for float32 (max-subtracted, vectorised exp, sum in
-// float32 per row), to ~1e-7 relative. Rows of all -inf produce NaN as in PyTorch.
+// float32 per row; kernel in CLikenessKernels), to ~1e-7 relative. Rows holding NaN or
+// only -inf produce NaN as in PyTorch.
+
+import CLikenessKernels
 
 extension Ops {
     /// torch.softmax over the last dimension.
@@ -16,13 +19,14 @@ extension Ops {
         return y
     }
 
-    /// In-place softmax of `count` contiguous floats.
+    /// In-place softmax of the first `valid` of `count` contiguous floats; the rest become 0.
     @inline(__always)
-    static func softmaxRow(_ row: UnsafeMutablePointer<Float>, count: Int) {
-        var m = -Float.infinity
-        for i in 0..<count where row[i] > m { m = row[i] }
-        let sum = expShiftSum(row, row, count: count, shift: m)
-        let inv = 1 / sum
-        for i in 0..<count { row[i] *= inv }
+    static func softmaxRow(_ row: UnsafeMutablePointer<Float>, count: Int, valid: Int? = nil) {
+        if let valid {
+            var v = valid
+            lk_softmax_rows(row, 1, count, count, &v)
+        } else {
+            lk_softmax_rows(row, 1, count, count, nil)
+        }
     }
 }

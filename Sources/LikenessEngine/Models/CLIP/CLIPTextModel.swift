@@ -16,18 +16,21 @@ public struct CLIPAttention {
     public let v_proj: Linear
     public let out_proj: Linear
     public let heads: Int
+    /// Causal for the text transformer, bidirectional for the vision transformer.
+    public let causal: Bool
 
-    init(_ w: WeightScope, dim: Int, heads: Int) throws {
+    init(_ w: WeightScope, dim: Int, heads: Int, causal: Bool = true) throws {
         q_proj = try Linear(w["q_proj"], inFeatures: dim, outFeatures: dim)
         k_proj = try Linear(w["k_proj"], inFeatures: dim, outFeatures: dim)
         v_proj = try Linear(w["v_proj"], inFeatures: dim, outFeatures: dim)
         out_proj = try Linear(w["out_proj"], inFeatures: dim, outFeatures: dim)
         self.heads = heads
+        self.causal = causal
     }
 
-    /// [B, L, D] → [B, L, D], causal.
+    /// [B, L, D] → [B, L, D]
     func callAsFunction(_ x: Tensor) -> Tensor {
-        let o = Ops.scaledDotProductAttention(query: q_proj(x), key: k_proj(x), value: v_proj(x), heads: heads, causal: true)
+        let o = Ops.scaledDotProductAttention(query: q_proj(x), key: k_proj(x), value: v_proj(x), heads: heads, causal: causal)
         return out_proj(o)
     }
 }
@@ -59,10 +62,15 @@ public struct CLIPEncoderLayer {
     public let layer_norm2: LayerNorm
 
     init(_ w: WeightScope, config c: CLIPTextConfig, act: Activation) throws {
-        self_attn = try CLIPAttention(w["self_attn"], dim: c.hidden_size, heads: c.num_attention_heads)
-        layer_norm1 = try LayerNorm(w["layer_norm1"], dim: c.hidden_size, eps: c.layer_norm_eps)
-        mlp = try CLIPMLP(w["mlp"], dim: c.hidden_size, intermediate: c.intermediate_size, act: act)
-        layer_norm2 = try LayerNorm(w["layer_norm2"], dim: c.hidden_size, eps: c.layer_norm_eps)
+        try self.init(w, dim: c.hidden_size, heads: c.num_attention_heads, intermediate: c.intermediate_size,
+                      eps: c.layer_norm_eps, act: act, causal: true)
+    }
+
+    init(_ w: WeightScope, dim: Int, heads: Int, intermediate: Int, eps: Float, act: Activation, causal: Bool) throws {
+        self_attn = try CLIPAttention(w["self_attn"], dim: dim, heads: heads, causal: causal)
+        layer_norm1 = try LayerNorm(w["layer_norm1"], dim: dim, eps: eps)
+        mlp = try CLIPMLP(w["mlp"], dim: dim, intermediate: intermediate, act: act)
+        layer_norm2 = try LayerNorm(w["layer_norm2"], dim: dim, eps: eps)
     }
 
     /// [B, L, D] → [B, L, D]

@@ -1,0 +1,57 @@
+import Foundation
+import LikenessEngine
+
+struct CLIError: Error, CustomStringConvertible {
+    let description: String
+    init(_ message: String) { description = message }
+}
+
+/// Holds the job's outcome across threads.
+final class ResultBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Result<GenerationResult, Error>?
+    func set(_ v: Result<GenerationResult, Error>) { lock.lock(); value = v; lock.unlock() }
+    func get() -> Result<GenerationResult, Error>? { lock.lock(); defer { lock.unlock() }; return value }
+}
+
+/// One progress line on standard error, redrawn in place (only on a terminal).
+final class ProgressLine: @unchecked Sendable {
+    let enabled: Bool
+    private var drawn = false
+    init(enabled: Bool) { self.enabled = enabled }
+
+    func update(step: Int, total: Int, elapsed: Double) {
+        guard enabled else { return }
+        let width = 30, filled = total > 0 ? width * step / total : 0
+        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+        FileHandle.standardError.write(Data("\r[\(bar)] step \(step)/\(total)  \(String(format: "%.1f", elapsed)) s".utf8))
+        drawn = true
+    }
+
+    func finish() {
+        if drawn { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+}
+
+/// Turns Ctrl-C into a cancellation request (a second Ctrl-C exits at once).
+final class InterruptHandler: @unchecked Sendable {
+    private let source: DispatchSourceSignal
+    private(set) var fired = false
+
+    init(_ onInterrupt: @escaping () -> Void) {
+        signal(SIGINT, SIG_IGN)
+        source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        source.setEventHandler { [unowned self] in
+            if self.fired { Foundation.exit(130) }
+            self.fired = true
+            FileHandle.standardError.write(Data("\nlikeness: stopping after this step (Ctrl-C again to quit now)\n".utf8))
+            onInterrupt()
+        }
+        source.resume()
+    }
+
+    func stop() {
+        source.cancel()
+        signal(SIGINT, SIG_DFL)
+    }
+}

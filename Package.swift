@@ -42,6 +42,8 @@ let package = Package(
         ),
         .testTarget(name: "LikenessEngineTests", dependencies: ["LikenessEngine"], path: "Tests/LikenessEngineTests"),
         .testTarget(name: "LikenessImagingTests", dependencies: ["LikenessImaging"], path: "Tests/LikenessImagingTests"),
+        // Runs the built `likeness` executable (swift build --build-tests builds it) on fixture models.
+        .testTarget(name: "LikenessCLITests", dependencies: ["LikenessEngine", "LikenessImaging"], path: "Tests/LikenessCLITests"),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -3,7 +3,8 @@
 //   cond = [e(negative), e(prompt)]                                   (text only, s_text > 1)
 //   cond = [e(negative), e(prompt with null word), e(prompt + object)] (with an object)
 //   e = e_u + s_text (e_t - e_u) [+ s_id (e_o - e_t)]
-//   latents = randn(seed) * init_noise_sigma, sampled with the chosen scheduler, decoded by the VAE.
+//   latents = randn(seed) * init_noise_sigma, sampled with the chosen scheduler, decoded by the VAE,
+//   image clamped to [-1, 1].
 // As diffusers, guidance with s_text <= 1 and no object runs the conditional branch alone.
 // Limits: batch of one image per request; one torch.Generator stream per request.
 
@@ -81,6 +82,15 @@ public final class LikenessPipeline: @unchecked Sendable {
         }
         if request.objectTokens != nil && !hasSlot {
             throw PromptError.objectWithoutPlaceholder(placeholder: promptEncoder.placeholder)
+        }
+        if let tokens = request.objectTokens {
+            // Tokens from another model (other K or D) would be read out of bounds.
+            guard let enc = objectEncoder else { throw GenerationError.noObjectEncoder(model: folder.url.path) }
+            let expected = [1, enc.tokenCount, textEncoder.config.hidden_size]
+            guard tokens.shape == expected else {
+                throw ModelInputError.badShape(what: "object tokens", shape: tokens.shape,
+                                               expected: "\(expected) for \(folder.name) (encode the object with this model)")
+            }
         }
 
         // Conditioning.
@@ -160,7 +170,9 @@ public final class LikenessPipeline: @unchecked Sendable {
                                  preview: image, elapsed: Date().timeIntervalSince(start)))
         }
         let finalLatents = Tensor(zeros: [1, c, h, w]).replacing(final)
-        let image = try vae.decode(diffusionLatents: finalLatents) // [1, 3, H, W]
+        var image = try vae.decode(diffusionLatents: finalLatents) // [1, 3, H, W]
+        // As the reference pipeline's .clamp(-1, 1) (diffusers' postprocess clamps the same range).
+        image.withUnsafeMutableBufferPointer { p in for i in 0..<p.count { p[i] = min(max(p[i], -1), 1) } }
         return GenerationResult(request: request, image: image, pixels: rgbPixels(fromImage: image),
                                 finalLatents: finalLatents, warnings: warnings, elapsed: Date().timeIntervalSince(start))
     }

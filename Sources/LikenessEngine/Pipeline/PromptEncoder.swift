@@ -113,6 +113,16 @@ public struct PromptEncoder {
 
     /// Conditioning [1, L, D] for `prompt`, with `objectTokens` [1, K, D] at the placeholder.
     public func encode(_ prompt: String, objectTokens: Tensor?, allowTruncation: Bool = false) throws -> (states: Tensor, slots: PromptSlots) {
+        if let tokens = objectTokens {
+            // [1, K, D]; with hidden_state injection K is slot_embedding's row count.
+            let d = textEncoder.config.hidden_size
+            let slotRows = injection == .hiddenState ? slotEmbedding?.shape.first : nil
+            guard tokens.rank == 3, tokens.shape[0] == 1, tokens.shape[1] > 0, tokens.shape[2] == d,
+                  slotRows == nil || tokens.shape[1] == slotRows else {
+                throw ModelInputError.badShape(what: "object tokens", shape: tokens.shape,
+                                               expected: "[1, \(slotRows.map(String.init) ?? "K"), \(d)]")
+            }
+        }
         let k = objectTokens?.shape[1] ?? 0
         if objectTokens == nil, try split(prompt) != nil {
             throw PromptError.placeholderWithoutObject(placeholder: placeholder)

@@ -23,6 +23,13 @@ final class PipelineParityTests: XCTestCase {
             XCTAssertEqual(pipe.defaultSize, meta.default_size, name)
             XCTAssertNotNil(pipe.preview, "\(name): preview/latent_rgb.json not loaded")
             XCTAssertEqual(pipe.objectEncoder?.slot_embedding != nil, meta.injection == "hidden_state", name)
+            let info = try ModelInfo.inspect(folder: PipelineFixtures.url(name))
+            XCTAssertEqual(Set(info.components.map(\.name)), ["text_encoder", "unet", "vae", "object_encoder"], name)
+            for c in info.components {
+                // Floating-point weights are stored in the folder's dtype (toy-b's text encoder also has the int64 position_ids).
+                XCTAssertEqual(Set(c.dtypes.keys).subtracting(["I64"]), [meta.dtype], "\(name) \(c.name): \(c.dtypes)")
+            }
+            XCTAssertEqual(info.tokenizerKind, name == "toy-a" ? "WordLevel" : "BPE", name)
         }
     }
 

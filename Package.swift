@@ -22,8 +22,13 @@ let package = Package(
             linkerSettings: [.linkedLibrary("png"), .linkedLibrary("jpeg")]
         ),
         .target(
+            name: "CLikenessKernels",
+            path: "Sources/CLikenessKernels",
+            cSettings: [.unsafeFlags(["-O3"])]
+        ),
+        .target(
             name: "LikenessEngine",
-            dependencies: ["CBLAS"],
+            dependencies: ["CBLAS", "CLikenessKernels"],
             path: "Sources/LikenessEngine",
             swiftSettings: [.unsafeFlags(["-Ounchecked"])]
         ),

@@ -93,6 +93,10 @@ final class OpsParityTests: XCTestCase {
 
     func testSoftmax() throws {
         assertClose(Ops.softmax(try t("softmax.x")), try t("softmax.out"), "softmax", relTol: 1e-6)
+        // As torch.softmax: a row holding NaN, or only -inf, gives NaN.
+        let special = Ops.softmax(Tensor(shape: [3, 3], storage: [1, .nan, 2, -.infinity, -.infinity, -.infinity, 0, -.infinity, 0])!)
+        XCTAssertTrue(special.storage[0..<6].allSatisfy { $0.isNaN })
+        XCTAssertEqual(Array(special.storage[6..<9]), [0.5, 0, 0.5])
     }
 
     func testAttention() throws {

@@ -115,7 +115,8 @@ class LikenessPipeline:
         if with_object:
             null = self.object_encoder.cfg.null_word
             e_u = self.encode_prompt([negative_prompt], None)
-            e_t = self.encode_prompt([prompt.replace(placeholder, null)], None)
+            words = [null if w == placeholder else w for w in prompt.split()]
+            e_t = self.encode_prompt([" ".join(words)], None)
             e_o = self.encode_prompt([prompt], object_tokens)
             cond = torch.cat([e_u, e_t, e_o])
         else:

@@ -16,7 +16,7 @@ from . import common, models
 class BaseConfig:
     """Train the text-to-image UNet (stage 3)."""
     run_dir: str = "runs/toybox"
-    steps: int = 1800
+    steps: int = 1200
     batch_size: int = 64
     lr: float = 4e-4
     caption_dropout: float = 0.1

@@ -28,11 +28,11 @@ public enum PromptError: Error, CustomStringConvertible, Equatable {
         case .objectWithoutPlaceholder(let p):
             return "an object was given but the prompt has no \(p); write where the object goes, e.g. \"a \(p) on the beach\""
         case .tooLong(let n, let limit):
-            return "the prompt is \(n) tokens long, the text encoder takes at most \(limit); shorten it or allow truncation"
+            return "the prompt is \(n) tokens long, the text encoder takes at most \(limit); shorten it or allow truncation (likeness generate --truncate)"
         case .textBeforePlaceholderTooLong(let n, let limit):
             return "the text before the placeholder is \(n) tokens long, at most \(limit) fit before the object tokens"
         case .unknownWords(let words):
-            return "unknown word\(words.count == 1 ? "" : "s") for this model's vocabulary: \(words.map { "'\($0)'" }.joined(separator: ", "))"
+            return "unknown word\(words.count == 1 ? "" : "s") for this model's vocabulary: \(words.map { "'\($0)'" }.joined(separator: ", ")); rephrase, or map them to the unknown token (likeness generate --allow-unknown-words)"
         }
     }
 }

@@ -64,6 +64,11 @@ final class ModelParityTests: XCTestCase {
             let latent = try ref.tensor(named: "vae.latent")
             assertClose(try model.decode(latent), try ref.tensor(named: "vae.decoded"), "\(name) vae decode")
 
+            // Images smaller than the downscale factor are refused, not crashed on.
+            XCTAssertThrowsError(try model.encode(Tensor(zeros: [1, 3, 1, model.downscaleFactor])))
+            XCTAssertNoThrow(try model.encode(Tensor(zeros: [1, 3, model.downscaleFactor, model.downscaleFactor + 1])))
+            XCTAssertThrowsError(try model.decode(Tensor(zeros: [1, 3, 8, 8])))
+
             // decode(diffusionLatents:) divides by scaling_factor first.
             let scaled = model.diffusionLatents(fromVAELatents: latent)
             assertClose(try model.decode(diffusionLatents: scaled), try ref.tensor(named: "vae.decoded"), "\(name) vae decode scaled")

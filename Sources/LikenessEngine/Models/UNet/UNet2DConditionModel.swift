@@ -104,8 +104,11 @@ public struct UNet2DConditionModel {
     ///   - encoderHiddenStates: text conditioning [B, L, cross_attention_dim]
     /// - Returns: the model output [B, out_channels, H, W] (noise or v prediction per the scheduler).
     public func callAsFunction(sample: Tensor, timestep: Float, encoderHiddenStates: Tensor) throws -> Tensor {
-        guard sample.rank == 4, sample.shape[1] == config.in_channels else {
-            throw ModelInputError.badShape(what: "UNet sample", shape: sample.shape, expected: "[B, \(config.in_channels), H, W]")
+        // Padding-0 downsamplers pad one row/column and need 2 pixels per step; padding >= 1 handles any size.
+        let minSide = config.downsample_padding == 0 ? 1 << (plan.blocks - 1) : 1
+        guard sample.rank == 4, sample.shape[1] == config.in_channels, sample.shape[2] >= minSide, sample.shape[3] >= minSide else {
+            throw ModelInputError.badShape(what: "UNet sample", shape: sample.shape,
+                                           expected: "[B, \(config.in_channels), H, W] with H, W >= \(minSide)")
         }
         let batch = sample.shape[0]
         let crossDims = Set(plan.crossAttentionDim)

@@ -196,8 +196,10 @@ public struct AutoencoderKL {
 
     /// Image [B, in_channels, H, W] in [-1, 1] → latent distribution in VAE space (unscaled).
     public func encode(_ image: Tensor) throws -> LatentDistribution {
-        guard image.rank == 4, image.shape[1] == config.in_channels else {
-            throw ModelInputError.badShape(what: "VAE image", shape: image.shape, expected: "[B, \(config.in_channels), H, W]")
+        let f = downscaleFactor
+        guard image.rank == 4, image.shape[1] == config.in_channels, image.shape[2] >= f, image.shape[3] >= f else {
+            throw ModelInputError.badShape(what: "VAE image", shape: image.shape,
+                                           expected: "[B, \(config.in_channels), H, W] with H, W >= \(f)")
         }
         var moments = encoder(image)
         if let q = quant_conv { moments = q(moments) }

@@ -45,6 +45,11 @@ let package = Package(
             ],
             path: "Sources/likeness"
         ),
+        .executableTarget(
+            name: "likeness-bench",
+            dependencies: ["LikenessEngine"],
+            path: "Sources/LikenessBench"
+        ),
         .testTarget(name: "LikenessEngineTests", dependencies: ["LikenessEngine"], path: "Tests/LikenessEngineTests"),
         .testTarget(name: "LikenessImagingTests", dependencies: ["LikenessImaging"], path: "Tests/LikenessImagingTests"),
         // Runs the built `likeness` executable (swift build --build-tests builds it) on fixture models.

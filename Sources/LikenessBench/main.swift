@@ -1,0 +1,104 @@
+// likeness-bench: times engine components for `make bench` (scripts/bench.py runs PyTorch on the
+// same weights and inputs in the same run and reports ratios). Not a test: prints JSON only.
+//
+//   likeness-bench sgemm N REPEATS
+//   likeness-bench unet FOLDER LATENT BATCH REPEATS        (unet/ subfolder of FOLDER)
+//   likeness-bench text FOLDER BATCH REPEATS              (text_encoder/ + tokenizer/)
+//   likeness-bench vae FOLDER LATENT REPEATS              (vae/ decoder)
+//   likeness-bench generate FOLDER STEPS REPEATS          (whole image, DDIM, guidance 5, seed 0)
+// Inputs are drawn with the PyTorch-exact generator (seed 0), as scripts/bench.py draws them.
+
+import Foundation
+import LikenessEngine
+
+func seconds(_ body: () throws -> Void) rethrows -> Double {
+    let t = DispatchTime.now().uptimeNanoseconds
+    try body()
+    return Double(DispatchTime.now().uptimeNanoseconds - t) / 1e9
+}
+
+/// One warm-up run, then `repeats` timed runs; returns all timings.
+func measure(_ repeats: Int, _ body: () throws -> Void) rethrows -> [Double] {
+    try body()
+    return try (0..<repeats).map { _ in try seconds(body) }
+}
+
+func randn(_ shape: [Int], seed: UInt64 = 0) -> Tensor {
+    var g = TorchGenerator(seed: seed)
+    return Tensor(shape: shape, storage: g.randn(shape.reduce(1, *)))!
+}
+
+func report(_ name: String, _ times: [Double], extra: [String: Any] = [:]) {
+    var obj: [String: Any] = ["name": name, "times": times, "median": times.sorted()[times.count / 2]]
+    for (k, v) in extra { obj[k] = v }
+    let data = try! JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
+    print(String(decoding: data, as: UTF8.self))
+}
+
+let args = CommandLine.arguments
+func arg(_ i: Int) -> String {
+    guard i < args.count else {
+        FileHandle.standardError.write(Data("likeness-bench: missing argument \(i); see the file header for usage\n".utf8))
+        exit(2)
+    }
+    return args[i]
+}
+func int(_ i: Int) -> Int {
+    guard let v = Int(arg(i)) else {
+        FileHandle.standardError.write(Data("likeness-bench: argument \(i) must be an integer, got \(arg(i))\n".utf8))
+        exit(2)
+    }
+    return v
+}
+
+do {
+    switch arg(1) {
+    case "sgemm":
+        let n = int(2)
+        let a = randn([n, n], seed: 1), b = randn([n, n], seed: 2)
+        let t = measure(int(3)) { _ = Ops.matmul(a, b) }
+        report("sgemm", t, extra: ["gflop": 2.0 * Double(n * n * n) / 1e9])
+    case "unet":
+        let folder = URL(fileURLWithPath: arg(2))
+        let latent = int(3), batch = int(4)
+        let unet = try UNet2DConditionModel(folder: folder.appendingPathComponent("unet"))
+        let crossDim: Int
+        switch unet.config.cross_attention_dim {
+        case .int(let v): crossDim = v
+        case .list(let v): crossDim = v[0]
+        }
+        let x = randn([batch, unet.config.in_channels, latent, latent], seed: 0)
+        let cond = randn([batch, 77, crossDim], seed: 1)
+        let t = try measure(int(5)) { _ = try unet(sample: x, timestep: 500, encoderHiddenStates: cond) }
+        report("unet", t)
+    case "text":
+        let folder = URL(fileURLWithPath: arg(2))
+        let text = try CLIPTextModel(folder: folder.appendingPathComponent("text_encoder"))
+        let tok = try loadTokenizer(folder: folder.appendingPathComponent("tokenizer"))
+        let ids = try tok.encode("a photo of a red star on the beach, at the left").ids
+        let batch = Array(repeating: Array(ids.prefix(text.config.max_position_embeddings)), count: int(3))
+        let t = try measure(int(4)) { _ = try text(ids: batch) }
+        report("text", t)
+    case "vae":
+        let folder = URL(fileURLWithPath: arg(2))
+        let vae = try AutoencoderKL(folder: folder.appendingPathComponent("vae"))
+        let latent = int(3)
+        let z = randn([1, vae.config.latent_channels, latent, latent], seed: 0)
+        let t = try measure(int(4)) { _ = try vae.decode(z) }
+        report("vae", t)
+    case "generate":
+        let pipe = try LikenessPipeline(folder: URL(fileURLWithPath: arg(2)))
+        var request = GenerationRequest(prompt: "a red star on the beach, at the left")
+        request.steps = int(3)
+        request.allowUnknownWords = true
+        request.previewEvery = 0
+        let t = try measure(int(4)) { _ = try pipe.generate(request) }
+        report("generate", t)
+    default:
+        FileHandle.standardError.write(Data("likeness-bench: unknown benchmark \(arg(1)); see the file header\n".utf8))
+        exit(2)
+    }
+} catch {
+    FileHandle.standardError.write(Data("likeness-bench: \(error)\n".utf8))
+    exit(1)
+}

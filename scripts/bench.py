@@ -1,0 +1,203 @@
+"""make bench: the Swift engine against PyTorch (CPU) on the same weights, inputs and thread count,
+measured side by side in one run. Writes runs/bench/results.json and docs/BENCHMARKS.md.
+
+Components: a UNet step (batch 2, as classifier-free guidance runs it) at Toybox size (16x16
+latents) and at SD-1.5 size (64x64 latents, random weights), a CLIP text encode (batch 2), a VAE
+decode, a whole Toybox image (25 DDIM steps, guidance 5) and sgemm peak. GFLOP/s are the PyTorch
+FLOP counter's count of each forward divided by each side's median time.
+
+    python scripts/bench.py [--threads 2] [--skip-sd] [--repeats-sd 2]
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "Training"))
+sys.path.insert(0, str(ROOT / "scripts" / "fixtures"))
+
+import torch  # noqa: E402
+
+BENCH = ROOT / "runs" / "bench"
+SWIFT = ROOT / ".build" / "release" / "likeness-bench"
+
+SD15_UNET = dict(sample_size=64, in_channels=4, out_channels=4, layers_per_block=2,
+                 block_out_channels=[320, 640, 1280, 1280],
+                 down_block_types=["CrossAttnDownBlock2D"] * 3 + ["DownBlock2D"],
+                 up_block_types=["UpBlock2D"] + ["CrossAttnUpBlock2D"] * 3,
+                 cross_attention_dim=768, attention_head_dim=8)
+SD15_TEXT = dict(vocab_size=49408, hidden_size=768, intermediate_size=3072, num_hidden_layers=12,
+                 num_attention_heads=12, max_position_embeddings=77, hidden_act="quick_gelu")
+SD15_VAE = dict(in_channels=3, out_channels=3, latent_channels=4, layers_per_block=2,
+                block_out_channels=[128, 256, 512, 512], down_block_types=["DownEncoderBlock2D"] * 4,
+                up_block_types=["UpDecoderBlock2D"] * 4, sample_size=512, scaling_factor=0.18215)
+
+
+def torch_randn(shape, seed):
+    return torch.randn(shape, generator=torch.Generator("cpu").manual_seed(seed), dtype=torch.float32)
+
+
+def measure(repeats, fn):
+    fn()
+    out = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t)
+    return out
+
+
+def median(xs):
+    return sorted(xs)[len(xs) // 2]
+
+
+def flops(fn) -> float:
+    from torch.utils.flop_counter import FlopCounterMode
+    with FlopCounterMode(display=False) as fc:
+        fn()
+    return fc.get_total_flops() / 1e9
+
+
+def make_sd15(folder: Path):
+    """Random SD-1.5-shaped components in diffusers layout (cached between runs)."""
+    if (folder / "done").exists():
+        return
+    from diffusers import AutoencoderKL, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    import tokenizers_sampling as ts  # the fixture script's CLIP vocabulary builder
+
+    torch.manual_seed(0)
+    folder.mkdir(parents=True, exist_ok=True)
+    UNet2DConditionModel(**SD15_UNET).save_pretrained(folder / "unet")
+    CLIPTextModel(CLIPTextConfig(**SD15_TEXT)).save_pretrained(folder / "text_encoder")
+    AutoencoderKL(**SD15_VAE).save_pretrained(folder / "vae")
+    vocab, merges = ts.build_clip_vocab()
+    ts.write_clip_folder(folder / "tokenizer", vocab, merges, "<|endoftext|>")
+    (folder / "done").write_text("ok")
+
+
+def swift(*args) -> dict:
+    env = dict(os.environ)
+    out = subprocess.run([str(SWIFT), *map(str, args)], capture_output=True, text=True, env=env)
+    if out.returncode != 0:
+        raise SystemExit(f"likeness-bench {' '.join(map(str, args))} failed:\n{out.stderr}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def bench_folder(name: str, folder: Path, latent: int, repeats: int, rows: list, whole_image: bool):
+    from diffusers import AutoencoderKL, UNet2DConditionModel
+    from transformers import AutoTokenizer, CLIPTextModel
+
+    unet = UNet2DConditionModel.from_pretrained(folder / "unet", torch_dtype=torch.float32).eval()
+    cross = unet.config.cross_attention_dim
+    x, cond = torch_randn((2, unet.config.in_channels, latent, latent), 0), torch_randn((2, 77, cross), 1)
+    with torch.no_grad():
+        f = lambda: unet(x, 500, encoder_hidden_states=cond).sample  # noqa: E731
+        gf = flops(f)
+        pt = measure(repeats, f)
+    del unet
+    sw = swift("unet", folder, latent, 2, repeats)
+    rows.append((f"UNet step, {name} ({latent}x{latent} latents, batch 2)", gf, median(pt), sw["median"]))
+
+    text = CLIPTextModel.from_pretrained(folder / "text_encoder", torch_dtype=torch.float32).eval()
+    tok = AutoTokenizer.from_pretrained(folder / "tokenizer")
+    ids = tok(["a photo of a red star on the beach, at the left"] * 2, padding="max_length", truncation=True,
+              max_length=min(tok.model_max_length, text.config.max_position_embeddings), return_tensors="pt").input_ids
+    with torch.no_grad():
+        f = lambda: text(input_ids=ids).last_hidden_state  # noqa: E731
+        gf = flops(f)
+        pt = measure(max(repeats, 5), f)
+    sw = swift("text", folder, 2, max(repeats, 5))
+    rows.append((f"CLIP text encode, {name} (batch 2)", gf, median(pt), sw["median"]))
+
+    vae = AutoencoderKL.from_pretrained(folder / "vae", torch_dtype=torch.float32).eval()
+    z = torch_randn((1, vae.config.latent_channels, latent, latent), 0)
+    with torch.no_grad():
+        f = lambda: vae.decode(z).sample  # noqa: E731
+        gf = flops(f)
+        pt = measure(repeats, f)
+    sw = swift("vae", folder, latent, repeats)
+    rows.append((f"VAE decode, {name} ({latent}x{latent} latents)", gf, median(pt), sw["median"]))
+
+    if whole_image:
+        from likeness_train.pipeline import LikenessPipeline
+        pipe = LikenessPipeline.from_folder(folder)
+        f = lambda: pipe("a red star on the beach, at the left", steps=25, text_scale=5.0, seed=0)  # noqa: E731
+        pt = measure(3, f)
+        sw = swift("generate", folder, 25, 3)
+        rows.append((f"Whole image, {name} (25 DDIM steps, guidance 5)", float("nan"), median(pt), sw["median"]))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--skip-sd", action="store_true", help="only the Toybox size")
+    ap.add_argument("--repeats-sd", type=int, default=2)
+    ap.add_argument("--model", default=str(ROOT / "Models" / "toybox"))
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    os.environ["OPENBLAS_NUM_THREADS"] = str(args.threads)
+    if not SWIFT.exists():
+        raise SystemExit(f"{SWIFT} is missing: run `swift build -c release` (make bench does)")
+
+    rows: list = []
+    n = 2048
+    a, b = torch_randn((n, n), 1), torch_randn((n, n), 2)
+    pt = measure(5, lambda: a @ b)
+    sw = swift("sgemm", n, 5)
+    peak_pt, peak_sw = 2 * n ** 3 / 1e9 / median(pt), 2 * n ** 3 / 1e9 / median(sw["times"])
+    rows.append((f"sgemm {n}x{n}", 2 * n ** 3 / 1e9, median(pt), median(sw["times"])))
+
+    toy = Path(args.model)
+    if not (toy / "model_index.json").exists():
+        raise SystemExit(f"{toy} is not a model folder")
+    bench_folder("Toybox", toy, 16, 10, rows, whole_image=True)
+    if not args.skip_sd:
+        sd = BENCH / "sd15-random"
+        make_sd15(sd)
+        bench_folder("SD-1.5 size, random weights", sd, 64, args.repeats_sd, rows, whole_image=False)
+
+    cpu = "unknown CPU"
+    try:
+        cpu = [l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")][0]
+    except Exception:
+        pass
+    BENCH.mkdir(parents=True, exist_ok=True)
+    result = {"date": datetime.date.today().isoformat(), "cpu": cpu, "threads": args.threads,
+              "torch": torch.__version__, "sgemm_peak_gflops": {"torch": peak_pt, "swift": peak_sw},
+              "rows": [dict(zip(["what", "gflop", "torch_s", "swift_s"], r)) for r in rows]}
+    (BENCH / "results.json").write_text(json.dumps(result, indent=2))
+
+    lines = [
+        "# Benchmarks", "",
+        "Speed is measured as ratios against PyTorch (CPU) in the same run, on the same machine, weights,",
+        "inputs and thread count. Produced by:", "",
+        "```", f"make bench   # python scripts/bench.py --threads {args.threads}" + (" --skip-sd" if args.skip_sd else ""), "```", "",
+        f"{result['date']}, {cpu}, {args.threads} threads, PyTorch {torch.__version__}. "
+        f"Measured sgemm peak ({n}x{n}): PyTorch {peak_pt:.1f} GFLOP/s, Swift (OpenBLAS) {peak_sw:.1f} GFLOP/s.", "",
+        "| what | GFLOP | PyTorch s | Swift s | Swift / PyTorch time | PyTorch GFLOP/s (% of peak) | Swift GFLOP/s (% of peak) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for what, gf, tp, ts in rows:
+        if gf == gf:  # not NaN
+            cols = f"{gf / tp:.1f} ({100 * gf / tp / peak_pt:.0f}%) | {gf / ts:.1f} ({100 * gf / ts / peak_sw:.0f}%)"
+            gfs = f"{gf:.2f}"
+        else:
+            cols, gfs = "- | -", "-"
+        lines.append(f"| {what} | {gfs} | {tp:.4f} | {ts:.4f} | {ts / tp:.2f} | {cols} |")
+    lines += ["", "Times are medians after one warm-up run. A ratio below 1 means the Swift engine is faster.", ""]
+    (ROOT / "docs" / "BENCHMARKS.md").write_text("\n".join(lines))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,5 +1,6 @@
 """The whole training chain at --quick size: every stage runs, resumes, and exports a folder that
-diffusers and the reference pipeline load."""
+diffusers and the reference pipeline load.
+The `chain` fixture lives in conftest.py (other test files use the quick model too)."""
 import json
 from pathlib import Path
 
@@ -7,24 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from likeness_train import export, stage_base, stage_clip, stage_data, stage_encoder, stage_vae, world
+from likeness_train import stage_clip, world
 from likeness_train.pipeline import LikenessPipeline
-
-
-@pytest.fixture(scope="session")
-def chain(tmp_path_factory):
-    run = tmp_path_factory.mktemp("run")
-    r = str(run)
-    stage_data.main(["--run-dir", r, "--quick", "true"])
-    stage_clip.main(["--run-dir", r, "--quick", "true", "--steps", "4", "--batch-size", "16"])
-    stage_vae.main(["--run-dir", r, "--quick", "true", "--steps", "4", "--batch-size", "8"])
-    stage_base.main(["--run-dir", r, "--quick", "true", "--steps", "4", "--batch-size", "8"])
-    stage_encoder.main(["--run-dir", r, "--quick", "true", "--steps", "4", "--batch-size", "8"])
-    stage_encoder.main(["--run-dir", r, "--quick", "true", "--steps", "3", "--batch-size", "8",
-                        "--injection", "hidden_state", "--num-tokens", "2", "--out-name", "encoder_hs"])
-    export.main(["--run-dir", r, "--quick", "true", "--out", str(run / "model")])
-    export.main(["--run-dir", r, "--quick", "true", "--encoder-name", "encoder_hs", "--out", str(run / "model_hs")])
-    return run
 
 
 def test_stages_write_configs_and_weights(chain):

@@ -113,8 +113,10 @@ final class OpsParityTests: XCTestCase {
     }
 
     func testLongAttentionBothThreadingPaths() throws {
-        // 600 queries over 1100 keys span several query blocks; with 2 threads blocks run in
-        // parallel (single-threaded sgemm each), with 1 thread they run in turn.
+        // 2000 queries over 1100 (or 2000) keys span several query blocks per head; with 2 threads
+        // blocks run in parallel (single-threaded sgemm each), with 1 thread they run in turn.
+        XCTAssertGreaterThan(2000, Ops.attentionBlockFloats / 1100)
+        XCTAssertGreaterThan(2000, Ops.attentionBlockFloats / 2000)
         let saved = ComputeThreads.count
         defer { ComputeThreads.set(saved) }
         for threads in [1, 2] {

@@ -89,7 +89,33 @@ def render_cache(path: Path, split: str, scenes_per_identity: int, seed: int, li
     os.replace(tmp, path)
 
 
-class SceneCache:
+class ImageSet:
+    """What the stages read from a training set: uint8 images [N, R, R, 3], masks [N, R, R],
+    captions, and the identity index (`ident`, `by_ident`) that cross-reference pairs come from."""
+
+    images: np.ndarray
+    masks: np.ndarray
+    ident: np.ndarray
+
+    def _index_identities(self):
+        self.by_ident: dict[int, list[int]] = {}
+        for i, k in enumerate(self.ident):
+            self.by_ident.setdefault(int(k), []).append(i)
+
+    def __len__(self):
+        return len(self.images)
+
+    def image_tensor(self, idx) -> torch.Tensor:
+        """[B, 3, R, R] in [-1, 1]"""
+        x = torch.from_numpy(self.images[idx]).float().div(127.5).sub(1.0)
+        return x.permute(0, 3, 1, 2).contiguous()
+
+    def mask_tensor(self, idx) -> torch.Tensor:
+        """[B, 1, R, R] in [0, 1]"""
+        return torch.from_numpy(self.masks[idx]).float().div(255.0)[:, None]
+
+
+class SceneCache(ImageSet):
     def __init__(self, path: Path):
         z = np.load(path)
         self.images = z["images"]
@@ -99,20 +125,7 @@ class SceneCache:
         self.ident = z["ident"]
         self.ident_keys = [str(s) for s in z["ident_keys"]]
         self.meta = [json.loads(str(s)) for s in z["meta"]]
-        self.by_ident: dict[int, list[int]] = {}
-        for i, k in enumerate(self.ident):
-            self.by_ident.setdefault(int(k), []).append(i)
-
-    def __len__(self):
-        return len(self.images)
-
-    def image_tensor(self, idx) -> torch.Tensor:
-        """[B, 3, 64, 64] in [-1, 1]"""
-        x = torch.from_numpy(self.images[idx]).float().div(127.5).sub(1.0)
-        return x.permute(0, 3, 1, 2).contiguous()
-
-    def mask_tensor(self, idx) -> torch.Tensor:
-        return torch.from_numpy(self.masks[idx]).float().div(255.0)[:, None]
+        self._index_identities()
 
 
 def data_paths(run_dir: Path) -> dict:

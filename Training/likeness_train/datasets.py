@@ -45,6 +45,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
+from . import common
+
 REQUIRED = ("image", "caption", "object", "id")
 OPTIONAL = ("mask", "box")
 MAX_REPORTED = 20
@@ -219,7 +221,7 @@ def box_mask(size: tuple, box: tuple) -> Image.Image:
     return Image.fromarray(m, "L")
 
 
-class ImageDataset:
+class ImageDataset(common.ImageSet):
     """A checked, decoded .jsonl dataset at one square resolution (the SceneCache interface)."""
 
     def __init__(self, path: Path, records: list[Record], images: np.ndarray, masks: np.ndarray,
@@ -234,21 +236,7 @@ class ImageDataset:
             index.setdefault(r.id, len(index))
         self.ident_keys = list(index)
         self.ident = np.array([index[r.id] for r in records], np.int64)
-        self.by_ident: dict[int, list[int]] = {}
-        for i, k in enumerate(self.ident):
-            self.by_ident.setdefault(int(k), []).append(i)
-
-    def __len__(self):
-        return len(self.images)
-
-    def image_tensor(self, idx) -> torch.Tensor:
-        """[B, 3, R, R] in [-1, 1]"""
-        x = torch.from_numpy(self.images[idx]).float().div(127.5).sub(1.0)
-        return x.permute(0, 3, 1, 2).contiguous()
-
-    def mask_tensor(self, idx) -> torch.Tensor:
-        """[B, 1, R, R] in [0, 1]"""
-        return torch.from_numpy(self.masks[idx]).float().div(255.0)[:, None]
+        self._index_identities()
 
     def single_image_ids(self) -> int:
         return sum(1 for v in self.by_ident.values() if len(v) == 1)

@@ -58,8 +58,10 @@ test: test-swift test-python
 ## Use ----------------------------------------------------------------------------------
 
 run: deps release
+	mkdir -p out
 	.build/release/likeness generate --model $(MODEL) --prompt "a large red star with blue stripes on the beach, at the left" --seed 0 --output out/sample.png
-	@echo "wrote out/sample.png"
+	.build/release/likeness generate --model $(MODEL) --prompt "a <obj> in the snow" --object Samples/objects/star-red-striped-blue.png --seed 0 --output out/sample-object.png
+	@echo "wrote out/sample.png (from text) and out/sample-object.png (Samples/objects/star-red-striped-blue.png in the snow)"
 
 bench: deps release
 	$(PY) scripts/bench.py

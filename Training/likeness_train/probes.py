@@ -1,19 +1,32 @@
-"""ToyBench probes: one small CNN with a head per attribute, trained only on ground-truth Toybox
-renders (never on generated images), that reads a 64x64 image back into the world's attributes.
+"""ToyBench probes: a small CNN that reads a 64x64 Toybox image back into the world's attributes,
+trained only on ground-truth renders (never on generated images).
 
 Attributes read (DESIGN.md section 5): the main object's shape, color, pattern, pattern_color
 ("none" for plain objects), and the scene's background, position, size, and whether a companion
-object is present. Stripes, checks and zigzags cover half the body (45-50%), so which of the two
-colours is the body and which the pattern shows only in the pattern's phase at the object's centre:
-a red star with blue stripes looks like a blue star with red stripes. For those patterns the probes
-read, and ToyBench scores, the two colours as an unordered pair, written in world.COLOR_NAMES order
-(`identity_attributes`). Dots cover about 28% of the body, so dotted objects keep the order. Training scenes are drawn from both identity splits (the probes never train the
-generator, and ToyBench scores held-out identities, so the probes must have seen their attribute
-values); a companion is added to half the non-centred scenes so that head sees both classes.
-Mild blur and noise are applied to training renders (--augment) so that the probes tolerate the
-softness of VAE-decoded images; the reported accuracy is on fresh, unaugmented renders.
+object is present.
 
-    python -m likeness_train probes --run-dir runs/toybox   # writes runs/toybox/probes/
+How it reads (ProbeNet): a scene branch sees the whole image and gives the scene heads and a
+16x16 mask of the main object; the largest region of that mask gives a box around the object, and
+an object branch reads a 40x40 crop of that box for the identity heads. Cropping makes the identity
+heads independent of where and how large the object is (a generated object off the world's three
+positions is still read).
+
+Conventions worth knowing when reading the scores:
+- Stripes, checks and zigzags cover half the body (45-50%), so which of the two colours is the body
+  shows only in the pattern's phase at the object's centre: a red star with blue stripes looks like
+  a blue star with red stripes. For those patterns the probes read, and ToyBench scores, the two
+  colours as an unordered pair, written in world.COLOR_NAMES order (`identity_attributes`). Dots
+  cover about 28% of the body, so dotted objects keep the order.
+- Training scenes come from both identity splits (--split any): the probes never train the
+  generator, and ToyBench scores held-out identities, whose attribute values the probes must know.
+  A companion is added to half the non-centred scenes so that head sees both classes.
+- --augment applies generic decoder-like degradation (blur, resampling, smooth colour fields,
+  gain, noise; `augment`). --vae-model FOLDER also trains, half the time, on the renders after a
+  round trip through that folder's VAE (still ground truth, never a generation): the probes then
+  read what a generator decoding through that VAE can show; metrics.json reports accuracy on fresh
+  renders and, with a VAE, on their round trips.
+
+    python -m likeness_train probes --run-dir runs/toybox [--vae-model Models/toybox]
     probes = Probes.load("runs/toybox/probes")
     probes.read([pil_image, ...]) -> [{"shape": "star", "color": "red", ...}, ...]
 """
@@ -21,6 +34,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import time
 from pathlib import Path
@@ -80,6 +94,7 @@ class ProbeNetConfig:
     image_size: int = 64
     crop_size: int = 40     # the object crop the identity heads read
     crop_margin: float = 1.8  # crop half-side in units of the mask's RMS radius
+    object_full_res_layers: int = 1  # convolutions at the crop's full resolution before downsampling
 
 
 def _convs(spec):
@@ -128,11 +143,16 @@ def mask_boxes(mask: torch.Tensor, margin: float, image_size: int, threshold: fl
     return torch.stack([torch.where(empty, full, cx), torch.where(empty, full, cy), torch.where(empty, full, half)], 1)
 
 
-def crop(images: torch.Tensor, boxes: torch.Tensor, size: int) -> torch.Tensor:
-    """images [B, 3, S, S], boxes [B, 3] (cx, cy, half side in pixels) -> crops [B, 3, size, size]"""
+def crop(images: torch.Tensor, boxes: torch.Tensor, size: int, angle: float = 0.0, flip: bool = False) -> torch.Tensor:
+    """images [B, 3, S, S], boxes [B, 3] (cx, cy, half side in pixels) -> crops [B, 3, size, size],
+    optionally rotated by `angle` degrees and mirrored left-right"""
     s = images.shape[-1]
+    h = boxes[:, 2] / (s / 2)
+    c, si = math.cos(math.radians(angle)), math.sin(math.radians(angle))
+    fx = -1.0 if flip else 1.0
     theta = torch.zeros(len(images), 2, 3, dtype=images.dtype)
-    theta[:, 0, 0] = theta[:, 1, 1] = boxes[:, 2] / (s / 2)
+    theta[:, 0, 0], theta[:, 0, 1] = h * c * fx, -h * si
+    theta[:, 1, 0], theta[:, 1, 1] = h * si * fx, h * c
     theta[:, 0, 2] = boxes[:, 0] / (s / 2) - 1
     theta[:, 1, 2] = boxes[:, 1] / (s / 2) - 1
     grid = F.affine_grid(theta, (len(images), 3, size, size), align_corners=False)
@@ -159,7 +179,8 @@ class ProbeNet(nn.Module):
         self.scene_down = _convs([(4 * w, 4 * w, 2), (4 * w, 4 * w, 2)])  # [B, 4w, S/16, S/16]
         cells = (cfg.image_size // 16) ** 2
         self.scene_fc = nn.Sequential(nn.Flatten(), nn.Linear(4 * w * cells, cfg.hidden), nn.ReLU(inplace=True))
-        self.object = _convs([(3, v, 1), (v, v, 2), (v, 2 * v, 1), (2 * v, 2 * v, 2), (2 * v, 2 * v, 2)])
+        full = [(3, v, 1)] + [(v, v, 1)] * (cfg.object_full_res_layers - 1)
+        self.object = _convs(full + [(v, v, 2), (v, 2 * v, 1), (2 * v, 2 * v, 2), (2 * v, 2 * v, 2)])
         ocells = (cfg.crop_size // 8) ** 2
         self.object_fc = nn.Sequential(nn.Flatten(), nn.Linear(2 * v * ocells, cfg.hidden), nn.ReLU(inplace=True))
         self.heads = nn.ModuleDict({k: nn.Linear(cfg.hidden, len(vals)) for k, vals in cfg.heads.items()})
@@ -177,33 +198,86 @@ class ProbeNet(nn.Module):
             boxes = self.boxes(mask_logits)
         elif given is not None:
             boxes = torch.where(given[:, None], boxes, self.boxes(mask_logits))
-        ho = self.object_fc(self.object(crop(images, boxes, self.cfg.crop_size)))  # [B, hidden]
-        out = {k: head(ho if k in self.OBJECT_HEADS else hs) for k, head in self.heads.items()}
+        out = self.object_logits(images, boxes)
+        out.update({k: head(hs) for k, head in self.heads.items() if k not in self.OBJECT_HEADS})
         return out, mask_logits
+
+    def mask_logits(self, images):
+        return self.mask_head(self.scene(images))  # [B, 1, S/4, S/4]
+
+    def object_logits(self, images, boxes, angle: float = 0.0, flip: bool = False):
+        """the identity heads on crops of `boxes` [B, 3] -> {attribute: logits}"""
+        ho = self.object_fc(self.object(crop(images, boxes, self.cfg.crop_size, angle, flip)))  # [B, hidden]
+        return {k: self.heads[k](ho) for k in self.OBJECT_HEADS if k in self.heads}
+
+    # Reading views: the identity classes do not change under a mirror or a small turn (training
+    # scenes are mirrored and turned by up to 25 degrees), so reading averages the log-probabilities
+    # of the crop mirrored or not, turned by -8, 0, +8 degrees.
+    READ_VIEWS = [(a, f) for a in (0.0, 8.0, -8.0) for f in (False, True)]
+
+    def read_logits(self, images) -> dict:
+        """{attribute: log-probabilities [B, classes]}, identity heads averaged over READ_VIEWS"""
+        out, mask_logits = self.forward(images)
+        out = {k: v.log_softmax(1) for k, v in out.items()}
+        boxes = self.boxes(mask_logits)
+        views = [self.object_logits(images, boxes, a, f) for a, f in self.READ_VIEWS]
+        for k in views[0]:
+            out[k] = torch.stack([v[k].log_softmax(1) for v in views]).mean(0)
+        return out
+
+    def object_parameters(self):
+        yield from self.object.parameters()
+        yield from self.object_fc.parameters()
+        for k in self.OBJECT_HEADS:
+            if k in self.heads:
+                yield from self.heads[k].parameters()
+
+
+def _blur(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+    """Separable Gaussian blur, one sigma per image: x [n, C, H, W], sigma [n] -> [n, C, H, W]"""
+    n, c, hh, ww = x.shape
+    r = torch.arange(-3, 4, dtype=x.dtype)
+    k = torch.exp(-(r[None] ** 2) / (2 * sigma[:, None] ** 2))
+    k = (k / k.sum(1, keepdim=True)).repeat_interleave(c, 0)  # [n*c, 7]
+    y = x.reshape(1, n * c, hh, ww)
+    y = F.conv2d(F.pad(y, (3, 3, 0, 0), mode="replicate"), k.view(n * c, 1, 1, 7), groups=n * c)
+    y = F.conv2d(F.pad(y, (0, 0, 3, 3), mode="replicate"), k.view(n * c, 1, 7, 1), groups=n * c)
+    return y.view(n, c, hh, ww)
 
 
 def augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-    """Mild softness and noise, per image: Gaussian blur (sigma 0.3..1.0) on half the batch and
-    pixel noise (std up to 0.06 in [-1, 1] units). x [B, 3, H, W] in [-1, 1]."""
-    b = x.shape[0]
+    """Generic image degradation of the kind a decoder adds, per image, x [B, 3, H, W] in [-1, 1]:
+    Gaussian blur (sigma 0.3..1.2) on 60%, a 2x down-and-up resampling on 20%, a smooth colour field
+    (4x4 noise upsampled, std up to 0.06), per-channel gain and offset (+-6%, +-0.04) and pixel noise
+    (std up to 0.05). The colour changes stay well below the gaps between the world's colours."""
+    b, _, h, w = x.shape
     out = x.clone()
-    blur = torch.rand(b, generator=gen) < 0.5
-    if blur.any():
-        idx = blur.nonzero().flatten()
-        sig = 0.3 + 0.7 * torch.rand(len(idx), generator=gen)
-        r = torch.arange(-2, 3, dtype=x.dtype)
-        k = torch.exp(-(r[None] ** 2) / (2 * sig[:, None] ** 2))
-        k = k / k.sum(1, keepdim=True)  # [n, 5]
-        y = out[idx]  # [n, 3, H, W]
-        n, c, hh, ww = y.shape
-        y = y.reshape(1, n * c, hh, ww)
-        kx = k.repeat_interleave(c, 0)  # [n*c, 5]
-        y = F.conv2d(F.pad(y, (2, 2, 0, 0), mode="replicate"), kx.view(n * c, 1, 1, 5), groups=n * c)
-        y = F.conv2d(F.pad(y, (0, 0, 2, 2), mode="replicate"), kx.view(n * c, 1, 5, 1), groups=n * c)
-        out[idx] = y.view(n, c, hh, ww)
-    std = 0.06 * torch.rand(b, 1, 1, 1, generator=gen)
+    blur = (torch.rand(b, generator=gen) < 0.6).nonzero().flatten()
+    if len(blur):
+        out[blur] = _blur(out[blur], 0.3 + 0.9 * torch.rand(len(blur), generator=gen))
+    down = (torch.rand(b, generator=gen) < 0.2).nonzero().flatten()
+    if len(down):
+        small = F.interpolate(out[down], scale_factor=0.5, mode="bilinear", align_corners=False, antialias=True)
+        out[down] = F.interpolate(small, size=(h, w), mode="bilinear", align_corners=False)
+    field = torch.randn(b, 3, 4, 4, generator=gen) * 0.06 * torch.rand(b, 1, 1, 1, generator=gen)
+    out = out + F.interpolate(field, size=(h, w), mode="bilinear", align_corners=False)
+    gain = 1 + 0.06 * (torch.rand(b, 3, 1, 1, generator=gen) * 2 - 1)
+    offset = 0.04 * (torch.rand(b, 3, 1, 1, generator=gen) * 2 - 1)
+    out = out * gain + offset
+    std = 0.05 * torch.rand(b, 1, 1, 1, generator=gen)
     out = out + std * torch.randn(out.shape, generator=gen)
     return out.clamp(-1, 1)
+
+
+@torch.no_grad()
+def vae_round_trip(vae, images: torch.Tensor, batch: int = 64) -> torch.Tensor:
+    """uint8 [N, H, W, 3] -> the same images encoded (posterior mode) and decoded by `vae`, uint8"""
+    out = []
+    for s in range(0, len(images), batch):
+        x = to_input(images[s:s + batch]).to(vae.dtype)
+        y = vae.decode(vae.encode(x).latent_dist.mode()).sample.float().clamp(-1, 1)
+        out.append(((y.permute(0, 2, 3, 1) + 1) * 127.5 + 0.5).clamp(0, 255).to(torch.uint8))
+    return torch.cat(out)
 
 
 # ---------------------------------------------------------------- data
@@ -284,7 +358,7 @@ class Probes:
     @torch.no_grad()
     def logits(self, images, batch: int = 256) -> dict:
         x = to_input(images)
-        outs = [self.net(x[s:s + batch])[0] for s in range(0, len(x), batch)]
+        outs = [self.net.read_logits(x[s:s + batch]) for s in range(0, len(x), batch)]
         return {k: torch.cat([o[k] for o in outs]) for k in self.heads}
 
     def read(self, images, batch: int = 256) -> list[dict]:
@@ -300,7 +374,7 @@ def accuracy(net: ProbeNet, images: torch.Tensor, labels: dict, batch: int = 256
     correct = {k: 0 for k in labels}
     with torch.no_grad():
         for s in range(0, len(images), batch):
-            out, _ = net(to_input(images[s:s + batch]))
+            out = net.read_logits(to_input(images[s:s + batch]))
             for k in labels:
                 correct[k] += int((out[k].argmax(1) == labels[k][s:s + batch]).sum())
     return {k: correct[k] / len(images) for k in labels}
@@ -317,13 +391,18 @@ class ProbeConfig:
     split: str = "any"  # identities for probe scenes: any | train | heldout
     train_scenes: int = 5000
     test_scenes: int = 1000
-    epochs: int = 8
+    epochs: int = 4  # phase 1: everything
+    object_epochs: int = 20  # phase 2: the object branch alone, on cached predicted boxes
     batch_size: int = 64
     lr: float = 5e-3
     width: int = 16
     object_width: int = 32
+    object_full_res_layers: int = 1
+    shape_weight: float = 2.0  # loss weight of the shape head (the slowest to learn)
     augment: bool = True
     predicted_box_rate: float = 0.5
+    vae_model: str = ""  # a model folder: train half the time on renders round-tripped through its VAE
+    vae_rate: float = 0.5
     seed: int = 0
 
 
@@ -339,49 +418,108 @@ def train(cfg: ProbeConfig, log_every: int = 20) -> tuple[ProbeNet, dict]:
     t0 = time.time()
     images, masks, labels = render_set(cfg.train_scenes, cfg.seed, split)
     test_images, _, test_labels = render_set(cfg.test_scenes, cfg.seed + 1_000_003, split)
-    net_cfg = ProbeNetConfig(heads=ATTRIBUTES, width=cfg.width, object_width=cfg.object_width)
+    net_cfg = ProbeNetConfig(heads=ATTRIBUTES, width=cfg.width, object_width=cfg.object_width,
+                             object_full_res_layers=cfg.object_full_res_layers)
     boxes = mask_boxes(masks, net_cfg.crop_margin, net_cfg.image_size)  # [N, 3] from the true masks
     t_render = time.time() - t0
     print(f"rendered {cfg.train_scenes} train and {cfg.test_scenes} test scenes in {t_render:.0f}s", flush=True)
+    vae_images = vae_test = None
+    if cfg.vae_model:
+        from diffusers import AutoencoderKL
+
+        folder = Path(cfg.vae_model) / "vae"
+        if not folder.is_dir():
+            raise FileNotFoundError(f"--vae-model {cfg.vae_model}: no vae/ folder there")
+        vae = AutoencoderKL.from_pretrained(folder).float().eval()
+        vae_images, vae_test = vae_round_trip(vae, images), vae_round_trip(vae, test_images)
+        print(f"VAE round trip of the renders through {folder}", flush=True)
     torch.manual_seed(cfg.seed)
     net = ProbeNet(net_cfg)
-    steps_per_epoch = max(1, len(images) // cfg.batch_size)
-    total = steps_per_epoch * cfg.epochs
-    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=total, pct_start=0.15)
     gen = torch.Generator().manual_seed(cfg.seed)
     log = common.Log(every=log_every)
+
+    def batch_input(idx):
+        x = to_input(images[idx])
+        if vae_images is not None:
+            use = torch.rand(len(idx), generator=gen) < cfg.vae_rate
+            x = torch.where(use[:, None, None, None], to_input(vae_images[idx]), x)
+        return augment(x, gen) if cfg.augment else x
+
+    def jittered(bx):
+        bx = bx.clone()
+        jit = torch.rand(len(bx), 3, generator=gen) * 2 - 1
+        bx[:, :2] += 0.1 * bx[:, 2:] * jit[:, :2]
+        bx[:, 2] *= 1 + 0.1 * jit[:, 2]
+        return bx
+
+    def losses(out, idx, keys):
+        return sum(F.cross_entropy(out[k], labels[k][idx]) * (cfg.shape_weight if k == "shape" else 1.0)
+                   for k in keys)
+
+    def report(phase):
+        acc = accuracy(net, test_images, test_labels)
+        print(f"{phase} test accuracy " + " ".join(f"{k} {v:.3f}" for k, v in acc.items()), flush=True)
+        return acc
+
+    steps_per_epoch = max(1, len(images) // cfg.batch_size)
+    # phase 1: all heads and the mask; the object branch reads crops of the true boxes, jittered
+    total = steps_per_epoch * cfg.epochs
+    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=max(1, total), pct_start=0.15)
     step = 0
+    acc = None
     for epoch in range(cfg.epochs):
         net.train()
         perm = torch.randperm(len(images), generator=gen)
         for s in range(steps_per_epoch):
             idx = perm[s * cfg.batch_size:(s + 1) * cfg.batch_size]
-            x = to_input(images[idx])
-            if cfg.augment:
-                x = augment(x, gen)
-            # the object branch trains on crops from the true mask, jittered, and after the first
-            # epoch half the time on crops from the predicted mask, as it will read them
-            bx = boxes[idx].clone()
-            jit = torch.rand(len(idx), 3, generator=gen) * 2 - 1
-            bx[:, :2] += 0.1 * bx[:, 2:] * jit[:, :2]
-            bx[:, 2] *= 1 + 0.1 * jit[:, 2]
-            given = torch.rand(len(idx), generator=gen) < (1.0 if epoch == 0 else 1 - cfg.predicted_box_rate)
-            out, mask_logits = net(x, bx, given)
-            loss = sum(F.cross_entropy(out[k], labels[k][idx]) for k in ATTRIBUTES)
-            loss = loss + F.binary_cross_entropy_with_logits(mask_logits, masks[idx])
+            out, mask_logits = net(batch_input(idx), jittered(boxes[idx]))
+            loss = losses(out, idx, ATTRIBUTES) + F.binary_cross_entropy_with_logits(mask_logits, masks[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             sched.step()
             step += 1
             log(step, total, len(idx), loss=loss.item())
-        acc = accuracy(net, test_images, test_labels)
-        print(f"epoch {epoch + 1}/{cfg.epochs} test accuracy " +
-              " ".join(f"{k} {v:.3f}" for k, v in acc.items()), flush=True)
+        acc = report(f"epoch {epoch + 1}/{cfg.epochs}")
+    # phase 2: the scene branch is done (its heads learn fast); the object branch alone goes on, half
+    # the time on the boxes the trained mask predicts for each training image, as it will read them
+    if cfg.object_epochs > 0:
+        net.eval()
+        with torch.no_grad():
+            predicted = torch.cat([net.boxes(net.mask_logits(to_input(images[s:s + 256])))
+                                   for s in range(0, len(images), 256)])  # [N, 3]
+        total = steps_per_epoch * cfg.object_epochs
+        params = list(net.object_parameters())
+        opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=1e-4)
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=total, pct_start=0.15)
+        step = 0
+        for epoch in range(cfg.object_epochs):
+            net.object.train()
+            perm = torch.randperm(len(images), generator=gen)
+            for s in range(steps_per_epoch):
+                idx = perm[s * cfg.batch_size:(s + 1) * cfg.batch_size]
+                use_pred = (torch.rand(len(idx), generator=gen) < cfg.predicted_box_rate)[:, None]
+                bx = jittered(torch.where(use_pred, predicted[idx], boxes[idx]))
+                out = net.object_logits(batch_input(idx), bx)
+                loss = losses(out, idx, net.OBJECT_HEADS)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                sched.step()
+                step += 1
+                log(step, total, len(idx), object_loss=loss.item())
+            acc = report(f"object epoch {epoch + 1}/{cfg.object_epochs}")
+    if acc is None:
+        acc = report("untrained")
     metrics = {"test_accuracy": acc, "test_scenes": cfg.test_scenes, "train_scenes": cfg.train_scenes,
                "split": cfg.split, "seconds": round(time.time() - t0, 1), "render_seconds": round(t_render, 1),
                "min_accuracy": min(acc.values())}
+    if vae_test is not None:
+        acc_vae = accuracy(net, vae_test, test_labels)
+        metrics["test_accuracy_vae"] = acc_vae
+        print("test accuracy after the VAE round trip " + " ".join(f"{k} {v:.3f}" for k, v in acc_vae.items()),
+              flush=True)
     return net, metrics
 
 

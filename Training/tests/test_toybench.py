@@ -145,9 +145,14 @@ def test_mask_boxes_and_crop_find_the_object():
     box = probes.mask_boxes(m16, 2.2, 64)[0]
     assert abs(box[0].item() - 0.73 * 64) < 1.5 and abs(box[1].item() - 0.58 * 64) < 1.5
     assert 8 < box[2].item() < 20
-    c = probes.crop(probes.to_input([im]), box[None], 32)[0]  # [3, 32, 32]
+    x = probes.to_input([im])
+    c = probes.crop(x, box[None], 32)[0]  # [3, 32, 32]
     centre = c[:, 12:20, 12:20].mean((1, 2))  # red body in [-1, 1]
     assert centre[0] > 0.5 and centre[1] < -0.3
+    # the mirrored reading view is the mirror image of the crop
+    assert torch.allclose(probes.crop(x, box[None], 32, flip=True)[0], c.flip(-1), atol=1e-5)
+    turned = probes.crop(x, box[None], 32, angle=8.0)[0]
+    assert (turned - c).abs().max() > 0.1 and (turned[:, 12:20, 12:20].mean((1, 2)) - centre).abs().max() < 0.05
     empty = probes.mask_boxes(torch.zeros(1, 1, 16, 16), 2.2, 64)[0].tolist()
     assert empty == [32.0, 32.0, 32.0]
 
@@ -163,10 +168,37 @@ def test_mask_boxes_keep_the_largest_region():
     assert torch.allclose(probes.mask_boxes(only, 2.0, 64), box[None])
 
 
+def test_augment_keeps_colours_nearest_their_own_name():
+    palette = torch.tensor([world.COLORS[c] for c in world.COLOR_NAMES], dtype=torch.float32) / 127.5 - 1
+    gen = torch.Generator().manual_seed(0)
+    for name in world.COLOR_NAMES:
+        sc = world.sample_scene(world.Identity("square", name, "plain", None), np.random.default_rng(0),
+                                size="large", companion=None)
+        im, m = world.render(sc)
+        x = probes.to_input([im]).expand(16, -1, -1, -1)
+        y = probes.augment(x, gen)
+        assert y.shape == x.shape and y.min() >= -1 and y.max() <= 1 and (y - x).abs().max() > 0.01
+        inside = torch.from_numpy(m > 0)
+        inner = torch.nn.functional.max_pool2d((~inside).float()[None, None], 5, 1, 2)[0, 0] == 0  # away from edges
+        means = y[:, :, inner].mean(-1)  # [16, 3]
+        nearest = torch.cdist(means, palette).argmin(1)
+        assert (nearest == world.COLOR_NAMES.index(name)).all(), name
+
+
+def test_probes_train_with_a_vae_round_trip(chain, tmp_path):
+    cfg = probes.ProbeConfig(run_dir=str(tmp_path), train_scenes=48, test_scenes=16, epochs=1, object_epochs=1,
+                             batch_size=16, width=4, object_width=4, vae_model=str(chain / "model"))
+    net, metrics = probes.train(cfg)
+    assert set(metrics["test_accuracy_vae"]) == set(probes.ATTRIBUTES)
+    with pytest.raises(FileNotFoundError, match="no vae/ folder"):
+        probes.train(dataclasses.replace(cfg, vae_model=str(tmp_path)))
+
+
 @pytest.fixture(scope="module")
 def probe_dir(tmp_path_factory):
     cfg = probes.ProbeConfig(run_dir=str(tmp_path_factory.mktemp("probe_run")), train_scenes=384,
-                             test_scenes=128, epochs=3, batch_size=32, width=8, object_width=8, lr=3e-3)
+                             test_scenes=128, epochs=3, object_epochs=2, batch_size=32, width=8, object_width=8,
+                             lr=3e-3)
     return probes.run(cfg)
 
 
@@ -280,6 +312,7 @@ def test_evaluate_end_to_end_writes_table_json_and_grids(chain, tmp_path, probe_
     assert len(res["images"]) == 6 * 4 and len(res["subjects"]) == 2
     table = (out / "toybench.md").read_text()
     assert table.startswith("| Row | ID | Prompt | Copy |") and "| TI (2 steps) |" in table
+    assert len(list((out / "ti").glob("*.safetensors"))) == 2
     g = Image.open(out / "grid_likeness.png")
     assert g.size == (3 * 128 + 3 * 4, 2 * 128 + 4)  # reference + 2 prompts, 2 subjects, scale 2
 

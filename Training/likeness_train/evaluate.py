@@ -29,8 +29,8 @@ Rows:
 
     python -m likeness_train evaluate --run-dir runs/toybox --model Models/toybox \
         --models no_xref=Models/ablations/no_xref --ti-steps 150
-writes RUN_DIR/toybench/{toybench.json, toybench.md, grid_*.png, ti/IDENTITY.safetensors} and prints
-the table.
+writes RUN_DIR/toybench/{toybench.json, toybench.md, grid_*.png, images_*.npz, ti/IDENTITY.safetensors}
+and prints the table.
 
 Cost of the defaults (8 subjects x 11 prompts x 2 images = 176 images per row, 20 DDIM steps), measured
 on 2 idle CPU cores with the built-in 64x64 model: Likeness 0.77 s/image (3 UNet passes per step),
@@ -269,6 +269,7 @@ class EvalConfig:
     ti_lr: float = 5e-3
     ti_batch_size: int = 8
     grid_scale: int = 2
+    save_images: bool = True  # images_ROW.npz: uint8 [N, 64, 64, 3], to rescore or inspect
     seed: int = 0
 
 
@@ -429,6 +430,8 @@ def run(cfg: EvalConfig) -> dict:
                             "copy_eligible": s["copy_eligible"]})
         slug = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
         grid(ref_images, images, reqs, len(specs), cfg.grid_scale).save(out / f"grid_{slug}.png")
+        if cfg.save_images:  # every scored image, in the order of toybench.json's "images" records of this row
+            np.savez_compressed(out / f"images_{slug}.npz", images=np.stack([np.asarray(im.convert("RGB")) for im in images]))
         print(f"{name}: ID {_fmt(row['id'])} Prompt {_fmt(row['prompt'])} Copy {_fmt(row['copy'])}", flush=True)
 
     truth = [world.render(ceiling_scene(r, cfg.seed))[0] for r in reqs]

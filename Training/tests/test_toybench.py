@@ -313,6 +313,8 @@ def test_evaluate_end_to_end_writes_table_json_and_grids(chain, tmp_path, probe_
     table = (out / "toybench.md").read_text()
     assert table.startswith("| Row | ID | Prompt | Copy |") and "| TI (2 steps) |" in table
     assert len(list((out / "ti").glob("*.safetensors"))) == 2
+    saved = np.load(out / "images_likeness.npz")["images"]
+    assert saved.shape == (4, 64, 64, 3) and saved.dtype == np.uint8
     g = Image.open(out / "grid_likeness.png")
     assert g.size == (3 * 128 + 3 * 4, 2 * 128 + 4)  # reference + 2 prompts, 2 subjects, scale 2
 

@@ -12,6 +12,9 @@
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+#if defined(__GLIBC__) || defined(__linux__)
+#include <malloc.h>
+#endif
 
 #if defined(__x86_64__) && defined(__linux__) && (defined(__clang__) || defined(__GNUC__))
 #define LK_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
@@ -126,5 +129,147 @@ void lk_geglu(const float *x, float *out, size_t rows, size_t f) {
         const float *g = h + f;
         float *o = out + r * f;
         for (size_t i = 0; i < f; i++) o[i] = h[i] * (0.5f * g[i] * (1.0f + lk_erff(g[i] * 0.70710678118654752f)));
+    }
+}
+
+int lk_keep_freed_memory(void) {
+#if defined(M_MMAP_MAX) && defined(M_TRIM_THRESHOLD)
+    return mallopt(M_MMAP_MAX, 0) == 1 && mallopt(M_TRIM_THRESHOLD, INT32_MAX) == 1;
+#else
+    return 0;
+#endif
+}
+
+/* ---- Fused attention (see lk_attention_rows in the header) ----
+ * Per strip of LK_AR query rows: S = (alpha Q) K^T over all keys into a scratch strip, softmax
+ * numerators exp(S - rowmax) and their sums in one pass, O = P V, then O /= sum. The strip of
+ * scores stays in L1/L2; K^T and V are packed once per head so every inner loop reads
+ * contiguous 16-float vectors. The register tiles (8 rows x 2 vectors for S, 8 rows x up to 3
+ * vectors for P V) are written with GCC/clang vector extensions, which the target clones map to
+ * AVX-512 (one register per vector) or AVX2/SSE (two or four). */
+
+#define LK_AR 8 /* query rows per strip */
+typedef float lk_v16 __attribute__((vector_size(64)));
+
+static inline __attribute__((always_inline)) lk_v16 lk_load16(const float *p) {
+    lk_v16 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline __attribute__((always_inline)) void lk_store16(float *p, lk_v16 v) { memcpy(p, &v, sizeof v); }
+
+static inline __attribute__((always_inline)) lk_v16 lk_splat(float x) {
+    lk_v16 v = {x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x};
+    return v;
+}
+
+/* s[r, c0 .. c0 + 16 NV) = sum_d qs[r, d] kt[d, c0 ..] for the LK_AR rows of the strip. */
+#define LK_SCORE_TILE(NV)                                                                                   \
+    static inline __attribute__((always_inline)) void lk_score_tile_##NV(                                    \
+        const float *qs, size_t dh, const float *kt, size_t ldk, size_t c0, float *s) {                     \
+        lk_v16 acc[LK_AR][NV];                                                                              \
+        for (int r = 0; r < LK_AR; r++)                                                                     \
+            for (int v = 0; v < NV; v++) acc[r][v] = (lk_v16){0};                                           \
+        for (size_t d = 0; d < dh; d++) {                                                                   \
+            lk_v16 k[NV];                                                                                   \
+            for (int v = 0; v < NV; v++) k[v] = lk_load16(kt + d * ldk + c0 + 16 * v);                      \
+            for (int r = 0; r < LK_AR; r++) {                                                               \
+                lk_v16 b = lk_splat(qs[r * dh + d]);                                                            \
+                for (int v = 0; v < NV; v++) acc[r][v] += b * k[v];                                         \
+            }                                                                                               \
+        }                                                                                                   \
+        for (int r = 0; r < LK_AR; r++)                                                                     \
+            for (int v = 0; v < NV; v++) lk_store16(s + r * ldk + c0 + 16 * v, acc[r][v]);                  \
+    }
+LK_SCORE_TILE(1)
+LK_SCORE_TILE(2)
+
+/* o[r, c0 .. c0 + 16 NV) = scale[r] * sum_j s[r, j] v[j, c0 ..], written to out for `rows` rows
+ * and the columns below dv. */
+#define LK_PV_TILE(NV)                                                                                      \
+    static inline __attribute__((always_inline)) void lk_pv_tile_##NV(                                       \
+        const float *s, size_t ldk, size_t lk, const float *vp, size_t ldv, size_t c0, const float *scale,  \
+        float *out, size_t ldo, size_t rows, size_t dv) {                                                   \
+        lk_v16 acc[LK_AR][NV];                                                                              \
+        for (int r = 0; r < LK_AR; r++)                                                                     \
+            for (int v = 0; v < NV; v++) acc[r][v] = (lk_v16){0};                                           \
+        for (size_t j = 0; j < lk; j++) {                                                                   \
+            lk_v16 x[NV];                                                                                   \
+            for (int v = 0; v < NV; v++) x[v] = lk_load16(vp + j * ldv + c0 + 16 * v);                      \
+            for (int r = 0; r < LK_AR; r++) {                                                               \
+                lk_v16 b = lk_splat(s[r * ldk + j]);                                                            \
+                for (int v = 0; v < NV; v++) acc[r][v] += b * x[v];                                         \
+            }                                                                                               \
+        }                                                                                                   \
+        for (size_t r = 0; r < rows; r++) {                                                                 \
+            float tile[16 * NV];                                                                            \
+            for (int v = 0; v < NV; v++) lk_store16(tile + 16 * v, acc[r][v] * scale[r]);                  \
+            size_t n = dv - c0 < (size_t)(16 * NV) ? dv - c0 : (size_t)(16 * NV);                           \
+            memcpy(out + r * ldo + c0, tile, n * sizeof(float));                                            \
+        }                                                                                                   \
+    }
+LK_PV_TILE(1)
+LK_PV_TILE(2)
+LK_PV_TILE(3)
+
+LK_CLONES
+void lk_attention_pack(const float *k, size_t ldsrc, size_t lk, size_t dh, float *kt, size_t ldk,
+                       const float *v, size_t ldvsrc, size_t dv, float *vp, size_t ldv) {
+    for (size_t d = 0; d < dh; d++) {
+        float *row = kt + d * ldk;
+        for (size_t j = 0; j < lk; j++) row[j] = k[j * ldsrc + d];
+        for (size_t j = lk; j < ldk; j++) row[j] = 0.0f;
+    }
+    for (size_t j = 0; j < lk; j++) {
+        memcpy(vp + j * ldv, v + j * ldvsrc, dv * sizeof(float));
+        for (size_t c = dv; c < ldv; c++) vp[j * ldv + c] = 0.0f;
+    }
+}
+
+LK_CLONES
+void lk_attention_rows(const float *q, size_t ldq, size_t rows, size_t dh, float alpha,
+                       const float *kt, size_t lk, size_t ldk, const float *vp, size_t dv, size_t ldv,
+                       float *out, size_t ldo, long causal_row0, float *scratch) {
+    float *qs = scratch;             /* [LK_AR, dh] */
+    float *s = scratch + LK_AR * dh; /* [LK_AR, ldk] */
+    for (size_t r0 = 0; r0 < rows; r0 += LK_AR) {
+        size_t n = rows - r0 < LK_AR ? rows - r0 : LK_AR;
+        for (size_t r = 0; r < LK_AR; r++)
+            for (size_t d = 0; d < dh; d++) qs[r * dh + d] = r < n ? alpha * q[(r0 + r) * ldq + d] : 0.0f;
+        size_t c = 0;
+        for (; c + 32 <= ldk; c += 32) lk_score_tile_2(qs, dh, kt, ldk, c, s);
+        for (; c < ldk; c += 16) lk_score_tile_1(qs, dh, kt, ldk, c, s);
+        float scale[LK_AR];
+        for (size_t r = 0; r < LK_AR; r++) {
+            float *row = s + r * ldk;
+            size_t valid = lk;
+            if (causal_row0 >= 0) {
+                size_t lim = (size_t)causal_row0 + r0 + r + 1;
+                valid = lim < lk ? lim : lk;
+            }
+            float m = lk_max(row, valid);
+            float lane[LK_LANES] = {0};
+            size_t i = 0;
+            for (; i + LK_LANES <= valid; i += LK_LANES)
+                for (int j = 0; j < LK_LANES; j++) {
+                    float e = lk_expf(row[i + j] - m);
+                    row[i + j] = e;
+                    lane[j] += e;
+                }
+            float sum = 0.0f;
+            for (int j = 0; j < LK_LANES; j++) sum += lane[j];
+            for (; i < valid; i++) {
+                row[i] = lk_expf(row[i] - m);
+                sum += row[i];
+            }
+            for (i = valid; i < lk; i++) row[i] = 0.0f;
+            scale[r] = 1.0f / sum;
+        }
+        size_t c0 = 0;
+        float *o = out + r0 * ldo;
+        for (; c0 + 48 <= ldv; c0 += 48) lk_pv_tile_3(s, ldk, lk, vp, ldv, c0, scale, o, ldo, n, dv);
+        if (ldv - c0 == 32) lk_pv_tile_2(s, ldk, lk, vp, ldv, c0, scale, o, ldo, n, dv);
+        else if (ldv - c0 == 16) lk_pv_tile_1(s, ldk, lk, vp, ldv, c0, scale, o, ldo, n, dv);
     }
 }

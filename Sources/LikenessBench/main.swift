@@ -5,8 +5,10 @@
 //   likeness-bench unet FOLDER LATENT BATCH REPEATS        (unet/ subfolder of FOLDER)
 //   likeness-bench text FOLDER BATCH REPEATS              (text_encoder/ + tokenizer/)
 //   likeness-bench vae FOLDER LATENT REPEATS              (vae/ decoder)
+//   likeness-bench attention BATCH LQ LK WIDTH HEADS REPEATS
 //   likeness-bench generate FOLDER STEPS REPEATS          (whole image, DDIM, guidance 5, seed 0)
 // Inputs are drawn with the PyTorch-exact generator (seed 0), as scripts/bench.py draws them.
+// LIKENESS_PROFILE=1 also prints the time spent in each op (stderr).
 
 import Foundation
 import LikenessEngine
@@ -86,6 +88,12 @@ do {
         let z = randn([1, vae.config.latent_channels, latent, latent], seed: 0)
         let t = try measure(int(4)) { _ = try vae.decode(z) }
         report("vae", t)
+    case "attention":
+        // likeness-bench attention BATCH LQ LK WIDTH HEADS REPEATS (q, k, v drawn from seeds 0, 1, 2)
+        let b = int(2), lq = int(3), lk = int(4), width = int(5), heads = int(6)
+        let q = randn([b, lq, width], seed: 0), k = randn([b, lk, width], seed: 1), v = randn([b, lk, width], seed: 2)
+        let t = measure(int(7)) { _ = Ops.scaledDotProductAttention(query: q, key: k, value: v, heads: heads) }
+        report("attention", t)
     case "generate":
         let pipe = try LikenessPipeline(folder: URL(fileURLWithPath: arg(2)))
         var request = GenerationRequest(prompt: "a red star on the beach, at the left")
@@ -97,6 +105,9 @@ do {
     default:
         FileHandle.standardError.write(Data("likeness-bench: unknown benchmark \(arg(1)); see the file header\n".utf8))
         exit(2)
+    }
+    if ProcessInfo.processInfo.environment["LIKENESS_PROFILE"] == "1" {
+        FileHandle.standardError.write(Data("time per op over all runs (warm-up included):\n\(OpProfile.report())\n".utf8))
     }
 } catch {
     FileHandle.standardError.write(Data("likeness-bench: \(error)\n".utf8))

@@ -105,6 +105,14 @@ final class OpsParityTests: XCTestCase {
         assertClose(y, try t("sdpa.out"), "sdpa")
     }
 
+    func testWideHeadAttention() throws {
+        let q = try t("sdpa_wide.q"), k = try t("sdpa_wide.k")
+        let y = Ops.scaledDotProductAttention(query: q, key: k, value: try t("sdpa_wide.v"), heads: 2)
+        assertClose(y, try t("sdpa_wide.out"), "sdpa Dh 80, Dv 80")
+        let z = Ops.scaledDotProductAttention(query: q, key: k, value: try t("sdpa_wide_v.v"), heads: 2)
+        assertClose(z, try t("sdpa_wide_v.out"), "sdpa Dh 80, Dv 112")
+    }
+
     func testCausalAttention() throws {
         let heads = (meta["sdpa_causal"] as? [String: Any])?["heads"] as? Int ?? -1
         let y = Ops.scaledDotProductAttention(query: try t("sdpa_causal.q"), key: try t("sdpa_causal.k"),
@@ -113,10 +121,9 @@ final class OpsParityTests: XCTestCase {
     }
 
     func testLongAttentionBothThreadingPaths() throws {
-        // 2000 queries over 1100 (or 2000) keys span several query blocks per head; with 2 threads
-        // blocks run in parallel (single-threaded sgemm each), with 1 thread they run in turn.
-        XCTAssertGreaterThan(2000, Ops.attentionBlockFloats / 1100)
-        XCTAssertGreaterThan(2000, Ops.attentionBlockFloats / 2000)
+        // 2000 queries over 1100 (or 2000) keys span many work units per head (and a partial
+        // strip of 8 rows at the end); with 2 threads units run in parallel, with 1 in turn.
+        XCTAssertGreaterThan(2000, 4 * Ops.attentionRowsPerUnit)
         let saved = ComputeThreads.count
         defer { ComputeThreads.set(saved) }
         for threads in [1, 2] {

@@ -22,4 +22,21 @@ void lk_gelu(float *x, size_t n);
 /* out[r, i] = x[r, i] * gelu(x[r, f + i]) for rows of width 2f (diffusers GEGLU). */
 void lk_geglu(const float *x, float *out, size_t rows, size_t f);
 
+/* Fused multi-head attention for one head (Ops.scaledDotProductAttention).
+ * lk_attention_pack: kt [dh, ldk] = K^T zero-padded to ldk columns (ldk a multiple of 16) from
+ * k [lk, dh] with row stride ldsrc; vp [lk, ldv] = V zero-padded to ldv columns (a multiple of
+ * 16) from v [lk, dv] with row stride ldvsrc.
+ * lk_attention_rows: out[r, 0..dv) = softmax(alpha q[r] K^T) V for `rows` query rows (row
+ * strides ldq, ldo). causal_row0 >= 0 masks keys j > causal_row0 + r (is_causal with the first
+ * row at position causal_row0); -1 disables the mask. scratch: 8 * (dh + ldk) floats. */
+void lk_attention_pack(const float *k, size_t ldsrc, size_t lk, size_t dh, float *kt, size_t ldk,
+                       const float *v, size_t ldvsrc, size_t dv, float *vp, size_t ldv);
+void lk_attention_rows(const float *q, size_t ldq, size_t rows, size_t dh, float alpha,
+                       const float *kt, size_t lk, size_t ldk, const float *vp, size_t dv, size_t ldv,
+                       float *out, size_t ldo, long causal_row0, float *scratch);
+
+/* Keeps freed memory in the process: glibc stops serving large blocks with mmap and stops
+ * trimming the heap (see EngineMemory.swift). Returns 1 on success, 0 where unsupported. */
+int lk_keep_freed_memory(void);
+
 #endif

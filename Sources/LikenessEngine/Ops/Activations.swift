@@ -46,6 +46,7 @@ public enum Activation: String, Codable, Equatable, CaseIterable {
 extension Ops {
     /// Applies `activation` elementwise in place.
     public static func activate(_ x: inout Tensor, _ activation: Activation) {
+        let profileStart = OpProfile.start(); defer { OpProfile.stop("activation", profileStart) }
         let n = x.count
         x.withUnsafeMutableBufferPointer { buf in
             guard let p = buf.baseAddress else { return }

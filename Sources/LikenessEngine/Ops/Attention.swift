@@ -3,17 +3,19 @@
 // applied per head, with heads packed in the last dimension as diffusers' Attention and
 // transformers' CLIPAttention lay them out: [B, L, H*Dh] in, [B, Lq, H*Dv] out (the same as
 // PyTorch's view(B, L, H, Dh).transpose(1, 2) → sdpa → transpose(1, 2).reshape(B, L, H*Dv)).
-// Per (batch, head, block of queries): sgemm for QKᵀ, row softmax, sgemm for PV. Blocks keep
-// the score buffer bounded; blocks run on separate threads (single-threaded sgemm each)
-// when there are enough of them, else sgemm and softmax are parallel within each block.
-// Float32 throughout; agreement ~1e-7 relative.
+// A fused kernel (lk_attention_rows in CLikenessKernels): K and V of each head are packed once
+// (Kᵀ and V, zero-padded to 16-float vectors); then each strip of 8 query rows computes its
+// scores over all keys into a small scratch strip, the softmax numerators and sums in one pass,
+// P·V, and the division by the sums, without a full score matrix or sgemm packing per block.
+// Work units (batch, head, 64 query rows) are spread over the engine's threads.
+// Float32 throughout; agreement ~1e-7 relative (different summation order than PyTorch).
 
+import CLikenessKernels
 import Dispatch
 
 extension Ops {
-    /// Target size of one block's score buffer, in floats (4 MiB: 256 query rows over 4096 keys;
-    /// measured faster than 64 or 512 rows at SD-1.5 size, as K and V are repacked per block).
-    static let attentionBlockFloats = 1 << 20
+    /// Query rows per work unit.
+    static let attentionRowsPerUnit = 64
 
     /// Multi-head scaled-dot-product attention.
     /// - Parameters:
@@ -27,6 +29,7 @@ extension Ops {
     public static func scaledDotProductAttention(
         query: Tensor, key: Tensor, value: Tensor, heads: Int, causal: Bool = false, scale: Float? = nil
     ) -> Tensor {
+        let profileStart = OpProfile.start(); defer { OpProfile.stop("attention", profileStart) }
         precondition(query.rank == 3 && key.rank == 3 && value.rank == 3, "attention: rank-3 inputs expected")
         let batch = query.shape[0], lq = query.shape[1], lk = key.shape[1]
         precondition(key.shape[0] == batch && value.shape[0] == batch && value.shape[1] == lk, "attention: batch/length mismatch")
@@ -35,57 +38,51 @@ extension Ops {
         let qkWidth = query.shape[2], vWidth = value.shape[2]
         let dh = qkWidth / heads, dv = vWidth / heads
         let alpha = scale ?? (1 / Float(dh).squareRoot())
-        let block = max(1, min(lq, attentionBlockFloats / max(1, lk)))
-        let blocksPerHead = (lq + block - 1) / block
-        let units = batch * heads * blocksPerHead
-        let threads = ComputeThreads.count
-        let unitParallel = threads > 1 && units >= 2 * threads
+        let ldk = (lk + 15) / 16 * 16, ldv = max(16, (dv + 15) / 16 * 16)
+        let pairs = batch * heads
+        let unitsPerHead = (lq + attentionRowsPerUnit - 1) / attentionRowsPerUnit
+        let units = pairs * unitsPerHead
+        let threads = max(1, min(ComputeThreads.count, units))
 
         return Tensor(shape: [batch, lq, vWidth]) { out in
-            guard let o = out.baseAddress else { return }
+            guard let o = out.baseAddress, lq > 0 else { return }
             if lk == 0 { o.update(repeating: .nan, count: out.count); return }
+            let ktSize = dh * ldk, vpSize = lk * ldv
+            let packed = UnsafeMutablePointer<Float>.allocate(capacity: pairs * (ktSize + vpSize))
+            defer { packed.deallocate() }
             query.withUnsafeBufferPointer { qb in
             key.withUnsafeBufferPointer { kb in
             value.withUnsafeBufferPointer { vb in
                 let qp = qb.baseAddress!, kp = kb.baseAddress!, vp = vb.baseAddress!
-
-                func run(unit: Int, scores sp: UnsafeMutablePointer<Float>, inner: Bool) {
-                    let qBlock = unit % blocksPerHead
-                    let h = (unit / blocksPerHead) % heads
-                    let b = unit / (blocksPerHead * heads)
-                    let q0 = qBlock * block
-                    let rows = min(block, lq - q0)
-                    // scores[rows, lk] = alpha · Q_h[q0..<q0+rows] · K_hᵀ
-                    sgemm(transB: true, m: rows, n: lk, k: dh, alpha: alpha,
-                          a: qp + (b * lq + q0) * qkWidth + h * dh, lda: qkWidth,
-                          b: kp + b * lk * qkWidth + h * dh, ldb: qkWidth, c: sp, ldc: lk, parallel: inner)
-                    let softmaxRange = { (r: Int) in
-                        let row = sp + r * lk
-                        softmaxRow(row, count: lk, valid: causal ? min(lk, q0 + r + 1) : nil)
-                    }
-                    if inner {
-                        parallelFor(rows, minChunk: max(1, 8192 / lk), softmaxRange)
-                    } else {
-                        for r in 0..<rows { softmaxRange(r) }
-                    }
-                    // out[q0..<q0+rows, head h] = P · V_h
-                    sgemm(m: rows, n: dv, k: lk, a: sp, lda: lk,
-                          b: vp + b * lk * vWidth + h * dv, ldb: vWidth,
-                          c: o + (b * lq + q0) * vWidth + h * dv, ldc: vWidth, parallel: inner)
+                parallelFor(pairs, minChunk: max(1, 65536 / max(1, ktSize + vpSize))) { pair in
+                    let b = pair / heads, h = pair % heads
+                    let dst = packed + pair * (ktSize + vpSize)
+                    lk_attention_pack(kp + b * lk * qkWidth + h * dh, qkWidth, lk, dh, dst, ldk,
+                                      vp + b * lk * vWidth + h * dv, vWidth, dv, dst + ktSize, ldv)
                 }
-
-                if unitParallel {
+                let scratchSize = 8 * (dh + ldk)
+                let work = { (lo: Int, hi: Int) in
+                    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchSize)
+                    defer { scratch.deallocate() }
+                    for unit in lo..<hi {
+                        let pair = unit / unitsPerHead, chunk = unit % unitsPerHead
+                        let b = pair / heads, h = pair % heads
+                        let q0 = chunk * attentionRowsPerUnit
+                        let rows = min(attentionRowsPerUnit, lq - q0)
+                        let kt = packed + pair * (ktSize + vpSize)
+                        lk_attention_rows(qp + (b * lq + q0) * qkWidth + h * dh, qkWidth, rows, dh, alpha,
+                                          kt, lk, ldk, kt + ktSize, dv, ldv,
+                                          o + (b * lq + q0) * vWidth + h * dv, vWidth,
+                                          causal ? q0 : -1, scratch)
+                    }
+                }
+                if threads == 1 {
+                    work(0, units)
+                } else {
                     DispatchQueue.concurrentPerform(iterations: threads) { t in
                         let lo = units * t / threads, hi = units * (t + 1) / threads
-                        guard lo < hi else { return }
-                        let scores = UnsafeMutablePointer<Float>.allocate(capacity: block * lk)
-                        defer { scores.deallocate() }
-                        for unit in lo..<hi { run(unit: unit, scores: scores, inner: false) }
+                        if lo < hi { work(lo, hi) }
                     }
-                } else {
-                    let scores = UnsafeMutablePointer<Float>.allocate(capacity: block * lk)
-                    defer { scores.deallocate() }
-                    for unit in 0..<units { run(unit: unit, scores: scores, inner: true) }
                 }
             }
             }

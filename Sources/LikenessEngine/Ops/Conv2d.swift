@@ -30,6 +30,7 @@ extension Ops {
     public static func conv2d(
         _ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int, padding: Padding2D
     ) -> Tensor {
+        let profileStart = OpProfile.start(); defer { OpProfile.stop("conv2d", profileStart) }
         precondition(x.rank == 4 && weight.rank == 4, "conv2d: input \(x.shape), weight \(weight.shape)")
         let batch = x.shape[0], cin = x.shape[1], h = x.shape[2], w = x.shape[3]
         let cout = weight.shape[0], kh = weight.shape[2], kw = weight.shape[3]

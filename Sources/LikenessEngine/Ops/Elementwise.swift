@@ -9,6 +9,7 @@ import Foundation
 extension Ops {
     /// `a += b` elementwise (same shape).
     public static func addInPlace(_ a: inout Tensor, _ b: Tensor) {
+        let profileStart = OpProfile.start(); defer { OpProfile.stop("add", profileStart) }
         precondition(a.shape == b.shape, "add: \(a.shape) vs \(b.shape)")
         let n = a.count
         b.withUnsafeBufferPointer { bb in
@@ -58,6 +59,7 @@ extension Ops {
 
     /// diffusers GEGLU combine: for `x` [..., 2F] split as (hidden, gate), returns hidden * gelu(gate) [..., F].
     public static func geglu(_ x: Tensor) -> Tensor {
+        let profileStart = OpProfile.start(); defer { OpProfile.stop("geglu", profileStart) }
         guard let width = x.shape.last, width % 2 == 0 else { preconditionFailure("geglu: odd width \(x.shape)") }
         let f = width / 2
         let rows = width == 0 ? 0 : x.count / width

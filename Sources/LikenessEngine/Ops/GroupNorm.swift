@@ -10,6 +10,7 @@ extension Ops {
     public static func groupNorm(
         _ x: Tensor, groups: Int, weight: Tensor, bias: Tensor, eps: Float, silu: Bool = false
     ) -> Tensor {
+        let profileStart = OpProfile.start(); defer { OpProfile.stop("groupNorm", profileStart) }
         precondition(x.rank >= 2, "groupNorm: input \(x.shape) needs [B, C, ...]")
         let batch = x.shape[0], channels = x.shape[1]
         precondition(groups > 0 && channels % groups == 0, "groupNorm: \(channels) channels not divisible by \(groups) groups")

@@ -4,6 +4,7 @@
 extension Ops {
     /// torch.nn.functional.layer_norm(x, [D], weight, bias, eps) with D = x.shape.last.
     public static func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, eps: Float) -> Tensor {
+        let profileStart = OpProfile.start(); defer { OpProfile.stop("layerNorm", profileStart) }
         guard let dim = x.shape.last else { preconditionFailure("layerNorm: scalar input") }
         precondition(weight.shape == [dim] && bias.shape == [dim], "layerNorm: affine \(weight.shape) for dim \(dim)")
         let rows = dim == 0 ? 0 : x.count / dim

@@ -6,6 +6,7 @@
 extension Ops {
     /// torch.cat(tensors, dim=1) for tensors [B, C_i, *rest] with equal B and rest.
     public static func concatChannels(_ tensors: [Tensor]) -> Tensor {
+        let profileStart = OpProfile.start(); defer { OpProfile.stop("layout", profileStart) }
         guard let first = tensors.first else { preconditionFailure("concatChannels: no tensors") }
         let batch = first.shape[0]
         let rest = Array(first.shape.dropFirst(2))
@@ -32,6 +33,7 @@ extension Ops {
 
     /// torch.chunk(x, 2, dim=1) for even C: returns ([B, C/2, *], [B, C/2, *]).
     public static func chunkChannels(_ x: Tensor) -> (Tensor, Tensor) {
+        let profileStart = OpProfile.start(); defer { OpProfile.stop("layout", profileStart) }
         precondition(x.rank >= 2 && x.shape[1] % 2 == 0, "chunkChannels: \(x.shape)")
         let batch = x.shape[0], half = x.shape[1] / 2
         let inner = x.shape[1] == 0 ? 0 : x.count / (batch * x.shape[1])
@@ -52,6 +54,7 @@ extension Ops {
 
     /// [B, C, H, W] → [B, H*W, C] (channels last, tokens in raster order).
     public static func channelsToTokens(_ x: Tensor) -> Tensor {
+        let profileStart = OpProfile.start(); defer { OpProfile.stop("layout", profileStart) }
         precondition(x.rank == 4, "channelsToTokens: \(x.shape)")
         let batch = x.shape[0], c = x.shape[1], hw = x.shape[2] * x.shape[3]
         return Tensor(shape: [batch, hw, c]) { out in
@@ -67,6 +70,7 @@ extension Ops {
 
     /// [B, H*W, C] → [B, C, H, W].
     public static func tokensToChannels(_ x: Tensor, height: Int, width: Int) -> Tensor {
+        let profileStart = OpProfile.start(); defer { OpProfile.stop("layout", profileStart) }
         precondition(x.rank == 3 && x.shape[1] == height * width, "tokensToChannels: \(x.shape) for \(height)x\(width)")
         let batch = x.shape[0], c = x.shape[2], hw = height * width
         return Tensor(shape: [batch, c, height, width]) { out in

@@ -66,6 +66,7 @@ extension Ops {
 
     /// torch.nn.functional.linear: `x` [..., in], `weight` [out, in], `bias` [out] → [..., out].
     public static func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
+        let profileStart = OpProfile.start(); defer { OpProfile.stop("linear", profileStart) }
         precondition(weight.rank == 2, "linear weight must be 2-D, got \(weight.shape)")
         let outF = weight.shape[0], inF = weight.shape[1]
         precondition(x.shape.last == inF, "linear: input \(x.shape) does not end in \(inF)")
@@ -98,6 +99,7 @@ extension Ops {
 
     /// torch.matmul for 2-D operands: `a` [M, K] · `b` [K, N] → [M, N].
     public static func matmul(_ a: Tensor, _ b: Tensor) -> Tensor {
+        let profileStart = OpProfile.start(); defer { OpProfile.stop("matmul", profileStart) }
         precondition(a.rank == 2 && b.rank == 2 && a.shape[1] == b.shape[0],
                      "matmul: \(a.shape) · \(b.shape)")
         let m = a.shape[0], k = a.shape[1], n = b.shape[1]

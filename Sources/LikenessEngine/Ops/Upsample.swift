@@ -5,6 +5,7 @@
 extension Ops {
     /// Nearest-neighbour resize of `x` [B, C, H, W] to [B, C, outH, outW].
     public static func upsampleNearest(_ x: Tensor, outHeight: Int, outWidth: Int) -> Tensor {
+        let profileStart = OpProfile.start(); defer { OpProfile.stop("upsample", profileStart) }
         precondition(x.rank == 4, "upsampleNearest: input \(x.shape)")
         let bc = x.shape[0] * x.shape[1], h = x.shape[2], w = x.shape[3]
         let scaleH = Float(h) / Float(max(1, outHeight)), scaleW = Float(w) / Float(max(1, outWidth))

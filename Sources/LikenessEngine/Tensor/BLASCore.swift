@@ -25,6 +25,7 @@ public enum BLASCore {
     static let configured: Void = {
         selectCore()
         openblas_set_num_threads(1)
+        EngineMemory.configure()
     }()
 
     private static func selectCore() {

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# ToyBench ablations of the encoder stage (docs/RESULTS.md). Every ablation trains the encoder
+# stage from the same base for STEPS steps, next to a reference run of the full method with the
+# same schedule, exports a model folder and scores it with the probes of the main table.
+#   scripts/toybench_ablations.sh [STEPS] [NAME ...]      (default 400, all rows)
+set -euo pipefail
+cd "$(dirname "$0")/../Training"
+PY=${PYTHON:-../.venv/bin/python}
+RUN=../runs/toybox
+STEPS=${1:-400}
+shift || true
+declare -A FLAGS=(
+  [full]=""
+  [no_caption_scheme]="--caption-scheme false"
+  [no_cross_reference]="--cross-reference false"
+  [no_dropping]="--drop-rate 0"
+  [frozen_base]="--tune-base false"
+  [no_identity_loss]="--id-loss false"
+  [hidden_state]="--injection hidden_state"
+  [k1]="--num-tokens 1"
+)
+ORDER=(full no_cross_reference frozen_base no_caption_scheme no_identity_loss no_dropping hidden_state k1)
+[ $# -gt 0 ] && ORDER=("$@")
+for row in "${ORDER[@]}"; do
+  name="abl${STEPS}_${row}"
+  if [ ! -f "$RUN/toybench-$name/toybench.json" ]; then
+    echo "== $name: ${FLAGS[$row]} ($(date +%T))"
+    $PY -m likeness_train encoder --run-dir "$RUN" --out-name "$name" --steps "$STEPS" ${FLAGS[$row]}
+    $PY -m likeness_train export --run-dir "$RUN" --encoder-name "$name" --out "$RUN/models/$name"
+    $PY -m likeness_train evaluate --run-dir "$RUN" --oracle false --likeness false --vae-ceiling false \
+      --models "$row=$RUN/models/$name" --out "$RUN/toybench-$name"
+  fi
+done
+echo "== done ($(date +%T))"

@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # ToyBench ablations of the encoder stage (docs/RESULTS.md). Every ablation trains the encoder
-# stage from the same base for STEPS steps, next to a reference run of the full method with the
-# same schedule, exports a model folder and scores it with the probes of the main table.
-#   scripts/toybench_ablations.sh [STEPS] [NAME ...]      (default 400, all rows)
+# stage from the same base for STEPS steps of BATCH images, next to a reference run of the full
+# method with the same schedule, exports a model folder and scores it with the probes of the main
+# table (IMAGES images per prompt).
+#   scripts/toybench_ablations.sh [STEPS] [NAME ...]      (default 250 steps, all rows)
+#   BATCH=32 IMAGES=1 by default; set them in the environment to change the schedule.
 set -euo pipefail
 cd "$(dirname "$0")/../Training"
 PY=${PYTHON:-../.venv/bin/python}
 RUN=../runs/toybox
-STEPS=${1:-400}
+STEPS=${1:-250}
+BATCH=${BATCH:-32}
+IMAGES=${IMAGES:-1}
 shift || true
 declare -A FLAGS=(
   [full]=""
@@ -22,12 +26,13 @@ declare -A FLAGS=(
 ORDER=(full no_cross_reference frozen_base no_caption_scheme no_identity_loss no_dropping hidden_state k1)
 [ $# -gt 0 ] && ORDER=("$@")
 for row in "${ORDER[@]}"; do
-  name="abl${STEPS}_${row}"
+  name="abl${STEPS}x${BATCH}_${row}"
   if [ ! -f "$RUN/toybench-$name/toybench.json" ]; then
     echo "== $name: ${FLAGS[$row]} ($(date +%T))"
-    $PY -m likeness_train encoder --run-dir "$RUN" --out-name "$name" --steps "$STEPS" ${FLAGS[$row]}
+    $PY -m likeness_train encoder --run-dir "$RUN" --out-name "$name" --steps "$STEPS" --batch-size "$BATCH" ${FLAGS[$row]}
     $PY -m likeness_train export --run-dir "$RUN" --encoder-name "$name" --out "$RUN/models/$name"
     $PY -m likeness_train evaluate --run-dir "$RUN" --oracle false --likeness false --vae-ceiling false \
+      --images-per-prompt "$IMAGES" \
       --models "$row=$RUN/models/$name" --out "$RUN/toybench-$name"
   fi
 done

@@ -149,6 +149,8 @@ int lk_keep_freed_memory(void) {
  * AVX-512 (one register per vector) or AVX2/SSE (two or four). */
 
 #define LK_AR 8 /* query rows per strip */
+/* The vector helpers are always inlined; no vector crosses a call boundary. */
+#pragma GCC diagnostic ignored "-Wpsabi"
 typedef float lk_v16 __attribute__((vector_size(64)));
 
 static inline __attribute__((always_inline)) lk_v16 lk_load16(const float *p) {

@@ -59,10 +59,23 @@ final class OpsParityTests: XCTestCase {
     }
 
     func testConv2dBanded() throws {
-        // 40·9 × 70·64 floats exceed the im2col bound, so this runs in row bands.
-        XCTAssertGreaterThan(40 * 9 * 70 * 64, Ops.im2colMaxFloats / 8)
+        // With the im2col bound lowered below 40·9 × 70·64 floats, this runs in row bands
+        // (9 output rows each, the last band partial).
+        let saved = Ops.im2colMaxFloats
+        defer { Ops.im2colMaxFloats = saved }
+        Ops.im2colMaxFloats = 40 * 9 * 64 * 9
         let y = Ops.conv2d(try t("convbig.x"), weight: try t("convbig.w"), stride: 1, padding: 1)
-        assertClose(y, try t("convbig.out"), "conv2d large")
+        assertClose(y, try t("convbig.out"), "conv2d large, banded")
+        Ops.im2colMaxFloats = saved
+        let whole = Ops.conv2d(try t("convbig.x"), weight: try t("convbig.w"), stride: 1, padding: 1)
+        assertClose(whole, try t("convbig.out"), "conv2d large, one band")
+    }
+
+    func testConv2dBatchOneImageAtATime() throws {
+        // 40x30 planes are above the size where a batch runs as one sgemm.
+        XCTAssertGreaterThan(40 * 30, Ops.batchMergePlane)
+        let y = Ops.conv2d(try t("convwide.x"), weight: try t("convwide.w"), bias: try t("convwide.b"), stride: 1, padding: 1)
+        assertClose(y, try t("convwide.out"), "conv2d batch of large planes")
     }
 
     func testGroupNorm() throws {

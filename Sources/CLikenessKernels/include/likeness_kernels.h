@@ -35,6 +35,16 @@ void lk_attention_rows(const float *q, size_t ldq, size_t rows, size_t dh, float
                        const float *kt, size_t lk, size_t ldk, const float *vp, size_t dv, size_t ldv,
                        float *out, size_t ldo, long causal_row0, float *scratch);
 
+/* Runs fn(ctx, i) for i in [0, iterations) on the calling thread and up to threads - 1 pool
+ * workers (created on first use, spinning briefly between jobs). Returns 1 when done, or 0
+ * without running anything when the pool is busy (another job, or a call from inside a job)
+ * or threads < 2: the caller then runs the loop itself. See pool.c. */
+typedef void (*lk_task_fn)(void *ctx, long index);
+int lk_pool_run(long iterations, int threads, lk_task_fn fn, void *ctx);
+
+/* CPUs this process may run on (its affinity mask), or 0 where unknown. */
+int lk_available_cpus(void);
+
 /* Keeps freed memory in the process: glibc stops serving large blocks with mmap and stops
  * trimming the heap (see EngineMemory.swift). Returns 1 on success, 0 where unsupported. */
 int lk_keep_freed_memory(void);

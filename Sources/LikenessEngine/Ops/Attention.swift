@@ -79,7 +79,7 @@ extension Ops {
                 if threads == 1 {
                     work(0, units)
                 } else {
-                    DispatchQueue.concurrentPerform(iterations: threads) { t in
+                    parallelRun(threads, threads: threads) { t in
                         let lo = units * t / threads, hi = units * (t + 1) / threads
                         if lo < hi { work(lo, hi) }
                     }

@@ -17,7 +17,10 @@ extension Ops {
     }
 
     /// Upper bound on the im2col buffer, in floats; larger convolutions run in row bands.
-    static let im2colMaxFloats = 8 << 20
+    /// (A variable so tests can lower it and exercise the banded path.)
+    nonisolated(unsafe) static var im2colMaxFloats = 8 << 20
+    /// Output planes up to this size (pixels) run all images of a batch in one sgemm.
+    static let batchMergePlane = 1024
 
     /// torch.nn.functional.conv2d: `x` [B, Cin, H, W], `weight` [Cout, Cin, kH, kW], `bias` [Cout].
     public static func conv2d(
@@ -49,6 +52,33 @@ extension Ops {
             weight.withUnsafeBufferPointer { wb in
                 let xp = xb.baseAddress!, wpt = wb.baseAddress!
                 let direct = kh == 1 && kw == 1 && stride == 1 && padding == .uniform(0)
+                if batch > 1 && outPlane <= batchMergePlane && kdim * batch * outPlane <= im2colMaxFloats {
+                    // Small planes: one sgemm over all images (N = batch·plane), so the weights
+                    // are packed once instead of once per image, then scatter to [B, Cout, plane].
+                    let n = batch * outPlane
+                    let col = UnsafeMutablePointer<Float>.allocate(capacity: kdim * n)
+                    let tmp = UnsafeMutablePointer<Float>.allocate(capacity: cout * n)
+                    defer { col.deallocate(); tmp.deallocate() }
+                    for b in 0..<batch {
+                        let xbatch = xp + b * cin * inPlane
+                        if direct {
+                            for c in 0..<cin { (col + c * n + b * outPlane).update(from: xbatch + c * inPlane, count: inPlane) }
+                        } else {
+                            im2col(xbatch, h: h, w: w, cin: cin, kh: kh, kw: kw, stride: stride, padding: padding,
+                                   row0: 0, rows: ho, wo: wo, col: col + b * outPlane, ldcol: n)
+                        }
+                    }
+                    sgemm(m: cout, n: n, k: kdim, a: wpt, lda: kdim, b: col, ldb: n, c: tmp, ldc: n)
+                    let biasValues = bias?.storage
+                    parallelFor(cout, minChunk: max(1, 16384 / max(1, n))) { c in
+                        let bv: Float = biasValues?[c] ?? 0
+                        for b in 0..<batch {
+                            let src = tmp + c * n + b * outPlane, dst = o + (b * cout + c) * outPlane
+                            for i in 0..<outPlane { dst[i] = src[i] + bv }
+                        }
+                    }
+                    return
+                }
                 // Rows of output per band so the im2col buffer stays bounded.
                 let bandRows = direct ? ho : max(1, min(ho, im2colMaxFloats / max(1, kdim * wo)))
                 var col = direct ? [] : [Float](repeating: 0, count: kdim * bandRows * wo)
@@ -76,7 +106,7 @@ extension Ops {
                             let rows = min(bandRows, ho - row0)
                             let n = rows * wo
                             im2col(xbatch, h: h, w: w, cin: cin, kh: kh, kw: kw, stride: stride,
-                                   padding: padding, row0: row0, rows: rows, wo: wo, col: cp)
+                                   padding: padding, row0: row0, rows: rows, wo: wo, col: cp, ldcol: n)
                             sgemm(m: cout, n: n, k: kdim, a: wpt, lda: kdim, b: cp, ldb: n,
                                   beta: beta, c: ob + row0 * wo, ldc: outPlane)
                             row0 += rows
@@ -88,10 +118,11 @@ extension Ops {
         }
     }
 
-    /// Fills `col` [Cin*kH*kW, rows*wo] with the input patches for output rows row0..<row0+rows.
+    /// Fills `col` [Cin*kH*kW, rows*wo] (row stride `ldcol`) with the input patches for output
+    /// rows row0..<row0+rows.
     private static func im2col(
         _ x: UnsafePointer<Float>, h: Int, w: Int, cin: Int, kh: Int, kw: Int, stride: Int,
-        padding: Padding2D, row0: Int, rows: Int, wo: Int, col: UnsafeMutablePointer<Float>
+        padding: Padding2D, row0: Int, rows: Int, wo: Int, col: UnsafeMutablePointer<Float>, ldcol: Int
     ) {
         let n = rows * wo
         let kdim = cin * kh * kw
@@ -100,7 +131,7 @@ extension Ops {
             let ki = (r / kw) % kh
             let kj = r % kw
             let src = x + c * h * w
-            let dst = col + r * n
+            let dst = col + r * ldcol
             for oy in 0..<rows {
                 let iy = (row0 + oy) * stride + ki - padding.top
                 let drow = dst + oy * wo

@@ -34,7 +34,7 @@ extension Ops {
         }
         // Block edges on multiples of 16 so each block keeps whole kernel tiles.
         let step = ((extent + parts - 1) / parts + 15) / 16 * 16
-        DispatchQueue.concurrentPerform(iterations: parts) { p in
+        parallelRun(parts, threads: parts) { p in
             let lo = p * step
             let hi = min(extent, lo + step)
             guard lo < hi else { return }

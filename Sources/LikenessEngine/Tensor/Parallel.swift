@@ -1,15 +1,20 @@
-// Thread control for the engine's CPU work. All parallelism is the engine's own, through
-// DispatchQueue.concurrentPerform: large sgemms are split into per-thread blocks (OpenBLAS
-// itself runs single-threaded, see BLASCore), as are elementwise, normalisation and im2col
-// loops and attention heads. Limits: one process-wide setting.
+// Thread control for the engine's CPU work. All parallelism is the engine's own, through a
+// small spinning pool (parallelRun, CLikenessKernels/pool.c): large sgemms are split into
+// per-thread blocks (OpenBLAS itself runs single-threaded, see BLASCore), as are elementwise,
+// normalisation and im2col loops and attention units. Limits: one process-wide setting.
 
+import CLikenessKernels
 import Dispatch
 import Foundation
 
 /// Number of threads the engine uses for sgemm and its own loops.
 public enum ComputeThreads {
     private static let lock = NSLock()
-    nonisolated(unsafe) private static var _count: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    nonisolated(unsafe) private static var _count: Int = {
+        // The affinity mask (taskset, cgroup cpusets) when known, else the online CPUs.
+        let allowed = Int(lk_available_cpus())
+        return max(1, allowed > 0 ? min(allowed, ProcessInfo.processInfo.activeProcessorCount) : ProcessInfo.processInfo.activeProcessorCount)
+    }()
 
     /// Current thread count.
     public static var count: Int {
@@ -37,7 +42,7 @@ func parallelChunks(_ n: Int, minChunk: Int = 1, _ body: (Range<Int>) -> Void) {
         return
     }
     let chunks = threads
-    DispatchQueue.concurrentPerform(iterations: chunks) { c in
+    parallelRun(chunks, threads: threads) { c in
         let lo = n * c / chunks
         let hi = n * (c + 1) / chunks
         if lo < hi { body(lo..<hi) }
@@ -50,4 +55,38 @@ func parallelFor(_ n: Int, minChunk: Int = 1, _ body: (Int) -> Void) {
     parallelChunks(n, minChunk: minChunk) { range in
         for i in range { body(i) }
     }
+}
+
+/// Runs `body(i)` for each `i` in `0..<n` on `threads` threads: the engine's spinning pool
+/// (CLikenessKernels/pool.c) when it is free, else in turn on the calling thread (a nested call
+/// from inside a pool job, or another thread's job in progress). LIKENESS_POOL=dispatch uses
+/// Dispatch's concurrentPerform instead (no spinning between ops).
+func parallelRun(_ n: Int, threads: Int, _ body: (Int) -> Void) {
+    guard n > 0 else { return }
+    if threads <= 1 || n == 1 {
+        for i in 0..<n { body(i) }
+        return
+    }
+    if !spinningPool {
+        DispatchQueue.concurrentPerform(iterations: n, execute: body)
+        return
+    }
+    let ran = withoutActuallyEscaping(body) { escaping -> Int32 in
+        let box = PoolTask(escaping)
+        return withExtendedLifetime(box) {
+            lk_pool_run(n, Int32(threads), { ctx, i in
+                Unmanaged<PoolTask>.fromOpaque(ctx!).takeUnretainedValue().body(i)
+            }, Unmanaged.passUnretained(box).toOpaque())
+        }
+    }
+    if ran == 0 {
+        for i in 0..<n { body(i) }
+    }
+}
+
+private let spinningPool = ProcessInfo.processInfo.environment["LIKENESS_POOL"] != "dispatch"
+
+private final class PoolTask {
+    let body: (Int) -> Void
+    init(_ body: @escaping (Int) -> Void) { self.body = body }
 }

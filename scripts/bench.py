@@ -195,7 +195,13 @@ def main():
             cols, gfs = "- | -", "-"
         lines.append(f"| {what} | {gfs} | {tp:.4f} | {ts:.4f} | {ts / tp:.2f} | {cols} |")
     lines += ["", "Times are medians after one warm-up run. A ratio below 1 means the Swift engine is faster.", ""]
-    (ROOT / "docs" / "BENCHMARKS.md").write_text("\n".join(lines))
+    doc = ROOT / "docs" / "BENCHMARKS.md"
+    # Hand-written notes below the marker survive a new run.
+    marker = "<!-- notes: kept by scripts/bench.py -->"
+    old = doc.read_text() if doc.exists() else ""
+    if marker in old:
+        lines += [marker + old.split(marker, 1)[1].rstrip("\n"), ""]
+    doc.write_text("\n".join(lines))
     print("\n".join(lines))
 
 

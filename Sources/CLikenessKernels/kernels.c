@@ -275,3 +275,46 @@ void lk_attention_rows(const float *q, size_t ldq, size_t rows, size_t dh, float
         else if (ldv - c0 == 16) lk_pv_tile_1(s, ldk, lk, vp, ldv, c0, scale, o, ldo, n, dv);
     }
 }
+
+/* Mean and biased variance of n floats, accumulated in double: a sum pass, then a pass over
+ * squared deviations, each in 8 independent lanes so they vectorise. */
+LK_CLONES
+void lk_moments(const float *x, size_t n, double *mean, double *variance) {
+    double lane[8] = {0};
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++) lane[j] += (double)x[i + j];
+    double s = 0;
+    for (int j = 0; j < 8; j++) s += lane[j];
+    for (; i < n; i++) s += (double)x[i];
+    double m = n ? s / (double)n : 0;
+    double q[8] = {0};
+    for (i = 0; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++) {
+            double d = (double)x[i + j] - m;
+            q[j] += d * d;
+        }
+    double v = 0;
+    for (int j = 0; j < 8; j++) v += q[j];
+    for (; i < n; i++) {
+        double d = (double)x[i] - m;
+        v += d * d;
+    }
+    *mean = m;
+    *variance = n ? v / (double)n : 0;
+}
+
+/* y[i] = x[i] * scale + shift. */
+LK_CLONES
+void lk_scale_shift(const float *x, float *y, size_t n, float scale, float shift) {
+    for (size_t i = 0; i < n; i++) y[i] = x[i] * scale + shift;
+}
+
+/* y[i] = silu(x[i] * scale + shift), one pass. */
+LK_CLONES
+void lk_scale_shift_silu(const float *x, float *y, size_t n, float scale, float shift) {
+    for (size_t i = 0; i < n; i++) {
+        float v = x[i] * scale + shift;
+        y[i] = v / (1.0f + lk_expf(-v));
+    }
+}

@@ -61,14 +61,18 @@ final class OpsParityTests: XCTestCase {
     func testConv2dBanded() throws {
         // With the im2col bound lowered below 40·9 × 70·64 floats, this runs in row bands
         // (9 output rows each, the last band partial).
-        let saved = Ops.im2colMaxFloats
-        defer { Ops.im2colMaxFloats = saved }
-        Ops.im2colMaxFloats = 40 * 9 * 64 * 9
-        let y = Ops.conv2d(try t("convbig.x"), weight: try t("convbig.w"), stride: 1, padding: 1)
-        assertClose(y, try t("convbig.out"), "conv2d large, banded")
-        Ops.im2colMaxFloats = saved
-        let whole = Ops.conv2d(try t("convbig.x"), weight: try t("convbig.w"), stride: 1, padding: 1)
-        assertClose(whole, try t("convbig.out"), "conv2d large, one band")
+        // With 2 threads, each thread takes whole bands (cache-sized, or capped by that bound).
+        let saved = Ops.im2colMaxFloats, savedThreads = ComputeThreads.count
+        defer { Ops.im2colMaxFloats = saved; ComputeThreads.set(savedThreads) }
+        for threads in [1, 2] {
+            ComputeThreads.set(threads)
+            Ops.im2colMaxFloats = 40 * 9 * 64 * 9
+            let y = Ops.conv2d(try t("convbig.x"), weight: try t("convbig.w"), stride: 1, padding: 1)
+            assertClose(y, try t("convbig.out"), "conv2d large, banded, \(threads) threads")
+            Ops.im2colMaxFloats = saved
+            let whole = Ops.conv2d(try t("convbig.x"), weight: try t("convbig.w"), stride: 1, padding: 1)
+            assertClose(whole, try t("convbig.out"), "conv2d large, bands of the cache size, \(threads) threads")
+        }
     }
 
     func testConv2dBatchOneImageAtATime() throws {

@@ -45,6 +45,15 @@ int lk_pool_run(long iterations, int threads, lk_task_fn fn, void *ctx);
 /* CPUs this process may run on (its affinity mask), or 0 where unknown. */
 int lk_available_cpus(void);
 
+/* Mean and biased variance of n floats, accumulated in double (vectorised lanes). */
+void lk_moments(const float *x, size_t n, double *mean, double *variance);
+
+/* y[i] = x[i] * scale + shift (y may be x). */
+void lk_scale_shift(const float *x, float *y, size_t n, float scale, float shift);
+
+/* y[i] = silu(x[i] * scale + shift), in one pass (y may be x). */
+void lk_scale_shift_silu(const float *x, float *y, size_t n, float scale, float shift);
+
 /* Keeps freed memory in the process: glibc stops serving large blocks with mmap and stops
  * trimming the heap (see EngineMemory.swift). Returns 1 on success, 0 where unsupported. */
 int lk_keep_freed_memory(void);

@@ -19,6 +19,10 @@ extension Ops {
     /// Upper bound on the im2col buffer, in floats; larger convolutions run in row bands.
     /// (A variable so tests can lower it and exercise the banded path.)
     nonisolated(unsafe) static var im2colMaxFloats = 8 << 20
+    /// Target size of one thread's im2col band on large planes (floats; 2 MB, about a core's L2),
+    /// and the fewest output columns a band holds (so the weights are not repacked too often).
+    static let cacheBandFloats = 1 << 19
+    static let minBandColumns = 512
     /// Output planes up to this size (pixels) run all images of a batch in one sgemm.
     static let batchMergePlane = 1024
 
@@ -98,6 +102,29 @@ extension Ops {
                         if direct {
                             sgemm(m: cout, n: outPlane, k: cin, a: wpt, lda: cin,
                                   b: xbatch, ldb: inPlane, beta: beta, c: ob, ldc: outPlane)
+                            continue
+                        }
+                        let threads = ComputeThreads.count
+                        let cacheRows = max(1, min(bandRows, max(cacheBandFloats / max(1, kdim * wo),
+                                                                 (minBandColumns + wo - 1) / wo)))
+                        let cacheBands = (ho + cacheRows - 1) / cacheRows
+                        if threads > 1 && cacheBands >= 2 * threads {
+                            // Large planes: each thread takes whole bands small enough that its
+                            // patches stay in its own cache between im2col and sgemm.
+                            parallelRun(threads, threads: threads) { t in
+                                let cp = UnsafeMutablePointer<Float>.allocate(capacity: kdim * cacheRows * wo)
+                                defer { cp.deallocate() }
+                                var band = t
+                                while band < cacheBands {
+                                    let row0 = band * cacheRows, rows = min(cacheRows, ho - band * cacheRows)
+                                    let n = rows * wo
+                                    im2col(xbatch, h: h, w: w, cin: cin, kh: kh, kw: kw, stride: stride,
+                                           padding: padding, row0: row0, rows: rows, wo: wo, col: cp, ldcol: n)
+                                    sgemm(m: cout, n: n, k: kdim, a: wpt, lda: kdim, b: cp, ldb: n,
+                                          beta: beta, c: ob + row0 * wo, ldc: outPlane, parallel: false)
+                                    band += threads
+                                }
+                            }
                             continue
                         }
                         let cp = colBuf.baseAddress!

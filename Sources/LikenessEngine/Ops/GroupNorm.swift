@@ -1,6 +1,6 @@
 // Matches torch.nn.functional.group_norm (affine) for float32 input [B, C, *spatial].
-// Mean and biased variance are accumulated in Float64 (PyTorch accumulates in float32
-// with a cascade), so results agree to ~1e-6 relative. Optionally fuses a following
+// Mean and biased variance are accumulated in Float64 in vectorised lanes (lk_moments;
+// PyTorch accumulates in float32 with a cascade), so results agree to ~1e-6 relative. Optionally fuses a following
 // SiLU (torch.nn.functional.silu), as used by diffusers' ResnetBlock2D and conv_norm_out.
 
 import CLikenessKernels
@@ -28,15 +28,8 @@ extension Ops {
                     let g = bg % groups
                     let base = bg * groupSize
                     let src = xp + base
-                    var sum: Double = 0
-                    for i in 0..<groupSize { sum += Double(src[i]) }
-                    let mean = sum / Double(max(1, groupSize))
-                    var sq: Double = 0
-                    for i in 0..<groupSize {
-                        let d = Double(src[i]) - mean
-                        sq += d * d
-                    }
-                    let variance = sq / Double(max(1, groupSize))
+                    var mean: Double = 0, variance: Double = 0
+                    lk_moments(src, groupSize, &mean, &variance)
                     let invStd = Float(1.0 / (variance + Double(eps)).squareRoot())
                     let meanF = Float(mean)
                     for cc in 0..<perGroup {
@@ -45,8 +38,11 @@ extension Ops {
                         let shift = bb[c] - meanF * scale
                         let s = src + cc * spatial
                         let d = o + base + cc * spatial
-                        for i in 0..<spatial { d[i] = s[i] * scale + shift }
-                        if silu { lk_silu(d, spatial) }
+                        if silu {
+                            lk_scale_shift_silu(s, d, spatial, scale, shift)
+                        } else {
+                            lk_scale_shift(s, d, spatial, scale, shift)
+                        }
                     }
                 }
             }

@@ -31,7 +31,10 @@ def load(run_dir: Path, prefix: str, row: str):
     if not path.exists():
         return None
     data = json.loads(path.read_text())
-    return data, data["rows"][0]
+    named = [r for r in data["rows"] if r["name"] == row]
+    if not named:
+        raise SystemExit(f"{path} has no row named {row!r}")
+    return data, named[0]
 
 
 def main():

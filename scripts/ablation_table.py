@@ -2,7 +2,8 @@
 
     python scripts/ablation_table.py [RUN_DIR] [PREFIX]     (default runs/toybox abl250x32)
 
-Reads RUN_DIR/toybench-PREFIX_ROW/toybench.json for every row that has finished and prints ID,
+Reads RUN_DIR/toybench-PREFIX_ROW/toybench.json (or RUN_DIR/PREFIX_ROW.json, as copied to
+docs/results/ablations) for every row that has finished and prints ID,
 Prompt, Copy and the per-attribute reads, with each row's difference to the `full` row.
 """
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 ROWS = [
     ("full", "full method (same schedule)"),
+    ("full_seed1", "full method, training seed 1 (seed-to-seed spread)"),
     ("no_caption_scheme", "no caption scheme (`a photo of <obj>` only)"),
     ("no_cross_reference", "no cross-reference (the reference is the target image)"),
     ("no_dropping", "no object-embedding dropping"),
@@ -28,6 +30,8 @@ ATTRS = [("id", "shape"), ("id", "color"), ("id", "pattern"), ("id", "pattern_co
 
 def load(run_dir: Path, prefix: str, row: str):
     path = run_dir / f"toybench-{prefix}_{row}" / "toybench.json"
+    if not path.exists():
+        path = run_dir / f"{prefix}_{row}.json"  # the flat copies in docs/results/ablations
     if not path.exists():
         return None
     data = json.loads(path.read_text())

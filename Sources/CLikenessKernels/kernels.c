@@ -177,7 +177,7 @@ static inline __attribute__((always_inline)) lk_v16 lk_splat(float x) {
             lk_v16 k[NV];                                                                                   \
             for (int v = 0; v < NV; v++) k[v] = lk_load16(kt + d * ldk + c0 + 16 * v);                      \
             for (int r = 0; r < LK_AR; r++) {                                                               \
-                lk_v16 b = lk_splat(qs[r * dh + d]);                                                            \
+                lk_v16 b = lk_splat(qs[r * dh + d]);                                                    \
                 for (int v = 0; v < NV; v++) acc[r][v] += b * k[v];                                         \
             }                                                                                               \
         }                                                                                                   \
@@ -200,7 +200,7 @@ LK_SCORE_TILE(2)
             lk_v16 x[NV];                                                                                   \
             for (int v = 0; v < NV; v++) x[v] = lk_load16(vp + j * ldv + c0 + 16 * v);                      \
             for (int r = 0; r < LK_AR; r++) {                                                               \
-                lk_v16 b = lk_splat(s[r * ldk + j]);                                                            \
+                lk_v16 b = lk_splat(s[r * ldk + j]);                                                    \
                 for (int v = 0; v < NV; v++) acc[r][v] += b * x[v];                                         \
             }                                                                                               \
         }                                                                                                   \

@@ -85,7 +85,14 @@ extension Ops {
                 }
                 // Rows of output per band so the im2col buffer stays bounded.
                 let bandRows = direct ? ho : max(1, min(ho, im2colMaxFloats / max(1, kdim * wo)))
-                var col = direct ? [] : [Float](repeating: 0, count: kdim * bandRows * wo)
+                // Large planes: each thread takes whole bands small enough that its patches stay
+                // in its own cache between im2col and sgemm (then the shared buffer is not needed).
+                let threads = ComputeThreads.count
+                let cacheRows = max(1, min(bandRows, max(cacheBandFloats / max(1, kdim * wo),
+                                                         (minBandColumns + wo - 1) / wo)))
+                let cacheBands = (ho + cacheRows - 1) / cacheRows
+                let perThreadBands = !direct && threads > 1 && cacheBands >= 2 * threads
+                var col = direct || perThreadBands ? [] : [Float](repeating: 0, count: kdim * bandRows * wo)
                 col.withUnsafeMutableBufferPointer { colBuf in
                     for b in 0..<batch {
                         let ob = o + b * cout * outPlane
@@ -104,13 +111,7 @@ extension Ops {
                                   b: xbatch, ldb: inPlane, beta: beta, c: ob, ldc: outPlane)
                             continue
                         }
-                        let threads = ComputeThreads.count
-                        let cacheRows = max(1, min(bandRows, max(cacheBandFloats / max(1, kdim * wo),
-                                                                 (minBandColumns + wo - 1) / wo)))
-                        let cacheBands = (ho + cacheRows - 1) / cacheRows
-                        if threads > 1 && cacheBands >= 2 * threads {
-                            // Large planes: each thread takes whole bands small enough that its
-                            // patches stay in its own cache between im2col and sgemm.
+                        if perThreadBands {
                             parallelRun(threads, threads: threads) { t in
                                 let cp = UnsafeMutablePointer<Float>.allocate(capacity: kdim * cacheRows * wo)
                                 defer { cp.deallocate() }

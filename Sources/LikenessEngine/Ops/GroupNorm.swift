@@ -1,7 +1,8 @@
 // Matches torch.nn.functional.group_norm (affine) for float32 input [B, C, *spatial].
 // Mean and biased variance are accumulated in Float64 in vectorised lanes (lk_moments;
-// PyTorch accumulates in float32 with a cascade), so results agree to ~1e-6 relative. Optionally fuses a following
-// SiLU (torch.nn.functional.silu), as used by diffusers' ResnetBlock2D and conv_norm_out.
+// PyTorch accumulates in float32 with a cascade), so results agree to ~1e-6 relative.
+// Optionally fuses a following SiLU (torch.nn.functional.silu) into the same pass, as used by
+// diffusers' ResnetBlock2D and conv_norm_out.
 
 import CLikenessKernels
 

@@ -12,8 +12,9 @@ public enum ComputeThreads {
     private static let lock = NSLock()
     nonisolated(unsafe) private static var _count: Int = {
         // The affinity mask (taskset, cgroup cpusets) when known, else the online CPUs.
+        let online = ProcessInfo.processInfo.activeProcessorCount
         let allowed = Int(lk_available_cpus())
-        return max(1, allowed > 0 ? min(allowed, ProcessInfo.processInfo.activeProcessorCount) : ProcessInfo.processInfo.activeProcessorCount)
+        return max(1, allowed > 0 ? min(allowed, online) : online)
     }()
 
     /// Current thread count.

@@ -1,0 +1,51 @@
+// What `update` asks the runtime to do. Effects are plain values, so tests can assert them.
+
+import Foundation
+import LikenessImaging
+
+/// One engine job: all seeds of a run in one batch, for one value of the second axis.
+public struct JobSpec: Equatable, Sendable {
+    public var prompt: String
+    public var negative: String
+    public var seeds: [UInt64]
+    public var identityGuidance: Double
+    public var axisLabel: String?
+}
+
+public struct GenerationPlan: Equatable, Sendable {
+    public var runID: Int
+    public var settings: StudioSettings
+    public var object: String?
+    public var jobs: [JobSpec]
+}
+
+/// What goes into a saved PNG's parameters.
+public struct OutputMeta: Equatable, Sendable {
+    public var prompt: String
+    public var negative: String
+    public var settings: StudioSettings
+    public var seed: UInt64
+    public var identityGuidance: Double
+    public var object: String?
+    public var model: String
+    public var elapsed: Double
+}
+
+public enum Effect: Equatable, Sendable {
+    case generate(GenerationPlan)
+    case cancel(run: Int)
+    case checkPrompt(prompt: String, negative: String, object: String?)
+    case loadGallery
+    case addObject(path: String, name: String)
+    case renameObject(from: String, to: String)
+    case removeObject(String)
+    case reencodeObject(String)
+    case saveOutput(run: Int, cell: Int, image: RGBImage, meta: OutputMeta)
+    case saveImage(image: RGBImage, meta: OutputMeta, path: String)
+    case loadHistory
+    case openParameters(path: String)
+    case completePath(String)
+    case appendPromptHistory(prompt: String, negative: String)
+    case saveSession(SessionData)
+    case quit
+}

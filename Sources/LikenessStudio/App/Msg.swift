@@ -1,0 +1,33 @@
+// Messages into `update`: keys and clicks from the driver, results of effects and engine events
+// from the runtime (posted through the mailbox from background threads).
+
+import Foundation
+import LikenessImaging
+
+public enum JobUpdate: Equatable, Sendable {
+    case queued(position: Int)
+    case started
+    /// One preview per seed (nil where this step has none).
+    case step(step: Int, total: Int, previews: [RGBImage?], elapsed: Double, itPerSec: Double)
+    case finished(images: [RGBImage], elapsed: Double, warnings: [String])
+    case cancelled(afterStep: Int)
+    case failed(String)
+}
+
+public enum Msg: Equatable, Sendable {
+    case key(Key)
+    case click(x: Int, y: Int)
+    case scroll(x: Int, y: Int, delta: Int)
+    case resize(width: Int, height: Int)
+    case job(run: Int, index: Int, JobUpdate)
+    case galleryLoaded([GalleryItem])
+    case galleryBusy(String?)
+    case status(String, StatusKind)
+    case promptChecked(PromptCheck)
+    case outputSaved(run: Int, cell: Int, path: String)
+    case historyLoaded([HistoryItem])
+    case recalled(Recall, from: String)
+    case completed(String, candidates: [String])
+    case promptHistoryLoaded([HistoryPromptEntry])
+    case sessionRestored(SessionData)
+}

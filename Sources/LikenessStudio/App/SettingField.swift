@@ -1,0 +1,136 @@
+// One row of the Settings pane: its label, how Left/Right changes it, how typed text sets it,
+// and the reason a typed value is refused.
+
+import Foundation
+import LikenessEngine
+
+public enum SettingField: Int, CaseIterable, Sendable {
+    case sampler, karras, steps, textGuidance, identityGuidance, seedMode, seed, size, compare, axis, axisValues,
+         previewQuality, busyPolicy
+
+    public var label: String {
+        switch self {
+        case .sampler: return "Sampler"
+        case .karras: return "Karras"
+        case .steps: return "Steps"
+        case .textGuidance: return "Text guid."
+        case .identityGuidance: return "Ident. guid."
+        case .seedMode: return "Seed mode"
+        case .seed: return "Seed"
+        case .size: return "Size"
+        case .compare: return "Seeds"
+        case .axis: return "Axis"
+        case .axisValues: return "Values"
+        case .previewQuality: return "Preview"
+        case .busyPolicy: return "While busy"
+        }
+    }
+
+    /// Whether typing starts editing this field (numbers and free text).
+    public var acceptsText: Bool {
+        switch self {
+        case .steps, .textGuidance, .identityGuidance, .seed, .size, .compare, .axisValues: return true
+        default: return false
+        }
+    }
+
+    public func value(_ s: StudioSettings, _ m: ModelFacts) -> String {
+        switch self {
+        case .sampler: return s.sampler
+        case .karras:
+            if !s.samplerKind.supportsKarrasSigmas { return "n/a" }
+            return s.karras ? "on" : "off"
+        case .steps: return "\(s.steps)"
+        case .textGuidance: return fmt(s.textGuidance)
+        case .identityGuidance: return fmt(s.identityGuidance)
+        case .seedMode: return s.seedMode.rawValue
+        case .seed: return "\(s.seed)"
+        case .size: return "\(s.width)x\(s.height)"
+        case .compare: return "\(s.compareCount)"
+        case .axis: return s.axis.label
+        case .axisValues:
+            switch s.axis {
+            case .none: return "-"
+            case .identity: return s.identityValues
+            case .prompt: return s.promptValues.isEmpty ? "(type: term | alt | alt)" : s.promptValues
+            }
+        case .previewQuality: return s.previewQuality.label
+        case .busyPolicy: return s.busyPolicy.rawValue
+        }
+    }
+
+    /// Left (-1) or Right (+1).
+    public func step(_ s: inout StudioSettings, by d: Int, _ m: ModelFacts) {
+        switch self {
+        case .sampler: s.sampler = cycle(SamplerKind.allCases.map(\.rawValue), s.sampler, d)
+        case .karras: if s.samplerKind.supportsKarrasSigmas { s.karras.toggle() }
+        case .steps: s.steps = min(1000, max(1, s.steps + d * (s.steps >= 50 ? 5 : 1)))
+        case .textGuidance: s.textGuidance = min(30, max(0, (s.textGuidance + Double(d) * 0.5)))
+        case .identityGuidance: s.identityGuidance = min(30, max(0, (s.identityGuidance + Double(d) * 0.5)))
+        case .seedMode: s.seedMode = cycle(SeedMode.allCases, s.seedMode, d)
+        case .seed: s.seed = d < 0 ? (s.seed == 0 ? 0 : s.seed - 1) : s.seed &+ 1
+        case .size:
+            let v = min(m.maxSide, max(m.sizeMultiple, s.width + d * m.sizeMultiple))
+            s.width = v; s.height = v
+        case .compare: s.compareCount = min(8, max(1, s.compareCount + d))
+        case .axis: s.axis = cycle(CompareAxis.allCases, s.axis, d)
+        case .axisValues: break
+        case .previewQuality: s.previewQuality = cycle(PreviewQuality.allCases, s.previewQuality, d)
+        case .busyPolicy: s.busyPolicy = cycle(BusyPolicy.allCases, s.busyPolicy, d)
+        }
+    }
+
+    /// Sets the field from typed text; returns the reason when the text is refused (nothing changes).
+    public func set(_ s: inout StudioSettings, from text: String, _ m: ModelFacts) -> String? {
+        let t = text.trimmingCharacters(in: .whitespaces)
+        switch self {
+        case .steps:
+            guard let v = Int(t), v >= 1, v <= 1000 else { return "steps must be a whole number from 1 to 1000" }
+            s.steps = v
+        case .textGuidance, .identityGuidance:
+            guard let v = Double(t), v.isFinite, v >= 0, v <= 30 else { return "\(label.lowercased()) must be a number from 0 to 30" }
+            if self == .textGuidance { s.textGuidance = v } else { s.identityGuidance = v }
+        case .seed:
+            guard let v = UInt64(t) else { return "seed must be a whole number from 0 to \(UInt64.max)" }
+            s.seed = v
+        case .size:
+            let parts = t.lowercased().split(separator: "x").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            let w: Int?, h: Int?
+            if parts.count == 1 { w = parts[0]; h = parts[0] } else if parts.count == 2 { w = parts[0]; h = parts[1] } else { w = nil; h = nil }
+            guard let w, let h else { return "size is WIDTHxHEIGHT, e.g. 64x64" }
+            guard w > 0, h > 0, w % m.sizeMultiple == 0, h % m.sizeMultiple == 0, w <= m.maxSide, h <= m.maxSide else {
+                return "width and height must be multiples of \(m.sizeMultiple), at most \(m.maxSide)"
+            }
+            s.width = w; s.height = h
+        case .compare:
+            guard let v = Int(t), v >= 1, v <= 8 else { return "seeds to compare must be from 1 to 8" }
+            s.compareCount = v
+        case .axisValues:
+            switch s.axis {
+            case .none: return "choose an axis first (identity guidance or prompt S/R)"
+            case .identity:
+                guard StudioSettings.parseValues(t) != nil else {
+                    return "values are up to 8 numbers from 0 to 30, separated by commas"
+                }
+                s.identityValues = t
+            case .prompt:
+                guard StudioSettings.parseTerms(t).count >= 2 else {
+                    return "write the term to replace, then its alternatives: beach | snow | city"
+                }
+                s.promptValues = t
+            }
+        default:
+            return "use Left/Right to change \(label.lowercased())"
+        }
+        return nil
+    }
+}
+
+func fmt(_ v: Double) -> String {
+    v == v.rounded() ? String(format: "%.0f", v) : String(format: "%g", v)
+}
+
+private func cycle<T: Equatable>(_ all: [T], _ v: T, _ d: Int) -> T {
+    guard let i = all.firstIndex(of: v), !all.isEmpty else { return all.first ?? v }
+    return all[((i + d) % all.count + all.count) % all.count]
+}

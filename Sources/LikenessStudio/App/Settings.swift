@@ -1,0 +1,114 @@
+// The sampler settings the studio keeps, saved with the session. Plain Codable values; the
+// Settings pane edits them through `SettingField` (one place for names, steps and validation).
+
+import Foundation
+import LikenessEngine
+
+public enum SeedMode: String, Codable, CaseIterable, Sendable {
+    /// The same seeds every run, so differences come from the prompt.
+    case fixed
+    /// A new random base seed every run.
+    case random
+    /// The base seed moves past the seeds just used.
+    case increment
+}
+
+public enum PreviewQuality: String, Codable, CaseIterable, Sendable {
+    case latent, decode
+    public var label: String { self == .latent ? "latent map" : "full decode" }
+}
+
+public enum BusyPolicy: String, Codable, CaseIterable, Sendable {
+    case queue, replace
+}
+
+/// The second compare axis: none, a list of identity guidance values, or prompt
+/// search/replace (A1111 "Prompt S/R": the first term is found in the prompt, each term replaces it).
+public enum CompareAxis: String, Codable, CaseIterable, Sendable {
+    case none
+    case identity
+    case prompt
+    public var label: String {
+        switch self {
+        case .none: return "seeds only"
+        case .identity: return "identity guidance"
+        case .prompt: return "prompt S/R"
+        }
+    }
+}
+
+public struct StudioSettings: Codable, Equatable, Sendable {
+    public var sampler: String = SamplerKind.ddim.rawValue
+    public var karras = false
+    public var steps = 25
+    public var textGuidance = 5.0
+    public var identityGuidance = 3.0
+    public var seedMode: SeedMode = .fixed
+    public var seed: UInt64 = 1
+    public var width = 64
+    public var height = 64
+    public var compareCount = 2
+    public var axis: CompareAxis = .none
+    public var identityValues = "0, 1.5, 3, 5"
+    public var promptValues = ""
+    public var previewQuality: PreviewQuality = .decode
+    public var busyPolicy: BusyPolicy = .replace
+
+    public init() {}
+
+    /// Tolerant decoding: keys missing from an older session file keep their defaults.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func get<T: Decodable>(_ k: CodingKeys, _ d: T) -> T { ((try? c.decodeIfPresent(T.self, forKey: k)) ?? nil) ?? d }
+        let d = StudioSettings()
+        sampler = get(.sampler, d.sampler); karras = get(.karras, d.karras); steps = get(.steps, d.steps)
+        textGuidance = get(.textGuidance, d.textGuidance); identityGuidance = get(.identityGuidance, d.identityGuidance)
+        seedMode = get(.seedMode, d.seedMode); seed = get(.seed, d.seed); width = get(.width, d.width)
+        height = get(.height, d.height); compareCount = get(.compareCount, d.compareCount); axis = get(.axis, d.axis)
+        identityValues = get(.identityValues, d.identityValues); promptValues = get(.promptValues, d.promptValues)
+        previewQuality = get(.previewQuality, d.previewQuality); busyPolicy = get(.busyPolicy, d.busyPolicy)
+    }
+
+    public var samplerKind: SamplerKind { SamplerKind(rawValue: sampler) ?? .ddim }
+
+    /// Seeds of the next run from the base seed.
+    public func seeds() -> [UInt64] {
+        (0..<max(1, compareCount)).map { seed &+ UInt64($0) }
+    }
+
+    /// Identity guidance values of the second axis (parsed; invalid entries make the list nil).
+    public static func parseValues(_ s: String) -> [Double]? {
+        let parts = s.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        guard !parts.isEmpty, parts.count <= 8 else { return nil }
+        var out: [Double] = []
+        for p in parts {
+            guard let v = Double(p), v.isFinite, v >= 0, v <= 30 else { return nil }
+            out.append(v)
+        }
+        return out
+    }
+
+    /// Prompt S/R terms: `beach | snow | city` (the first is searched for).
+    public static func parseTerms(_ s: String) -> [String] {
+        s.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+}
+
+/// Facts about the loaded model that settings and the prompt check need (no tensors).
+public struct ModelFacts: Equatable, Sendable {
+    public var name: String
+    public var defaultSize: Int
+    public var sizeMultiple: Int
+    public var maxSide: Int
+    public var maxTokens: Int
+    public var placeholder: String
+    public var hasObjectEncoder: Bool
+    public var karrasDefault: Bool
+
+    public init(name: String, defaultSize: Int = 64, sizeMultiple: Int = 8, maxSide: Int = 2048, maxTokens: Int = 77,
+                placeholder: String = "<obj>", hasObjectEncoder: Bool = true, karrasDefault: Bool = false) {
+        self.name = name; self.defaultSize = defaultSize; self.sizeMultiple = sizeMultiple; self.maxSide = maxSide
+        self.maxTokens = maxTokens; self.placeholder = placeholder; self.hasObjectEncoder = hasObjectEncoder
+        self.karrasDefault = karrasDefault
+    }
+}

@@ -1,0 +1,197 @@
+// Everything the studio shows, as one value. `update` changes it; `StudioView` draws it.
+
+import Foundation
+import LikenessImaging
+
+public enum Pane: String, Codable, CaseIterable, Sendable {
+    case gallery, prompt, negative, settings, preview
+    public var title: String {
+        switch self {
+        case .gallery: return "Objects"
+        case .prompt: return "Prompt"
+        case .negative: return "Negative prompt"
+        case .settings: return "Settings"
+        case .preview: return "Preview"
+        }
+    }
+    public var isTextField: Bool { self == .prompt || self == .negative }
+}
+
+public enum Screen: String, Codable, Sendable { case studio, history }
+
+public enum StatusKind: Equatable, Sendable { case info, ok, warning, error }
+
+public struct GalleryItem: Equatable, Sendable {
+    public var name: String
+    public var stale: Bool
+    public var note: String?
+    /// A small copy of the reference (already downscaled by the runtime).
+    public var thumb: RGBImage?
+    public init(name: String, stale: Bool = false, note: String? = nil, thumb: RGBImage? = nil) {
+        self.name = name; self.stale = stale; self.note = note; self.thumb = thumb
+    }
+}
+
+public struct GalleryState: Equatable, Sendable {
+    public var items: [GalleryItem] = []
+    public var selected = 0
+    /// The object used by `<obj>`; nil for text only.
+    public var active: String?
+    public var loaded = false
+    /// "encoding samples 3/12" while the first start fills the gallery.
+    public var busy: String?
+}
+
+/// What the tokenizer says about the prompt, refreshed after each edit.
+public struct PromptCheck: Equatable, Sendable {
+    public var unknownWords: [String] = []
+    public var tokenCount = 0
+    public var maxTokens = 77
+    /// A placeholder without an object, an object without a placeholder, or a tokenizer error.
+    public var problem: String?
+    public init(unknownWords: [String] = [], tokenCount: Int = 0, maxTokens: Int = 77, problem: String? = nil) {
+        self.unknownWords = unknownWords; self.tokenCount = tokenCount; self.maxTokens = maxTokens; self.problem = problem
+    }
+}
+
+/// One cell of the preview / compare grid: a seed (column) for one axis value (row).
+public struct ResultCell: Equatable, Sendable {
+    public var seed: UInt64
+    public var job: Int
+    public var axisLabel: String?
+    public var image: RGBImage?
+    public var step = 0
+    public var total = 0
+    public var done = false
+    public var elapsed = 0.0
+    public var savedPath: String?
+}
+
+public enum JobPhase: Equatable, Sendable { case waiting, queued(Int), running, finished, cancelled, failed(String) }
+
+public struct JobProgress: Equatable, Sendable {
+    public var phase: JobPhase = .waiting
+    public var step = 0
+    public var total = 0
+    public var elapsed = 0.0
+    public var itPerSec = 0.0
+}
+
+/// The current (or last) run: one job per axis value, each with the run's seeds.
+public struct RunState: Equatable, Sendable {
+    public var plan: GenerationPlan
+    public var jobs: [JobProgress]
+    public var cells: [ResultCell]
+    public var active: Bool { jobs.contains { if case .finished = $0.phase { return false }; if case .cancelled = $0.phase { return false }; if case .failed = $0.phase { return false }; return true } }
+    public var columns: Int { max(1, plan.jobs.first?.seeds.count ?? 1) }
+    public var rows: Int { max(1, plan.jobs.count) }
+}
+
+public struct HistoryItem: Equatable, Sendable {
+    public var path: String
+    public var title: String
+    public var detail: String
+    public var recall: Recall?
+    public var thumb: RGBImage?
+    public init(path: String, title: String, detail: String, recall: Recall?, thumb: RGBImage?) {
+        self.path = path; self.title = title; self.detail = detail; self.recall = recall; self.thumb = thumb
+    }
+}
+
+public struct HistoryState: Equatable, Sendable {
+    public var items: [HistoryItem] = []
+    public var selected = 0
+    public var loaded = false
+}
+
+/// Settings read back from a PNG's parameters.
+public struct Recall: Equatable, Sendable {
+    public var prompt: String
+    public var negative: String
+    public var settings: StudioSettings
+    public var object: String?
+    public var notes: [String]
+    public init(prompt: String, negative: String, settings: StudioSettings, object: String?, notes: [String] = []) {
+        self.prompt = prompt; self.negative = negative; self.settings = settings; self.object = object; self.notes = notes
+    }
+}
+
+public enum InputKind: Equatable, Sendable {
+    case addObjectPath
+    case addObjectName(path: String)
+    case rename(String)
+    case saveImage(cell: Int)
+    case openPNG
+}
+
+public struct InputPrompt: Equatable, Sendable {
+    public var kind: InputKind
+    public var title: String
+    public var buffer: TextBuffer
+    public var candidates: [String] = []
+    public var error: String?
+}
+
+public enum Overlay: Equatable, Sendable {
+    case help
+    case confirmQuit
+    case confirmDelete(String)
+    case input(InputPrompt)
+}
+
+public struct StudioState: Equatable, Sendable {
+    public var width: Int
+    public var height: Int
+    public var model: ModelFacts
+    public var screen: Screen = .studio
+    public var focus: Pane = .prompt
+    public var prompt: TextBuffer
+    public var negative: TextBuffer
+    public var promptCheck = PromptCheck()
+    public var settings = StudioSettings()
+    public var settingsRow = 0
+    /// Text typed into the selected settings field, not yet applied.
+    public var settingsEdit: String?
+    public var settingsError: String?
+    public var gallery = GalleryState()
+    public var history = HistoryState()
+    public var run: RunState?
+    /// A plan waiting for the running one to end (busy policy "queue").
+    public var queued: GenerationPlan?
+    public var nextRunID = 1
+    public var selectedCell = 0
+    /// A result cell shown large over the preview pane.
+    public var zoomed: Int?
+    public var overlay: Overlay?
+    public var status = ""
+    public var statusKind: StatusKind = .info
+    public var previewMode: PreviewMode = .halfblockTruecolor
+    /// Draw boxes with + - | (locales without UTF-8).
+    public var asciiBoxes = false
+    /// Prompt history, oldest first, and where Ctrl-P/N stands (nil: the draft).
+    public var promptHistory: [HistoryPromptEntry] = []
+    public var historyIndex: Int?
+    public var draft: String?
+    public var quit = false
+
+    public init(width: Int, height: Int, model: ModelFacts, prompt: String = StudioState.samplePrompt) {
+        self.width = width; self.height = height; self.model = model
+        self.prompt = TextBuffer(prompt)
+        self.negative = TextBuffer("")
+        self.settings.width = model.defaultSize
+        self.settings.height = model.defaultSize
+    }
+
+    public static let samplePrompt = "a <obj> on the beach"
+
+    public var jobRunning: Bool { run?.active ?? false }
+    public var textFocused: Bool {
+        screen == .studio && overlay == nil && focus.isTextField
+    }
+}
+
+public struct HistoryPromptEntry: Equatable, Sendable {
+    public var prompt: String
+    public var negative: String
+    public init(prompt: String, negative: String) { self.prompt = prompt; self.negative = negative }
+}

@@ -1,0 +1,206 @@
+// The pure update function: (state, message) -> (state, effects). Keys go first to an open
+// overlay, then to the global bindings (Ctrl-G, Ctrl-Q, Tab, F1, ...), then to the focused pane.
+
+import Foundation
+
+public enum Studio {
+    /// bubbletea-style entry point.
+    public static func update(_ state: StudioState, _ msg: Msg) -> (StudioState, [Effect]) {
+        var s = state
+        let effects = update(&s, msg)
+        return (s, effects)
+    }
+
+    public static func update(_ s: inout StudioState, _ msg: Msg) -> [Effect] {
+        switch msg {
+        case .key(let key):
+            return handleKey(&s, key)
+        case let .click(x, y):
+            return handleClick(&s, x: x, y: y)
+        case let .scroll(x, y, delta):
+            return handleScroll(&s, x: x, y: y, delta: delta)
+        case let .resize(w, h):
+            s.width = max(0, w); s.height = max(0, h)
+            return []
+        case let .job(run, index, update):
+            return applyJob(&s, run: run, index: index, update)
+        case .galleryLoaded(let items):
+            applyGallery(&s, items)
+            return [checkPrompt(s)]
+        case .galleryBusy(let text):
+            s.gallery.busy = text
+            return []
+        case let .status(text, kind):
+            setStatus(&s, text, kind)
+            return []
+        case .promptChecked(let check):
+            s.promptCheck = check
+            return []
+        case let .outputSaved(run, cell, path):
+            if s.run?.plan.runID == run, let r = s.run, cell < r.cells.count { s.run?.cells[cell].savedPath = path }
+            return []
+        case .historyLoaded(let items):
+            s.history.items = items
+            s.history.loaded = true
+            s.history.selected = min(s.history.selected, max(0, items.count - 1))
+            return []
+        case let .recalled(recall, from):
+            return applyRecall(&s, recall, from: from)
+        case let .completed(text, candidates):
+            if case .input(var p) = s.overlay {
+                p.buffer.setText(text)
+                p.candidates = candidates
+                s.overlay = .input(p)
+            }
+            return []
+        case .promptHistoryLoaded(let entries):
+            s.promptHistory = entries
+            s.historyIndex = nil
+            return []
+        case .sessionRestored(let data):
+            s.prompt.setText(data.prompt)
+            s.negative.setText(data.negative)
+            s.settings = data.settings
+            s.gallery.active = data.object
+            s.gallery.selected = max(0, data.selectedObject)
+            s.focus = data.focus
+            return [checkPrompt(s)]
+        }
+    }
+
+    static func setStatus(_ s: inout StudioState, _ text: String, _ kind: StatusKind = .info) {
+        s.status = text
+        s.statusKind = kind
+    }
+
+    static func checkPrompt(_ s: StudioState) -> Effect {
+        .checkPrompt(prompt: s.prompt.text, negative: s.negative.text, object: s.gallery.active)
+    }
+
+    // MARK: keys
+
+    static func handleKey(_ s: inout StudioState, _ key: Key) -> [Effect] {
+        if s.overlay != nil { return handleOverlayKey(&s, key) }
+
+        // Bindings that work everywhere.
+        switch key {
+        case .ctrl("q"):
+            return requestQuit(&s)
+        case .ctrl("c"):
+            if s.jobRunning, let r = s.run { return cancelRun(&s, r.plan.runID) }
+            return requestQuit(&s)
+        case .ctrl("g"):
+            return generate(&s)
+        case .function(1):
+            s.overlay = .help
+            return []
+        case .function(2):
+            return toggleHistory(&s)
+        case .function(4):
+            cyclePreviewMode(&s)
+            return []
+        case .ctrl("s"):
+            return beginSave(&s)
+        default:
+            break
+        }
+        if s.screen == .history { return handleHistoryKey(&s, key) }
+
+        if key == .escape {
+            if s.settingsEdit != nil && s.focus == .settings {
+                s.settingsEdit = nil; s.settingsError = nil
+                return []
+            }
+            if s.zoomed != nil { s.zoomed = nil; return [] }
+            if s.jobRunning, let r = s.run { return cancelRun(&s, r.plan.runID) }
+            if s.queued != nil { s.queued = nil; setStatus(&s, "queued run dropped"); return [] }
+            return []
+        }
+        if key == .tab || key == .backTab {
+            s.settingsEdit = nil
+            let all = Pane.allCases
+            let i = all.firstIndex(of: s.focus) ?? 0
+            s.focus = all[(i + (key == .tab ? 1 : all.count - 1)) % all.count]
+            return []
+        }
+        // Single letters are commands only outside text fields (and outside a settings edit).
+        let typing = s.focus.isTextField || (s.focus == .settings && s.settingsEdit != nil)
+        if !typing {
+            switch key {
+            case .char("?"): s.overlay = .help; return []
+            case .char("q"): return requestQuit(&s)
+            case .char("H"): return toggleHistory(&s)
+            case .char("v"): cyclePreviewMode(&s); return []
+            default: break
+            }
+        }
+        switch s.focus {
+        case .prompt, .negative: return handlePromptKey(&s, key)
+        case .settings: return handleSettingsKey(&s, key)
+        case .gallery: return handleGalleryKey(&s, key)
+        case .preview: return handlePreviewKey(&s, key)
+        }
+    }
+
+    static func requestQuit(_ s: inout StudioState) -> [Effect] {
+        if s.jobRunning {
+            s.overlay = .confirmQuit
+            return []
+        }
+        return quitNow(&s)
+    }
+
+    static func quitNow(_ s: inout StudioState) -> [Effect] {
+        s.quit = true
+        var effects: [Effect] = []
+        if let r = s.run, r.active { effects.append(.cancel(run: r.plan.runID)) }
+        effects.append(.saveSession(SessionData(from: s)))
+        effects.append(.quit)
+        return effects
+    }
+
+    static func toggleHistory(_ s: inout StudioState) -> [Effect] {
+        if s.screen == .history {
+            s.screen = .studio
+            return []
+        }
+        s.screen = .history
+        return [.loadHistory]
+    }
+
+    static func cyclePreviewMode(_ s: inout StudioState) {
+        let all = PreviewMode.allCases
+        let i = all.firstIndex(of: s.previewMode) ?? 0
+        s.previewMode = all[(i + 1) % all.count]
+        setStatus(&s, "preview mode: \(s.previewMode.rawValue)")
+    }
+
+    // MARK: overlays
+
+    static func handleOverlayKey(_ s: inout StudioState, _ key: Key) -> [Effect] {
+        guard let overlay = s.overlay else { return [] }
+        switch overlay {
+        case .help:
+            s.overlay = nil
+            return []
+        case .confirmQuit:
+            switch key {
+            case .char("y"), .char("Y"), .enter, .ctrl("q"): s.overlay = nil; return quitNow(&s)
+            default: s.overlay = nil; return []
+            }
+        case .confirmDelete(let name):
+            s.overlay = nil
+            switch key {
+            case .char("y"), .char("Y"):
+                if s.gallery.active == name { s.gallery.active = nil }
+                setStatus(&s, "removing \(name)…")
+                return [.removeObject(name)]
+            default:
+                setStatus(&s, "kept \(name)")
+                return []
+            }
+        case .input(let prompt):
+            return handleInputKey(&s, prompt, key)
+        }
+    }
+}

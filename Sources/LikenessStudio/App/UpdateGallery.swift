@@ -1,0 +1,72 @@
+// Keys of the object gallery: move, choose the active object (Enter), none (x), add (a),
+// rename (r), delete with confirmation (d), re-encode a stale object (e).
+
+import Foundation
+
+extension Studio {
+    static func applyGallery(_ s: inout StudioState, _ items: [GalleryItem]) {
+        let selectedName = s.gallery.items.indices.contains(s.gallery.selected) ? s.gallery.items[s.gallery.selected].name : nil
+        s.gallery.items = items
+        s.gallery.loaded = true
+        if let name = selectedName, let i = items.firstIndex(where: { $0.name == name }) {
+            s.gallery.selected = i
+        }
+        s.gallery.selected = min(max(0, s.gallery.selected), max(0, items.count - 1))
+        if let active = s.gallery.active, !items.contains(where: { $0.name == active }) {
+            setStatus(&s, "object \(active) is no longer in the gallery; generating from text", .warning)
+            s.gallery.active = nil
+        }
+    }
+
+    static func galleryPageSize(_ s: StudioState) -> Int {
+        max(1, (Layout(width: s.width, height: s.height).gallery.height - 2) / GalleryPane.rowHeight)
+    }
+
+    static func handleGalleryKey(_ s: inout StudioState, _ key: Key) -> [Effect] {
+        let n = s.gallery.items.count
+        let page = galleryPageSize(s)
+        func move(_ d: Int) { if n > 0 { s.gallery.selected = min(n - 1, max(0, s.gallery.selected + d)) } }
+        let current = n > 0 && s.gallery.selected < n ? s.gallery.items[s.gallery.selected] : nil
+        switch key {
+        case .up, .char("k"): move(-1)
+        case .down, .char("j"): move(1)
+        case .pageUp: move(-page)
+        case .pageDown: move(page)
+        case .home, .char("g"): move(-n)
+        case .end, .char("G"): move(n)
+        case .enter, .char(" "):
+            guard let item = current else { return [] }
+            if s.gallery.active == item.name {
+                s.gallery.active = nil
+                setStatus(&s, "no active object: text only")
+            } else if item.stale {
+                setStatus(&s, "\(item.name) was encoded by another model; press e to re-encode it", .warning)
+                return []
+            } else {
+                s.gallery.active = item.name
+                setStatus(&s, "active object: \(item.name)", .ok)
+            }
+            return [checkPrompt(s)]
+        case .char("x"):
+            s.gallery.active = nil
+            setStatus(&s, "no active object: text only")
+            return [checkPrompt(s)]
+        case .char("a"):
+            openInput(&s, .addObjectPath, title: "Add object from image (Tab completes)", text: "")
+        case .char("r"):
+            guard let item = current else { return [] }
+            openInput(&s, .rename(item.name), title: "Rename \(item.name) to", text: item.name)
+        case .char("d"), .delete:
+            guard let item = current else { return [] }
+            s.overlay = .confirmDelete(item.name)
+        case .char("e"):
+            guard let item = current else { return [] }
+            setStatus(&s, "re-encoding \(item.name)…")
+            s.gallery.busy = "encoding \(item.name)"
+            return [.reencodeObject(item.name)]
+        default:
+            break
+        }
+        return []
+    }
+}

@@ -1,0 +1,77 @@
+// The title bar, the status line, the footer with the focused pane's keys, and the message shown
+// when the terminal is below the minimum size.
+
+import Foundation
+
+enum Chrome {
+    static func title(_ c: inout Canvas, _ s: StudioState, _ r: Rect) {
+        c.grid.fill(r, with: Cell(" ", c.style(.statusBar)))
+        var x = c.put(" Likeness studio ", x: r.x, y: r.y, .statusBar, clip: r)
+        var parts = ["model \(s.model.name)", "object \(s.gallery.active ?? "none")", "preview \(s.previewMode.rawValue)"]
+        if s.screen == .history { parts.insert("HISTORY", at: 0) }
+        x = c.put("· " + parts.joined(separator: " · "), x: x, y: r.y, .statusBar, clip: r)
+        let help = "F1 help "
+        _ = c.put(help, x: r.maxX - cellWidth(of: help), y: r.y, .statusBar, clip: Rect(x: x + 1, y: r.y, width: r.maxX - x - 1, height: 1))
+    }
+
+    static func status(_ c: inout Canvas, _ s: StudioState, _ r: Rect) {
+        let role: ThemeRole
+        switch s.statusKind {
+        case .info: role = .text
+        case .ok: role = .ok
+        case .warning: role = .warning
+        case .error: role = .error
+        }
+        var right = ""
+        if let busy = s.gallery.busy { right = busy }
+        let rw = cellWidth(of: right)
+        _ = c.put(clipped(" " + s.status, r.width - rw - 1), x: r.x, y: r.y, role, clip: r)
+        if !right.isEmpty { _ = c.put(right + " ", x: r.maxX - rw - 1, y: r.y, .dim, clip: r) }
+    }
+
+    static func keys(for s: StudioState) -> [(String, String)] {
+        if let o = s.overlay {
+            switch o {
+            case .help: return [("any key", "close")]
+            case .confirmQuit, .confirmDelete: return [("y", "yes"), ("other", "no")]
+            case .input: return [("Enter", "accept"), ("Esc", "cancel"), ("Tab", "complete")]
+            }
+        }
+        if s.screen == .history {
+            return [("Enter", "recall"), ("o", "open PNG"), ("g", "refresh"), ("Esc", "back"), ("Ctrl-Q", "quit")]
+        }
+        let running: [(String, String)] = s.jobRunning ? [("Esc", "cancel")] : []
+        switch s.focus {
+        case .prompt, .negative:
+            return [("Ctrl-G", "generate")] + running + [("Ctrl-O", "<obj>"), ("Ctrl-P/N", "history"), ("Tab", "next pane"), ("F1", "help"), ("Ctrl-Q", "quit")]
+        case .gallery:
+            return [("Enter", "use"), ("x", "none"), ("a", "add"), ("r", "rename"), ("d", "delete"), ("e", "re-encode"), ("Ctrl-G", "generate")] + running + [("q", "quit")]
+        case .settings:
+            return [("↑↓", "choose"), ("←→", "change"), ("0-9", "type"), ("Ctrl-G", "generate")] + running + [("?", "help"), ("q", "quit")]
+        case .preview:
+            return [("←→↑↓", "pick"), ("Enter", "large"), ("s", "save"), ("b", "base seed"), ("Ctrl-G", "generate")] + running + [("F2", "history"), ("q", "quit")]
+        }
+    }
+
+    static func footer(_ c: inout Canvas, _ s: StudioState, _ r: Rect) {
+        c.grid.fill(r, with: Cell(" ", c.style(.footerText)))
+        var x = r.x
+        for (key, what) in keys(for: s) {
+            let need = cellWidth(of: key) + cellWidth(of: what) + 3
+            if x + need > r.maxX { break }
+            x = c.put(" " + key, x: x, y: r.y, .footerKey, clip: r)
+            x = c.put(" " + what + " ", x: x, y: r.y, .footerText, clip: r)
+        }
+    }
+
+    static func tooSmall(_ c: inout Canvas, _ s: StudioState) {
+        let lines = ["The terminal is \(s.width)x\(s.height).",
+                     "Likeness studio needs at least \(Layout.minWidth)x\(Layout.minHeight).",
+                     "Make the window larger (Ctrl-Q quits)."]
+        let top = max(0, (s.height - lines.count) / 2)
+        for (k, line) in lines.enumerated() {
+            let t = clipped(line, s.width)
+            _ = c.put(t, x: max(0, (s.width - cellWidth(of: t)) / 2), y: top + k, k == 1 ? .warning : .text)
+        }
+    }
+}

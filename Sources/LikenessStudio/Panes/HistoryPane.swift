@@ -1,0 +1,62 @@
+// The history screen: finished images newest first (thumbnail, prompt, seed), and the selected
+// one large with its parameters. Enter recalls all of its settings into the editor.
+
+import Foundation
+
+enum HistoryPane {
+    static let rowHeight = 3
+
+    static func draw(_ c: inout Canvas, _ s: StudioState, _ layout: Layout) {
+        let list = layout.historyList, detail = layout.historyDetail
+        let h = s.history
+        c.pane(list, title: "History (\(h.items.count))", focused: s.overlay == nil)
+        c.pane(detail, title: "Parameters", focused: false)
+        let inner = list.inset(1)
+        guard inner.width > 8, inner.height > 0 else { return }
+        if h.items.isEmpty {
+            let msg = h.loaded ? "no images yet: finished images are kept in the outputs folder" : "loading…"
+            for (k, line) in wrapWords(msg, inner.width).prefix(inner.height).enumerated() {
+                _ = c.put(line, x: inner.x, y: inner.y + k, .dim, clip: inner)
+            }
+        }
+        let visible = max(1, inner.height / rowHeight)
+        let top = GalleryPane.top(selected: h.selected, count: h.items.count, visible: visible)
+        for (k, item) in h.items.enumerated().dropFirst(top).prefix(visible) {
+            let y = inner.y + (k - top) * rowHeight
+            let selected = k == h.selected
+            let textX = inner.x + GalleryPane.thumbWidth + 1
+            if selected {
+                c.grid.fill(Rect(x: textX - 1, y: y, width: inner.maxX - textX + 1, height: min(rowHeight, inner.maxY - y)),
+                            with: Cell(" ", c.style(.selection)))
+            }
+            if let t = item.thumb {
+                c.image(t, in: Rect(x: inner.x, y: y, width: GalleryPane.thumbWidth, height: min(rowHeight, inner.maxY - y)), forceCells: true)
+            }
+            let role: ThemeRole = selected ? .selection : .text
+            _ = c.put(clipped(item.title, inner.maxX - textX), x: textX, y: y, role, clip: inner)
+            _ = c.put(clipped(item.detail, inner.maxX - textX), x: textX, y: y + 1, selected ? .selection : .dim, clip: inner)
+        }
+        let dInner = detail.inset(1)
+        guard h.items.indices.contains(h.selected), dInner.width > 4, dInner.height > 2 else { return }
+        let item = h.items[h.selected]
+        let imgH = min(dInner.height / 2, dInner.width / 2)
+        if let t = item.thumb, imgH > 0 {
+            c.image(t, in: Rect(x: dInner.x, y: dInner.y, width: dInner.width, height: imgH))
+        }
+        var y = dInner.y + imgH + (imgH > 0 ? 1 : 0)
+        var lines = [(item.path as NSString).lastPathComponent]
+        if let r = item.recall {
+            lines.append(r.prompt)
+            if !r.negative.isEmpty { lines.append("Negative: \(r.negative)") }
+            let st = r.settings
+            lines.append("\(st.sampler)\(st.karras ? " karras" : "") · \(st.steps) steps · seed \(st.seed) · \(st.width)x\(st.height)")
+            lines.append("text \(fmt(st.textGuidance)) · identity \(fmt(st.identityGuidance))" + (r.object.map { " · object \($0)" } ?? ""))
+            lines += r.notes
+        } else {
+            lines.append("no parameters Likeness can read")
+        }
+        for line in lines.flatMap({ wrapWords($0, dInner.width) }) where y < dInner.maxY {
+            _ = c.put(line, x: dInner.x, y: y, .text, clip: dInner); y += 1
+        }
+    }
+}

@@ -1,0 +1,122 @@
+// The preview: the running job's images at every step, then the final ones with captions; with
+// several seeds (and a second axis) a compare grid, seeds across and axis values down. The bottom
+// line is the progress bar (step, it/s, ETA) or, when idle, what to do next.
+
+import Foundation
+
+enum PreviewPane {
+    static let labelWidth = 9
+
+    /// The grid area inside the pane (the last inner line is the progress line).
+    static func gridArea(_ pane: Rect) -> Rect {
+        let inner = pane.inset(1)
+        return Rect(x: inner.x, y: inner.y, width: inner.width, height: inner.height - 1)
+    }
+
+    /// One rectangle per result cell, row-major (axis value rows × seed columns).
+    static func cellRects(_ area: Rect, rows: Int, columns: Int, labels: Bool) -> [Rect] {
+        let x0 = area.x + (labels ? labelWidth : 0)
+        let w = area.maxX - x0
+        guard rows > 0, columns > 0, w > 0, area.height > 0 else { return [] }
+        let cw = w / columns, ch = area.height / rows
+        var out: [Rect] = []
+        for r in 0..<rows {
+            for col in 0..<columns {
+                out.append(Rect(x: x0 + col * cw, y: area.y + r * ch, width: cw, height: ch))
+            }
+        }
+        return out
+    }
+
+    static func draw(_ c: inout Canvas, _ s: StudioState, _ r: Rect) {
+        let focused = s.focus == .preview && s.overlay == nil
+        let modeName = s.previewMode.rawValue
+        var title = "Preview · \(modeName)"
+        if let run = s.run, run.cells.count > 1 {
+            title = "Compare · \(run.columns) seed\(run.columns == 1 ? "" : "s")"
+            if run.rows > 1 { title += " × \(run.rows) \(run.plan.settings.axis == .identity ? "identity" : "prompt")" }
+            title += " · \(modeName)"
+        }
+        c.pane(r, title: title, focused: focused)
+        let area = gridArea(r)
+        guard area.width > 2, area.height > 1 else { return }
+        progressLine(&c, s, Rect(x: area.x, y: area.maxY, width: area.width, height: 1))
+        guard let run = s.run, !run.cells.isEmpty else {
+            let lines = ["Ctrl-G makes an image from the prompt.",
+                         s.gallery.active == nil ? "Pick an object in Objects (Enter) and write <obj> in the prompt." : "Object: \(s.gallery.active ?? "")",
+                         "Settings › Seeds compares several seeds side by side."]
+            for (k, line) in lines.enumerated() where k < area.height {
+                let t = clipped(line, area.width)
+                _ = c.put(t, x: area.x + max(0, (area.width - cellWidth(of: t)) / 2), y: area.y + area.height / 2 - 1 + k, .dim, clip: area)
+            }
+            return
+        }
+        if let z = s.zoomed, z < run.cells.count {
+            cell(&c, run, z, area, selected: true, focused: focused, zoomed: true)
+            return
+        }
+        let labels = run.rows > 1
+        let rects = cellRects(area, rows: run.rows, columns: run.columns, labels: labels)
+        for (i, rect) in rects.enumerated() where i < run.cells.count {
+            cell(&c, run, i, rect, selected: i == s.selectedCell && run.cells.count > 1, focused: focused, zoomed: false)
+            if labels && i % run.columns == 0, let label = run.cells[i].axisLabel {
+                _ = c.put(clipped(label, labelWidth - 1), x: area.x, y: rect.y + max(0, (rect.height - 1) / 2), .accent, clip: area)
+            }
+        }
+    }
+
+    static func cell(_ c: inout Canvas, _ run: RunState, _ i: Int, _ rect: Rect, selected: Bool, focused: Bool, zoomed: Bool) {
+        let cell = run.cells[i]
+        let imgRect = Rect(x: rect.x, y: rect.y, width: rect.width - (zoomed ? 0 : 1), height: rect.height - 1)
+        if let img = cell.image {
+            c.image(img, in: imgRect)
+        } else {
+            let t = cell.total > 0 ? "waiting…" : ""
+            _ = c.put(clipped(t, imgRect.width), x: imgRect.x + max(0, (imgRect.width - cellWidth(of: t)) / 2), y: imgRect.y + imgRect.height / 2, .dim, clip: imgRect)
+        }
+        var caption = "seed \(cell.seed)"
+        if cell.done {
+            caption += " · \(cell.total) steps · \(String(format: "%.1f", cell.elapsed)) s"
+            if cell.savedPath != nil && zoomed { caption += " · saved" }
+        } else if cell.step > 0 {
+            caption += " · \(cell.step)/\(cell.total)"
+        }
+        if zoomed, let label = cell.axisLabel { caption += " · \(label)" }
+        let role: ThemeRole = selected ? (focused ? .selection : .highlight) : .caption
+        let t = clipped(caption, rect.width - 1)
+        _ = c.put(t, x: rect.x + max(0, (rect.width - 1 - cellWidth(of: t)) / 2), y: rect.maxY - 1, role, clip: rect)
+    }
+
+    static func progressLine(_ c: inout Canvas, _ s: StudioState, _ line: Rect) {
+        guard let run = s.run else {
+            _ = c.put(clipped("idle · Ctrl-G generates · F4 switches preview mode", line.width), x: line.x, y: line.y, .dim, clip: line)
+            return
+        }
+        let steps = run.plan.settings.steps
+        let total = max(1, steps * run.jobs.count)
+        let done = run.jobs.reduce(0) { acc, j in acc + ((j.phase == .finished) ? steps : min(steps, j.step)) }
+        let current = run.jobs.first { $0.phase == .running } ?? run.jobs.last { $0.step > 0 } ?? JobProgress()
+        var text: String
+        if run.active {
+            let itps = current.itPerSec
+            let eta = itps > 0 ? Double(total - done) / itps : 0
+            text = " step \(current.step)/\(steps)"
+            if run.jobs.count > 1 { text += " (\(done)/\(total))" }
+            text += String(format: " · %.1f it/s · ETA %.1f s", itps, eta)
+            if s.queued != nil { text += " · 1 queued" }
+        } else if run.jobs.allSatisfy({ $0.phase == .finished }) {
+            text = String(format: " done · %d/%d · %.1f s", total, total, run.jobs.map(\.elapsed).reduce(0, +))
+        } else if run.jobs.contains(where: { $0.phase == .cancelled }) {
+            text = " cancelled at step \(current.step)/\(steps)"
+        } else {
+            text = " failed"
+        }
+        let barW = max(4, min(30, line.width / 3))
+        let filled = barW * done / total
+        let bar = String(repeating: c.ascii ? "#" : "█", count: filled)
+        let rest = String(repeating: c.ascii ? "." : "░", count: barW - filled)
+        var x = c.put(bar, x: line.x, y: line.y, .progress, clip: line)
+        x = c.put(rest, x: x, y: line.y, .progressTrack, clip: line)
+        _ = c.put(clipped(text, line.maxX - x), x: x, y: line.y, .text, clip: line)
+    }
+}

@@ -1,0 +1,54 @@
+// The last session (prompt, negative prompt, active object, settings, focused pane) and the
+// settings, kept as JSON under $XDG_CONFIG_HOME/likeness and written atomically (temp + rename),
+// so a crash mid-write leaves the previous file.
+
+import Foundation
+import LikenessImaging
+import LikenessKit
+
+public struct SessionData: Codable, Equatable, Sendable {
+    public var prompt: String
+    public var negative: String
+    public var object: String?
+    public var settings: StudioSettings
+    public var focus: Pane
+    public var selectedObject: Int
+    public var version = 1
+
+    public init(prompt: String, negative: String, object: String?, settings: StudioSettings, focus: Pane, selectedObject: Int) {
+        self.prompt = prompt; self.negative = negative; self.object = object; self.settings = settings
+        self.focus = focus; self.selectedObject = selectedObject
+    }
+
+    public init(from s: StudioState) {
+        self.init(prompt: s.prompt.text, negative: s.negative.text, object: s.gallery.active, settings: s.settings,
+                  focus: s.focus, selectedObject: s.gallery.selected)
+    }
+}
+
+public enum SessionStore {
+    /// The saved session, nil when none exists; a damaged file is reported (and left for the user).
+    public static func load(paths: LikenessPaths) throws -> SessionData? {
+        let url = paths.session
+        guard FileManager.default.fileExists(atPath: url.path) else { return nil }
+        let data = try Data(contentsOf: url)
+        do {
+            return try JSONDecoder().decode(SessionData.self, from: data)
+        } catch {
+            throw SessionError(message: "\(url.path) is not a studio session (\(error.localizedDescription)); it is ignored and replaced on exit")
+        }
+    }
+
+    public static func save(_ session: SessionData, paths: LikenessPaths) throws {
+        try FileManager.default.createDirectory(at: paths.configHome, withIntermediateDirectories: true)
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try AtomicFile.write(try enc.encode(session), to: paths.session)
+        try AtomicFile.write(try enc.encode(session.settings), to: paths.settings)
+    }
+}
+
+public struct SessionError: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}

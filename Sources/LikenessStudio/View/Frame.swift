@@ -1,0 +1,101 @@
+// What the view produces: the text grid, the places where the driver writes sixel images after
+// painting the grid, and where the terminal cursor goes.
+
+import LikenessImaging
+
+public struct ImagePlacement: Equatable, Sendable {
+    public var rect: Rect
+    public var image: RGBImage
+}
+
+public struct Frame: Equatable, Sendable {
+    public var grid: CellGrid
+    /// Sixel images (only in sixel mode): the grid leaves these rectangles blank.
+    public var images: [ImagePlacement] = []
+    /// Where the terminal cursor should show (a focused text field), else hidden.
+    public var cursor: (x: Int, y: Int)?
+
+    public static func == (a: Frame, b: Frame) -> Bool {
+        a.grid == b.grid && a.images == b.images && a.cursor?.x == b.cursor?.x && a.cursor?.y == b.cursor?.y
+    }
+}
+
+/// Drawing context shared by the panes.
+struct Canvas {
+    var grid: CellGrid
+    var images: [ImagePlacement] = []
+    var cursor: (x: Int, y: Int)?
+    let theme: Theme
+    let ascii: Bool
+    let mode: PreviewMode
+
+    func style(_ role: ThemeRole) -> Style { theme.style(role) }
+
+    mutating func put(_ text: String, x: Int, y: Int, _ role: ThemeRole, clip: Rect? = nil) -> Int {
+        grid.put(text, x: x, y: y, style: theme.style(role), clip: clip)
+    }
+
+    mutating func put(_ text: String, x: Int, y: Int, style: Style, clip: Rect? = nil) -> Int {
+        grid.put(text, x: x, y: y, style: style, clip: clip)
+    }
+
+    /// A pane frame: border (accented when focused) and title.
+    mutating func pane(_ r: Rect, title: String, focused: Bool) {
+        grid.fill(r, with: Cell(" ", theme.style(.text)))
+        grid.box(r, style: theme.style(focused ? .focusBorder : .border), title: title,
+                 titleStyle: theme.style(focused ? .focusBorder : .title), ascii: ascii)
+    }
+
+    /// Text on a box's bottom edge, right-aligned.
+    mutating func bottomNote(_ r: Rect, _ text: String, _ role: ThemeRole) {
+        guard r.width > 6, !text.isEmpty else { return }
+        let t = " " + clipped(text, r.width - 4) + " "
+        _ = put(t, x: r.maxX - 2 - cellWidth(of: t), y: r.maxY - 1, role)
+    }
+
+    /// An image into `rect`: blocks or ASCII into the grid, or a sixel placement (grid left blank).
+    /// `forceCells` draws cells even in sixel mode (thumbnails).
+    mutating func image(_ img: RGBImage, in rect: Rect, forceCells: Bool = false) {
+        guard rect.width > 0, rect.height > 0 else { return }
+        if mode == .sixel && !forceCells {
+            grid.fill(rect, with: Cell(" ", .plain))
+            images.append(ImagePlacement(rect: rect, image: img))
+            return
+        }
+        let cellMode: PreviewMode = mode == .sixel ? .halfblockTruecolor : mode
+        PendingImageLayer.draw(img, into: &grid, rect: rect, mode: cellMode)
+    }
+}
+
+/// `s` cut to `width` cells, with … when cut.
+func clipped(_ s: String, _ width: Int) -> String {
+    guard width > 0 else { return "" }
+    if cellWidth(of: s) <= width { return s }
+    var out = "", w = 0
+    for ch in s {
+        let cw = cellWidth(of: ch)
+        if w + cw > width - 1 { break }
+        out.append(ch); w += cw
+    }
+    return out + "…"
+}
+
+/// Splits text into lines of at most `width` cells, at spaces where possible.
+func wrapWords(_ s: String, _ width: Int) -> [String] {
+    guard width > 0 else { return [] }
+    var lines: [String] = []
+    for para in s.split(separator: "\n", omittingEmptySubsequences: false) {
+        var line = ""
+        for word in para.split(separator: " ", omittingEmptySubsequences: false) {
+            let w = String(word)
+            if line.isEmpty { line = w } else if cellWidth(of: line) + 1 + cellWidth(of: w) <= width { line += " " + w } else {
+                lines.append(line); line = w
+            }
+            while cellWidth(of: line) > width {
+                lines.append(String(line.prefix(width))); line = String(line.dropFirst(width))
+            }
+        }
+        lines.append(line)
+    }
+    return lines
+}

@@ -1,0 +1,19 @@
+// How images are shown: sixel graphics, half-blocks in 24-bit or 256 colours, or ASCII. The raw
+// values are the names the --preview flag and the status line use.
+
+public enum PreviewMode: String, CaseIterable, Sendable, Codable {
+    case sixel
+    case halfblockTruecolor = "halfblock"
+    case halfblock256 = "halfblock256"
+    case ascii
+
+    /// A short label for the status line.
+    public var label: String {
+        switch self {
+        case .sixel: return "sixel"
+        case .halfblockTruecolor: return "half-block 24-bit"
+        case .halfblock256: return "half-block 256"
+        case .ascii: return "ASCII"
+        }
+    }
+}

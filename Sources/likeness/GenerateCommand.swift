@@ -2,83 +2,186 @@ import ArgumentParser
 import Foundation
 import LikenessEngine
 import LikenessImaging
+import LikenessKit
 
 struct GenerateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "generate", abstract: "Generate one image from a prompt, optionally with your object (<obj>).")
+        commandName: "generate",
+        abstract: "Generate images from a prompt, optionally with your object (<obj>), or again from a PNG's parameters.")
 
     @Option(help: "A model folder (diffusers Stable Diffusion layout, docs/FORMAT.md).")
     var model: String = "Models/toybox"
     @Option(help: "The prompt; with --object, write <obj> where the object goes.")
-    var prompt: String
+    var prompt: String?
     @Option(name: .customLong("negative-prompt"), help: "What to steer away from.")
-    var negativePrompt: String = ""
-    @Option(help: "A reference image of your object (PNG or JPEG).")
+    var negativePrompt: String?
+    @Option(help: "A saved object's name (see `likeness objects`) or a reference image (PNG or JPEG) to encode.")
     var object: String?
-    @Option(help: "Sampling steps.")
-    var steps: Int = 25
-    @Option(help: "Text guidance scale (s_text).")
-    var guidance: Float = 5.0
-    @Option(name: .customLong("identity-guidance"), help: "Identity guidance scale (s_id): likeness against prompt control.")
-    var identityGuidance: Float = 3.0
-    @Option(help: "Sampler: \(SamplerKind.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var sampler: String = "ddim"
-    @Flag(help: "Karras sigmas (euler, dpmpp-2m).")
-    var karras = false
-    @Option(help: "Random seed (PyTorch-exact: the same latents as torch.Generator(\"cpu\").manual_seed(seed)).")
-    var seed: UInt64 = 0
+    @Option(help: "The object gallery (default: $XDG_DATA_HOME/likeness/objects).")
+    var gallery: String?
+    @Option(help: "Sampling steps (default 25).")
+    var steps: Int?
+    @Option(help: "Text guidance scale s_text (default 5).")
+    var guidance: Float?
+    @Option(name: .customLong("identity-guidance"), help: "Identity guidance scale s_id: likeness against prompt control (default 3).")
+    var identityGuidance: Float?
+    @Option(help: "Sampler: \(SamplerKind.allCases.map(\.rawValue).joined(separator: ", ")) (default ddim).")
+    var sampler: String?
+    @Flag(inversion: .prefixedNo, help: "Karras sigmas (euler, dpmpp-2m); default: the scheduler config's choice.")
+    var karras: Bool?
+    @Option(help: "Random seed, PyTorch-exact; -1 draws a random one (recorded in the PNG).")
+    var seed: String?
+    @Option(help: "Several seeds in one batch: 1,2,3,4 or 7+4 (= 7,8,9,10); writes OUT-SEED.png each.")
+    var seeds: String?
+    @Flag(help: "Also write one grid PNG of all seeds, each labelled with its seed.")
+    var grid = false
     @Option(help: "Width in pixels (default: the model's size).")
     var width: Int?
     @Option(help: "Height in pixels (default: the model's size).")
     var height: Int?
-    @Option(name: .customLong("latents-in"), help: "Initial noise from a safetensors file (tensor 'latents', [1, C, h, w]).")
+    @Option(name: .customLong("latents-in"), help: "Initial noise from a safetensors file (tensor 'latents', [N, C, h, w]).")
     var latentsIn: String?
     @Flag(help: "Cut an over-long prompt instead of failing.")
     var truncate = false
     @Flag(name: .customLong("allow-unknown-words"), help: "Map words outside the vocabulary to the unknown token instead of failing.")
     var allowUnknownWords = false
-    @Option(help: "Output PNG path.")
-    var output: String
+    @Option(help: "Regenerate from a PNG's parameters; other options given override them.")
+    var from: String?
+    @Option(help: "Compute threads (default: the engine's choice).")
+    var threads: Int?
+    @Option(help: "Output PNG path (default: a new numbered file in the outputs folder).")
+    var output: String?
+    @Option(help: "The outputs folder used without --output (default: $XDG_DATA_HOME/likeness/outputs).")
+    var outputs: String?
 
     func run() throws {
-        let samplerKind: SamplerKind
-        do { samplerKind = try SamplerKind(parsing: sampler) } catch { fail("\(error)") }
-        guard steps > 0 else { fail("--steps must be at least 1, got \(steps)") }
-        let outURL = URL(fileURLWithPath: output)
-        guard outURL.pathExtension.lowercased() == "png" else { fail("--output must be a .png file, got \(output)") }
+        var request = GenerationRequest(prompt: "")
+        let recalled = from.map(recall)
+        recalled?.apply(to: &request)
+        let recalledObject = recalled?.object.map { (name: $0, hash: recalled?.objectHash) }
+        try applyOptions(to: &request)
+        guard !request.prompt.isEmpty || prompt != nil else { fail("--prompt is required (or --from IMAGE.png)") }
+        guard request.steps > 0 else { fail("--steps must be at least 1, got \(request.steps)") }
+        if let threads, threads < 1 { fail("--threads must be at least 1, got \(threads)") }
+        if let output, URL(fileURLWithPath: output).pathExtension.lowercased() != "png" {
+            fail("--output must be a .png file, got \(output)")
+        }
 
-        let pipeline: LikenessPipeline
-        do { pipeline = try LikenessPipeline(folder: URL(fileURLWithPath: model)) } catch { fail("\(error)") }
+        let pipeline = loadPipeline(model)
+        let identity: ModelIdentity
+        do { identity = try ModelIdentity(folder: pipeline.folder.url) } catch { fail("\(error)") }
+        if let from, let recalled {
+            for m in recalled.mismatches(model: identity) { warn("\(from): cannot honour \(m)") }
+        }
+        let objectLabel = resolveObject(recalled: recalledObject, into: &request, pipeline: pipeline, identity: identity)
+        if let latentsIn { request.initialNoise = readLatents(latentsIn) }
+        request.previewEvery = 0
+        request.preview = .none
 
-        var request = GenerationRequest(prompt: prompt)
-        request.negativePrompt = negativePrompt
-        request.seed = seed
-        request.steps = steps
-        request.textGuidance = guidance
-        request.identityGuidance = identityGuidance
-        request.sampler = samplerKind
-        request.karras = karras
-        request.width = width
-        request.height = height
+        let result = runJob(request, pipeline: pipeline)
+        for w in result.warnings { warn(w) }
+        writeImages(result, identity: identity, object: objectLabel)
+    }
+
+    /// Reads --from's parameters, reporting what cannot be honoured.
+    private func recall(_ path: String) -> GenerationSpec {
+        let parameters: PNGParameters
+        do { parameters = try PNGParameters.read(from: URL(fileURLWithPath: path)) } catch { fail("\(error)") }
+        let (spec, unsupported) = GenerationSpec.from(parameters)
+        for item in unsupported { warn("\(path): cannot honour \(item)") }
+        return spec
+    }
+
+    /// Command-line options over the request (and over --from's values).
+    private func applyOptions(to request: inout GenerationRequest) throws {
+        if let prompt { request.prompt = prompt }
+        if let negativePrompt { request.negativePrompt = negativePrompt }
+        if let steps { request.steps = steps }
+        if let guidance { request.textGuidance = guidance }
+        if let identityGuidance { request.identityGuidance = identityGuidance }
+        if let sampler {
+            do { request.sampler = try SamplerKind(parsing: sampler) } catch { fail("\(error)") }
+            if karras == nil { request.karras = nil }
+        }
+        if let karras { request.karras = karras }
+        if request.karras == true && !request.sampler.supportsKarrasSigmas {
+            fail("sampler \(request.sampler) has no Karras sigmas; use euler or dpmpp-2m with --karras")
+        }
+        if seed != nil && seeds != nil { fail("give either --seed or --seeds, not both") }
+        do {
+            if let seed {
+                let list = try SeedList.parse(seed)
+                guard list.count == 1 else { fail("--seed takes one seed (or -1); use --seeds for several") }
+                request.seeds = list
+            }
+            if let seeds { request.seeds = try SeedList.parse(seeds) }
+        } catch { fail("\(error)") }
+        if grid && request.seeds.count < 2 && seeds == nil { fail("--grid needs several seeds (--seeds 1,2,3,4 or 7+4)") }
+        if let width { request.width = width }
+        if let height { request.height = height }
         request.allowTruncation = truncate
         request.allowUnknownWords = allowUnknownWords
-        request.previewEvery = 0
-        if let object {
-            do { request.objectTokens = try pipeline.encodeObject(pixels: referencePixels(object, pipeline: pipeline)) } catch {
-                fail("\(error)")
-            }
-        }
-        if let latentsIn {
-            do {
-                let file = try SafeTensorsFile(url: URL(fileURLWithPath: latentsIn))
-                guard file.entries["latents"] != nil else {
-                    fail("\(latentsIn): no tensor named 'latents' (found: \(file.names.joined(separator: ", ")))")
-                }
-                request.initialNoise = try file.tensor(named: "latents")
-            } catch { fail("\(error)") }
-        }
+    }
 
-        let engine = GenerationEngine(pipeline: pipeline)
+    /// Sets the object tokens from --object (name or image) or the recalled object name; returns
+    /// the label and hash written into the PNG.
+    private func resolveObject(recalled: (name: String, hash: String?)?, into request: inout GenerationRequest,
+                               pipeline: LikenessPipeline, identity: ModelIdentity) -> (name: String, hash: String)? {
+        let store = LikenessCLI.gallery(gallery)
+        if let object {
+            let isFile = FileManager.default.fileExists(atPath: object)
+            if isFile || object.contains("/") || !ObjectName.isValid(object) {
+                do {
+                    let reference = try ReferenceImage(contentsOf: URL(fileURLWithPath: object))
+                    guard let size = pipeline.objectImageSize else {
+                        throw GenerationError.noObjectEncoder(model: pipeline.folder.url.path)
+                    }
+                    let tokens = try pipeline.encodeObject(pixels: reference.encoderPixels(size: size))
+                    request.objectTokens = tokens
+                    return (URL(fileURLWithPath: object).lastPathComponent, tokensHash(tokens))
+                } catch { fail("\(error)") }
+            }
+            return fromGallery(object, store: store, identity: identity, request: &request, expectedHash: nil)
+        }
+        if let recalled {
+            return fromGallery(recalled.name, store: store, identity: identity, request: &request, expectedHash: recalled.hash)
+        }
+        return nil
+    }
+
+    private func fromGallery(_ name: String, store: ObjectGallery, identity: ModelIdentity,
+                             request: inout GenerationRequest, expectedHash: String?) -> (name: String, hash: String) {
+        do {
+            let tokens = try store.tokens(named: name, for: identity)
+            request.objectTokens = tokens.tensor
+            if let expectedHash, expectedHash != tokens.shortHash {
+                warn("object \"\(name)\" has changed since the image was made (Object hash \(expectedHash), now \(tokens.shortHash)); the image will differ")
+            }
+            return (name, tokens.shortHash)
+        } catch let e as GalleryError {
+            if case .notFound = e, from != nil, object == nil {
+                fail("the image used object \"\(name)\", which is not in the gallery \(store.directory.path); pass --object NAME|PATH")
+            }
+            fail("\(e)")
+        } catch { fail("\(error)") }
+    }
+
+    private func tokensHash(_ t: Tensor) -> String {
+        ObjectTokens(tensor: t, modelFingerprint: nil, modelName: nil, injection: nil, sourceSHA256: nil, origin: nil).shortHash
+    }
+
+    private func readLatents(_ path: String) -> Tensor {
+        do {
+            let file = try SafeTensorsFile(url: URL(fileURLWithPath: path))
+            guard file.entries["latents"] != nil else {
+                fail("\(path): no tensor named 'latents' (found: \(file.names.joined(separator: ", ")))")
+            }
+            return try file.tensor(named: "latents")
+        } catch { fail("\(error)") }
+    }
+
+    private func runJob(_ request: GenerationRequest, pipeline: LikenessPipeline) -> GenerationResult {
+        let engine = GenerationEngine(pipeline: pipeline, threads: threads)
         let progress = ProgressLine(enabled: isatty(STDERR_FILENO) == 1)
         let box = ResultBox()
         let job = engine.submit(request) { event in
@@ -86,7 +189,8 @@ struct GenerateCommand: ParsableCommand {
             case .step(let s): progress.update(step: s.step, total: s.total, elapsed: s.elapsed)
             case .finished(let r): box.set(.success(r))
             case .cancelled(let n): box.set(.failure(CLIError("cancelled after step \(n); nothing was written")))
-            case .failed(let message): box.set(.failure(CLIError(message)))
+            case .failed(let error): box.set(.failure(CLIError(error.description)))
+            case .queued, .started: break
             }
         }
         let interrupt = InterruptHandler { job.cancel() }
@@ -94,50 +198,58 @@ struct GenerateCommand: ParsableCommand {
         interrupt.stop()
         progress.finish()
         switch box.get() {
-        case .success(let result):
-            for w in result.warnings { FileHandle.standardError.write(Data("likeness: warning: \(w)\n".utf8)) }
-            let image: RGBImage
-            do {
-                image = try RGBImage(width: result.pixels.width, height: result.pixels.height, pixels: result.pixels.bytes)
-                try image.write(to: outURL, text: [("parameters", parameters(result, pipeline: pipeline))])
-            } catch { fail("\(error)") }
-            print("wrote \(outURL.path) (\(result.pixels.width)x\(result.pixels.height), \(String(format: "%.1f", result.elapsed)) s)")
+        case .success(let result): return result
         case .failure(let error):
             if interrupt.fired { FileHandle.standardError.write(Data("likeness: \(error)\n".utf8)); Foundation.exit(130) }
             fail("\(error)")
-        case .none:
-            fail("the engine ended without a result")
+        case .none: fail("the engine ended without a result")
         }
     }
 
-    func parameters(_ r: GenerationResult, pipeline: LikenessPipeline) -> String {
-        var lines = [
-            "prompt: \(r.request.prompt)",
-            "negative prompt: \(r.request.negativePrompt)",
-            "steps: \(r.request.steps)",
-            "sampler: \(r.request.sampler.rawValue)\(r.request.karras ? " karras" : "")",
-            "guidance: \(r.request.textGuidance)",
-            "seed: \(r.request.seed)",
-            "size: \(r.pixels.width)x\(r.pixels.height)",
-            "model: \(pipeline.folder.name)",
-        ]
-        if let object {
-            lines.append("identity guidance: \(r.request.identityGuidance)")
-            lines.append("object: \(URL(fileURLWithPath: object).lastPathComponent)")
+    private func writeImages(_ result: GenerationResult, identity: ModelIdentity, object: (name: String, hash: String)?) {
+        let many = result.images.count > 1 || seeds != nil
+        let store = OutputStore(directory: outputs.map { URL(fileURLWithPath: $0) } ?? LikenessPaths().outputs)
+        var images: [RGBImage] = []
+        var firstParameters: PNGParameters?
+        for generated in result.images {
+            let spec = GenerationSpec(request: result.request, seed: generated.seed, width: generated.pixels.width,
+                                      height: generated.pixels.height, karras: result.karras, model: identity,
+                                      object: object?.name, objectHash: object?.hash,
+                                      latents: latentsIn.map { URL(fileURLWithPath: $0).lastPathComponent })
+            let parameters = spec.parameters
+            if firstParameters == nil { firstParameters = parameters }
+            do {
+                let image = try RGBImage(width: generated.pixels.width, height: generated.pixels.height, pixels: generated.pixels.bytes)
+                images.append(image)
+                let url: URL
+                if let output {
+                    url = many ? Self.sibling(of: output, suffix: "\(generated.seed)") : URL(fileURLWithPath: output)
+                    try image.write(to: url, parameters: parameters)
+                } else {
+                    url = try store.save(image, parameters: parameters, label: "\(generated.seed)")
+                }
+                print("wrote \(url.path) (seed \(generated.seed), \(image.width)x\(image.height), \(String(format: "%.1f", result.elapsed)) s)")
+            } catch { fail("\(error)") }
         }
-        if let latentsIn { lines.append("latents: \(URL(fileURLWithPath: latentsIn).lastPathComponent)") }
-        return lines.joined(separator: "\n")
+        if grid, let firstParameters {
+            do {
+                let gridImage = try SeedGrid.make(images, seeds: result.images.map(\.seed))
+                let url: URL
+                if let output {
+                    url = Self.sibling(of: output, suffix: "grid")
+                    try gridImage.write(to: url, parameters: firstParameters)
+                } else {
+                    url = try store.save(gridImage, parameters: firstParameters, label: "grid")
+                }
+                print("wrote \(url.path) (grid of \(images.count) seeds)")
+            } catch { fail("\(error)") }
+        }
     }
-}
 
-/// Loads a reference image, centre-crops it square and resizes it to the object encoder's size:
-/// [1, 3, S, S] in [0, 1].
-func referencePixels(_ path: String, pipeline: LikenessPipeline) throws -> Tensor {
-    guard let size = pipeline.objectImageSize else { throw GenerationError.noObjectEncoder(model: pipeline.folder.url.path) }
-    var image = try RGBImage(contentsOf: URL(fileURLWithPath: path)).centerCroppedSquare()
-    if image.width != size { image = try image.resized(width: size, height: size, filter: .automatic) }
-    guard let t = Tensor(shape: [1, 3, size, size], storage: image.toCHWFloats(range: .zeroToOne)) else {
-        throw CLIError("\(path): could not convert the image")
+    /// OUT.png → OUT-SUFFIX.png.
+    static func sibling(of output: String, suffix: String) -> URL {
+        let url = URL(fileURLWithPath: output)
+        let stem = url.deletingPathExtension().lastPathComponent
+        return url.deletingLastPathComponent().appendingPathComponent("\(stem)-\(suffix).png")
     }
-    return t
 }

@@ -4,7 +4,7 @@ import LikenessEngine
 
 struct InfoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "info", abstract: "Show a model folder's components, parameter counts, dtypes, tokenizer and scheduler.")
+        commandName: "info", abstract: "Show a model folder's components, parameter counts, dtypes, tokenizer and scheduler, and check that it loads.")
 
     @Option(name: .long, help: "A model folder (diffusers Stable Diffusion layout, docs/FORMAT.md).")
     var model: String = "Models/toybox"
@@ -26,6 +26,12 @@ struct InfoCommand: ParsableCommand {
         print("  scheduler       \(s.className ?? "?"): \(s.betaSchedule ?? "linear") betas, \(s.timestepSpacing ?? "leading") spacing, steps_offset \(s.stepsOffset ?? 0), \(s.predictionType ?? "epsilon")")
         print("  object encoder  \(info.hasObjectEncoder ? "yes: prompts may use <obj>" : "no: text only")")
         print("  latent preview  \(info.hasLatentPreview ? "preview/latent_rgb.json" : "none (previews decode with the VAE)")")
+        // Headers and configs alone miss malformed configs and missing or wrong-shaped tensors:
+        // load every component exactly as generation does.
+        do { _ = try LikenessPipeline(folder: URL(fileURLWithPath: model)) } catch {
+            fail("\(model) does not load: \(error)")
+        }
+        print("  check           every component loads (configs, tensor names and shapes)")
     }
 }
 

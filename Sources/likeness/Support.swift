@@ -1,9 +1,27 @@
 import Foundation
 import LikenessEngine
+import LikenessKit
 
 struct CLIError: Error, CustomStringConvertible {
     let description: String
     init(_ message: String) { description = message }
+}
+
+/// Prints a warning line on standard error.
+func warn(_ message: String) {
+    FileHandle.standardError.write(Data("likeness: warning: \(message)\n".utf8))
+}
+
+extension LikenessCLI {
+    /// The gallery named by --gallery, or the default ($XDG_DATA_HOME/likeness/objects).
+    static func gallery(_ option: String?) -> ObjectGallery {
+        option.map { ObjectGallery(directory: URL(fileURLWithPath: $0)) } ?? ObjectGallery()
+    }
+}
+
+/// Loads a model folder's pipeline, exiting with the loader's message on failure.
+func loadPipeline(_ path: String) -> LikenessPipeline {
+    do { return try LikenessPipeline(folder: URL(fileURLWithPath: path)) } catch { fail("\(error)") }
 }
 
 /// Holds the job's outcome across threads.

@@ -1,0 +1,73 @@
+// What a model folder is, as far as saved object tokens care: the fingerprint (SHA-256 over the
+// object encoder's and the text encoder's weight files, in that order; a model without an object
+// encoder hashes the text encoder alone), K, D and the injection mode. Read from the folder's
+// configs and weight files without loading the model.
+
+import Foundation
+import LikenessEngine
+
+public struct ModelIdentity: Equatable, Sendable {
+    public var name: String
+    public var folder: URL
+    /// Hex SHA-256 over the object encoder and text encoder weight files.
+    public var fingerprint: String
+    /// K: object tokens per object (nil without an object encoder).
+    public var tokenCount: Int?
+    /// D: the text encoder's hidden size.
+    public var hiddenSize: Int
+    /// "input_embedding" or "hidden_state" (nil without an object encoder).
+    public var injection: String?
+
+    /// The short hash written into PNGs (`Model hash`): the fingerprint's first 10 hex digits.
+    public var shortHash: String { String(fingerprint.prefix(10)) }
+    public var hasObjectEncoder: Bool { tokenCount != nil }
+
+    public init(name: String, folder: URL, fingerprint: String, tokenCount: Int?, hiddenSize: Int, injection: String?) {
+        self.name = name
+        self.folder = folder
+        self.fingerprint = fingerprint
+        self.tokenCount = tokenCount
+        self.hiddenSize = hiddenSize
+        self.injection = injection
+    }
+
+    /// Reads `folder`; throws naming the missing or malformed file.
+    public init(folder: URL) throws {
+        let layout = try ModelFolder(folder)
+        let textDir = folder.appendingPathComponent("text_encoder")
+        let textConfig = try Self.json(textDir.appendingPathComponent("config.json"))
+        guard let d = (textConfig["hidden_size"] as? NSNumber)?.intValue else {
+            throw KitError("\(textDir.path)/config.json: missing integer field hidden_size")
+        }
+        var hasher = SHA256()
+        var k: Int?, injection: String?
+        if layout.hasObjectEncoder {
+            let encDir = folder.appendingPathComponent("object_encoder")
+            let config = try Self.json(encDir.appendingPathComponent("config.json"))
+            guard let n = (config["num_tokens"] as? NSNumber)?.intValue else {
+                throw KitError("\(encDir.path)/config.json: missing integer field num_tokens")
+            }
+            k = n
+            injection = config["injection"] as? String ?? "input_embedding"
+            try hasher.update(fileAt: try Self.weightFile(encDir, ["model.safetensors"]))
+        }
+        try hasher.update(fileAt: try Self.weightFile(textDir, ["model.safetensors", "model.fp16.safetensors"]))
+        self.init(name: layout.name, folder: folder, fingerprint: hasher.hexDigest(), tokenCount: k, hiddenSize: d,
+                  injection: injection)
+    }
+
+    private static func weightFile(_ dir: URL, _ candidates: [String]) throws -> URL {
+        for c in candidates where FileManager.default.fileExists(atPath: dir.appendingPathComponent(c).path) {
+            return dir.appendingPathComponent(c)
+        }
+        throw KitError("\(dir.path): missing \(candidates[0])")
+    }
+
+    private static func json(_ url: URL) throws -> [String: Any] {
+        guard let data = try? Data(contentsOf: url) else { throw KitError("\(url.path): cannot read the file") }
+        guard let obj = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            throw KitError("\(url.path): not a JSON object")
+        }
+        return obj
+    }
+}

@@ -1,0 +1,38 @@
+// Where Likeness keeps what users save: data (objects, outputs, history) under
+// $XDG_DATA_HOME/likeness (~/.local/share/likeness), settings and the last session under
+// $XDG_CONFIG_HOME/likeness (~/.config/likeness). XDG variables that are empty or relative are
+// ignored, as the XDG Base Directory specification says.
+
+import Foundation
+
+public struct LikenessPaths: Sendable, Equatable {
+    public var dataHome: URL
+    public var configHome: URL
+
+    /// Paths from an environment (the process's by default).
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+        let home = URL(fileURLWithPath: environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory())
+        func xdg(_ key: String, _ fallback: String) -> URL {
+            if let v = environment[key], v.hasPrefix("/") { return URL(fileURLWithPath: v) }
+            return home.appendingPathComponent(fallback)
+        }
+        dataHome = xdg("XDG_DATA_HOME", ".local/share").appendingPathComponent("likeness")
+        configHome = xdg("XDG_CONFIG_HOME", ".config").appendingPathComponent("likeness")
+    }
+
+    public init(dataHome: URL, configHome: URL) {
+        self.dataHome = dataHome
+        self.configHome = configHome
+    }
+
+    /// The object gallery: one folder per saved object.
+    public var objects: URL { dataHome.appendingPathComponent("objects") }
+    /// Finished images with their `parameters` chunk.
+    public var outputs: URL { dataHome.appendingPathComponent("outputs") }
+    /// Prompt history, one JSON object per line.
+    public var promptHistory: URL { dataHome.appendingPathComponent("prompt_history.jsonl") }
+    /// Studio settings.
+    public var settings: URL { configHome.appendingPathComponent("settings.json") }
+    /// The last studio session (prompt, object, settings, layout).
+    public var session: URL { configHome.appendingPathComponent("session.json") }
+}

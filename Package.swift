@@ -8,9 +8,12 @@ let package = Package(
         .executable(name: "likeness", targets: ["likeness"]),
         .library(name: "LikenessEngine", targets: ["LikenessEngine"]),
         .library(name: "LikenessImaging", targets: ["LikenessImaging"]),
+        .library(name: "LikenessKit", targets: ["LikenessKit"]),
+        .library(name: "LikenessStudio", targets: ["LikenessStudio"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
@@ -37,10 +40,23 @@ let package = Package(
             dependencies: ["CImageIO", "CSixel"],
             path: "Sources/LikenessImaging"
         ),
+        // Shared by the CLI and the studio: object gallery, outputs, PNG parameters, settings paths.
+        .target(
+            name: "LikenessKit",
+            dependencies: ["LikenessEngine", "LikenessImaging"],
+            path: "Sources/LikenessKit"
+        ),
+        // The terminal studio: state + pure update + view into a cell grid; the curses driver paints it.
+        .target(
+            name: "LikenessStudio",
+            dependencies: ["LikenessKit", "LikenessEngine", "LikenessImaging", "CCurses",
+                           .product(name: "TOMLKit", package: "TOMLKit")],
+            path: "Sources/LikenessStudio"
+        ),
         .executableTarget(
             name: "likeness",
             dependencies: [
-                "LikenessEngine", "LikenessImaging",
+                "LikenessEngine", "LikenessImaging", "LikenessKit", "LikenessStudio",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/likeness"
@@ -52,6 +68,8 @@ let package = Package(
         ),
         .testTarget(name: "LikenessEngineTests", dependencies: ["LikenessEngine"], path: "Tests/LikenessEngineTests"),
         .testTarget(name: "LikenessImagingTests", dependencies: ["LikenessImaging"], path: "Tests/LikenessImagingTests"),
+        .testTarget(name: "LikenessKitTests", dependencies: ["LikenessKit", "LikenessEngine", "LikenessImaging"], path: "Tests/LikenessKitTests"),
+        .testTarget(name: "LikenessStudioTests", dependencies: ["LikenessStudio", "LikenessKit", "LikenessEngine", "LikenessImaging"], path: "Tests/LikenessStudioTests"),
         // Runs the built `likeness` executable (swift build --build-tests builds it) on fixture models.
         .testTarget(name: "LikenessCLITests", dependencies: ["LikenessEngine", "LikenessImaging"], path: "Tests/LikenessCLITests"),
     ],

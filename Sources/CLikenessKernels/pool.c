@@ -18,6 +18,9 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -41,6 +44,20 @@ static _Atomic(lk_task_fn) job_fn;
 static _Atomic(void *) job_ctx;
 static _Atomic long job_n;
 
+static _Atomic int worker_nice; /* nice value the workers take on at their next wake-up */
+
+int lk_set_current_thread_nice(int nice) {
+#if defined(__linux__)
+    /* On Linux, PRIO_PROCESS with a thread id sets that thread's nice value only. */
+    return setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), nice);
+#else
+    (void)nice;
+    return -1;
+#endif
+}
+
+void lk_pool_set_worker_nice(int nice) { atomic_store_explicit(&worker_nice, nice, memory_order_relaxed); }
+
 static inline uint32_t gen_of(uint64_t s) { return (uint32_t)(s >> 32); }
 
 /* Claims and runs indices of generation `gen` until none are left. */
@@ -62,7 +79,10 @@ static void work(uint32_t gen) {
 static void *worker_main(void *arg) {
     (void)arg;
     uint32_t seen = gen_of(atomic_load_explicit(&state, memory_order_acquire));
+    int applied_nice = 0;
     for (;;) {
+        int want_nice = atomic_load_explicit(&worker_nice, memory_order_relaxed);
+        if (want_nice != applied_nice && lk_set_current_thread_nice(want_nice) == 0) applied_nice = want_nice;
         uint32_t gen = seen;
         for (int spin = 0; spin < LK_SPIN_ROUNDS; spin++) {
             gen = gen_of(atomic_load_explicit(&state, memory_order_acquire));

@@ -56,16 +56,20 @@ final class PipelineBehaviourTests: XCTestCase {
         let job = engine.submit(r) { log.append($0) }
         job.wait()
         let events = log.events
-        XCTAssertEqual(events.count, 5, "4 steps + finished, got \(events.count) events")
+        XCTAssertEqual(events.count, 7, "queued, started, 4 steps, finished; got \(events.count) events")
+        guard events.count == 7, case .queued(position: 0) = events[0], case .started = events[1] else {
+            return XCTFail("expected .queued(0), .started first, got \(events.prefix(2))")
+        }
         var steps: [Int] = []
-        for (i, e) in events.enumerated() {
+        for (i, e) in events.enumerated().dropFirst(2) {
             switch e {
             case .step(let s):
-                XCTAssertEqual(i, steps.count, "a step event after the last event")
+                XCTAssertEqual(i, steps.count + 2, "a step event after the last event")
                 steps.append(s.step)
                 XCTAssertEqual(s.total, 4)
-                XCTAssertEqual(s.latents.shape, [1, 4, 8, 8])
-                guard let preview = s.preview else { XCTFail("step \(s.step): no preview although latent_rgb.json exists"); continue }
+                XCTAssertEqual(s.latents.count, 4 * 8 * 8)
+                XCTAssertEqual(s.previews.count, 1, "one preview per seed")
+                guard let preview = s.previews.first else { XCTFail("step \(s.step): no preview although latent_rgb.json exists"); continue }
                 XCTAssertEqual(preview.width, 8)
                 XCTAssertEqual(preview.height, 8)
                 XCTAssertEqual(preview.bytes.count, 8 * 8 * 3)
@@ -73,14 +77,14 @@ final class PipelineBehaviourTests: XCTestCase {
                 XCTAssertEqual(i, events.count - 1, ".finished must be the last event")
                 XCTAssertEqual(result.image.shape, [1, 3, 32, 32])
                 XCTAssertEqual(result.image, try pipe.generate(r).image, "the job and a direct call must agree")
-            case .cancelled, .failed:
+            case .cancelled, .failed, .queued, .started:
                 XCTFail("unexpected \(e)")
             }
         }
         XCTAssertEqual(steps, [1, 2, 3, 4])
     }
 
-    func testNoPreviewWithoutLatentRGB() throws {
+    func testLatentPreviewFallsBackToDecodeWithoutLatentRGB() throws {
         let folder = try PipelineFixtures.copy("toy-a")
         defer { try? FileManager.default.removeItem(at: folder.deletingLastPathComponent()) }
         try FileManager.default.removeItem(at: folder.appendingPathComponent("preview"))
@@ -88,10 +92,16 @@ final class PipelineBehaviourTests: XCTestCase {
         XCTAssertNil(pipe.preview)
         var r = request("a red star on the beach", steps: 2)
         r.previewEvery = 1
-        var previews: [RGBPixels?] = []
-        _ = try pipe.generate(r) { previews.append($0.preview) }
+        var previews: [[RGBPixels]] = []
+        let result = try pipe.generate(r) { previews.append($0.previews) }
         XCTAssertEqual(previews.count, 2)
-        XCTAssertTrue(previews.allSatisfy { $0 == nil })
+        // Without the linear map a preview is a VAE decode of the x0 prediction: full size.
+        XCTAssertTrue(previews.allSatisfy { $0.count == 1 && $0[0].width == 32 && $0[0].height == 32 }, "\(previews.map { $0.map(\.width) })")
+        XCTAssertEqual(result.pixels.width, 32)
+        r.preview = .none
+        var none: [[RGBPixels]] = []
+        _ = try pipe.generate(r) { none.append($0.previews) }
+        XCTAssertEqual(none.map(\.count), [0, 0])
     }
 
     func testCancelAfterStepTwo() throws {
@@ -120,6 +130,7 @@ final class PipelineBehaviourTests: XCTestCase {
             case .cancelled(let n): cancelledAfter = n
             case .finished: XCTFail("a cancelled job must not finish")
             case .failed(let m): XCTFail("unexpected failure: \(m)")
+            case .queued, .started: break
             }
         }
         XCTAssertEqual(steps, [1, 2])
@@ -136,10 +147,19 @@ final class PipelineBehaviourTests: XCTestCase {
         let engine = GenerationEngine(pipeline: try PipelineFixtures.pipeline("toy-a"))
         let log = EventLog()
         engine.submit(request("a <obj> on the beach")) { log.append($0) }.wait()
-        guard case .failed(let message)? = log.events.last, log.events.count == 1 else {
-            return XCTFail("expected one .failed event, got \(log.events)")
+        guard case .failed(let error)? = log.events.last, log.events.count == 3 else {
+            return XCTFail("expected .queued, .started, .failed, got \(log.events)")
         }
-        XCTAssertTrue(message.contains("<obj>"), message)
+        guard case .prompt(.placeholderWithoutObject, _) = error else { return XCTFail("expected a prompt error, got \(error)") }
+        XCTAssertTrue(error.description.contains("<obj>"), error.description)
+
+        let log2 = EventLog()
+        engine.submit(request("a red zorblax on the beach")) { log2.append($0) }.wait()
+        guard case .failed(.prompt(.unknownWords(let words), let positions))? = log2.events.last else {
+            return XCTFail("expected an unknown-word prompt error, got \(log2.events)")
+        }
+        XCTAssertEqual(words, ["zorblax"])
+        XCTAssertEqual(positions, [PromptWordPosition(word: "zorblax", offset: 6)])
     }
 
     // MARK: prompt errors

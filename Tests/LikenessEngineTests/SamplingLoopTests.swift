@@ -47,7 +47,7 @@ final class SamplingLoopTests: XCTestCase {
                 return Self.fakeModel(input, t)
             }, onStep: { progress in
                 XCTAssertEqual(progress.step, stepLatents.count / count + 1)
-                XCTAssertEqual(progress.totalSteps, plan.stepCount)
+                XCTAssertEqual(progress.total, plan.stepCount)
                 stepLatents += progress.latents
                 stepDenoised += progress.denoised
             })
@@ -84,9 +84,9 @@ final class SamplingLoopTests: XCTestCase {
             calls += 1
             return Self.fakeModel(x, t)
         }, onStep: { progress in
-            if progress.step == 2 { throw SamplingError.cancelled(afterStep: progress.step) }
+            if progress.step == 2 { throw GenerationCancelled(afterStep: progress.step) }
         })) { error in
-            XCTAssertEqual(error as? SamplingError, .cancelled(afterStep: 2))
+            XCTAssertEqual(error as? GenerationCancelled, GenerationCancelled(afterStep: 2))
         }
         XCTAssertEqual(calls, 2, "no model call after cancellation")
     }

@@ -33,10 +33,12 @@ def clip_vision_config(quick: bool = False) -> dict:
                 num_channels=3, hidden_act="quick_gelu", projection_dim=64)
 
 
-def vae_config(quick: bool = False) -> dict:
-    return dict(in_channels=3, out_channels=3, down_block_types=["DownEncoderBlock2D"] * 3,
-                up_block_types=["UpDecoderBlock2D"] * 3,
-                block_out_channels=[8, 16, 16] if quick else [16, 32, 64], layers_per_block=1,
+def vae_config(quick: bool = False, channels: str = "", layers_per_block: int = 0) -> dict:
+    """AutoencoderKL for 64x64 scenes, 4 latent channels; len(channels) - 1 halvings of the side."""
+    chans = [int(c) for c in channels.split(",")] if channels else ([8, 16, 16] if quick else [16, 32, 64])
+    return dict(in_channels=3, out_channels=3, down_block_types=["DownEncoderBlock2D"] * len(chans),
+                up_block_types=["UpDecoderBlock2D"] * len(chans),
+                block_out_channels=chans, layers_per_block=layers_per_block or 1,
                 latent_channels=4, norm_num_groups=8, sample_size=64)
 
 
@@ -125,15 +127,40 @@ class ObjectEncoder(nn.Module):
 # ---------------------------------------------------------------- prompt encoding with slots
 
 
+def _is_word_char(c: str) -> bool:
+    return c.isalnum() or c == "_"
+
+
+def placeholder_spans(prompt: str, placeholder: str) -> list[int]:
+    """Start offsets of the placeholder where it stands as a word of its own: the characters
+    around it are not letters, digits or '_' (so `<obj>,` and `(<obj>)` match, `x<obj>` does not)."""
+    starts, i = [], prompt.find(placeholder)
+    while i >= 0:
+        j = i + len(placeholder)
+        if (i == 0 or not _is_word_char(prompt[i - 1])) and (j == len(prompt) or not _is_word_char(prompt[j])):
+            starts.append(i)
+            i = prompt.find(placeholder, j)
+        else:
+            i = prompt.find(placeholder, i + 1)
+    return starts
+
+
 def split_placeholder(prompt: str, placeholder: str) -> Optional[tuple[str, str]]:
-    words = prompt.split()
-    n = words.count(placeholder)
-    if n == 0:
+    """(text before, text after) the placeholder, each with whitespace runs made single spaces."""
+    starts = placeholder_spans(prompt, placeholder)
+    if not starts:
         return None
-    if n > 1:
-        raise ValueError(f"the placeholder {placeholder} may appear once in a prompt, found {n} times: {prompt!r}")
-    i = words.index(placeholder)
-    return " ".join(words[:i]), " ".join(words[i + 1:])
+    if len(starts) > 1:
+        raise ValueError(f"the placeholder {placeholder} may appear once in a prompt, found {len(starts)} times: {prompt!r}")
+    i = starts[0]
+    return " ".join(prompt[:i].split()), " ".join(prompt[i + len(placeholder):].split())
+
+
+def replace_placeholder(prompt: str, placeholder: str, word: str) -> str:
+    """The prompt with each standalone placeholder replaced by `word` (identity guidance's e_text)."""
+    for i in reversed(placeholder_spans(prompt, placeholder)):
+        prompt = prompt[:i] + word + prompt[i + len(placeholder):]
+    return prompt
 
 
 def slot_ids(tokenizer, prompt: str, placeholder: str, k: int, max_len: int):

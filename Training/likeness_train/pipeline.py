@@ -115,8 +115,7 @@ class LikenessPipeline:
         if with_object:
             null = self.object_encoder.cfg.null_word
             e_u = self.encode_prompt([negative_prompt], None)
-            words = [null if w == placeholder else w for w in prompt.split()]
-            e_t = self.encode_prompt([" ".join(words)], None)
+            e_t = self.encode_prompt([models.replace_placeholder(prompt, placeholder, null)], None)
             e_o = self.encode_prompt([prompt], object_tokens)
             cond = torch.cat([e_u, e_t, e_o])
         else:

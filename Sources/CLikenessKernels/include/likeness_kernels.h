@@ -42,6 +42,14 @@ void lk_attention_rows(const float *q, size_t ldq, size_t rows, size_t dh, float
 typedef void (*lk_task_fn)(void *ctx, long index);
 int lk_pool_run(long iterations, int threads, lk_task_fn fn, void *ctx);
 
+/* Sets the calling thread's nice value (Linux: per thread); 0 on success. Raising it is always
+ * allowed; lowering below the start value needs privileges. */
+int lk_set_current_thread_nice(int nice);
+
+/* Nice value the pool's workers take on at their next wake-up (0 at start). An engine running
+ * beside a front end raises it so the front end's thread gets a core as soon as it wakes. */
+void lk_pool_set_worker_nice(int nice);
+
 /* CPUs this process may run on (its affinity mask), or 0 where unknown. */
 int lk_available_cpus(void);
 

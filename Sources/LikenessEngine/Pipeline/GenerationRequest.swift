@@ -3,32 +3,55 @@
 
 import Foundation
 
+/// How step previews are made.
+public enum PreviewKind: String, Sendable, CaseIterable, Codable {
+    /// No previews.
+    case none
+    /// The linear latent→RGB map of preview/latent_rgb.json applied to the predicted clean
+    /// latents (A1111's "approx cheap"); models without the map fall back to `decode`.
+    case latent
+    /// A full VAE decode of the predicted clean latents (cheap at the built-in model's size).
+    case decode
+}
+
 public struct GenerationRequest: Sendable, Equatable {
     public var prompt: String
     public var negativePrompt: String = ""
-    public var seed: UInt64 = 0
+    /// One image per seed; all seeds run as one batch through the UNet. Each image equals the
+    /// one-seed run of its seed (see LikenessPipeline.generate).
+    public var seeds: [UInt64] = [0]
     public var steps: Int = 25
     /// s_text: classifier-free text guidance (diffusers guidance_scale).
     public var textGuidance: Float = 5.0
     /// s_id: identity guidance, used only with an object and a placeholder.
     public var identityGuidance: Float = 3.0
     public var sampler: SamplerKind = .ddim
-    public var karras: Bool = false
+    /// Karras sigmas; nil takes the scheduler config's `use_karras_sigmas` (false when absent).
+    public var karras: Bool?
     /// Image size in pixels; nil takes the UNet's sample_size times the VAE factor.
     public var width: Int?
     public var height: Int?
     /// Object tokens [1, K, D] from `LikenessPipeline.encodeObject`; nil for text only.
     public var objectTokens: Tensor?
-    /// Initial noise [1, C, h, w] instead of drawing it from the seed (diffusers' `latents=`).
+    /// Initial noise [N, C, h, w] (N = seeds.count) instead of drawing it from the seeds
+    /// (diffusers' `latents=`).
     public var initialNoise: Tensor?
     /// Cut over-long prompts (after the placeholder first) instead of failing.
     public var allowTruncation: Bool = false
     /// Map words outside the vocabulary to the unknown token instead of failing.
     public var allowUnknownWords: Bool = false
-    /// Produce a preview image every N steps (0: none).
+    /// How step previews are made.
+    public var preview: PreviewKind = .latent
+    /// Produce previews every N steps (0: none); the last step always has one when enabled.
     public var previewEvery: Int = 1
 
     public init(prompt: String) { self.prompt = prompt }
+
+    /// The first seed; setting it makes this a one-seed request.
+    public var seed: UInt64 {
+        get { seeds.first ?? 0 }
+        set { seeds = [newValue] }
+    }
 }
 
 /// An RGB8 image, interleaved, row-major.
@@ -36,34 +59,67 @@ public struct RGBPixels: Sendable, Equatable {
     public var width: Int
     public var height: Int
     public var bytes: [UInt8]
+    public init(width: Int, height: Int, bytes: [UInt8]) {
+        self.width = width; self.height = height; self.bytes = bytes
+    }
 }
 
-/// One finished sampling step.
+/// One finished sampling step. The sampling loop reports `latents`, `denoised` and the
+/// timestep; the pipeline adds previews and timing.
 public struct StepEvent: Sendable {
+    /// 1-based number of the step just finished.
     public var step: Int
     public var total: Int
-    /// Latents after this step, diffusers' representation, [1, C, h, w].
-    public var latents: Tensor
-    /// A small preview of the predicted clean image (from preview/latent_rgb.json), if any.
-    public var preview: RGBPixels?
+    /// The timestep the model saw in this step.
+    public var timestep: Float
+    /// Latents after this step, diffusers' representation (`prev_sample`), flat; for the
+    /// pipeline's events, one [C, h, w] block per seed.
+    public var latents: [Float]
+    /// The x0 prediction of this step (diffusers `pred_original_sample`), flat like `latents`.
+    public var denoised: [Float]
+    /// One preview per seed, in seed order; empty when this step has none.
+    public var previews: [RGBPixels] = []
     /// Seconds since the job started.
-    public var elapsed: Double
+    public var elapsed: Double = 0
+    /// Sampling steps per second so far.
+    public var stepsPerSecond: Double = 0
+
+    public init(step: Int, total: Int, timestep: Float, latents: [Float], denoised: [Float]) {
+        self.step = step; self.total = total; self.timestep = timestep; self.latents = latents; self.denoised = denoised
+    }
+}
+
+/// One seed's image.
+public struct GeneratedImage: Sendable {
+    public var seed: UInt64
+    /// The decoded image, [1, 3, H, W] in [-1, 1].
+    public var image: Tensor
+    public var pixels: RGBPixels
+    /// [1, C, h, w], diffusers' representation.
+    public var finalLatents: Tensor
 }
 
 public struct GenerationResult: Sendable {
     public var request: GenerationRequest
-    /// The decoded image, [1, 3, H, W] in [-1, 1].
-    public var image: Tensor
-    public var pixels: RGBPixels
-    public var finalLatents: Tensor
+    /// One image per seed, in the request's seed order.
+    public var images: [GeneratedImage]
+    /// Whether Karras sigmas were used (the request's choice or the scheduler config's default).
+    public var karras: Bool
     /// Non-fatal notes, e.g. truncation when it was allowed.
     public var warnings: [String]
     public var elapsed: Double
+
+    /// The first seed's image.
+    public var image: Tensor { images[0].image }
+    public var pixels: RGBPixels { images[0].pixels }
+    public var finalLatents: Tensor { images[0].finalLatents }
 }
 
-/// Thrown when a job is cancelled; never an empty result.
+/// Thrown when a job is cancelled (between UNet blocks, between steps or before the decode);
+/// never an empty result. `afterStep` is the number of sampling steps finished.
 public struct GenerationCancelled: Error, CustomStringConvertible, Equatable {
     public var afterStep: Int
+    public init(afterStep: Int) { self.afterStep = afterStep }
     public var description: String { "generation cancelled after step \(afterStep)" }
 }
 
@@ -72,6 +128,7 @@ public enum GenerationError: Error, CustomStringConvertible, Equatable {
     case noObjectEncoder(model: String)
     case badInitialNoise(shape: [Int], expected: [Int])
     case badGuidance(String)
+    case badSeeds(String)
 
     public var description: String {
         switch self {
@@ -81,21 +138,22 @@ public enum GenerationError: Error, CustomStringConvertible, Equatable {
             return "\(model) has no object_encoder/; it generates from text only (prompts without <obj>)"
         case let .badInitialNoise(shape, expected):
             return "initial latents have shape \(shape), this model and size need \(expected)"
-        case let .badGuidance(message):
+        case let .badGuidance(message), let .badSeeds(message):
             return message
         }
     }
 }
 
-/// Converts [1, 3, H, W] in [-1, 1] to RGB8 as diffusers' VaeImageProcessor.postprocess does:
-/// (x / 2 + 0.5).clamp(0, 1) * 255, rounded half to even.
-public func rgbPixels(fromImage image: Tensor) -> RGBPixels {
+/// Converts [N, 3, H, W] in [-1, 1] (image `index`) to RGB8 as diffusers'
+/// VaeImageProcessor.postprocess does: (x / 2 + 0.5).clamp(0, 1) * 255, rounded half to even.
+public func rgbPixels(fromImage image: Tensor, index: Int = 0) -> RGBPixels {
     let h = image.shape[2], w = image.shape[3], plane = h * w
     var bytes = [UInt8](repeating: 0, count: plane * 3)
     image.withUnsafeBufferPointer { p in
+        let base = index * 3 * plane
         for c in 0..<3 {
             for i in 0..<plane {
-                let v = min(max(p[c * plane + i] / 2 + 0.5, 0), 1) * 255
+                let v = min(max(p[base + c * plane + i] / 2 + 0.5, 0), 1) * 255
                 bytes[i * 3 + c] = UInt8(v.rounded(.toNearestOrEven))
             }
         }

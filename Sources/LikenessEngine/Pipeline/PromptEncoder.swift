@@ -70,15 +70,47 @@ public struct PromptEncoder {
 
     public var maxLength: Int { min(tokenizer.modelMaxLength, textEncoder.config.max_position_embeddings) }
 
-    /// The prompt's words split at the placeholder, or nil when it has none.
+    /// Ranges of the placeholder where it stands as a word of its own: the characters around it
+    /// are not letters, digits or "_" (`<obj>,` and `(<obj>)` match, `x<obj>` does not).
+    /// Matches models.py placeholder_spans.
+    public static func placeholderRanges(in prompt: String, placeholder: String) -> [Range<String.Index>] {
+        guard !placeholder.isEmpty else { return [] }
+        func isWordChar(_ c: Character) -> Bool { c.isLetter || c.isNumber || c == "_" }
+        var out: [Range<String.Index>] = []
+        var from = prompt.startIndex
+        while from < prompt.endIndex, let r = prompt.range(of: placeholder, range: from..<prompt.endIndex) {
+            let okBefore = r.lowerBound == prompt.startIndex || !isWordChar(prompt[prompt.index(before: r.lowerBound)])
+            let okAfter = r.upperBound == prompt.endIndex || !isWordChar(prompt[r.upperBound])
+            if okBefore && okAfter {
+                out.append(r)
+                from = r.upperBound
+            } else {
+                from = prompt.index(after: r.lowerBound)
+            }
+        }
+        return out
+    }
+
+    /// The text before and after the placeholder (whitespace runs made single spaces), or nil
+    /// when the prompt has none.
     public func split(_ prompt: String) throws -> (before: String, after: String)? {
-        let words = prompt.split(whereSeparator: { $0.isWhitespace }).map(String.init)
-        let hits = words.indices.filter { words[$0] == placeholder }
+        let hits = Self.placeholderRanges(in: prompt, placeholder: placeholder)
         if hits.isEmpty { return nil }
-        guard hits.count == 1, let i = hits.first else {
+        guard hits.count == 1, let r = hits.first else {
             throw PromptError.placeholderTwice(placeholder: placeholder, count: hits.count)
         }
-        return (words[..<i].joined(separator: " "), words[(i + 1)...].joined(separator: " "))
+        func words(_ s: Substring) -> String { s.split(whereSeparator: { $0.isWhitespace }).joined(separator: " ") }
+        return (words(prompt[..<r.lowerBound]), words(prompt[r.upperBound...]))
+    }
+
+    /// The prompt with each standalone placeholder replaced by `word` (identity guidance's
+    /// e_text row). Matches models.py replace_placeholder.
+    public func replacingPlaceholder(in prompt: String, with word: String) -> String {
+        var out = prompt
+        for r in Self.placeholderRanges(in: prompt, placeholder: placeholder).reversed() {
+            out.replaceSubrange(r, with: word)
+        }
+        return out
     }
 
     /// Token ids with K slots at the placeholder (K = 0 or no placeholder: a plain prompt row).

@@ -41,7 +41,6 @@ public enum SamplingError: Error, CustomStringConvertible, Equatable {
     case latentCountMismatch(expected: Int, got: Int)
     case modelOutputCountMismatch(expected: Int, got: Int, step: Int)
     /// Thrown by a step callback to stop sampling; never an empty result.
-    case cancelled(afterStep: Int)
 
     public var description: String {
         switch self {
@@ -63,8 +62,6 @@ public enum SamplingError: Error, CustomStringConvertible, Equatable {
             return "initial noise has \(got) values, expected \(expected)"
         case .modelOutputCountMismatch(let expected, let got, let step):
             return "model output at step \(step) has \(got) values, expected \(expected) (same as its input)"
-        case .cancelled(let step):
-            return "sampling cancelled after step \(step)"
         }
     }
 }

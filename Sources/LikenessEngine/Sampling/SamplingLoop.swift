@@ -17,26 +17,16 @@
 //  - `onStep` is called after every step with the latents in diffusers' representation (what
 //    `scheduler.step(...).prev_sample` holds) and the x0 prediction used by that step (diffusers'
 //    pred_original_sample; for dpmpp-2m the converted model output). It may throw to stop — use
-//    `SamplingError.cancelled` or the caller's own error; the error propagates unchanged.
+//    `GenerationCancelled` or the caller's own error; the error propagates unchanged.
 //  - The ancestral sampler draws its per-step noise from `generator`, continuing the stream the
 //    initial latents came from, like diffusers with a single torch.Generator.
 //  - The result is the final latents in diffusers' representation (ready for the VAE after
 //    dividing by the VAE's scaling factor).
-// Limits: one generator for the whole batch (diffusers with a list of generators draws per
-// sample); no img2img start offset.
-
-/// One step's progress, in diffusers' latent representation.
-public struct SamplingProgress: Sendable {
-    /// 1-based number of the step just finished.
-    public let step: Int
-    public let totalSteps: Int
-    /// The timestep the model saw in this step.
-    public let timestep: Float
-    /// Latents after this step (diffusers `prev_sample`).
-    public let latents: [Float]
-    /// The x0 prediction of this step (diffusers `pred_original_sample`), for previews.
-    public let denoised: [Float]
-}
+//  - Several seeds in one batch (`generators` with N entries, latents N equal blocks): every
+//    sampler is elementwise, and the ancestral sampler's per-step noise is drawn block by block,
+//    each from its own generator, as diffusers does with a list of generators. So each block
+//    follows exactly the path its seed takes alone.
+// Limits: no img2img start offset.
 
 /// The model's ε or v for scaled latents at a timestep.
 public typealias ModelFunction = (_ modelInput: [Float], _ timestep: Float) throws -> [Float]
@@ -47,10 +37,24 @@ public func initialLatents(plan: SamplingPlan, count: Int, generator: inout Torc
     return plan.initNoiseSigma == 1 ? noise : noise.map { $0 * plan.initNoiseSigma }
 }
 
-/// Runs the plan from diffusers-style initial latents (see `initialLatents`).
+/// Runs the plan from diffusers-style initial latents (see `initialLatents`), one seed.
 public func runSampling(plan: SamplingPlan, latents initial: [Float], generator: inout TorchGenerator,
                         model: @escaping ModelFunction,
-                        onStep: ((SamplingProgress) throws -> Void)? = nil) throws -> [Float] {
+                        onStep: ((StepEvent) throws -> Void)? = nil) throws -> [Float] {
+    var generators = [generator]
+    defer { generator = generators[0] }
+    return try runSampling(plan: plan, latents: initial, generators: &generators, model: model, onStep: onStep)
+}
+
+/// Runs the plan over N seeds at once: `initial` holds N equal blocks, block n drawn from (and
+/// continued with) `generators[n]`.
+public func runSampling(plan: SamplingPlan, latents initial: [Float], generators: inout [TorchGenerator],
+                        model: @escaping ModelFunction,
+                        onStep: ((StepEvent) throws -> Void)? = nil) throws -> [Float] {
+    let blocks = generators.count
+    guard blocks > 0, initial.count % blocks == 0 else {
+        throw SamplingError.latentCountMismatch(expected: blocks * max(1, initial.count / max(blocks, 1)), got: initial.count)
+    }
     guard plan.stepCount > 0 else { return initial }
     let sigmas = plan.sigmas
     // Into VE coordinates.
@@ -67,8 +71,8 @@ public func runSampling(plan: SamplingPlan, latents initial: [Float], generator:
     }
     let report: SamplerCallback? = onStep.map { onStep in
         { step in
-            try onStep(SamplingProgress(step: step.index + 1, totalSteps: step.count, timestep: plan.timesteps[step.index],
-                                        latents: toDiffusers(step.x, step.sigma), denoised: step.denoised))
+            try onStep(StepEvent(step: step.index + 1, total: step.count, timestep: plan.timesteps[step.index],
+                                 latents: toDiffusers(step.x, step.sigma), denoised: step.denoised))
         }
     }
     let result: [Float]
@@ -77,7 +81,12 @@ public func runSampling(plan: SamplingPlan, latents initial: [Float], generator:
         result = try EulerSampler.sample(denoiser: denoiser, x: x, sigmas: sigmas, callback: report)
     case .eulerAncestral:
         result = try EulerAncestralSampler.sample(denoiser: denoiser, x: x, sigmas: sigmas,
-                                                  noise: { generator.randn($0) }, callback: report)
+                                                  noise: { count in
+                                                      let per = count / blocks
+                                                      var out = [Float](); out.reserveCapacity(count)
+                                                      for b in 0..<blocks { out += generators[b].randn(per) }
+                                                      return out
+                                                  }, callback: report)
     case .ddim:
         result = try DDIMSampler.sample(denoiser: denoiser, x: x, sigmas: sigmas, targets: plan.ddimTargets ?? Array(sigmas.dropFirst()),
                                         clip: plan.settings.clipSampleRange.map { Float($0) }, callback: report)

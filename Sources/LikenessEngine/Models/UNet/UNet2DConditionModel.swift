@@ -102,8 +102,12 @@ public struct UNet2DConditionModel {
     ///   - sample: noisy latents [B, in_channels, H, W]
     ///   - timestep: the diffusion timestep, broadcast over the batch
     ///   - encoderHiddenStates: text conditioning [B, L, cross_attention_dim]
+    ///   - checkpoint: called between blocks (after conv_in, each down block, the mid block and each
+    ///     up block); throwing from it (e.g. `GenerationCancelled`) stops the pass there, so a
+    ///     cancellation lands within a fraction of a step.
     /// - Returns: the model output [B, out_channels, H, W] (noise or v prediction per the scheduler).
-    public func callAsFunction(sample: Tensor, timestep: Float, encoderHiddenStates: Tensor) throws -> Tensor {
+    public func callAsFunction(sample: Tensor, timestep: Float, encoderHiddenStates: Tensor,
+                               checkpoint: (() throws -> Void)? = nil) throws -> Tensor {
         // Padding-0 downsamplers pad one row/column and need 2 pixels per step; padding >= 1 handles any size.
         let minSide = config.downsample_padding == 0 ? 1 << (plan.blocks - 1) : 1
         guard sample.rank == 4, sample.shape[1] == config.in_channels, sample.shape[2] >= minSide, sample.shape[3] >= minSide else {
@@ -134,14 +138,20 @@ public struct UNet2DConditionModel {
         let forwardUpsampleSize = x.shape[2] % factor != 0 || x.shape[3] % factor != 0
 
         var h = conv_in(x)
+        try checkpoint?()
         var skips: [Tensor] = [h]
         for block in down_blocks {
             let (out, states) = block(h, temb: temb, context: context)
             h = out
             skips.append(contentsOf: states)
+            try checkpoint?()
         }
-        if let mid = mid_block { h = mid(h, temb: temb, context: context) }
+        if let mid = mid_block {
+            h = mid(h, temb: temb, context: context)
+            try checkpoint?()
+        }
         for (i, block) in up_blocks.enumerated() {
+            if i > 0 { try checkpoint?() }
             let n = block.resnets.count
             let mine = Array(skips.suffix(n))
             skips.removeLast(min(n, skips.count))

@@ -1,0 +1,178 @@
+// Matches Training/likeness_train/pipeline.py LikenessPipeline.__call__ and, without an object,
+// diffusers StableDiffusionPipeline.__call__ (text-to-image), for each seed of the request:
+//   cond = [e(negative), e(prompt)]                                   (text only, s_text > 1)
+//   cond = [e(negative), e(prompt with null word), e(prompt + object)] (with an object)
+//   e = e_u + s_text (e_t - e_u) [+ s_id (e_o - e_t)]
+//   latents = randn(seed) * init_noise_sigma, sampled with the chosen scheduler, decoded by the VAE,
+//   image clamped to [-1, 1].
+// N seeds are one UNet batch of N x branches rows (branch-major: all seeds' e_u rows, then e_t,
+// then e_o); the samplers are elementwise and the ancestral noise is drawn per seed from that
+// seed's generator, so each image is its one-seed image (bit for bit where the batched kernels
+// sum in the same order; tests allow 1/255 per pixel). Each seed is decoded on its own.
+// As diffusers, guidance with s_text <= 1 and no object runs the conditional branch alone.
+
+import Foundation
+
+/// Called between UNet blocks, between steps and before each VAE decode; throwing from it
+/// (`GenerationCancelled`) stops the job there.
+public typealias GenerationCheckpoint = (_ stepsDone: Int) throws -> Void
+
+extension LikenessPipeline {
+    /// Text encoder passes so far (prompt encodings not found in the cache).
+    public var textEncoderPasses: Int { conditioning.missCount }
+
+    /// Runs a request on the calling thread. `checkpoint` may throw (e.g. `GenerationCancelled`)
+    /// to stop between UNet blocks; `onStep` may throw to stop after a step.
+    public func generate(_ request: GenerationRequest, checkpoint: GenerationCheckpoint? = nil,
+                         onStep: ((StepEvent) throws -> Void)? = nil) throws -> GenerationResult {
+        let start = Date()
+        var warnings: [String] = []
+        let width = request.width ?? defaultSize, height = request.height ?? defaultSize
+        let m = sizeMultiple
+        guard width > 0, height > 0, width % m == 0, height % m == 0,
+              width <= Self.maxImageSide, height <= Self.maxImageSide else {
+            throw GenerationError.badSize(width: width, height: height, multiple: m, limit: Self.maxImageSide)
+        }
+        guard request.textGuidance.isFinite, request.identityGuidance.isFinite else {
+            throw GenerationError.badGuidance("guidance scales must be finite numbers")
+        }
+        let seeds = request.seeds
+        guard !seeds.isEmpty, seeds.count <= 64 else {
+            throw GenerationError.badSeeds("a request needs 1 to 64 seeds, got \(seeds.count)")
+        }
+        let hasSlot = try promptEncoder.split(request.prompt) != nil
+        if hasSlot && request.objectTokens == nil {
+            throw PromptError.placeholderWithoutObject(placeholder: promptEncoder.placeholder)
+        }
+        if request.objectTokens != nil && !hasSlot {
+            throw PromptError.objectWithoutPlaceholder(placeholder: promptEncoder.placeholder)
+        }
+        if let tokens = request.objectTokens {
+            // Tokens from another model (other K or D) would be read out of bounds.
+            guard let enc = objectEncoder else { throw GenerationError.noObjectEncoder(model: folder.url.path) }
+            let expected = [1, enc.tokenCount, textEncoder.config.hidden_size]
+            guard tokens.shape == expected else {
+                throw ModelInputError.badShape(what: "object tokens", shape: tokens.shape,
+                                               expected: "\(expected) for \(folder.name) (encode the object with this model)")
+            }
+        }
+
+        // Conditioning, from the cache when the same text was encoded before.
+        var rows: [Tensor] = []
+        var unknown: [String] = []
+        func encode(_ text: String, _ tokens: Tensor?) throws -> Tensor {
+            let key = ConditioningKey(text: text, objectTokens: tokens?.storage, allowTruncation: request.allowTruncation)
+            let entry = try conditioning.value(for: key) {
+                let (states, slots) = try promptEncoder.encode(text, objectTokens: tokens, allowTruncation: request.allowTruncation)
+                return ConditioningEntry(states: states, slots: slots)
+            }
+            unknown += entry.slots.unknownWords
+            if entry.slots.droppedTokens > 0 {
+                let n = entry.slots.droppedTokens
+                warnings.append("prompt truncated: \(n) token\(n == 1 ? "" : "s") cut from \"\(text)\"")
+            }
+            return entry.states
+        }
+        let withObject = hasSlot
+        let useCFG = withObject || request.textGuidance > 1
+        if withObject, let enc = objectEncoder {
+            rows.append(try encode(request.negativePrompt, nil))
+            rows.append(try encode(promptEncoder.replacingPlaceholder(in: request.prompt, with: enc.config.null_word), nil))
+            rows.append(try encode(request.prompt, request.objectTokens))
+        } else if useCFG {
+            rows.append(try encode(request.negativePrompt, nil))
+            rows.append(try encode(request.prompt, nil))
+        } else {
+            rows.append(try encode(request.prompt, nil))
+        }
+        if !unknown.isEmpty && !request.allowUnknownWords {
+            var seen = Set<String>()
+            throw PromptError.unknownWords(unknown.filter { seen.insert($0).inserted })
+        }
+        let n = seeds.count
+        let branches = rows.count
+        // [branches * N, L, D]: each branch's row once per seed.
+        let cond = concatBatch(rows.flatMap { Array(repeating: $0, count: n) })
+
+        // Noise and schedule.
+        let plan = try makeSamplingPlan(kind: request.sampler, config: schedulerConfig, steps: request.steps,
+                                        karras: request.karras)
+        let c = unet.config.in_channels, h = height / vaeFactor, w = width / vaeFactor
+        let count = c * h * w, total = count * n
+        var generators = seeds.map { TorchGenerator(seed: $0) }
+        var latents0: [Float] = []
+        latents0.reserveCapacity(total)
+        if let noise = request.initialNoise {
+            guard noise.shape == [n, c, h, w] else {
+                throw GenerationError.badInitialNoise(shape: noise.shape, expected: [n, c, h, w])
+            }
+            latents0 = noise.storage.map { $0 * plan.initNoiseSigma }
+        } else {
+            for i in 0..<n { latents0 += initialLatents(plan: plan, count: count, generator: &generators[i]) }
+        }
+
+        var stepsDone = 0
+        let blockCheck: (() throws -> Void)? = checkpoint.map { check in { try check(stepsDone) } }
+        let sText = request.textGuidance, sID = request.identityGuidance
+        let model: ModelFunction = { [unet] input, t in
+            var batch = [Float](); batch.reserveCapacity(total * branches)
+            for _ in 0..<branches { batch += input }
+            let x = Tensor(uncheckedShape: [branches * n, c, h, w], storage: batch)
+            let out = try unet(sample: x, timestep: t, encoderHiddenStates: cond, checkpoint: blockCheck).storage
+            if branches == 1 { return out }
+            var e = [Float](repeating: 0, count: total)
+            if branches == 2 {
+                for i in 0..<total { e[i] = out[i] + sText * (out[total + i] - out[i]) }
+            } else {
+                for i in 0..<total {
+                    let eu = out[i], et = out[total + i], eo = out[2 * total + i]
+                    e[i] = eu + sText * (et - eu) + sID * (eo - et)
+                }
+            }
+            return e
+        }
+        var previewKind = request.preview
+        if previewKind == .latent && preview == nil { previewKind = .decode }
+        let previewEvery = request.previewEvery
+        let final = try runSampling(plan: plan, latents: latents0, generators: &generators, model: model) { event in
+            stepsDone = event.step
+            try checkpoint?(stepsDone)
+            guard let onStep else { return }
+            var e = event
+            if previewKind != .none, previewEvery > 0, e.step % previewEvery == 0 || e.step == e.total {
+                e.previews = try self.previews(denoised: e.denoised, kind: previewKind, seeds: n, shape: [c, h, w])
+            }
+            e.elapsed = Date().timeIntervalSince(start)
+            e.stepsPerSecond = e.elapsed > 0 ? Double(e.step) / e.elapsed : 0
+            try onStep(e)
+        }
+        var images: [GeneratedImage] = []
+        for i in 0..<n {
+            try checkpoint?(stepsDone)
+            let latents = Tensor(uncheckedShape: [1, c, h, w], storage: Array(final[i * count..<(i + 1) * count]))
+            var image = try vae.decode(diffusionLatents: latents) // [1, 3, H, W]
+            // As the reference pipeline's .clamp(-1, 1) (diffusers' postprocess clamps the same range).
+            image.withUnsafeMutableBufferPointer { p in for i in 0..<p.count { p[i] = min(max(p[i], -1), 1) } }
+            images.append(GeneratedImage(seed: seeds[i], image: image, pixels: rgbPixels(fromImage: image), finalLatents: latents))
+        }
+        return GenerationResult(request: request, images: images, karras: plan.settings.useKarrasSigmas,
+                                warnings: warnings, elapsed: Date().timeIntervalSince(start))
+    }
+
+    /// One preview per seed of the predicted clean latents (`denoised`, N blocks of [C, h, w]).
+    func previews(denoised: [Float], kind: PreviewKind, seeds n: Int, shape: [Int]) throws -> [RGBPixels] {
+        let (c, h, w) = (shape[0], shape[1], shape[2]), count = c * h * w
+        var out: [RGBPixels] = []
+        for i in 0..<n {
+            let block = Array(denoised[i * count..<(i + 1) * count])
+            if kind == .latent, let preview {
+                out.append(preview.render(latents: block, channels: c, height: h, width: w))
+            } else {
+                var image = try vae.decode(diffusionLatents: Tensor(uncheckedShape: [1, c, h, w], storage: block))
+                image.withUnsafeMutableBufferPointer { p in for j in 0..<p.count { p[j] = min(max(p[j], -1), 1) } }
+                out.append(rgbPixels(fromImage: image))
+            }
+        }
+        return out
+    }
+}

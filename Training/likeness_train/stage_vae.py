@@ -23,6 +23,12 @@ class VaeConfig:
     seed: int = 0
     quick: bool = False
     save_every: int = 250
+    # Architecture: block_out_channels (comma-separated; the first runs at full resolution) and
+    # resnet layers per block. Empty keeps models.vae_config.
+    channels: str = ""
+    layers_per_block: int = 0
+    # Held-out PSNR every N steps (0: only at the end), for learning curves.
+    eval_every: int = 0
 
 
 def main(argv=None):
@@ -47,7 +53,7 @@ def run(cfg: VaeConfig):
     data = common.SceneCache(paths["train"])
     held = common.SceneCache(paths["heldout"])
     torch.manual_seed(cfg.seed)
-    vae = AutoencoderKL(**models.vae_config(cfg.quick))
+    vae = AutoencoderKL(**models.vae_config(cfg.quick, channels=cfg.channels, layers_per_block=cfg.layers_per_block))
     opt = torch.optim.AdamW(vae.parameters(), lr=cfg.lr, weight_decay=0.0)
     ckpt = common.Checkpoint(out / "state.pt")
     step = ckpt.load({"vae": vae}, opt)
@@ -72,6 +78,14 @@ def run(cfg: VaeConfig):
         sched.step()
         step += 1
         log(step, cfg.steps, cfg.batch_size, rec=rec_loss.item(), kl=kl.item())
+        if cfg.eval_every and step % cfg.eval_every == 0:
+            m = acc.unwrap_model(vae)
+            m.eval()
+            with torch.no_grad():
+                xh = held.image_tensor(range(min(256, len(held)))).to(acc.device)
+                p = psnr(m.decode(m.encode(xh).latent_dist.mode()).sample, xh)
+            m.train()
+            print(f"eval step {step} images {step * cfg.batch_size} heldout_psnr_db {p:.2f}", flush=True)
         if step % cfg.save_every == 0 or step == cfg.steps:
             ckpt.save({"vae": acc.unwrap_model(vae)}, opt, step)
     vae = acc.unwrap_model(vae).eval()

@@ -1,0 +1,220 @@
+// File work of the runtime, all through LikenessKit and off the UI thread: the gallery (list,
+// first-start samples, add, rename, remove, re-encode), saving outputs, the history list and
+// recall from any PNG with parameters.
+
+import Foundation
+import LikenessEngine
+import LikenessImaging
+import LikenessKit
+
+extension StudioRuntime {
+    static let thumbSide = 16
+
+    static func thumb(_ url: URL) -> RGBImage? {
+        guard let img = try? RGBImage(contentsOf: url) else { return nil }
+        return (try? img.fitted(maxWidth: thumbSide, maxHeight: thumbSide)) ?? img
+    }
+
+    func galleryItems() throws -> [GalleryItem] {
+        try gallery.list().map { entry in
+            switch entry {
+            case .object(let o):
+                let stale = identity.map { o.isStale(for: $0) } ?? true
+                return GalleryItem(name: o.name, stale: stale, note: o.record.origin == ObjectOrigin.textualInversion ? "TI tokens" : nil,
+                                   thumb: Self.thumb(o.thumbnailURL))
+            case let .damaged(name, reason):
+                return GalleryItem(name: name, stale: true, note: "damaged: \(reason)")
+            }
+        }
+    }
+
+    func loadGallery(addSamplesWhenEmpty: Bool) {
+        files.async { [self] in
+            do {
+                let items = try galleryItems()
+                mailbox.post(.galleryLoaded(items))
+                if items.isEmpty && addSamplesWhenEmpty, let samples, identity?.hasObjectEncoder == true {
+                    addSamples(from: samples)
+                }
+            } catch {
+                mailbox.post(.galleryLoaded([]))
+                mailbox.post(.status("\(error)", .error))
+            }
+        }
+    }
+
+    /// First start: every Samples/objects/*.png becomes an object (progress in the status line).
+    private func addSamples(from dir: URL) {
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? [])
+            .filter { $0.lowercased().hasSuffix(".png") }.sorted()
+        guard !names.isEmpty else { return }
+        var failures: [String] = []
+        for (i, file) in names.enumerated() {
+            mailbox.post(.galleryBusy("encoding samples \(i + 1)/\(names.count)"))
+            let name = (file as NSString).deletingPathExtension
+            do {
+                try encodeAndSave(URL(fileURLWithPath: dir.appendingPathComponent(file).path), name: name, replace: false)
+            } catch {
+                failures.append("\(file): \(error)")
+            }
+            if let items = try? galleryItems() { mailbox.post(.galleryLoaded(items)) }
+        }
+        mailbox.post(.galleryBusy(nil))
+        if failures.isEmpty {
+            mailbox.post(.status("added \(names.count) sample objects to the gallery", .ok))
+        } else {
+            mailbox.post(.status("sample objects: \(failures.joined(separator: "; "))", .warning))
+        }
+    }
+
+    private func encodeAndSave(_ url: URL, name: String, replace: Bool) throws {
+        guard let identity else { throw KitError("this model has no object encoder") }
+        let reference = try ReferenceImage(contentsOf: url)
+        guard let size = pipeline.objectImageSize else { throw KitError("\(identity.name) has no object encoder") }
+        let tokens = try engine.encodeObject(pixels: try reference.encoderPixels(size: size))
+        try gallery.save(name: name, tokens: tokens, reference: reference, model: identity, replace: replace)
+    }
+
+    private func afterChange(_ message: String) {
+        mailbox.post(.galleryBusy(nil))
+        if let items = try? galleryItems() { mailbox.post(.galleryLoaded(items)) }
+        mailbox.post(.status(message, .ok))
+    }
+
+    func addObject(path: String, name: String) {
+        files.async { [self] in
+            do {
+                let t0 = Date()
+                try encodeAndSave(URL(fileURLWithPath: expandTilde(path)), name: name, replace: false)
+                afterChange("added \(name) (encoded in \(String(format: "%.2f", Date().timeIntervalSince(t0))) s)")
+            } catch {
+                mailbox.post(.galleryBusy(nil))
+                mailbox.post(.status("\(error)", .error))
+            }
+        }
+    }
+
+    func renameObject(_ old: String, _ new: String) {
+        files.async { [self] in
+            do { try gallery.rename(old, to: new); afterChange("renamed \(old) to \(new)") } catch {
+                mailbox.post(.status("\(error)", .error))
+                if let items = try? galleryItems() { mailbox.post(.galleryLoaded(items)) }
+            }
+        }
+    }
+
+    func removeObject(_ name: String) {
+        files.async { [self] in
+            do { try gallery.remove(name); afterChange("deleted \(name)") } catch { mailbox.post(.status("\(error)", .error)) }
+        }
+    }
+
+    func reencode(_ name: String) {
+        files.async { [self] in
+            do {
+                let object = try gallery.object(named: name)
+                try encodeAndSave(object.referenceURL, name: name, replace: true)
+                afterChange("re-encoded \(name) with \(identity?.name ?? "this model")")
+            } catch {
+                mailbox.post(.galleryBusy(nil))
+                mailbox.post(.status("cannot re-encode \(name): \(error)", .error))
+            }
+        }
+    }
+
+    // MARK: outputs
+
+    func spec(_ m: OutputMeta) -> GenerationSpec {
+        var spec = GenerationSpec(prompt: m.prompt)
+        spec.negativePrompt = m.negative
+        spec.steps = m.settings.steps
+        spec.sampler = m.settings.samplerKind
+        spec.karras = m.settings.samplerKind.supportsKarrasSigmas ? m.settings.karras : nil
+        spec.textGuidance = Float(m.settings.textGuidance)
+        spec.seed = m.seed
+        spec.width = m.settings.width
+        spec.height = m.settings.height
+        spec.model = identity?.name ?? m.model
+        spec.modelHash = identity?.shortHash
+        if let obj = m.object {
+            spec.identityGuidance = Float(m.identityGuidance)
+            spec.object = obj
+        }
+        return spec
+    }
+
+    func saveOutput(run: Int, cell: Int, image: RGBImage, meta: OutputMeta) {
+        let parameters = spec(meta).parameters
+        files.async { [self] in
+            do {
+                let url = try outputs.save(image, parameters: parameters, seed: meta.seed)
+                mailbox.post(.outputSaved(run: run, cell: cell, path: url.path))
+            } catch {
+                mailbox.post(.status("image not saved: \(error)", .error))
+            }
+        }
+    }
+
+    func saveImage(_ image: RGBImage, meta: OutputMeta, path: String) {
+        let parameters = spec(meta).parameters
+        files.async { [self] in
+            let url = URL(fileURLWithPath: expandTilde(path))
+            do {
+                try image.write(to: url, parameters: parameters)
+                mailbox.post(.status("saved \(url.path)", .ok))
+            } catch {
+                mailbox.post(.status("not saved: \(error)", .error))
+            }
+        }
+    }
+
+    // MARK: history and recall
+
+    func recall(_ url: URL) throws -> Recall {
+        let parameters = try PNGParameters.read(from: url)
+        let (spec, unsupported) = GenerationSpec.from(parameters)
+        var st = StudioSettings()
+        st.width = pipeline.defaultSize; st.height = pipeline.defaultSize
+        if let v = spec.steps { st.steps = v }
+        if let v = spec.sampler { st.sampler = v.rawValue }
+        if let v = spec.karras { st.karras = v }
+        if let v = spec.textGuidance { st.textGuidance = Double(v) }
+        if let v = spec.identityGuidance { st.identityGuidance = Double(v) }
+        if let v = spec.seed { st.seed = v }
+        if let w = spec.width, let h = spec.height { st.width = w; st.height = h }
+        var notes = unsupported.map(\.description)
+        if let id = identity { notes += spec.mismatches(model: id).map(\.description) }
+        return Recall(prompt: spec.prompt, negative: spec.negativePrompt, settings: st, object: spec.object, notes: notes)
+    }
+
+    func loadHistory() {
+        files.async { [self] in
+            do {
+                let items = try outputs.list().prefix(500).map { item -> HistoryItem in
+                    let r = try? recall(item.url)
+                    let title = r.map { $0.prompt.replacingOccurrences(of: "\n", with: " ") } ?? item.url.lastPathComponent
+                    var detail = item.url.lastPathComponent
+                    if let s = r?.settings { detail = "seed \(s.seed) · \(s.steps) steps · \(s.sampler)" }
+                    return HistoryItem(path: item.url.path, title: title, detail: detail, recall: r, thumb: Self.thumb(item.url))
+                }
+                mailbox.post(.historyLoaded(items))
+            } catch {
+                mailbox.post(.historyLoaded([]))
+                mailbox.post(.status("\(error)", .error))
+            }
+        }
+    }
+
+    func openParameters(_ path: String) {
+        files.async { [self] in
+            let url = URL(fileURLWithPath: expandTilde(path))
+            do { mailbox.post(.recalled(try recall(url), from: url.path)) } catch {
+                mailbox.post(.status("\(error)", .error))
+            }
+        }
+    }
+}
+
+func expandTilde(_ path: String) -> String {
+    (path as NSString).expandingTildeInPath
+}

@@ -1,0 +1,171 @@
+// Carries out the effects `update` asks for: engine jobs (submit, cancel), the prompt check, and
+// file work through LikenessKit (FileWork.swift). Results come back as messages in the mailbox.
+// Called on the UI thread only; slow work goes to the engine's thread or a utility queue.
+
+import Foundation
+import LikenessEngine
+import LikenessImaging
+import LikenessKit
+
+public final class StudioRuntime {
+    let engine: GenerationEngine
+    let pipeline: LikenessPipeline
+    let identity: ModelIdentity?
+    let gallery: ObjectGallery
+    let outputs: OutputStore
+    let paths: LikenessPaths
+    let mailbox: Mailbox
+    let samples: URL?
+    let promptHistory: PromptHistoryFile
+    let files = DispatchQueue(label: "likeness.studio.files", qos: .utility)
+    private var jobs: [Int: [GenerationJob]] = [:]
+    /// Object tokens by gallery name (UI thread only); dropped when the object changes.
+    private var tokenCache: [String: Tensor] = [:]
+
+    public init(engine: GenerationEngine, identity: ModelIdentity?, gallery: ObjectGallery, outputs: OutputStore,
+                paths: LikenessPaths, mailbox: Mailbox, samples: URL?) {
+        self.engine = engine
+        self.pipeline = engine.pipeline
+        self.identity = identity
+        self.gallery = gallery
+        self.outputs = outputs
+        self.paths = paths
+        self.mailbox = mailbox
+        self.samples = samples
+        self.promptHistory = PromptHistoryFile(url: paths.promptHistory)
+    }
+
+    public static func facts(_ p: LikenessPipeline) -> ModelFacts {
+        ModelFacts(name: p.folder.name, defaultSize: p.defaultSize, sizeMultiple: p.sizeMultiple,
+                   maxSide: LikenessPipeline.maxImageSide, maxTokens: p.promptEncoder.maxLength,
+                   placeholder: p.promptEncoder.placeholder, hasObjectEncoder: p.objectEncoder != nil)
+    }
+
+    public func perform(_ effects: [Effect]) {
+        for e in effects { perform(e) }
+    }
+
+    public func perform(_ effect: Effect) {
+        switch effect {
+        case .generate(let plan): submit(plan)
+        case .cancel(let run):
+            for job in jobs[run] ?? [] { job.cancel() }
+        case let .checkPrompt(prompt, negative, object):
+            mailbox.post(.promptChecked(checkPrompt(prompt, negative: negative, object: object)))
+        case .loadGallery: loadGallery(addSamplesWhenEmpty: true)
+        case let .addObject(path, name): addObject(path: path, name: name)
+        case let .renameObject(from, to):
+            tokenCache[from] = nil
+            renameObject(from, to)
+        case .removeObject(let name):
+            tokenCache[name] = nil
+            removeObject(name)
+        case .reencodeObject(let name):
+            tokenCache[name] = nil
+            reencode(name)
+        case let .saveOutput(run, cell, image, meta): saveOutput(run: run, cell: cell, image: image, meta: meta)
+        case let .saveImage(image, meta, path): saveImage(image, meta: meta, path: path)
+        case .loadHistory: loadHistory()
+        case .openParameters(let path): openParameters(path)
+        case .completePath(let partial):
+            let (completed, candidates) = completePath(partial)
+            mailbox.post(.completed(completed, candidates: candidates))
+        case let .appendPromptHistory(prompt, negative):
+            let history = promptHistory
+            files.async { [mailbox] in
+                do { try history.append(prompt: prompt, negative: negative) } catch {
+                    mailbox.post(.status("prompt history not saved: \(error)", .warning))
+                }
+            }
+        case .saveSession(let data):
+            do { try SessionStore.save(data, paths: paths) } catch {
+                FileHandle.standardError.write(Data("likeness studio: session not saved: \(error)\n".utf8))
+            }
+        case .quit:
+            engine.cancelAll()
+        }
+    }
+
+    // MARK: engine
+
+    private func tokens(for name: String) throws -> Tensor {
+        if let t = tokenCache[name] { return t }
+        guard let identity else { throw KitError("this model cannot use objects") }
+        let t = try gallery.tokens(named: name, for: identity).tensor
+        tokenCache[name] = t
+        return t
+    }
+
+    private func submit(_ plan: GenerationPlan) {
+        var objectTokens: Tensor?
+        if let name = plan.object {
+            do { objectTokens = try tokens(for: name) } catch {
+                for i in plan.jobs.indices { mailbox.post(.job(run: plan.runID, index: i, .failed("object \(name): \(error)"))) }
+                return
+            }
+        }
+        let st = plan.settings
+        var handles: [GenerationJob] = []
+        for (i, spec) in plan.jobs.enumerated() {
+            var r = GenerationRequest(prompt: spec.prompt)
+            r.negativePrompt = spec.negative
+            r.seeds = spec.seeds
+            r.steps = st.steps
+            r.textGuidance = Float(st.textGuidance)
+            r.identityGuidance = Float(spec.identityGuidance)
+            r.sampler = st.samplerKind
+            r.karras = st.samplerKind.supportsKarrasSigmas ? st.karras : nil
+            r.width = st.width
+            r.height = st.height
+            r.objectTokens = objectTokens
+            r.allowUnknownWords = true
+            r.preview = st.previewQuality == .latent ? .latent : .decode
+            r.previewEvery = 1
+            let run = plan.runID, mailbox = self.mailbox
+            handles.append(engine.submit(r) { event in
+                mailbox.post(.job(run: run, index: i, Self.translate(event)))
+            })
+        }
+        jobs[plan.runID] = handles
+        // Forget handles of runs long gone.
+        for key in jobs.keys where key < plan.runID - 4 { jobs[key] = nil }
+    }
+
+    static func image(_ p: RGBPixels) -> RGBImage? {
+        try? RGBImage(width: p.width, height: p.height, pixels: p.bytes)
+    }
+
+    static func translate(_ e: JobEvent) -> JobUpdate {
+        switch e {
+        case .queued(let p): return .queued(position: p)
+        case .started: return .started
+        case .step(let s):
+            return .step(step: s.step, total: s.total, previews: s.previews.map(image), elapsed: s.elapsed, itPerSec: s.stepsPerSecond)
+        case .finished(let r):
+            return .finished(images: r.images.compactMap { image($0.pixels) }, elapsed: r.elapsed, warnings: r.warnings)
+        case .cancelled(let n): return .cancelled(afterStep: n)
+        case .failed(let err): return .failed(err.description)
+        }
+    }
+
+    // MARK: prompt check
+
+    func checkPrompt(_ prompt: String, negative: String, object: String?) -> PromptCheck {
+        let enc = pipeline.promptEncoder
+        var check = PromptCheck(maxTokens: enc.maxLength)
+        let k = pipeline.objectEncoder?.tokenCount ?? 0
+        do {
+            let slots = try enc.slots(for: prompt, slotCount: k, allowTruncation: true)
+            let eos = pipeline.tokenizer.eosId
+            let end = slots.ids.dropFirst().firstIndex(of: eos) ?? slots.ids.count - 1
+            check.tokenCount = end + 1 + slots.droppedTokens
+            check.unknownWords = slots.unknownWords
+            if !negative.isEmpty, let neg = try? enc.slots(for: negative, slotCount: 0, allowTruncation: true) {
+                check.unknownWords += neg.unknownWords.filter { !check.unknownWords.contains($0) }
+            }
+        } catch {
+            check.problem = "\(error)"
+        }
+        return check
+    }
+}

@@ -76,6 +76,7 @@ def run(cfg: ExportConfig):
     text = CLIPTextModel.from_pretrained(enc_dir / "text_encoder")
     for name, m in [("vae", vae), ("unet", unet), ("text_encoder", text)]:
         m.to(dtype).save_pretrained(tmp / name, safe_serialization=True)
+        declare_float32(tmp / name)
     if base is not None:
         _copy_base_parts(base, tmp, text.config.max_position_embeddings)
     else:
@@ -117,6 +118,24 @@ def run(cfg: ExportConfig):
             "AutoencoderKL) and an object encoder, trained on the procedural Toybox world by `Training/` "
             "(`make train-toybox`). 64x64 images, 16x16x4 latents. See docs/FORMAT.md and docs/RESULTS.md.\n")
     _replace(tmp, out)
+
+
+def declare_float32(folder: Path):
+    """Make a saved component's config declare float32 whatever dtype its weights are stored in.
+    transformers 5 loads a model in the dtype its config names (`dtype`, formerly `torch_dtype`)
+    when none is asked for, while diffusers loads in float32: a text encoder declared float16
+    beside a float32 UNet fails a plain `StableDiffusionPipeline.from_pretrained` with "mat1 and
+    mat2 must have the same dtype". fp16 weights with a float32 config load as float32 by
+    default and as float16 with `torch_dtype=torch.float16`."""
+    path = Path(folder) / "config.json"
+    config = json.loads(path.read_text())
+    changed = False
+    for key in ("dtype", "torch_dtype"):
+        if key in config and config[key] != "float32":
+            config[key] = "float32"
+            changed = True
+    if changed:
+        path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
 
 
 def _resolve(flag: str, recorded, what: str):

@@ -29,9 +29,9 @@ struct GenerateCommand: ParsableCommand {
     var sampler: String?
     @Flag(inversion: .prefixedNo, help: "Karras sigmas (euler, dpmpp-2m); default: the scheduler config's choice.")
     var karras: Bool?
-    @Option(help: "Random seed, PyTorch-exact; -1 draws a random one (recorded in the PNG).")
+    @Option(parsing: .unconditional, help: "Random seed, PyTorch-exact; -1 draws a random one (recorded in the PNG).")
     var seed: String?
-    @Option(help: "Several seeds in one batch: 1,2,3,4 or 7+4 (= 7,8,9,10); writes OUT-SEED.png each.")
+    @Option(parsing: .unconditional, help: "Several seeds in one batch: 1,2,3,4 or 7+4 (= 7,8,9,10); writes OUT-SEED.png each.")
     var seeds: String?
     @Flag(help: "Also write one grid PNG of all seeds, each labelled with its seed.")
     var grid = false

@@ -16,6 +16,11 @@ struct InfoCommand: ParsableCommand {
         } catch {
             fail("\(error)")
         }
+        // Headers and configs alone miss malformed configs and missing or wrong-shaped tensors:
+        // load every component exactly as generation does.
+        do { _ = try LikenessPipeline(folder: URL(fileURLWithPath: model)) } catch {
+            fail("\(model) does not load: \(error)")
+        }
         print("model \(info.folder.path)")
         for c in info.components {
             let dtypes = c.dtypes.sorted { $0.key < $1.key }.map { "\($0.key) x\($0.value)" }.joined(separator: ", ")
@@ -26,11 +31,6 @@ struct InfoCommand: ParsableCommand {
         print("  scheduler       \(s.className ?? "?"): \(s.betaSchedule ?? "linear") betas, \(s.timestepSpacing ?? "leading") spacing, steps_offset \(s.stepsOffset ?? 0), \(s.predictionType ?? "epsilon")")
         print("  object encoder  \(info.hasObjectEncoder ? "yes: prompts may use <obj>" : "no: text only")")
         print("  latent preview  \(info.hasLatentPreview ? "preview/latent_rgb.json" : "none (previews decode with the VAE)")")
-        // Headers and configs alone miss malformed configs and missing or wrong-shaped tensors:
-        // load every component exactly as generation does.
-        do { _ = try LikenessPipeline(folder: URL(fileURLWithPath: model)) } catch {
-            fail("\(model) does not load: \(error)")
-        }
         print("  check           every component loads (configs, tensor names and shapes)")
     }
 }

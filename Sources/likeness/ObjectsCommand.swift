@@ -24,7 +24,7 @@ struct ObjectsCommand: ParsableCommand {
             if json {
                 let rows: [[String: Any]] = entries.map { row($0, identity) }
                 do {
-                    let data = try JSONSerialization.data(withJSONObject: rows, options: [.prettyPrinted, .sortedKeys])
+                    let data = try JSONSerialization.data(withJSONObject: rows, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
                     print(String(decoding: data, as: UTF8.self))
                 } catch { fail("cannot write JSON: \(error)") }
                 return

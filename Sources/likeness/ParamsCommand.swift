@@ -18,7 +18,7 @@ struct ParamsCommand: ParsableCommand {
             o["parameters"] = parameters.pairs.map { ["key": $0.key, "value": $0.value] }
             o["unsupported"] = unsupported.map { ["key": $0.key, "value": $0.value, "reason": $0.reason] }
             do {
-                let data = try JSONSerialization.data(withJSONObject: o, options: [.prettyPrinted, .sortedKeys])
+                let data = try JSONSerialization.data(withJSONObject: o, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
                 print(String(decoding: data, as: UTF8.self))
             } catch { fail("cannot write JSON: \(error)") }
             return

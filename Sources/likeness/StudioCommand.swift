@@ -1,0 +1,28 @@
+import ArgumentParser
+import Foundation
+import LikenessStudio
+
+struct StudioCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "studio",
+        abstract: "The terminal studio: object gallery, prompt editor, settings, live previews, seeds side by side.")
+
+    @Option(help: "A model folder (diffusers Stable Diffusion layout, docs/FORMAT.md).")
+    var model: String = "Models/toybox"
+    @Option(help: "The object gallery folder (default: $XDG_DATA_HOME/likeness/objects).")
+    var gallery: String?
+    @Option(help: "Where finished images are kept (default: $XDG_DATA_HOME/likeness/outputs).")
+    var outputs: String?
+    @Option(help: "Preview: auto, sixel, halfblock, halfblock256 or ascii.")
+    var preview: String = "auto"
+    @Option(help: "Colour theme: a name from Themes/ (dark, light, high-contrast) or your themes folder.")
+    var theme: String?
+    @Option(help: "Compute threads for generation (default: all cores).")
+    var threads: Int?
+
+    func run() throws {
+        let status = StudioApp.run(StudioOptions(model: model, gallery: gallery, outputs: outputs, preview: preview,
+                                                 theme: theme, threads: threads))
+        if status != 0 { throw ExitCode(status) }
+    }
+}

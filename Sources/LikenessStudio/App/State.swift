@@ -182,7 +182,8 @@ public struct StudioState: Equatable, Sendable {
         self.settings.height = model.defaultSize
     }
 
-    public static let samplePrompt = "a <obj> on the beach"
+    /// Text only, so Ctrl-G works at once on a first start (before any object is chosen).
+    public static let samplePrompt = "a large red star with blue stripes on the beach, at the left"
 
     public var jobRunning: Bool { run?.active ?? false }
     public var textFocused: Bool {

@@ -1,0 +1,249 @@
+// The only code that talks to curses: paints a Frame (text grid, then sixel images on top,
+// never text over image cells), reads keys and mouse events, and restores the terminal.
+// Colours: extended pairs (alloc_pair) of xterm-256 (or 8) colours; none with NO_COLOR or on
+// terminals without colour.
+
+import CCurses
+import Foundation
+import LikenessImaging
+
+final class CursesDriver {
+    private let useColor: Bool
+    private var colors: Int32 = 0
+    private var pairs: [Int64: Int32] = [:]
+    private var lastImages: [ImagePlacement] = []
+    private var needImageRedraw = true
+    private(set) var width: Int32 = 0
+    private(set) var height: Int32 = 0
+
+    // attr_t bits (NCURSES_BITS(1, n) = 1 << (n + 8)); the macros are not visible to Swift.
+    private static let aUnderline: UInt32 = 1 << 17
+    private static let aReverse: UInt32 = 1 << 18
+    private static let aDim: UInt32 = 1 << 20
+    private static let aBold: UInt32 = 1 << 21
+    // Mouse masks (NCURSES_MOUSE_MASK(b, m) = m << ((b - 1) * 5)).
+    private static let button1Pressed: UInt = 0o2
+    private static let button1Clicked: UInt = 0o4
+    private static let button4Pressed: UInt = 0o2 << 15
+    private static let button5Pressed: UInt = 0o2 << 20
+
+    init(useColor wanted: Bool) {
+        setlocale(LC_ALL, "")
+        _ = initscr()
+        TerminalGuard.install()
+        _ = raw()
+        _ = noecho()
+        _ = nonl()
+        _ = keypad(stdscr, true)
+        _ = set_escdelay(25)
+        _ = curs_set(0)
+        _ = mousemask(mmask_t(Self.button1Pressed | Self.button1Clicked | Self.button4Pressed | Self.button5Pressed), nil)
+        _ = mouseinterval(0)
+        if wanted && has_colors() {
+            _ = start_color()
+            _ = use_default_colors()
+            colors = COLORS
+        }
+        useColor = wanted && colors >= 8
+        width = getmaxx(stdscr)
+        height = getmaxy(stdscr)
+    }
+
+    func end() {
+        TerminalGuard.restore()
+    }
+
+    func refreshSize() -> (Int, Int) {
+        width = getmaxx(stdscr)
+        height = getmaxy(stdscr)
+        needImageRedraw = true
+        return (Int(width), Int(height))
+    }
+
+    // MARK: painting
+
+    private func colorIndex(_ c: RGB?) -> Int32 {
+        guard let c else { return -1 }
+        if colors >= 256 {
+            return Int32(TerminalRender.xterm256Index(LikenessImaging.RGB(c.r, c.g, c.b)))
+        }
+        // The 8 ANSI colours: one bit per channel above half.
+        let r = c.r > 127 ? 1 : 0, g = c.g > 127 ? 2 : 0, b = c.b > 127 ? 4 : 0
+        return Int32(r | g | b)
+    }
+
+    private func pair(_ style: Style) -> Int32 {
+        guard useColor else { return 0 }
+        let fg = colorIndex(style.fg), bg = colorIndex(style.bg)
+        if fg < 0 && bg < 0 { return 0 }
+        let key = Int64(fg) << 32 | Int64(UInt32(bitPattern: bg))
+        if let p = pairs[key] { return p }
+        let p = alloc_pair(fg, bg)
+        if p < 0 { return 0 }
+        if pairs.count > 30000 { pairs.removeAll() }
+        pairs[key] = p
+        return p
+    }
+
+    private func apply(_ style: Style) {
+        var attrs: UInt32 = 0
+        if style.bold { attrs |= Self.aBold }
+        if style.underline { attrs |= Self.aUnderline }
+        if style.reverse { attrs |= Self.aReverse }
+        if style.dim { attrs |= Self.aDim }
+        var p = pair(style)
+        _ = wattr_set(stdscr, attr_t(attrs), Int16(truncatingIfNeeded: min(p, 32767)), &p)
+    }
+
+    func paint(_ frame: Frame) {
+        let g = frame.grid
+        for y in 0..<min(g.height, Int(height)) {
+            var x = 0
+            while x < min(g.width, Int(width)) {
+                let style = g[x, y].style
+                var run = ""
+                let start = x
+                while x < min(g.width, Int(width)), g[x, y].style == style {
+                    // The last cell of the screen is left alone (writing it would scroll).
+                    if !(y == Int(height) - 1 && x == Int(width) - 1) { run += g[x, y].text }
+                    x += 1
+                }
+                apply(style)
+                _ = wmove(stdscr, Int32(y), Int32(start))
+                _ = waddstr(stdscr, run)
+            }
+        }
+        apply(.plain)
+        if let c = frame.cursor {
+            _ = wmove(stdscr, Int32(c.y), Int32(c.x))
+            _ = curs_set(1)
+        } else {
+            _ = curs_set(0)
+        }
+        _ = wrefresh(stdscr)
+        if frame.images != lastImages || needImageRedraw {
+            writeImages(frame.images)
+            lastImages = frame.images
+            needImageRedraw = false
+            if let c = frame.cursor { _ = wmove(stdscr, Int32(c.y), Int32(c.x)); _ = wrefresh(stdscr) }
+        }
+    }
+
+    /// Sixel images at their cells, after the text (the grid leaves their cells blank).
+    private func writeImages(_ images: [ImagePlacement]) {
+        guard !images.isEmpty else { return }
+        var out = Array("\u{1b}7".utf8)
+        for p in images {
+            guard let six = try? TerminalRender.sixel(p.image, maxColumns: p.rect.width, maxRows: p.rect.height) else { continue }
+            out += Array("\u{1b}[\(p.rect.y + 1);\(p.rect.x + 1)H".utf8) + six
+        }
+        out += Array("\u{1b}8".utf8)
+        FileHandle.standardOutput.write(Data(out))
+    }
+
+    func forceFullRedraw() {
+        _ = clearok(stdscr, true)
+        needImageRedraw = true
+    }
+
+    // MARK: input
+
+    /// Keys and mouse events waiting now (never blocks).
+    func readInput() -> [Msg] {
+        wtimeout(stdscr, 0)
+        var raw: [Msg] = []
+        var ch: wint_t = 0
+        while true {
+            let r = wget_wch(stdscr, &ch)
+            if r == ERR { break }
+            if r == KEY_CODE_YES {
+                if let m = functionKey(Int32(ch)) { raw.append(m) }
+                continue
+            }
+            if ch == 27 {
+                // Alt-x arrives as ESC x; a lone ESC is Escape.
+                wtimeout(stdscr, 15)
+                var next: wint_t = 0
+                let r2 = wget_wch(stdscr, &next)
+                wtimeout(stdscr, 0)
+                if r2 == OK, let s = Unicode.Scalar(next) {
+                    if next == 127 || next == 8 { raw.append(.key(.altBackspace)) } else { raw.append(.key(.alt(Character(s)))) }
+                } else if r2 == KEY_CODE_YES {
+                    raw.append(.key(.escape))
+                    if let m = functionKey(Int32(next)) { raw.append(m) }
+                } else {
+                    raw.append(.key(.escape))
+                }
+                continue
+            }
+            if let k = Self.controlKey(UInt32(ch)) { raw.append(.key(k)); continue }
+            if let s = Unicode.Scalar(UInt32(ch)) { raw.append(.key(.char(Character(s)))) }
+        }
+        return Self.coalescePaste(raw)
+    }
+
+    static func controlKey(_ c: UInt32) -> Key? {
+        switch c {
+        case 9: return .tab
+        case 10, 13: return .enter
+        case 8, 127: return .backspace
+        case 31: return .ctrl("_")
+        case 0: return .ctrl(" ")
+        case 1...26:
+            guard let s = Unicode.Scalar(c + 96) else { return nil }
+            return .ctrl(Character(s))
+        case 28...30: return .ctrl("\\")
+        default: return nil
+        }
+    }
+
+    /// Printable characters arriving together (a paste, or tmux send-keys) become one paste.
+    static func coalescePaste(_ msgs: [Msg]) -> [Msg] {
+        var out: [Msg] = []
+        var run = ""
+        var count = 0
+        func flush() {
+            if count >= 4 { out.append(.key(.paste(run))) } else { out += run.map { .key(.char($0)) } }
+            run = ""; count = 0
+        }
+        for m in msgs {
+            if case .key(.char(let c)) = m { run.append(c); count += 1; continue }
+            flush()
+            out.append(m)
+        }
+        flush()
+        return out
+    }
+
+    private func functionKey(_ k: Int32) -> Msg? {
+        switch k {
+        case KEY_UP: return .key(.up)
+        case KEY_DOWN: return .key(.down)
+        case KEY_LEFT: return .key(.left)
+        case KEY_RIGHT: return .key(.right)
+        case KEY_HOME: return .key(.home)
+        case KEY_END: return .key(.end)
+        case KEY_PPAGE: return .key(.pageUp)
+        case KEY_NPAGE: return .key(.pageDown)
+        case KEY_BACKSPACE: return .key(.backspace)
+        case KEY_DC: return .key(.delete)
+        case KEY_BTAB: return .key(.backTab)
+        case KEY_ENTER: return .key(.enter)
+        case KEY_RESIZE:
+            let (w, h) = refreshSize()
+            forceFullRedraw()
+            return .resize(width: w, height: h)
+        case KEY_MOUSE:
+            var ev = MEVENT()
+            guard getmouse(&ev) == OK else { return nil }
+            let b = UInt(ev.bstate)
+            if b & Self.button4Pressed != 0 { return .scroll(x: Int(ev.x), y: Int(ev.y), delta: -1) }
+            if b & Self.button5Pressed != 0 { return .scroll(x: Int(ev.x), y: Int(ev.y), delta: 1) }
+            if b & (Self.button1Pressed | Self.button1Clicked) != 0 { return .click(x: Int(ev.x), y: Int(ev.y)) }
+            return nil
+        default:
+            if k >= KEY_F0 + 1 && k <= KEY_F0 + 12 { return .key(.function(Int(k - KEY_F0))) }
+            return nil
+        }
+    }
+}

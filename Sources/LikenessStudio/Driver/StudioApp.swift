@@ -1,0 +1,138 @@
+// `likeness studio`: checks the terminal, loads the model, restores the session, then runs the
+// loop: paint the frame, wait for a key or a mailbox message (poll on stdin and the mailbox's
+// pipe), feed messages to `update`, hand effects to the runtime.
+
+import CCurses
+import Foundation
+import LikenessEngine
+import LikenessKit
+
+public struct StudioOptions: Sendable {
+    public var model: String
+    public var gallery: String?
+    public var outputs: String?
+    public var preview: String
+    public var theme: String?
+    public var threads: Int?
+    public init(model: String, gallery: String? = nil, outputs: String? = nil, preview: String = "auto",
+                theme: String? = nil, threads: Int? = nil) {
+        self.model = model; self.gallery = gallery; self.outputs = outputs; self.preview = preview
+        self.theme = theme; self.threads = threads
+    }
+}
+
+public enum StudioApp {
+    static func fail(_ message: String) -> Int32 {
+        FileHandle.standardError.write(Data("likeness studio: \(message)\n".utf8))
+        return 1
+    }
+
+    /// Runs the studio; returns the process exit status.
+    public static func run(_ o: StudioOptions, environment env: [String: String] = ProcessInfo.processInfo.environment) -> Int32 {
+        guard isatty(0) == 1, isatty(1) == 1 else {
+            return fail("needs a terminal on standard input and output (use `likeness generate` in scripts)")
+        }
+        let term = env["TERM"] ?? ""
+        guard !term.isEmpty, term != "dumb" else {
+            return fail("TERM is \(term.isEmpty ? "not set" : "dumb"): the studio needs a terminal that can move the cursor")
+        }
+        guard let mode = PreviewChoice.resolve(o.preview, env: env) else {
+            return fail("--preview must be auto, sixel, halfblock, halfblock256 or ascii, got \(o.preview)")
+        }
+        setlocale(LC_ALL, "")
+        let utf8 = PreviewChoice.localeIsUTF8()
+
+        FileHandle.standardError.write(Data("likeness studio: loading \(o.model)…\n".utf8))
+        let pipeline: LikenessPipeline
+        do { pipeline = try LikenessPipeline(folder: URL(fileURLWithPath: o.model)) } catch { return fail("\(error)") }
+        let identity = try? ModelIdentity(folder: URL(fileURLWithPath: o.model))
+        let engine = GenerationEngine(pipeline: pipeline, threads: o.threads)
+        let paths = LikenessPaths(environment: env)
+        let gallery = o.gallery.map { ObjectGallery(directory: URL(fileURLWithPath: expandTilde($0))) } ?? ObjectGallery(paths: paths)
+        let outputs = o.outputs.map { OutputStore(directory: URL(fileURLWithPath: expandTilde($0))) } ?? OutputStore(paths: paths)
+        let dirs = ThemeLoader.searchDirectories(environment: env, executable: Bundle.main.executableURL,
+                                                 currentDirectory: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
+        let (theme, themeWarning) = ThemeLoader.startTheme(name: o.theme, directories: dirs, environment: env)
+        let noColor = !(env["NO_COLOR"] ?? "").isEmpty
+
+        let mailbox = Mailbox()
+        let runtime = StudioRuntime(engine: engine, identity: identity, gallery: gallery, outputs: outputs, paths: paths,
+                                    mailbox: mailbox, samples: samplesFolder(model: o.model))
+        var session: SessionData?
+        var sessionWarning: String?
+        do { session = try SessionStore.load(paths: paths) } catch { sessionWarning = "\(error)" }
+
+        let driver = CursesDriver(useColor: !noColor)
+        defer { driver.end() }
+        var state = StudioState(width: Int(driver.width), height: Int(driver.height), model: StudioRuntime.facts(pipeline))
+        state.previewMode = (!utf8 && mode != .sixel) ? .ascii : (noColor && o.preview == "auto" ? .ascii : mode)
+        state.asciiBoxes = !utf8
+        state.focus = .prompt
+        var startup: [Msg] = []
+        if let session { startup.append(.sessionRestored(session)) }
+        startup.append(.promptHistoryLoaded(runtime.promptHistory.load()))
+        let warning = themeWarning ?? sessionWarning
+        startup.append(.status(warning ?? (session == nil ? "Welcome: Ctrl-G makes an image from the prompt · F1 help" : "session restored · Ctrl-G generates · F1 help"),
+                               warning == nil ? .info : .warning))
+        for m in startup { runtime.perform(Studio.update(&state, m)) }
+        runtime.perform([.loadGallery, Studio.checkPrompt(state)])
+
+        var dirty = true
+        while !state.quit {
+            if dirty {
+                driver.paint(StudioView.render(state, theme: theme))
+                dirty = false
+            }
+            var fds = [pollfd(fd: 0, events: Int16(POLLIN), revents: 0), pollfd(fd: mailbox.readFD, events: Int16(POLLIN), revents: 0)]
+            _ = poll(&fds, 2, 1000)
+            let msgs = driver.readInput() + mailbox.drain()
+            for m in msgs {
+                runtime.perform(Studio.update(&state, m))
+                dirty = true
+                if state.quit { break }
+            }
+        }
+        return 0
+    }
+
+    /// Samples/objects beside the working directory, the model folder or the executable.
+    static func samplesFolder(model: String) -> URL? {
+        var candidates = [URL(fileURLWithPath: FileManager.default.currentDirectoryPath)]
+        var m = URL(fileURLWithPath: model).standardizedFileURL
+        for _ in 0..<3 { m = m.deletingLastPathComponent(); candidates.append(m) }
+        if var exe = Bundle.main.executableURL?.resolvingSymlinksInPath() {
+            for _ in 0..<5 { exe = exe.deletingLastPathComponent(); candidates.append(exe) }
+        }
+        for c in candidates {
+            let dir = c.appendingPathComponent("Samples/objects")
+            var isDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: dir.path, isDirectory: &isDir), isDir.boolValue { return dir }
+        }
+        return nil
+    }
+}
+
+/// The preview mode from --preview and the environment (before curses starts).
+enum PreviewChoice {
+    static func resolve(_ requested: String, env: [String: String]) -> PreviewMode? {
+        switch requested.lowercased() {
+        case "auto":
+            if env["TMUX"] != nil { return .halfblockTruecolor }
+            let colorterm = (env["COLORTERM"] ?? "").lowercased()
+            if colorterm == "truecolor" || colorterm == "24bit" { return .halfblockTruecolor }
+            if (env["TERM"] ?? "").contains("256") { return .halfblock256 }
+            return .ascii
+        case "sixel": return .sixel
+        case "halfblock", "half-block", "halfblock-truecolor": return .halfblockTruecolor
+        case "halfblock256": return .halfblock256
+        case "ascii": return .ascii
+        default: return nil
+        }
+    }
+
+    static func localeIsUTF8() -> Bool {
+        guard let cs = nl_langinfo(nl_item(CODESET)) else { return false }
+        let name = String(cString: cs).uppercased()
+        return name == "UTF-8" || name == "UTF8"
+    }
+}

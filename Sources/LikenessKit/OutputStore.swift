@@ -1,7 +1,7 @@
 // The outputs folder: every finished image as `NNNNN-SEED.png` with its `parameters` chunk.
-// Names are unique across processes: the PNG is written and fsynced under a temporary name, then
-// hard-linked to the first free number (link(2) fails instead of replacing), so two writers never
-// take the same name and a reader never sees a partial file.
+// Names are unique across processes: the PNG is written and fsynced under a temporary name, then,
+// under the folder's flock, hard-linked to the next number (link(2) fails instead of replacing), so
+// two writers never take the same number and a reader never sees a partial file.
 
 import Foundation
 import LikenessImaging
@@ -48,6 +48,13 @@ public struct OutputStore: Sendable {
             throw KitError("\(directory.path): cannot save the image: \(error)")
         }
         defer { unlink(tmp.path) }
+        // Numbers are unique across labels: choose and link under the folder's lock.
+        let lockFD = open(directory.appendingPathComponent(".lock").path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard lockFD >= 0 else { throw KitError("\(directory.path): cannot lock the outputs folder: \(errnoText())") }
+        defer { close(lockFD) }
+        while flock(lockFD, LOCK_EX) != 0 {
+            guard errno == EINTR else { throw KitError("\(directory.path): cannot lock the outputs folder: \(errnoText())") }
+        }
         var number = ((try? list()) ?? []).map(\.number).max().map { $0 + 1 } ?? 1
         for _ in 0..<10_000 {
             let url = directory.appendingPathComponent(String(format: "%05d", number) + "-\(label).png")

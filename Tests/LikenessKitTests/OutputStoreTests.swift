@@ -34,7 +34,7 @@ final class OutputStoreTests: XCTestCase {
         let urls = collected.urls
         XCTAssertEqual(urls.count, 8)
         XCTAssertEqual(Set(urls.map { $0.lastPathComponent.prefix(5) }).count, 8)
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: store.directory.path).filter { $0.hasPrefix(".") }, [])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: store.directory.path).filter { $0.hasPrefix(".tmp") }, [])
         assertThrows(try store.save(image, parameters: p, label: "../x"), contains: ["label"])
     }
 }

@@ -137,6 +137,32 @@ def bench_folder(name: str, folder: Path, latent: int, repeats: int, rows: list,
         rows.append((f"Whole image, {name} (25 DDIM steps, guidance 5)", float("nan"), median(pt), sw["median"]))
 
 
+def bench_jobs(name: str, folder: Path, size: int, steps: int, cancel_steps: int, jobs: list, encode: bool):
+    """The job layer: N seeds in one batched job against N one-seed jobs, cancel latency, the
+    wake-up latency of a thread sleeping 5 ms while a job runs (a front end's UI thread), and the
+    object encoder against the kit's PyTorch pipeline on the same weights."""
+    r = swift("seeds", folder, steps, 4, size)
+    jobs.append((f"4 seeds, {name}, {steps} steps: one batched job / 4 one-seed jobs",
+                 f"{r['batched_s']:.2f} s / {r['single_s']:.2f} s = {r['batched_s'] / r['single_s']:.2f}"))
+    r = swift("cancel", folder, cancel_steps, 5, size)
+    jobs.append((f"cancel latency, {name} (5 cancels spread over a {r['step_s']:.2f} s step)",
+                 f"median {1000 * r['median']:.1f} ms, max {1000 * r['max']:.1f} ms"))
+    if encode:
+        r = swift("wakeup", folder, 400, size)
+        jobs.append((f"UI thread wake-up lateness while a job runs, {name} (5 ms sleeps, {r['samples']} samples)",
+                     f"p50 {1000 * r['busy_p50']:.2f} ms, p99 {1000 * r['busy_p99']:.2f} ms "
+                     f"(engine idle: p50 {1000 * r['idle_p50']:.2f} ms, p99 {1000 * r['idle_p99']:.2f} ms)"))
+        from likeness_train.pipeline import LikenessPipeline
+        pipe = LikenessPipeline.from_folder(folder)
+        s = pipe.object_encoder.cfg.image_size
+        x = torch.rand((1, 3, s, s), generator=torch.Generator().manual_seed(0)) * 2 - 1
+        with torch.no_grad():
+            pt = measure(20, lambda: pipe.object_encoder(x))
+        sw = swift("encode", folder, 20)
+        jobs.append((f"object encode, {name} (one forward pass)",
+                     f"Swift {1000 * sw['median']:.2f} ms, PyTorch {1000 * median(pt):.2f} ms, ratio {sw['median'] / median(pt):.2f}"))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threads", type=int, default=2)
@@ -161,10 +187,16 @@ def main():
     if not (toy / "model_index.json").exists():
         raise SystemExit(f"{toy} is not a model folder")
     bench_folder("Toybox", toy, 16, 10, rows, whole_image=True)
+    jobs: list = []
+    bench_jobs("Toybox", toy, 0, 25, 25, jobs, encode=True)
     if not args.skip_sd:
         sd = BENCH / "sd15-random"
         make_sd15(sd)
         bench_folder("SD-1.5 size, random weights", sd, 64, args.repeats_sd, rows, whole_image=False)
+        bench_jobs("SD-1.5 size at 256x256, random weights", sd, 256, 2, 3, jobs, encode=False)
+        r = swift("cancel", sd, 3, 3, 512)
+        jobs.append((f"cancel latency, SD-1.5 size at 512x512 (3 cancels spread over a {r['step_s']:.1f} s step)",
+                     f"median {1000 * r['median']:.0f} ms, max {1000 * r['max']:.0f} ms"))
 
     cpu = "unknown CPU"
     try:
@@ -174,7 +206,8 @@ def main():
     BENCH.mkdir(parents=True, exist_ok=True)
     result = {"date": datetime.date.today().isoformat(), "cpu": cpu, "threads": args.threads,
               "torch": torch.__version__, "sgemm_peak_gflops": {"torch": peak_pt, "swift": peak_sw},
-              "rows": [dict(zip(["what", "gflop", "torch_s", "swift_s"], r)) for r in rows]}
+              "rows": [dict(zip(["what", "gflop", "torch_s", "swift_s"], r)) for r in rows],
+              "jobs": [dict(zip(["what", "result"], j)) for j in jobs]}
     (BENCH / "results.json").write_text(json.dumps(result, indent=2))
 
     lines = [
@@ -194,7 +227,13 @@ def main():
         else:
             cols, gfs = "- | -", "-"
         lines.append(f"| {what} | {gfs} | {tp:.4f} | {ts:.4f} | {ts / tp:.2f} | {cols} |")
-    lines += ["", "Times are medians after one warm-up run. A ratio below 1 means the Swift engine is faster.", ""]
+    lines += ["", "Times are medians after one warm-up run. A ratio below 1 means the Swift engine is faster.", "",
+              "## Job layer (interactive use)", "",
+              "Seeds batched against one-seed jobs, cancellation, and how soon a front end's thread runs while the",
+              "engine works (its worker and pool threads run at nice 5). Same run as the table above.", "",
+              "| what | result |", "| --- | --- |"]
+    lines += [f"| {what} | {result} |" for what, result in jobs]
+    lines += [""]
     doc = ROOT / "docs" / "BENCHMARKS.md"
     # Hand-written notes below the marker survive a new run.
     marker = "<!-- notes: kept by scripts/bench.py -->"

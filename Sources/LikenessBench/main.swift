@@ -7,6 +7,7 @@
 //   likeness-bench vae FOLDER LATENT REPEATS              (vae/ decoder)
 //   likeness-bench attention BATCH LQ LK WIDTH HEADS REPEATS
 //   likeness-bench generate FOLDER STEPS REPEATS          (whole image, DDIM, guidance 5, seed 0)
+//   likeness-bench seeds|cancel|wakeup|encode ...          (the job layer: JobBench.swift)
 // Inputs are drawn with the PyTorch-exact generator (seed 0), as scripts/bench.py draws them.
 // LIKENESS_PROFILE=1 also prints the time spent in each op (stderr).
 
@@ -102,6 +103,14 @@ do {
         request.previewEvery = 0
         let t = try measure(int(4)) { _ = try pipe.generate(request) }
         report("generate", t)
+    case "seeds":
+        try benchSeeds(folder: URL(fileURLWithPath: arg(2)), steps: int(3), n: int(4), size: int(5))
+    case "cancel":
+        try benchCancel(folder: URL(fileURLWithPath: arg(2)), steps: int(3), samples: int(4), size: int(5))
+    case "wakeup":
+        try benchWakeup(folder: URL(fileURLWithPath: arg(2)), steps: int(3), size: int(4))
+    case "encode":
+        try benchEncode(folder: URL(fileURLWithPath: arg(2)), repeats: int(3))
     default:
         FileHandle.standardError.write(Data("likeness-bench: unknown benchmark \(arg(1)); see the file header\n".utf8))
         exit(2)

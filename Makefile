@@ -1,20 +1,29 @@
-# Likeness: make run | make test | make bench | make train-toybox | make fixtures
+# Likeness: make run | make test | make bench | make train-toybox | make fixtures | make screenshots
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
-SYSTEM_PACKAGES := libopenblas-dev libsixel-dev libncursesw5-dev libpng-dev libjpeg-dev
+# tmux: the studio's end-to-end tests drive the real binary in it.
+SYSTEM_PACKAGES := libopenblas-dev libsixel-dev libncursesw5-dev libpng-dev libjpeg-dev tmux
+# make screenshots: a real sixel xterm on a virtual screen (../shared/tools/xterm-shot.sh style).
+SCREENSHOT_PACKAGES := xterm xvfb imagemagick xdotool
 MODEL ?= Models/toybox
 RUN_DIR ?= runs/toybox
 export OMP_NUM_THREADS ?= 2
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_VERBOSITY := error
 
-.PHONY: run test test-swift test-python bench deps system-deps venv fixtures build release train-toybox train-toybox-quick clean
+.PHONY: run test test-swift test-python bench deps system-deps screenshot-deps screenshots venv fixtures build release train-toybox train-toybox-quick clean
 
 ## Install what is missing --------------------------------------------------------------
 
 system-deps:
-	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@$(MAKE) --no-print-directory apt-install PACKAGES="$(SYSTEM_PACKAGES)"
+
+screenshot-deps:
+	@$(MAKE) --no-print-directory apt-install PACKAGES="$(SCREENSHOT_PACKAGES)"
+
+apt-install:
+	@missing=""; for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing system packages:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
@@ -22,12 +31,13 @@ system-deps:
 	fi
 
 # torch is pinned (an unpinned torch pulls a multi-GB CUDA build); open-clip-torch is installed
-# without its dependencies only for the CLIP BPE vocabulary file its wheel ships (tokenizer tests).
-$(VENV)/.installed: Training/pyproject.toml
+# without its dependencies only for the CLIP BPE vocabulary file its wheel ships (tokenizer tests);
+# sd-parsers is a third-party reader of A1111 PNG parameters (Training/tests/test_png_parameters.py).
+$(VENV)/.installed: Training/pyproject.toml Makefile
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q diffusers transformers tokenizers safetensors accelerate numpy pillow pytest
+	$(PY) -m pip install -q diffusers transformers tokenizers safetensors accelerate numpy pillow pytest sd-parsers
 	$(PY) -m pip install -q --no-deps open-clip-torch
 	touch $@
 
@@ -57,11 +67,9 @@ test: test-swift test-python
 
 ## Use ----------------------------------------------------------------------------------
 
+# Opens the studio on the built-in model; the sample objects are put in the gallery on first start.
 run: deps release
-	mkdir -p out
-	.build/release/likeness generate --model $(MODEL) --prompt "a large red star with blue stripes on the beach, at the left" --seed 0 --output out/sample.png
-	.build/release/likeness generate --model $(MODEL) --prompt "a <obj> in the snow" --object Samples/objects/star-red-striped-blue.png --seed 0 --output out/sample-object.png
-	@echo "wrote out/sample.png (from text) and out/sample-object.png (Samples/objects/star-red-striped-blue.png in the snow)"
+	.build/release/likeness studio --model $(MODEL)
 
 bench: deps release
 	$(PY) scripts/bench.py

@@ -60,6 +60,11 @@ final class LikenessCLITests: XCTestCase {
         process.executableURL = try executable()
         process.arguments = arguments
         process.currentDirectoryURL = tmp
+        // Never touch the user's gallery or outputs.
+        var env = ProcessInfo.processInfo.environment
+        env["XDG_DATA_HOME"] = tmp.appendingPathComponent("xdg-data").path
+        env["XDG_CONFIG_HOME"] = tmp.appendingPathComponent("xdg-config").path
+        process.environment = env
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
@@ -93,11 +98,13 @@ final class LikenessCLITests: XCTestCase {
         XCTAssertTrue(run.stdout.contains(output.path), run.stdout)
         let text = try RGBImage.readPNGText(output)
         guard let parameters = text["parameters"] else { return XCTFail("no parameters chunk: \(text)") }
-        let lines = Set(parameters.split(separator: "\n").map(String.init))
-        for expected in ["prompt: \(prompt)", "negative prompt: a small heart", "steps: 3", "sampler: euler",
-                         "guidance: 4.5", "seed: 7", "size: 32x32", "model: toy-a"] {
-            XCTAssertTrue(lines.contains(expected), "missing '\(expected)' in:\n\(parameters)")
-        }
+        // AUTOMATIC1111's format: prompt, negative prompt line, one line of parameters.
+        let lines = parameters.split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines.count, 3, parameters)
+        XCTAssertEqual(lines.first, prompt)
+        XCTAssertEqual(lines.dropFirst().first, "Negative prompt: a small heart")
+        XCTAssertTrue(lines.last?.hasPrefix("Steps: 3, Sampler: Euler, Karras: false, CFG scale: 4.5, Seed: 7, Size: 32x32, Model hash: ") == true, parameters)
+        XCTAssertTrue(lines.last?.hasSuffix(", Model: toy-a") == true, parameters)
 
         // The PNG holds exactly the engine's pixels for the same request.
         let image = try RGBImage(contentsOf: output)
@@ -122,7 +129,7 @@ final class LikenessCLITests: XCTestCase {
                                 "--width", "48", "--height", "32", "--output", output.path])
         XCTAssertEqual(run.status, 0, run.stderr)
         let parameters = try RGBImage.readPNGText(output)["parameters"] ?? ""
-        for expected in ["sampler: dpmpp-2m karras", "identity guidance: 2.0", "object: reference.png", "size: 48x32"] {
+        for expected in ["Sampler: DPM++ 2M Karras", "Identity guidance: 2,", "Object: reference.png,", "Size: 48x32", "Object hash: "] {
             XCTAssertTrue(parameters.contains(expected), "missing '\(expected)' in:\n\(parameters)")
         }
         let image = try RGBImage(contentsOf: output)
@@ -213,7 +220,7 @@ final class LikenessCLITests: XCTestCase {
         XCTAssertEqual(run.status, 0, run.stderr)
         // DDIM draws nothing after the initial noise, so the file's noise equals seed 3's.
         XCTAssertEqual(try RGBImage(contentsOf: a).pixels, try RGBImage(contentsOf: b).pixels)
-        XCTAssertTrue((try RGBImage.readPNGText(b)["parameters"] ?? "").contains("latents: noise.safetensors"))
+        XCTAssertTrue((try RGBImage.readPNGText(b)["parameters"] ?? "").contains("Latents: noise.safetensors"))
     }
 
     // MARK: info

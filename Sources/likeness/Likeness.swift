@@ -8,7 +8,7 @@ struct LikenessCLI: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "likeness",
         abstract: "Put your object into new pictures without fine-tuning.",
-        subcommands: [GenerateCommand.self, EncodeCommand.self, ObjectsCommand.self, ParamsCommand.self, InfoCommand.self])
+        subcommands: [GenerateCommand.self, EncodeCommand.self, ObjectsCommand.self, ParamsCommand.self, InfoCommand.self, StudioCommand.self])
 }
 
 /// Prints `message` to standard error and exits with status 1 (input errors, missing files).

@@ -14,7 +14,7 @@ public enum SettingField: Int, CaseIterable, Sendable {
         case .karras: return "Karras"
         case .steps: return "Steps"
         case .textGuidance: return "Text guid."
-        case .identityGuidance: return "Ident. guid."
+        case .identityGuidance: return "Id. guid."
         case .seedMode: return "Seed mode"
         case .seed: return "Seed"
         case .size: return "Size"

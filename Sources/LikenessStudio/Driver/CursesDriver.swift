@@ -27,7 +27,11 @@ final class CursesDriver {
     private static let button4Pressed: UInt = 0o2 << 15
     private static let button5Pressed: UInt = 0o2 << 20
 
-    init(useColor wanted: Bool) {
+    /// Cell size in pixels for sixel images.
+    private let cellPixels: (width: Int, height: Int)
+
+    init(useColor wanted: Bool, cellPixels: (width: Int, height: Int) = (10, 20)) {
+        self.cellPixels = cellPixels
         setlocale(LC_ALL, "")
         _ = initscr()
         TerminalGuard.install()
@@ -65,7 +69,7 @@ final class CursesDriver {
     private func colorIndex(_ c: RGB?) -> Int32 {
         guard let c else { return -1 }
         if colors >= 256 {
-            return Int32(TerminalRender.xterm256Index(LikenessImaging.RGB(c.r, c.g, c.b)))
+            return Int32(ImageLayer.xterm256Index(c))
         }
         // The 8 ANSI colours: one bit per channel above half.
         let r = c.r > 127 ? 1 : 0, g = c.g > 127 ? 2 : 0, b = c.b > 127 ? 4 : 0
@@ -134,8 +138,9 @@ final class CursesDriver {
         guard !images.isEmpty else { return }
         var out = Array("\u{1b}7".utf8)
         for p in images {
-            guard let six = try? TerminalRender.sixel(p.image, maxColumns: p.rect.width, maxRows: p.rect.height) else { continue }
-            out += Array("\u{1b}[\(p.rect.y + 1);\(p.rect.x + 1)H".utf8) + six
+            guard let six = try? ImageLayer.sixelPlacement(p.image, in: p.rect, cellWidth: cellPixels.width,
+                                                           cellHeight: cellPixels.height) else { continue }
+            out += Array("\u{1b}[\(six.rect.y + 1);\(six.rect.x + 1)H".utf8) + six.bytes
         }
         out += Array("\u{1b}8".utf8)
         FileHandle.standardOutput.write(Data(out))

@@ -36,9 +36,11 @@ public enum StudioApp {
         guard !term.isEmpty, term != "dumb" else {
             return fail("TERM is \(term.isEmpty ? "not set" : "dumb"): the studio needs a terminal that can move the cursor")
         }
-        guard let mode = PreviewChoice.resolve(o.preview, env: env) else {
-            return fail("--preview must be auto, sixel, halfblock, halfblock256 or ascii, got \(o.preview)")
-        }
+        // Ask the terminal what it can show (DA1 last, with a timeout) before curses starts.
+        let caps = o.preview.lowercased() == "auto" || o.preview.lowercased() == "sixel"
+            ? TerminalTTY.detect(env: env).capabilities : TerminalDetect.fromEnvironment(env)
+        let mode: PreviewMode
+        do { mode = try TerminalDetect.resolve(requested: o.preview, caps: caps) } catch { return fail("\(error)") }
         setlocale(LC_ALL, "")
         let utf8 = PreviewChoice.localeIsUTF8()
 
@@ -62,7 +64,8 @@ public enum StudioApp {
         var sessionWarning: String?
         do { session = try SessionStore.load(paths: paths) } catch { sessionWarning = "\(error)" }
 
-        let driver = CursesDriver(useColor: !noColor)
+        let driver = CursesDriver(useColor: !noColor,
+                                  cellPixels: (caps.cellPixelWidth ?? 10, caps.cellPixelHeight ?? 20))
         defer { driver.end() }
         var state = StudioState(width: Int(driver.width), height: Int(driver.height), model: StudioRuntime.facts(pipeline))
         state.previewMode = (!utf8 && mode != .sixel) ? .ascii : (noColor && o.preview == "auto" ? .ascii : mode)
@@ -112,24 +115,7 @@ public enum StudioApp {
     }
 }
 
-/// The preview mode from --preview and the environment (before curses starts).
 enum PreviewChoice {
-    static func resolve(_ requested: String, env: [String: String]) -> PreviewMode? {
-        switch requested.lowercased() {
-        case "auto":
-            if env["TMUX"] != nil { return .halfblockTruecolor }
-            let colorterm = (env["COLORTERM"] ?? "").lowercased()
-            if colorterm == "truecolor" || colorterm == "24bit" { return .halfblockTruecolor }
-            if (env["TERM"] ?? "").contains("256") { return .halfblock256 }
-            return .ascii
-        case "sixel": return .sixel
-        case "halfblock", "half-block", "halfblock-truecolor": return .halfblockTruecolor
-        case "halfblock256": return .halfblock256
-        case "ascii": return .ascii
-        default: return nil
-        }
-    }
-
     static func localeIsUTF8() -> Bool {
         guard let cs = nl_langinfo(nl_item(CODESET)) else { return false }
         let name = String(cString: cs).uppercased()

@@ -6,12 +6,17 @@ import Foundation
 enum Chrome {
     static func title(_ c: inout Canvas, _ s: StudioState, _ r: Rect) {
         c.grid.fill(r, with: Cell(" ", c.style(.statusBar)))
-        var x = c.put(" Likeness studio ", x: r.x, y: r.y, .statusBar, clip: r)
-        var parts = ["model \(s.model.name)", "object \(s.gallery.active ?? "none")", "preview \(s.previewMode.rawValue)"]
-        if s.screen == .history { parts.insert("HISTORY", at: 0) }
-        x = c.put("· " + parts.joined(separator: " · "), x: x, y: r.y, .statusBar, clip: r)
         let help = "F1 help "
-        _ = c.put(help, x: r.maxX - cellWidth(of: help), y: r.y, .statusBar, clip: Rect(x: x + 1, y: r.y, width: r.maxX - x - 1, height: 1))
+        var right = help
+        if s.jobRunning, let run = s.run {
+            let done = run.jobs.reduce(0) { $0 + $1.step }, total = max(1, run.plan.settings.steps * run.jobs.count)
+            right = "● \(done * 100 / total)%  " + help
+        }
+        var parts = [s.model.name, "object: \(s.gallery.active ?? "none")", s.previewMode.label]
+        if s.screen == .history { parts.insert("HISTORY", at: 0) }
+        let left = " Likeness · " + parts.joined(separator: " · ")
+        _ = c.put(clipped(left, r.width - cellWidth(of: right) - 1), x: r.x, y: r.y, .statusBar, clip: r)
+        _ = c.put(right, x: r.maxX - cellWidth(of: right), y: r.y, .statusBar, clip: r)
     }
 
     static func status(_ c: inout Canvas, _ s: StudioState, _ r: Rect) {

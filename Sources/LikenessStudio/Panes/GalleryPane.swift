@@ -47,17 +47,38 @@ enum GalleryPane {
             let nameRole: ThemeRole = selected ? (focused ? .selection : .highlight) : (active ? .accent : .text)
             var nameStyle = c.style(nameRole)
             if active { nameStyle.bold = true }
-            _ = c.put(clipped((active ? "● " : "") + item.name, textW), x: textX, y: y, style: nameStyle, clip: inner)
-            if item.stale {
-                _ = c.put(clipped("stale: e re-encodes", textW), x: textX, y: y + 1, .warning, clip: inner)
-            } else if active {
-                _ = c.put(clipped("active", textW), x: textX, y: y + 1, selected ? nameRole : .ok, clip: inner)
-            } else if let note = item.note {
-                _ = c.put(clipped(note, textW), x: textX, y: y + 1, selected ? nameRole : .dim, clip: inner)
+            var mark: (String, ThemeRole)?
+            if item.stale { mark = (item.note ?? "stale: e re-encodes", .warning) } else if active {
+                mark = ("active", selected ? nameRole : .ok)
+            } else if let note = item.note { mark = (note, selected ? nameRole : .dim) }
+            let nameLines = wrapName((active ? "● " : "") + item.name, textW, maxLines: rowHeight - (mark == nil ? 0 : 1))
+            for (k, line) in nameLines.enumerated() {
+                _ = c.put(line, x: textX, y: y + k, style: nameStyle, clip: inner)
+            }
+            if let (text, role) = mark {
+                _ = c.put(clipped(text, textW), x: textX, y: y + nameLines.count, role, clip: inner)
             }
         }
         if g.items.count > visible {
             c.bottomNote(r, "\(g.selected + 1)/\(g.items.count)", .dim)
         }
+    }
+
+    /// A name over up to `maxLines` lines of `width`, broken after "-" or "_" where possible.
+    static func wrapName(_ name: String, _ width: Int, maxLines: Int) -> [String] {
+        guard width > 0, maxLines > 0 else { return [] }
+        var lines: [String] = []
+        var rest = Array(name)
+        while !rest.isEmpty && lines.count < maxLines {
+            if rest.count <= width || lines.count == maxLines - 1 {
+                lines.append(clipped(String(rest), width))
+                break
+            }
+            var cut = width
+            if let b = rest[1..<width].lastIndex(where: { $0 == "-" || $0 == "_" || $0 == " " }) { cut = b + 1 }
+            lines.append(String(rest[..<cut]))
+            rest = Array(rest[cut...])
+        }
+        return lines
     }
 }

@@ -45,9 +45,10 @@ enum PreviewPane {
             let lines = ["Ctrl-G makes an image from the prompt.",
                          s.gallery.active == nil ? "Pick an object in Objects (Enter) and write <obj> in the prompt." : "Object: \(s.gallery.active ?? "")",
                          "Settings › Seeds compares several seeds side by side."]
-            for (k, line) in lines.enumerated() where k < area.height {
-                let t = clipped(line, area.width)
-                _ = c.put(t, x: area.x + max(0, (area.width - cellWidth(of: t)) / 2), y: area.y + area.height / 2 - 1 + k, .dim, clip: area)
+            let wrapped = lines.flatMap { wrapWords($0, area.width) }
+            let y0 = area.y + max(0, (area.height - wrapped.count) / 2)
+            for (k, t) in wrapped.enumerated() where k < area.height {
+                _ = c.put(t, x: area.x + max(0, (area.width - cellWidth(of: t)) / 2), y: y0 + k, .dim, clip: area)
             }
             return
         }
@@ -74,22 +75,30 @@ enum PreviewPane {
             let t = cell.total > 0 ? "waiting…" : ""
             _ = c.put(clipped(t, imgRect.width), x: imgRect.x + max(0, (imgRect.width - cellWidth(of: t)) / 2), y: imgRect.y + imgRect.height / 2, .dim, clip: imgRect)
         }
-        var caption = "seed \(cell.seed)"
+        // The longest caption that fits: seed, steps, time (seed and progress while running).
+        let seed = "seed \(cell.seed)"
+        var options: [String]
         if cell.done {
-            caption += " · \(cell.total) steps · \(String(format: "%.1f", cell.elapsed)) s"
-            if cell.savedPath != nil && zoomed { caption += " · saved" }
+            let t = String(format: "%.1f s", cell.elapsed)
+            options = ["\(seed) · \(cell.total) steps · \(t)", "\(seed) · \(t)", seed]
+            if zoomed, let label = cell.axisLabel { options.insert("\(seed) · \(label) · \(cell.total) steps · \(t)", at: 0) }
+            if zoomed, let path = cell.savedPath { options.insert(options[0] + " · " + (path as NSString).lastPathComponent, at: 0) }
         } else if cell.step > 0 {
-            caption += " · \(cell.step)/\(cell.total)"
+            options = ["\(seed) · \(cell.step)/\(cell.total)", seed]
+        } else {
+            options = [seed]
         }
-        if zoomed, let label = cell.axisLabel { caption += " · \(label)" }
+        // The selected cell is marked in text too (visible without colour).
+        let mark = selected ? (c.ascii ? "> " : "▸ ") : ""
+        let room = rect.width - 1 - cellWidth(of: mark)
+        let caption = mark + clipped(options.first { cellWidth(of: $0) <= room } ?? seed, room)
         let role: ThemeRole = selected ? (focused ? .selection : .highlight) : .caption
-        let t = clipped(caption, rect.width - 1)
-        _ = c.put(t, x: rect.x + max(0, (rect.width - 1 - cellWidth(of: t)) / 2), y: rect.maxY - 1, role, clip: rect)
+        _ = c.put(caption, x: rect.x + max(0, (rect.width - 1 - cellWidth(of: caption)) / 2), y: rect.maxY - 1, role, clip: rect)
     }
 
     static func progressLine(_ c: inout Canvas, _ s: StudioState, _ line: Rect) {
         guard let run = s.run else {
-            _ = c.put(clipped("idle · Ctrl-G generates · F4 switches preview mode", line.width), x: line.x, y: line.y, .dim, clip: line)
+            _ = c.put(clipped("idle · Ctrl-G generates · F4 preview mode", line.width), x: line.x, y: line.y, .dim, clip: line)
             return
         }
         let steps = run.plan.settings.steps
@@ -111,7 +120,7 @@ enum PreviewPane {
         } else {
             text = " failed"
         }
-        let barW = max(4, min(30, line.width / 3))
+        let barW = max(4, min(30, line.width / 4))
         let filled = barW * done / total
         let bar = String(repeating: c.ascii ? "#" : "█", count: filled)
         let rest = String(repeating: c.ascii ? "." : "░", count: barW - filled)

@@ -12,7 +12,6 @@ enum PromptPane {
         if field == .prompt {
             let check = s.promptCheck
             title += " · \(check.tokenCount)/\(check.maxTokens) tokens"
-            if let obj = s.gallery.active { title += " · object \(obj)" }
         }
         c.pane(r, title: title, focused: focused)
         let inner = r.inset(1)
@@ -20,27 +19,25 @@ enum PromptPane {
 
         let chars = Array(buffer.text)
         let roles = field == .prompt ? roles(for: chars, s) : Array(repeating: ThemeRole.text, count: chars.count)
-        // Visual rows: (start offset, length) hard-wrapped at the inner width.
+        // Visual rows (start offset, length): each line wrapped at the last space that fits
+        // (the space stays at the row's end), or cut at the width when a word is longer.
         var rows: [(start: Int, length: Int)] = []
         var start = 0
-        for i in 0...chars.count {
-            if i == chars.count || chars[i] == "\n" {
-                var len = i - start, st = start
-                repeat {
-                    rows.append((st, min(len, inner.width)))
-                    st += inner.width; len -= inner.width
-                } while len > 0
-                start = i + 1
+        for i in 0...chars.count where i == chars.count || chars[i] == "\n" {
+            var st = start
+            while i - st > inner.width {
+                var cut = st + inner.width
+                if let space = (st + 1..<st + inner.width).last(where: { chars[$0] == " " }) { cut = space + 1 }
+                rows.append((st, cut - st))
+                st = cut
             }
+            rows.append((st, i - st))
+            start = i + 1
         }
-        // The cursor's row and column.
+        // The cursor is on the last row starting at or before it.
         let cursor = min(max(0, buffer.cursor), chars.count)
-        var cRow = rows.count - 1, cCol = 0
-        for (k, row) in rows.enumerated() where cursor >= row.start && cursor <= row.start + row.length {
-            cRow = k; cCol = cursor - row.start
-            if cCol == inner.width, k + 1 < rows.count, rows[k + 1].start == cursor { cRow = k + 1; cCol = 0 }
-            if cCol < inner.width || k + 1 >= rows.count { break }
-        }
+        let cRow = rows.lastIndex(where: { $0.start <= cursor }) ?? 0
+        let cCol = cursor - rows[cRow].start
         let top = max(0, min(cRow - inner.height + 1, rows.count - inner.height))
         for (k, row) in rows.enumerated().dropFirst(top).prefix(inner.height) {
             let y = inner.y + k - top

@@ -9,7 +9,7 @@ enum SettingsPane {
         c.pane(r, title: "Settings", focused: focused)
         let inner = r.inset(1)
         guard inner.width > 4, inner.height > 0 else { return }
-        let labelW = 12
+        let labelW = 10
         for (k, field) in SettingField.allCases.enumerated() where k < inner.height {
             let y = inner.y + k
             let selected = k == s.settingsRow

@@ -58,12 +58,12 @@ struct Canvas {
     mutating func image(_ img: RGBImage, in rect: Rect, forceCells: Bool = false) {
         guard rect.width > 0, rect.height > 0 else { return }
         if mode == .sixel && !forceCells {
-            grid.fill(rect, with: Cell(" ", .plain))
+            ImageLayer.draw(img, into: &grid, rect: rect, mode: .sixel, background: theme.style(.text))
             images.append(ImagePlacement(rect: rect, image: img))
             return
         }
         let cellMode: PreviewMode = mode == .sixel ? .halfblockTruecolor : mode
-        PendingImageLayer.draw(img, into: &grid, rect: rect, mode: cellMode)
+        ImageLayer.draw(img, into: &grid, rect: rect, mode: cellMode, background: theme.style(.text))
     }
 }
 

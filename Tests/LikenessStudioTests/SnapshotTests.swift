@@ -1,0 +1,170 @@
+// The view at fixed sizes, compared as text with Snapshots/*.txt (see StudioTestSupport.swift
+// for re-recording). One scene per pane focus, the compare grid, history, help and the
+// minimum-size message, each at 80x24, 120x40 and 200x60.
+
+import XCTest
+import LikenessImaging
+@testable import LikenessStudio
+
+final class SnapshotTests: XCTestCase {
+    static let sizes = [(80, 24), (120, 40), (200, 60)]
+    let theme = Theme.builtinDark
+
+    func scene(_ w: Int, _ h: Int) -> StudioState {
+        var s = Fixture.state(w, h)
+        _ = Studio.update(&s, .galleryLoaded(Fixture.galleryItems(5)))
+        _ = Studio.update(&s, .status("added 5 sample objects to the gallery", .ok))
+        s.promptCheck = PromptCheck(unknownWords: [], tokenCount: 16, maxTokens: 32)
+        return s
+    }
+
+    func render(_ s: StudioState) -> CellGrid { StudioView.render(s, theme: theme).grid }
+
+    func check(_ name: String, _ make: (Int, Int) -> StudioState, file: StaticString = #filePath, line: UInt = #line) {
+        for (w, h) in Self.sizes {
+            assertSnapshot(render(make(w, h)), "\(name)-\(w)x\(h)", file: file, line: line)
+        }
+    }
+
+    func testPromptFocused() {
+        check("prompt") { w, h in
+            var s = scene(w, h)
+            s.prompt.setText("a <obj> on the glittery beach, at the left")
+            s.gallery.active = "heart-blue-checkered-black"
+            s.promptCheck = PromptCheck(unknownWords: ["glittery"], tokenCount: 14, maxTokens: 32)
+            return s
+        }
+    }
+
+    func testGalleryFocused() {
+        check("gallery") { w, h in
+            var s = scene(w, h)
+            s.focus = .gallery
+            s.gallery.active = "heart-blue-checkered-black"
+            s.gallery.selected = 2
+            return s
+        }
+    }
+
+    func testSettingsFocusedWithRefusedValue() {
+        check("settings") { w, h in
+            var s = scene(w, h)
+            s.focus = .settings
+            send(&s, .down, .down)
+            type(&s, "0")
+            send(&s, .enter)
+            return s
+        }
+    }
+
+    func testPreviewRunning() {
+        check("preview") { w, h in
+            var s = scene(w, h)
+            s.settings.compareCount = 1
+            send(&s, .ctrl("g"))
+            _ = Studio.update(&s, .job(run: 1, index: 0, .step(step: 10, total: 25, previews: [Fixture.image(1)], elapsed: 1.0, itPerSec: 10)))
+            s.focus = .preview
+            return s
+        }
+    }
+
+    func testCompareGridSeedsByIdentityGuidance() {
+        check("compare") { w, h in
+            var s = scene(w, h)
+            s.prompt.setText("a <obj> in the snow")
+            s.gallery.active = "circle-black-checkered-red"
+            s.settings.axis = .identity
+            s.settings.compareCount = 3
+            send(&s, .ctrl("g"))
+            for j in 0..<4 {
+                if j < 2 {
+                    _ = Studio.update(&s, .job(run: 1, index: j, .finished(images: (0..<3).map { Fixture.image($0 + j) }, elapsed: 2.5, warnings: [])))
+                } else if j == 2 {
+                    _ = Studio.update(&s, .job(run: 1, index: j, .step(step: 7, total: 25, previews: (0..<3).map { Fixture.image($0 + 5) }, elapsed: 0.7, itPerSec: 10)))
+                }
+            }
+            s.focus = .preview
+            s.selectedCell = 4
+            return s
+        }
+    }
+
+    func testHistoryScreen() {
+        check("history") { w, h in
+            var s = scene(w, h)
+            var st = StudioSettings()
+            st.seed = 42
+            let items = (0..<4).map { i in
+                HistoryItem(path: "/tmp/outputs/0000\(4 - i)-\(42 + i).png", title: "a <obj> on the beach \(i)", detail: "seed \(42 + i) · 25 steps · ddim",
+                            recall: Recall(prompt: "a <obj> on the beach \(i)", negative: i == 0 ? "blurry" : "", settings: st, object: "star-red-striped-blue"),
+                            thumb: Fixture.image(i))
+            }
+            s.screen = .history
+            _ = Studio.update(&s, .historyLoaded(items))
+            return s
+        }
+    }
+
+    func testHelpOverlay() {
+        check("help") { w, h in
+            var s = scene(w, h)
+            send(&s, .function(1))
+            return s
+        }
+    }
+
+    func testMinimumSizeMessageAndRecovery() {
+        var s = scene(50, 15)
+        assertSnapshot(render(s), "too-small-50x15")
+        XCTAssertTrue(render(s).text.contains("needs at least 60x18"))
+        _ = Studio.update(&s, .resize(width: 60, height: 18))
+        let grid = render(s)
+        XCTAssertFalse(grid.text.contains("needs at least"))
+        assertSnapshot(grid, "minimum-60x18")
+    }
+
+    /// Colour reaches the grid: unknown words and the placeholder have their theme styles, and
+    /// half-block previews carry the image's colours.
+    func testStylesOfUnknownWordsPlaceholderAndPreview() {
+        var s = scene(120, 40)
+        s.prompt.setText("a <obj> on the glittery beach")
+        s.promptCheck = PromptCheck(unknownWords: ["glittery"], tokenCount: 10, maxTokens: 32)
+        var grid = render(s)
+        let p = Layout(width: 120, height: 40).prompt.inset(1)
+        XCTAssertEqual(grid[p.x + 2, p.y].text, "<")
+        XCTAssertEqual(grid[p.x + 2, p.y].style, theme.style(.error), "placeholder without an object is an error")
+        XCTAssertEqual(grid[p.x + 15, p.y].text, "g")
+        XCTAssertEqual(grid[p.x + 15, p.y].style, theme.style(.unknownWord))
+        XCTAssertEqual(grid[p.x + 24, p.y].style, theme.style(.text), "known words are plain")
+        s.gallery.active = "star-red-striped-blue"
+        grid = render(s)
+        XCTAssertEqual(grid[p.x + 2, p.y].style, theme.style(.placeholder))
+
+        s.settings.compareCount = 1
+        s.prompt.setText("a red star")
+        s.gallery.active = nil
+        send(&s, .ctrl("g"))
+        _ = Studio.update(&s, .job(run: 1, index: 0, .step(step: 1, total: 25, previews: [Fixture.image(3)], elapsed: 0.1, itPerSec: 10)))
+        let blocks = render(s).cells.filter { $0.text == "▀" && $0.style.fg != nil && $0.style.bg != nil }
+        XCTAssertGreaterThan(blocks.count, 50)
+        _ = Studio.update(&s, .job(run: 1, index: 0, .step(step: 2, total: 25, previews: [Fixture.image(9)], elapsed: 0.2, itPerSec: 10)))
+        let after = render(s).cells.filter { $0.text == "▀" }
+        XCTAssertNotEqual(blocks.map(\.style), after.map(\.style), "a new preview changes the cells")
+    }
+
+    /// Sixel mode leaves the preview cells blank and hands the image to the driver instead.
+    func testSixelModeLeavesImageCellsToTheDriver() {
+        var s = scene(120, 40)
+        s.previewMode = .sixel
+        s.settings.compareCount = 2
+        send(&s, .ctrl("g"))
+        _ = Studio.update(&s, .job(run: 1, index: 0, .step(step: 1, total: 25, previews: [Fixture.image(1), Fixture.image(2)], elapsed: 0.1, itPerSec: 10)))
+        let frame = StudioView.render(s, theme: theme)
+        XCTAssertEqual(frame.images.count, 2)
+        for p in frame.images {
+            for y in p.rect.y..<p.rect.maxY { for x in p.rect.x..<p.rect.maxX { XCTAssertEqual(frame.grid[x, y].text, " ") } }
+        }
+        send(&s, .function(1))
+        XCTAssertTrue(StudioView.render(s, theme: theme).images.isEmpty, "no sixel over the help overlay")
+    }
+}

@@ -7,9 +7,9 @@ import Foundation
 
 public enum TerminalDetect {
     /// XTVERSION `CSI > 0 q`, cell size `CSI 16 t`, sixel colour registers `CSI ? 1 ; 1 ; 0 S`,
-    /// then DA1 `CSI c`.
-    public static func queryBytes() -> [UInt8] {
-        Array("\u{1b}[>0q\u{1b}[16t\u{1b}[?1;1;0S\u{1b}[c".utf8)
+    /// then DA1 `CSI c`; with `kitty`, the kitty graphics query before DA1.
+    public static func queryBytes(kitty: Bool = false) -> [UInt8] {
+        Array("\u{1b}[>0q\u{1b}[16t\u{1b}[?1;1;0S".utf8) + (kitty ? KittyGraphics.query : []) + Array("\u{1b}[c".utf8)
     }
 
     public static func fromEnvironment(_ env: [String: String]) -> TerminalCapabilities {
@@ -56,10 +56,11 @@ public enum TerminalDetect {
     /// more within that time) until DA1 arrives or `timeoutMs` passes. Returns the capabilities
     /// and the bytes that were not answers (keys typed meanwhile).
     public static func detectWithInput(env: [String: String], write: ([UInt8]) -> Void, read: (Int) -> [UInt8]?,
-                                       timeoutMs: Int = 200) -> (capabilities: TerminalCapabilities, unconsumed: [UInt8]) {
+                                       timeoutMs: Int = 200, kitty: Bool = false)
+        -> (capabilities: TerminalCapabilities, unconsumed: [UInt8]) {
         let base = fromEnvironment(env)
         if base.dumb { return (base, []) }
-        write(queryBytes())
+        write(queryBytes(kitty: kitty))
         var parser = TerminalReplyParser()
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: .milliseconds(max(0, timeoutMs)))
@@ -75,8 +76,8 @@ public enum TerminalDetect {
     }
 
     public static func detect(env: [String: String], write: ([UInt8]) -> Void, read: (Int) -> [UInt8]?,
-                              timeoutMs: Int = 200) -> TerminalCapabilities {
-        detectWithInput(env: env, write: write, read: read, timeoutMs: timeoutMs).capabilities
+                              timeoutMs: Int = 200, kitty: Bool = false) -> TerminalCapabilities {
+        detectWithInput(env: env, write: write, read: read, timeoutMs: timeoutMs, kitty: kitty).capabilities
     }
 
     /// The preview mode for `--preview auto|sixel|halfblock|halfblock256|ascii` (any case).

@@ -15,7 +15,8 @@ public enum TerminalTTY {
     /// When either is not a terminal, returns the environment's guess without writing anything.
     public static func detect(input: Int32 = 0, output: Int32 = 1,
                               env: [String: String] = ProcessInfo.processInfo.environment,
-                              timeoutMs: Int = 200) -> (capabilities: TerminalCapabilities, unconsumed: [UInt8]) {
+                              timeoutMs: Int = 200, kitty: Bool = false)
+        -> (capabilities: TerminalCapabilities, unconsumed: [UInt8]) {
         guard isatty(input) == 1, isatty(output) == 1 else { return (TerminalDetect.fromEnvironment(env), []) }
         var saved = termios()
         guard tcgetattr(input, &saved) == 0 else { return (TerminalDetect.fromEnvironment(env), []) }
@@ -28,7 +29,8 @@ public enum TerminalTTY {
         guard tcsetattr(input, TCSANOW, &raw) == 0 else { return (TerminalDetect.fromEnvironment(env), []) }
         defer { _ = tcsetattr(input, TCSANOW, &saved) }
         var result = TerminalDetect.detectWithInput(
-            env: env, write: { writeAll(output, $0) }, read: { readAvailable(input, timeoutMs: $0) }, timeoutMs: timeoutMs)
+            env: env, write: { writeAll(output, $0) }, read: { readAvailable(input, timeoutMs: $0) }, timeoutMs: timeoutMs,
+            kitty: kitty)
         if result.capabilities.cellPixelWidth == nil, let cell = cellSizeFromWindow(output) {
             result.capabilities.cellPixelWidth = cell.width
             result.capabilities.cellPixelHeight = cell.height

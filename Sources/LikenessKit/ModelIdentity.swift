@@ -31,15 +31,16 @@ public struct ModelIdentity: Equatable, Sendable {
         self.injection = injection
     }
 
-    /// Reads `folder`; throws naming the missing or malformed file.
-    public init(folder: URL) throws {
+    /// Reads `folder`; throws naming the missing or malformed file. With a `cache`, the
+    /// fingerprint of unchanged weight files is taken from it instead of hashing them again.
+    public init(folder: URL, cache: FingerprintCache? = nil) throws {
         let layout = try ModelFolder(folder)
         let textDir = folder.appendingPathComponent("text_encoder")
         let textConfig = try Self.json(textDir.appendingPathComponent("config.json"))
         guard let d = (textConfig["hidden_size"] as? NSNumber)?.intValue else {
             throw KitError("\(textDir.path)/config.json: missing integer field hidden_size")
         }
-        var hasher = SHA256()
+        var files: [URL] = []
         var k: Int?, injection: String?
         if layout.hasObjectEncoder {
             let encDir = folder.appendingPathComponent("object_encoder")
@@ -49,10 +50,20 @@ public struct ModelIdentity: Equatable, Sendable {
             }
             k = n
             injection = config["injection"] as? String ?? "input_embedding"
-            try hasher.update(fileAt: try Self.weightFile(encDir, ["model.safetensors"]))
+            files.append(try Self.weightFile(encDir, ["model.safetensors"]))
         }
-        try hasher.update(fileAt: try Self.weightFile(textDir, ["model.safetensors", "model.fp16.safetensors"]))
-        self.init(name: layout.name, folder: folder, fingerprint: hasher.hexDigest(), tokenCount: k, hiddenSize: d,
+        files.append(try Self.weightFile(textDir, ["model.safetensors", "model.fp16.safetensors"]))
+        let key = cache != nil ? FingerprintCache.key(files) : nil
+        let fingerprint: String
+        if let key, let cached = cache?.lookup(key) {
+            fingerprint = cached
+        } else {
+            var hasher = SHA256()
+            for f in files { try hasher.update(fileAt: f) }
+            fingerprint = hasher.hexDigest()
+            if let key { cache?.store(key, fingerprint) }
+        }
+        self.init(name: layout.name, folder: folder, fingerprint: fingerprint, tokenCount: k, hiddenSize: d,
                   injection: injection)
     }
 

@@ -1,6 +1,7 @@
 // Where Likeness keeps what users save: data (objects, outputs, history) under
 // $XDG_DATA_HOME/likeness (~/.local/share/likeness), settings and the last session under
-// $XDG_CONFIG_HOME/likeness (~/.config/likeness). XDG variables that are empty or relative are
+// $XDG_CONFIG_HOME/likeness (~/.config/likeness), rebuildable caches under $XDG_CACHE_HOME/likeness
+// (~/.cache/likeness). XDG variables that are empty or relative are
 // ignored, as the XDG Base Directory specification says.
 
 import Foundation
@@ -8,6 +9,7 @@ import Foundation
 public struct LikenessPaths: Sendable, Equatable {
     public var dataHome: URL
     public var configHome: URL
+    public var cacheHome: URL
 
     /// Paths from an environment (the process's by default).
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
@@ -18,11 +20,13 @@ public struct LikenessPaths: Sendable, Equatable {
         }
         dataHome = xdg("XDG_DATA_HOME", ".local/share").appendingPathComponent("likeness")
         configHome = xdg("XDG_CONFIG_HOME", ".config").appendingPathComponent("likeness")
+        cacheHome = xdg("XDG_CACHE_HOME", ".cache").appendingPathComponent("likeness")
     }
 
-    public init(dataHome: URL, configHome: URL) {
+    public init(dataHome: URL, configHome: URL, cacheHome: URL? = nil) {
         self.dataHome = dataHome
         self.configHome = configHome
+        self.cacheHome = cacheHome ?? dataHome.appendingPathComponent("cache")
     }
 
     /// The object gallery: one folder per saved object.
@@ -33,6 +37,8 @@ public struct LikenessPaths: Sendable, Equatable {
     public var promptHistory: URL { dataHome.appendingPathComponent("prompt_history.jsonl") }
     /// Studio settings.
     public var settings: URL { configHome.appendingPathComponent("settings.json") }
+    /// Model fingerprints by weight-file identity (ModelIdentity), so large weights are hashed once.
+    public var fingerprintCache: URL { cacheHome.appendingPathComponent("fingerprints.json") }
     /// The last studio session (prompt, object, settings, layout).
     public var session: URL { configHome.appendingPathComponent("session.json") }
 }

@@ -26,7 +26,7 @@ struct EncodeCommand: ParsableCommand {
             fail("\(GenerationError.noObjectEncoder(model: pipeline.folder.url.path))")
         }
         let identity: ModelIdentity
-        do { identity = try ModelIdentity(folder: pipeline.folder.url) } catch { fail("\(error)") }
+        do { identity = try ModelIdentity(folder: pipeline.folder.url, cache: FingerprintCache()) } catch { fail("\(error)") }
         do {
             let pixels = try reference.encoderPixels(size: size)
             let start = DispatchTime.now().uptimeNanoseconds

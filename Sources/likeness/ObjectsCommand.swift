@@ -18,7 +18,7 @@ struct ObjectsCommand: ParsableCommand {
             let entries: [GalleryEntry]
             do { entries = try store.list() } catch { fail("\(error)") }
             var identity: ModelIdentity?
-            do { identity = try ModelIdentity(folder: URL(fileURLWithPath: model)) } catch {
+            do { identity = try ModelIdentity(folder: URL(fileURLWithPath: model), cache: FingerprintCache()) } catch {
                 warn("cannot check staleness: \(error)")
             }
             if json {
@@ -87,7 +87,7 @@ struct ObjectsCommand: ParsableCommand {
         func run() throws {
             do {
                 try ObjectName.validate(name)
-                let identity = try ModelIdentity(folder: URL(fileURLWithPath: model))
+                let identity = try ModelIdentity(folder: URL(fileURLWithPath: model), cache: FingerprintCache())
                 let (object, replaced) = try LikenessCLI.gallery(gallery).importTokens(
                     from: URL(fileURLWithPath: tokens), name: name, model: identity, replace: replace)
                 print("\(replaced ? "replaced" : "imported") \(object.name) (\(object.tokenCount) tokens x \(object.hiddenSize)) at \(object.folder.path)")

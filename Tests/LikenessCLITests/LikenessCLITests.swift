@@ -64,6 +64,7 @@ final class LikenessCLITests: XCTestCase {
         var env = ProcessInfo.processInfo.environment
         env["XDG_DATA_HOME"] = tmp.appendingPathComponent("xdg-data").path
         env["XDG_CONFIG_HOME"] = tmp.appendingPathComponent("xdg-config").path
+        env["XDG_CACHE_HOME"] = tmp.appendingPathComponent("xdg-cache").path
         process.environment = env
         let out = Pipe(), err = Pipe()
         process.standardOutput = out

@@ -7,6 +7,8 @@ final class PathsTests: XCTestCase {
         let p = LikenessPaths(environment: ["HOME": "/home/u", "XDG_DATA_HOME": "/d", "XDG_CONFIG_HOME": "/c"])
         XCTAssertEqual(p.objects.path, "/d/likeness/objects")
         XCTAssertEqual(p.settings.path, "/c/likeness/settings.json")
+        XCTAssertEqual(p.fingerprintCache.path, "/home/u/.cache/likeness/fingerprints.json")
+        XCTAssertEqual(LikenessPaths(environment: ["HOME": "/h", "XDG_CACHE_HOME": "/k"]).cacheHome.path, "/k/likeness")
     }
 
     func testFallbacksAndRelativeXDGIgnored() {

@@ -25,7 +25,8 @@ def _generate(tmp_path, extra):
     if exe is None:
         pytest.skip("the likeness CLI is not built (.build/debug/likeness); run `swift build` first")
     out = tmp_path / "out.png"
-    env = dict(os.environ, XDG_DATA_HOME=str(tmp_path / "data"), XDG_CONFIG_HOME=str(tmp_path / "config"))
+    env = dict(os.environ, XDG_DATA_HOME=str(tmp_path / "data"), XDG_CONFIG_HOME=str(tmp_path / "config"),
+               XDG_CACHE_HOME=str(tmp_path / "cache"))
     cmd = [str(exe), "generate", "--model", str(ROOT / "Models" / "toybox"), "--steps", "3",
            "--output", str(out)] + extra
     run = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)

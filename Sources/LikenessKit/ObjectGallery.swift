@@ -61,6 +61,9 @@ public struct ObjectGallery: Sendable {
     /// The tokens of `name` for `model`: throws `stale` (with the command that re-creates them)
     /// when another model made them, never returning them.
     public func tokens(named name: String, for model: ModelIdentity) throws -> ObjectTokens {
+        guard model.hasObjectEncoder else {
+            throw KitError("\(model.folder.path) has no object_encoder/; it cannot use saved objects (prompts without <obj> only)")
+        }
         let object = try self.object(named: name)
         let tokens: ObjectTokens
         do { tokens = try ObjectTokens(contentsOf: object.tokensURL) } catch {

@@ -59,6 +59,8 @@ final class GalleryTests: XCTestCase {
         XCTAssertFalse(object.isStale(for: fakeModel("old")))
         assertThrows(try gallery.tokens(named: "mug", for: current),
                      contains: ["\"mug\"", "old", "likeness encode --image", "mug/reference.png", "--name mug", "--model /models/toybox"])
+        let textOnly = ModelIdentity(name: "t", folder: URL(fileURLWithPath: "/m/t"), fingerprint: "f", tokenCount: nil, hiddenSize: 8, injection: nil)
+        assertThrows(try gallery.tokens(named: "mug", for: textOnly), contains: ["/m/t has no object_encoder"])
         // Same fingerprint but another K (a config change) is stale too.
         XCTAssertTrue(object.isStale(for: fakeModel("old", k: 8)))
     }

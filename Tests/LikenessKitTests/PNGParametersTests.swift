@@ -121,6 +121,15 @@ final class PNGParametersTests: XCTestCase {
         XCTAssertEqual(PNGParameters.parse(p.text), p)
     }
 
+    /// A prompt outside Latin-1 goes into an iTXt chunk and reads back the same.
+    func testUnicodePromptThroughAPNGFile() throws {
+        let dir = try temporaryDirectory(self)
+        let url = dir.appendingPathComponent("u.png")
+        let p = PNGParameters(prompt: "一只猫 on the beach 🐈", negativePrompt: "ночь", pairs: [.init("Steps", "2"), .init("Seed", "1"), .init("Object", "マグ")])
+        try testImage(width: 4, height: 4).write(to: url, parameters: p)
+        XCTAssertEqual(try PNGParameters.read(from: url), p)
+    }
+
     func testNotAPNGAndMissingChunk() throws {
         let dir = try temporaryDirectory(self)
         let plain = dir.appendingPathComponent("plain.png")

@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from . import common, models
+from . import common, levers, models
 
 
 @dataclasses.dataclass
@@ -23,6 +23,11 @@ class BaseConfig:
     seed: int = 0
     quick: bool = False
     save_every: int = 250
+    # Levers (levers.py), off by default: EMA of the weights (the exported UNet is the EMA when
+    # on), min-SNR-gamma loss weighting, and the learning-rate schedule after warm-up.
+    ema_decay: float = 0.0
+    min_snr_gamma: float = 0.0
+    lr_schedule: str = "linear"
 
 
 def main(argv=None):
@@ -88,11 +93,14 @@ def run(cfg: BaseConfig):
     unet = UNet2DConditionModel(**models.unet_config(text.config.hidden_size, cfg.quick))
     print(f"unet: {sum(p.numel() for p in unet.parameters()) / 1e6:.2f}M parameters", flush=True)
     opt = torch.optim.AdamW(unet.parameters(), lr=cfg.lr, weight_decay=0.01)
+    ema = levers.EMA(unet, cfg.ema_decay) if cfg.ema_decay > 0 else None
     ckpt = common.Checkpoint(out / "state.pt")
-    step = ckpt.load({"unet": unet}, opt)
+    step = ckpt.load({"unet": unet, **({"ema": ema} if ema else {})}, opt)
     unet, opt = acc.prepare(unet, opt)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / 100) * max(0.1, 1 - s / cfg.steps),
-                                              last_epoch=step - 1 if step else -1)
+    if ema:
+        ema.model.to(acc.device)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: levers.lr_factor(s, cfg.steps, 100, cfg.lr_schedule, 0.1), last_epoch=step - 1 if step else -1)
     noise_sched = noise_scheduler()
     gen = torch.Generator().manual_seed(cfg.seed + step)
     log = common.Log()
@@ -107,17 +115,20 @@ def run(cfg: BaseConfig):
         t = torch.randint(0, noise_sched.config.num_train_timesteps, (len(idx),), generator=gen).to(acc.device)
         xt = noise_sched.add_noise(x0, noise, t)
         pred = unet(xt, t, encoder_hidden_states=cond).sample
-        loss = F.mse_loss(pred, noise)
+        w = levers.min_snr_weights(noise_sched.alphas_cumprod, t, cfg.min_snr_gamma).to(acc.device)
+        loss = (F.mse_loss(pred, noise, reduction="none").mean(dim=(1, 2, 3)) * w).mean()
         opt.zero_grad(set_to_none=True)
         acc.backward(loss)
         acc.clip_grad_norm_(unet.parameters(), 1.0)
         opt.step()
         sched.step()
+        if ema:
+            ema.update(acc.unwrap_model(unet))
         step += 1
         log(step, cfg.steps, cfg.batch_size, loss=loss.item())
         if step % cfg.save_every == 0 or step == cfg.steps:
-            ckpt.save({"unet": acc.unwrap_model(unet)}, opt, step)
-    acc.unwrap_model(unet).save_pretrained(out / "unet")
+            ckpt.save({"unet": acc.unwrap_model(unet), **({"ema": ema} if ema else {})}, opt, step)
+    (ema.model if ema else acc.unwrap_model(unet)).save_pretrained(out / "unet")
     print(f"wrote {out / 'unet'}", flush=True)
 
 

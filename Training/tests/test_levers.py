@@ -1,0 +1,75 @@
+"""Training levers: EMA warm-up and averaging, min-SNR-gamma weights, learning-rate schedules."""
+import math
+
+import pytest
+import torch
+
+from likeness_train import levers
+
+
+def test_ema_follows_weights_with_warmup():
+    m = torch.nn.Linear(2, 1, bias=False)
+    with torch.no_grad():
+        m.weight.fill_(0.0)
+    ema = levers.EMA(m, decay=0.99)
+    with torch.no_grad():
+        m.weight.fill_(1.0)
+    ema.update(m)  # decay_1 = min(0.99, 2/11): mostly the new weights
+    assert ema.model.weight[0, 0].item() == pytest.approx(1 - 2 / 11)
+    for _ in range(2000):
+        ema.update(m)
+    assert ema.model.weight[0, 0].item() == pytest.approx(1.0, abs=1e-6)
+    assert not ema.model.weight.requires_grad
+
+
+def test_ema_state_round_trip():
+    m = torch.nn.Linear(2, 2)
+    ema = levers.EMA(m, 0.9)
+    ema.update(m)
+    other = levers.EMA(torch.nn.Linear(2, 2), 0.9)
+    other.load_state_dict(ema.state_dict())
+    assert other.updates == 1
+    assert torch.equal(other.model.weight, ema.model.weight)
+
+
+def test_min_snr_weights():
+    ac = torch.tensor([0.99, 0.5, 0.01])
+    t = torch.tensor([0, 1, 2])
+    w = levers.min_snr_weights(ac, t, gamma=5.0)
+    snr = ac / (1 - ac)
+    assert w[0].item() == pytest.approx(5.0 / snr[0].item(), rel=1e-5)  # high SNR: down-weighted
+    assert w[1].item() == pytest.approx(1.0) and w[2].item() == pytest.approx(1.0)
+    assert torch.equal(levers.min_snr_weights(ac, t, gamma=0.0), torch.ones(3))
+
+
+def test_lr_schedules():
+    assert levers.lr_factor(0, 1000, 100, "linear", 0.1) == pytest.approx(0.01)
+    assert levers.lr_factor(500, 1000, 100, "linear", 0.1) == pytest.approx(0.5)
+    assert levers.lr_factor(999, 1000, 100, "linear", 0.1) == pytest.approx(0.1)
+    assert levers.lr_factor(500, 1000, 100, "cosine", 0.1) == pytest.approx(0.1 + 0.9 * 0.5)
+    assert levers.lr_factor(1000, 1000, 100, "cosine", 0.0) == pytest.approx(0.0, abs=1e-12)
+    with pytest.raises(ValueError, match="cosine"):
+        levers.lr_factor(1, 10, 1, "step", 0.1)
+    assert math.isclose(levers.lr_factor(50, 1000, 100, "cosine", 0.1), 0.51 * levers.lr_factor(100, 1000, 100, "cosine", 0.1) / 1.0, rel_tol=0.02)
+
+
+def test_base_stage_with_levers_trains_resumes_and_exports_the_ema(chain, tmp_path):
+    import shutil
+
+    from diffusers import UNet2DConditionModel
+
+    from likeness_train import stage_base
+    for part in ("data", "clip", "vae"):
+        shutil.copytree(chain / part, tmp_path / part)
+    flags = ["--run-dir", str(tmp_path), "--quick", "true", "--batch-size", "4", "--save-every", "2",
+             "--ema-decay", "0.9", "--min-snr-gamma", "5", "--lr-schedule", "cosine"]
+    stage_base.main(flags + ["--steps", "2"])
+    state = torch.load(tmp_path / "base" / "state.pt", weights_only=False)
+    assert state["step"] == 2 and state["modules"]["ema"]["updates"] == 2
+    stage_base.main(flags + ["--steps", "3"])  # resumes at step 2, EMA included
+    state = torch.load(tmp_path / "base" / "state.pt", weights_only=False)
+    assert state["step"] == 3 and state["modules"]["ema"]["updates"] == 3
+    exported = UNet2DConditionModel.from_pretrained(tmp_path / "base" / "unet")
+    ema_weights = state["modules"]["ema"]["model"]
+    for name, p in exported.state_dict().items():
+        assert torch.equal(p, ema_weights[name]), name

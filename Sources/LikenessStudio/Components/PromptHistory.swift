@@ -123,7 +123,7 @@ enum PromptHistoryCoding {
             (try? enc.encode(s)).flatMap { String(data: $0, encoding: .utf8) } ?? "\"\""
         }
         var s = "{\"prompt\":\(json(e.prompt)),\"negative\":\(json(e.negative))"
-        if let t = e.time { s += ",\"time\":\(json(iso.string(from: t)))" }
+        if let t = e.time { s += ",\"time\":\(json(isoLock.withLock { iso.string(from: t) }))" }
         s += "}\n"
         return Array(s.utf8)
     }
@@ -133,8 +133,11 @@ enum PromptHistoryCoding {
               let prompt = obj["prompt"] as? String else { return nil }
         let negative = obj["negative"] as? String ?? ""
         let stamp = (obj["time"] as? String) ?? (obj["date"] as? String)
-        return PromptHistoryEntry(prompt: prompt, negative: negative, time: stamp.flatMap { iso.date(from: $0) })
+        let time = stamp.flatMap { s in isoLock.withLock { iso.date(from: s) } }
+        return PromptHistoryEntry(prompt: prompt, negative: negative, time: time)
     }
 
+    /// Formatters are not documented as thread-safe on Linux: one shared, behind a lock.
     nonisolated(unsafe) static let iso = ISO8601DateFormatter()
+    static let isoLock = NSLock()
 }

@@ -1,5 +1,5 @@
 // Runs TerminalDetect on a real terminal: the input descriptor goes to raw mode (no echo, no
-// line buffering, reads return at once) for the query, poll() waits for answers with the time
+// line buffering, no signal keys, reads return at once) for the query, poll() waits for answers with the time
 // left, and the saved termios is put back on every path. Call it before curses starts. When
 // the terminal does not report its cell size, TIOCGWINSZ's pixel size divided by its cells is used.
 
@@ -21,7 +21,7 @@ public enum TerminalTTY {
         var saved = termios()
         guard tcgetattr(input, &saved) == 0 else { return (TerminalDetect.fromEnvironment(env), []) }
         var raw = saved
-        raw.c_lflag &= ~tcflag_t(ICANON | ECHO)
+        raw.c_lflag &= ~tcflag_t(ICANON | ECHO | ISIG)  // Ctrl-C arrives as a byte (in `unconsumed`)
         withUnsafeMutableBytes(of: &raw.c_cc) { cc in
             cc[Int(VMIN)] = 0
             cc[Int(VTIME)] = 0

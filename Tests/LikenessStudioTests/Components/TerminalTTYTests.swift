@@ -61,7 +61,7 @@ final class TerminalTTYTests: XCTestCase {
         XCTAssertEqual(r.capabilities.name, "XTerm(390)")
         XCTAssertEqual(r.capabilities.cellPixelHeight, 20)
         let during = try XCTUnwrap(lflagDuringQuery.value)
-        XCTAssertEqual(during & tcflag_t(ICANON | ECHO), 0, "raw while querying")
+        XCTAssertEqual(during & tcflag_t(ICANON | ECHO | ISIG), 0, "raw while querying")
         var after = termios()
         XCTAssertEqual(tcgetattr(slave, &after), 0)
         XCTAssertEqual(after.c_lflag, before.c_lflag)

@@ -69,7 +69,8 @@ let package = Package(
         .testTarget(name: "LikenessEngineTests", dependencies: ["LikenessEngine"], path: "Tests/LikenessEngineTests"),
         .testTarget(name: "LikenessImagingTests", dependencies: ["LikenessImaging"], path: "Tests/LikenessImagingTests"),
         .testTarget(name: "LikenessKitTests", dependencies: ["LikenessKit", "LikenessEngine", "LikenessImaging"], path: "Tests/LikenessKitTests"),
-        .testTarget(name: "LikenessStudioTests", dependencies: ["LikenessStudio", "LikenessKit", "LikenessEngine", "LikenessImaging"], path: "Tests/LikenessStudioTests"),
+        .testTarget(name: "LikenessStudioTests", dependencies: ["LikenessStudio", "LikenessKit", "LikenessEngine", "LikenessImaging"],
+                    path: "Tests/LikenessStudioTests", exclude: ["Snapshots"]),
         // Runs the built `likeness` executable (swift build --build-tests builds it) on fixture models.
         .testTarget(name: "LikenessCLITests", dependencies: ["LikenessEngine", "LikenessImaging"], path: "Tests/LikenessCLITests"),
     ],

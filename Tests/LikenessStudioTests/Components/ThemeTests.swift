@@ -17,6 +17,10 @@ final class ThemeTests: XCTestCase {
             XCTAssertEqual(t.name, name)
             XCTAssertEqual(Set(t.styles.keys), Set(ThemeRole.allCases), name)
             XCTAssertNotNil(t.style(.text).fg, name)
+            // Themes that paint a background paint it everywhere, so they read the same on any terminal.
+            if name != "dark" {
+                for role in ThemeRole.allCases { XCTAssertNotNil(t.style(role).bg, "\(name).\(role.rawValue)") }
+            }
         }
     }
 

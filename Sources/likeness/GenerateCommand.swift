@@ -15,7 +15,7 @@ struct GenerateCommand: ParsableCommand {
     var prompt: String?
     @Option(name: .customLong("negative-prompt"), help: "What to steer away from.")
     var negativePrompt: String?
-    @Option(help: "A saved object's name (see `likeness objects`) or a reference image (PNG or JPEG) to encode.")
+    @Option(help: "A saved object's name (see `likeness objects`), or the path of a reference image (PNG or JPEG) to encode; an existing file wins over a name.")
     var object: String?
     @Option(help: "The object gallery (default: $XDG_DATA_HOME/likeness/objects).")
     var gallery: String?

@@ -30,13 +30,14 @@ struct ObjectsCommand: ParsableCommand {
                 return
             }
             if entries.isEmpty { print("no saved objects in \(store.directory.path)"); return }
+            print(["NAME".padded(24), "MODEL".padded(14), "STATUS".padded(7), "CREATED".padded(20), "ORIGIN"].joined(separator: " "))
             for e in entries {
                 switch e {
                 case .object(let o):
                     let status = identity.map { o.isStale(for: $0) ? "stale" : "ok" } ?? "?"
-                    print([o.name.padded(24), o.record.model.padded(14), status.padded(6), o.record.created, o.record.origin].joined(separator: " "))
+                    print([o.name.padded(24), o.record.model.padded(14), status.padded(7), o.record.created.padded(20), o.record.origin].joined(separator: " "))
                 case .damaged(let name, let reason):
-                    print([name.padded(24), "?".padded(14), "damaged".padded(6), reason].joined(separator: " "))
+                    print([name.padded(24), "?".padded(14), "damaged".padded(7), reason].joined(separator: " "))
                 }
             }
         }

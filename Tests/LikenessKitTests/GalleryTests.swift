@@ -178,3 +178,39 @@ final class GalleryTests: XCTestCase {
         XCTAssertEqual(try gallery.list(), [])
     }
 }
+
+final class GalleryConcurrencyTests: XCTestCase {
+    /// Writers racing on the same and on different names (each with its own lock descriptor, as
+    /// separate processes have): every object ends complete, the last save of a name wins whole.
+    func testConcurrentWritersNeverLeaveHalfObjects() throws {
+        let dir = try temporaryDirectory(self)
+        let gallery = ObjectGallery(directory: dir.appendingPathComponent("g"))
+        let ref = try reference(dir)
+        let group = DispatchGroup()
+        final class Errors: @unchecked Sendable {
+            let lock = NSLock()
+            var list: [String] = []
+            func add(_ e: Error) { lock.lock(); list.append("\(e)"); lock.unlock() }
+        }
+        let errors = Errors()
+        for i in 0..<12 {
+            DispatchQueue.global().async(group: group) {
+                do {
+                    try gallery.save(name: i % 3 == 0 ? "shared" : "obj\(i)", tokens: tokens(offset: Float(i)), reference: ref, model: fakeModel())
+                } catch { errors.add(error) }
+            }
+        }
+        group.wait()
+        XCTAssertEqual(errors.list, [])
+        let entries = try gallery.list()
+        XCTAssertEqual(entries.count, 9)
+        for e in entries {
+            guard case .object(let o) = e else { return XCTFail("damaged: \(e)") }
+            let t = try gallery.tokens(named: o.name, for: fakeModel()).tensor
+            let offset = t.storage[0]
+            XCTAssertEqual(t, tokens(offset: offset), "\(o.name) holds one writer's tokens, whole")
+        }
+        let hidden = try FileManager.default.contentsOfDirectory(atPath: gallery.directory.path).filter { $0 != ".lock" && $0.hasPrefix(".") }
+        XCTAssertEqual(hidden, [])
+    }
+}

@@ -54,12 +54,15 @@ extension ObjectGallery {
         }
     }
 
+    /// A short reason for a Foundation file error: the POSIX text when there is one
+    /// ("Read-only file system", "No space left on device"), else its description.
     static func reason(_ error: Error) -> String {
         let ns = error as NSError
-        if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
-            return errnoText(Int32(underlying.code))
-        }
         if ns.domain == NSPOSIXErrorDomain { return errnoText(Int32(ns.code)) }
-        return "\(error)"
+        if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? Error {
+            let u = underlying as NSError
+            if u.domain == NSPOSIXErrorDomain { return errnoText(Int32(u.code)) }
+        }
+        return ns.localizedDescription
     }
 }

@@ -176,6 +176,15 @@ final class GalleryTests: XCTestCase {
         assertThrows(try gallery.save(name: "a", tokens: tokens(), reference: try reference(dir), model: fakeModel()),
                      contains: [ro.path, "not writable", "--gallery DIR"])
         XCTAssertEqual(try gallery.list(), [])
+        // A gallery folder still to be created inside it: the short system reason, not a Foundation dump.
+        let nested = ObjectGallery(directory: ro.appendingPathComponent("objects"))
+        do {
+            try nested.save(name: "a", tokens: tokens(), reference: try reference(dir), model: fakeModel())
+            XCTFail("saved into a read-only folder")
+        } catch {
+            XCTAssertTrue("\(error)".contains(geteuid() == 0 ? "Read-only file system" : "Permission denied"), "\(error)")
+            XCTAssertFalse("\(error)".contains("Error Domain"), "\(error)")
+        }
     }
 }
 

@@ -189,3 +189,29 @@ final class ThemeTests: XCTestCase {
         XCTAssertTrue(w.contains("dark.toml:2: roles.text: bad colour"), w)
     }
 }
+
+final class TOMLKeyLinesTests: XCTestCase {
+    func testFindsKeysInHeadersDottedQuotedAndInlineForms() {
+        let src = """
+            # comment with roles.text = 1
+            name = "x"
+            [roles]
+            "text" = "#fff"
+            title.fg = "#000"
+            error = { fg = "#f00", bold = true }
+            [roles.'caption']
+            fg = "#123"
+            [palette]
+            "a.b" = "#abc"
+            """
+        XCTAssertEqual(TOMLKeyLines.line(of: ["name"], in: src), 2)
+        XCTAssertEqual(TOMLKeyLines.line(of: ["roles", "text"], in: src), 4)
+        XCTAssertEqual(TOMLKeyLines.line(of: ["roles", "title", "fg"], in: src), 5)
+        XCTAssertEqual(TOMLKeyLines.line(of: ["roles", "error", "bold"], in: src), 6, "inside an inline table: its key's line")
+        XCTAssertEqual(TOMLKeyLines.line(of: ["roles", "caption"], in: src), 7)
+        XCTAssertEqual(TOMLKeyLines.line(of: ["roles", "caption", "fg"], in: src), 8)
+        XCTAssertEqual(TOMLKeyLines.line(of: ["palette", "a.b"], in: src), 10)
+        XCTAssertEqual(TOMLKeyLines.line(of: ["roles"], in: src), 3)
+        XCTAssertNil(TOMLKeyLines.line(of: ["missing"], in: src))
+    }
+}

@@ -30,8 +30,10 @@ public enum ImageLayer {
     }
 
     /// Draws `image` centred in `rect` and returns the cells it covers. Cells of `rect` around
-    /// the image are filled with `background`. In `.sixel` mode the covered cells are only
-    /// blanked (the driver writes the sixel there after painting; see `sixelPlacement`).
+    /// the image are filled with `background`. In `.sixel` mode the whole rect is blanked and
+    /// returned: the driver writes the sixel there after painting (`sixelPlacement` gives the
+    /// exact cells, which depend on the cell size in pixels). Pass the terminal's
+    /// `TerminalCapabilities.cellAspect` as `cellAspect` when known.
     @discardableResult
     public static func draw(_ image: RGBImage, into grid: inout CellGrid, rect: Rect, mode: PreviewMode,
                             filter: Filter = .area, cellAspect: Double = 2, background: Style = .plain,
@@ -42,7 +44,7 @@ public enum ImageLayer {
         }
         switch mode {
         case .sixel:
-            return fittedRect(imageWidth: image.width, imageHeight: image.height, in: rect, mode: mode, cellAspect: cellAspect)
+            return rect
         case .ascii:
             return drawASCII(image, into: &grid, rect: rect, cellAspect: cellAspect, background: background, ramp: ramp)
         case .halfblockTruecolor, .halfblock256:

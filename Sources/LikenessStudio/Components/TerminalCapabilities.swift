@@ -32,6 +32,12 @@ public struct TerminalCapabilities: Equatable, Sendable {
 
     public var inMultiplexer: Bool { inTmux || inScreen }
 
+    /// Cell height over width from the reported cell size; 2 (most fonts) when unknown.
+    public var cellAspect: Double {
+        guard let w = cellPixelWidth, let h = cellPixelHeight, w > 0, h > 0 else { return 2 }
+        return Double(h) / Double(w)
+    }
+
     public var bestPreview: PreviewMode {
         if dumb { return .ascii }
         if sixel && !inMultiplexer { return .sixel }

@@ -96,11 +96,25 @@ final class ImageLayerTests: XCTestCase {
         XCTAssertTrue(n.r == 0 || n.r == 255, "nearest samples: \(n)")
     }
 
-    func testSixelModeOnlyBlanksTheCovereredCells() throws {
+    func testSixelModeOnlyBlanksTheRect() throws {
         var grid = CellGrid(width: 10, height: 5, fill: Cell("x"))
-        let r = ImageLayer.draw(try ramp(4, 4), into: &grid, rect: Rect(x: 0, y: 0, width: 10, height: 5), mode: .sixel)
-        XCTAssertEqual(grid.text.filter { $0 == "x" }.count, 0)
-        XCTAssertGreaterThan(r.width, 0)
+        let rect = Rect(x: 1, y: 1, width: 8, height: 3)
+        let r = ImageLayer.draw(try ramp(4, 4), into: &grid, rect: rect, mode: .sixel)
+        XCTAssertEqual(r, rect)
+        XCTAssertEqual(grid.text.filter { $0 == "x" }.count, 50 - 24)
+        XCTAssertFalse(grid.text.contains("▀"))
+    }
+
+    func testCellAspectFromReportedCellSize() {
+        var caps = TerminalCapabilities()
+        XCTAssertEqual(caps.cellAspect, 2)
+        caps.cellPixelWidth = 9; caps.cellPixelHeight = 18 + 9
+        XCTAssertEqual(caps.cellAspect, 3)
+        var grid = CellGrid(width: 30, height: 30)
+        let square = try? RGBImage(width: 30, height: 30, fill: .white)
+        let r = square.map { ImageLayer.draw($0, into: &grid, rect: grid.bounds, mode: .ascii, cellAspect: caps.cellAspect) }
+        XCTAssertEqual(r?.width, 30)
+        XCTAssertEqual(r?.height, 10, "a square image on cells three times taller than wide")
     }
 
     func testEmptyRectDrawsNothing() throws {

@@ -20,6 +20,8 @@ public struct TextBuffer: Equatable, Sendable {
     private var redoStack: [Snapshot] = []
     private var group: EditGroup?
     public static let undoLimit = 500
+    /// Characters kept across all undo snapshots (the newest snapshot is always kept).
+    public static let undoCharacterBudget = 4_000_000
 
     struct Snapshot: Sendable { var characters: [Character]; var cursor: Int }
     enum EditGroup: Sendable, Equatable { case typing(afterSpace: Bool, at: Int), deletingBack(at: Int), deletingForward(at: Int) }
@@ -187,6 +189,11 @@ public struct TextBuffer: Equatable, Sendable {
     private mutating func pushUndo() {
         undoStack.append(Snapshot(characters: characters, cursor: cursor))
         if undoStack.count > TextBuffer.undoLimit { undoStack.removeFirst(undoStack.count - TextBuffer.undoLimit) }
+        // Snapshots are whole texts: after a huge paste keep fewer, not gigabytes.
+        var total = undoStack.reduce(0) { $0 + $1.characters.count }
+        while total > TextBuffer.undoCharacterBudget && undoStack.count > 1 {
+            total -= undoStack.removeFirst().characters.count
+        }
         redoStack.removeAll()
     }
 

@@ -216,3 +216,15 @@ final class TextBufferTests: XCTestCase {
         XCTAssertEqual(b.text.count, 20)
     }
 }
+
+final class TextBufferMemoryTests: XCTestCase {
+    func testUndoSnapshotsStayWithinBudgetAfterHugePaste() {
+        var b = TextBuffer()
+        let big = String(repeating: "x", count: TextBuffer.undoCharacterBudget / 3)
+        for _ in 0..<4 { b.paste(big) }
+        var undos = 0
+        while b.canUndo { b.undo(); undos += 1 }
+        XCTAssertLessThan(undos, 4, "oldest snapshots dropped to stay within the budget")
+        XCTAssertGreaterThanOrEqual(undos, 1)
+    }
+}

@@ -53,7 +53,8 @@ public enum TerminalDetect {
     }
 
     /// Sends the queries with `write` and reads answers with `read(timeoutMs)` (nil or empty: no
-    /// more within that time) until DA1 arrives or `timeoutMs` passes. Returns the capabilities
+    /// more within that time) until DA1 arrives or `timeoutMs` passes (five times that once
+    /// any other answer has come). Returns the capabilities
     /// and the bytes that were not answers (keys typed meanwhile).
     public static func detectWithInput(env: [String: String], write: ([UInt8]) -> Void, read: (Int) -> [UInt8]?,
                                        timeoutMs: Int = 200, kitty: Bool = false)
@@ -63,8 +64,12 @@ public enum TerminalDetect {
         write(queryBytes(kitty: kitty))
         var parser = TerminalReplyParser()
         let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: .milliseconds(max(0, timeoutMs)))
+        let start = clock.now
+        var deadline = start.advanced(by: .milliseconds(max(0, timeoutMs)))
         while !parser.sawDeviceAttributes {
+            // A terminal that has answered something will answer DA1 too (a slow link): wait
+            // longer rather than leave its late replies to arrive as typed keys.
+            if !parser.replies.isEmpty { deadline = start.advanced(by: .milliseconds(max(0, timeoutMs) * 5)) }
             let left = clock.now.duration(to: deadline)
             if left <= .zero { break }
             let ms = max(1, Int(left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000))

@@ -173,3 +173,19 @@ final class TerminalDetectTests: XCTestCase {
         }
     }
 }
+
+final class TerminalDetectSlowLinkTests: XCTestCase {
+    func testWaitsLongerOnceTheTerminalHasAnswered() {
+        // XTVERSION at once, DA1 only after 1.5x the timeout (a slow ssh link).
+        var step = 0
+        let caps = TerminalDetect.detect(env: ["TERM": "xterm-256color"], write: { _ in }, read: { ms in
+            step += 1
+            if step == 1 { return Array("\u{1b}P>|XTerm(390)\u{1b}\\".utf8) }
+            if step == 2 { Thread.sleep(forTimeInterval: min(Double(ms), 90) / 1000); return Array("z".utf8) }
+            Thread.sleep(forTimeInterval: 0.01)
+            return Array("\u{1b}[?63;4c".utf8)
+        }, timeoutMs: 60)
+        XCTAssertTrue(caps.answered, "DA1 after the first timeout still counts")
+        XCTAssertTrue(caps.sixel)
+    }
+}

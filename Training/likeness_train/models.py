@@ -33,13 +33,13 @@ def clip_vision_config(quick: bool = False) -> dict:
                 num_channels=3, hidden_act="quick_gelu", projection_dim=64)
 
 
-def vae_config(quick: bool = False, channels: str = "", layers_per_block: int = 0) -> dict:
-    """AutoencoderKL for 64x64 scenes, 4 latent channels; len(channels) - 1 halvings of the side."""
+def vae_config(quick: bool = False, channels: str = "", layers_per_block: int = 0, latent_channels: int = 4) -> dict:
+    """AutoencoderKL for 64x64 scenes; len(channels) - 1 halvings of the side."""
     chans = [int(c) for c in channels.split(",")] if channels else ([8, 16, 16] if quick else [16, 32, 64])
     return dict(in_channels=3, out_channels=3, down_block_types=["DownEncoderBlock2D"] * len(chans),
                 up_block_types=["UpDecoderBlock2D"] * len(chans),
                 block_out_channels=chans, layers_per_block=layers_per_block or 1,
-                latent_channels=4, norm_num_groups=8, sample_size=64)
+                latent_channels=latent_channels, norm_num_groups=8, sample_size=64)
 
 
 def unet_config(cross_dim: int, quick: bool = False) -> dict:

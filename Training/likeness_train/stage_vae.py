@@ -27,6 +27,7 @@ class VaeConfig:
     # resnet layers per block. Empty keeps models.vae_config.
     channels: str = ""
     layers_per_block: int = 0
+    latent_channels: int = 4
     # Held-out PSNR every N steps (0: only at the end), for learning curves.
     eval_every: int = 0
 
@@ -53,7 +54,8 @@ def run(cfg: VaeConfig):
     data = common.SceneCache(paths["train"])
     held = common.SceneCache(paths["heldout"])
     torch.manual_seed(cfg.seed)
-    vae = AutoencoderKL(**models.vae_config(cfg.quick, channels=cfg.channels, layers_per_block=cfg.layers_per_block))
+    vae = AutoencoderKL(**models.vae_config(cfg.quick, channels=cfg.channels, layers_per_block=cfg.layers_per_block,
+                                              latent_channels=cfg.latent_channels))
     opt = torch.optim.AdamW(vae.parameters(), lr=cfg.lr, weight_decay=0.0)
     ckpt = common.Checkpoint(out / "state.pt")
     step = ckpt.load({"vae": vae}, opt)

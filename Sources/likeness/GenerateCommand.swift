@@ -123,53 +123,6 @@ struct GenerateCommand: ParsableCommand {
         request.allowUnknownWords = allowUnknownWords
     }
 
-    /// Sets the object tokens from --object (name or image) or the recalled object name; returns
-    /// the label and hash written into the PNG.
-    private func resolveObject(recalled: (name: String, hash: String?)?, into request: inout GenerationRequest,
-                               pipeline: LikenessPipeline, identity: ModelIdentity) -> (name: String, hash: String)? {
-        let store = LikenessCLI.gallery(gallery)
-        if let object {
-            let isFile = FileManager.default.fileExists(atPath: object)
-            if isFile || object.contains("/") || !ObjectName.isValid(object) {
-                do {
-                    let reference = try ReferenceImage(contentsOf: URL(fileURLWithPath: object))
-                    guard let size = pipeline.objectImageSize else {
-                        throw GenerationError.noObjectEncoder(model: pipeline.folder.url.path)
-                    }
-                    let tokens = try pipeline.encodeObject(pixels: reference.encoderPixels(size: size))
-                    request.objectTokens = tokens
-                    return (URL(fileURLWithPath: object).lastPathComponent, tokensHash(tokens))
-                } catch { fail("\(error)") }
-            }
-            return fromGallery(object, store: store, identity: identity, request: &request, expectedHash: nil)
-        }
-        if let recalled {
-            return fromGallery(recalled.name, store: store, identity: identity, request: &request, expectedHash: recalled.hash)
-        }
-        return nil
-    }
-
-    private func fromGallery(_ name: String, store: ObjectGallery, identity: ModelIdentity,
-                             request: inout GenerationRequest, expectedHash: String?) -> (name: String, hash: String) {
-        do {
-            let tokens = try store.tokens(named: name, for: identity)
-            request.objectTokens = tokens.tensor
-            if let expectedHash, expectedHash != tokens.shortHash {
-                warn("object \"\(name)\" has changed since the image was made (Object hash \(expectedHash), now \(tokens.shortHash)); the image will differ")
-            }
-            return (name, tokens.shortHash)
-        } catch let e as GalleryError {
-            if case .notFound = e, from != nil, object == nil {
-                fail("the image used object \"\(name)\", which is not in the gallery \(store.directory.path); pass --object NAME|PATH")
-            }
-            fail("\(e)")
-        } catch { fail("\(error)") }
-    }
-
-    private func tokensHash(_ t: Tensor) -> String {
-        ObjectTokens(tensor: t, modelFingerprint: nil, modelName: nil, injection: nil, sourceSHA256: nil, origin: nil).shortHash
-    }
-
     private func readLatents(_ path: String) -> Tensor {
         do {
             let file = try SafeTensorsFile(url: URL(fileURLWithPath: path))
@@ -204,52 +157,5 @@ struct GenerateCommand: ParsableCommand {
             fail("\(error)")
         case .none: fail("the engine ended without a result")
         }
-    }
-
-    private func writeImages(_ result: GenerationResult, identity: ModelIdentity, object: (name: String, hash: String)?) {
-        let many = result.images.count > 1 || seeds != nil
-        let store = OutputStore(directory: outputs.map { URL(fileURLWithPath: $0) } ?? LikenessPaths().outputs)
-        var images: [RGBImage] = []
-        var firstParameters: PNGParameters?
-        for generated in result.images {
-            let spec = GenerationSpec(request: result.request, seed: generated.seed, width: generated.pixels.width,
-                                      height: generated.pixels.height, karras: result.karras, model: identity,
-                                      object: object?.name, objectHash: object?.hash,
-                                      latents: latentsIn.map { URL(fileURLWithPath: $0).lastPathComponent })
-            let parameters = spec.parameters
-            if firstParameters == nil { firstParameters = parameters }
-            do {
-                let image = try RGBImage(width: generated.pixels.width, height: generated.pixels.height, pixels: generated.pixels.bytes)
-                images.append(image)
-                let url: URL
-                if let output {
-                    url = many ? Self.sibling(of: output, suffix: "\(generated.seed)") : URL(fileURLWithPath: output)
-                    try image.write(to: url, parameters: parameters)
-                } else {
-                    url = try store.save(image, parameters: parameters, label: "\(generated.seed)")
-                }
-                print("wrote \(url.path) (seed \(generated.seed), \(image.width)x\(image.height), \(String(format: "%.1f", result.elapsed)) s)")
-            } catch { fail("\(error)") }
-        }
-        if grid, let firstParameters {
-            do {
-                let gridImage = try SeedGrid.make(images, seeds: result.images.map(\.seed))
-                let url: URL
-                if let output {
-                    url = Self.sibling(of: output, suffix: "grid")
-                    try gridImage.write(to: url, parameters: firstParameters)
-                } else {
-                    url = try store.save(gridImage, parameters: firstParameters, label: "grid")
-                }
-                print("wrote \(url.path) (grid of \(images.count) seeds)")
-            } catch { fail("\(error)") }
-        }
-    }
-
-    /// OUT.png → OUT-SUFFIX.png.
-    static func sibling(of output: String, suffix: String) -> URL {
-        let url = URL(fileURLWithPath: output)
-        let stem = url.deletingPathExtension().lastPathComponent
-        return url.deletingLastPathComponent().appendingPathComponent("\(stem)-\(suffix).png")
     }
 }

@@ -1,0 +1,108 @@
+// Reading a `parameters` chunk back into a GenerationSpec: the keys Likeness honours, and every
+// other key or value returned as an UnsupportedParameter with the reason (never silently dropped).
+// Informational keys (Version, Hashes) and values equal to what Likeness does anyway (Clip skip 1,
+// Eta 0, ENSD 0, RNG CPU) are kept in `extra` without a report.
+
+import Foundation
+import LikenessEngine
+
+extension GenerationSpec {
+    /// The spec a chunk describes, and what in it Likeness cannot honour.
+    public static func from(_ parameters: PNGParameters) -> (spec: GenerationSpec, unsupported: [UnsupportedParameter]) {
+        var spec = GenerationSpec(prompt: parameters.prompt)
+        spec.negativePrompt = parameters.negativePrompt
+        var unsupported: [UnsupportedParameter] = []
+        func bad(_ pair: ParameterPair, _ reason: String) {
+            unsupported.append(UnsupportedParameter(key: pair.key, value: pair.value, reason: reason))
+        }
+        var samplerKarras: Bool?
+        var explicitKarras: Bool?
+        for pair in parameters.pairs {
+            let v = pair.value
+            switch pair.key {
+            case "Steps":
+                if let n = Int(v), n >= 1 { spec.steps = n } else { bad(pair, "not a positive step count; the default is used") }
+            case "Sampler":
+                if let (kind, k) = SamplerNames.parse(v) {
+                    spec.sampler = kind
+                    samplerKarras = k
+                } else {
+                    bad(pair, "Likeness has the samplers \(SamplerNames.known.joined(separator: ", ")); the default is used")
+                }
+            case "Karras":
+                switch v.lowercased() {
+                case "true": explicitKarras = true
+                case "false": explicitKarras = false
+                default: bad(pair, "expected true or false")
+                }
+            case "Schedule type":
+                switch v.lowercased() {
+                case "karras": explicitKarras = true
+                case "automatic": break
+                default: bad(pair, "Likeness has the scheduler's own and Karras sigmas only")
+                }
+            case "CFG scale":
+                if let f = Float(v), f.isFinite { spec.textGuidance = f } else { bad(pair, "not a number") }
+            case "Seed":
+                if let s = UInt64(v) { spec.seed = s } else { bad(pair, "not a seed (0...\(UInt64.max))") }
+            case "Size":
+                let parts = v.lowercased().split(separator: "x")
+                if parts.count == 2, let w = Int(parts[0]), let h = Int(parts[1]), w > 0, h > 0 {
+                    spec.width = w
+                    spec.height = h
+                } else { bad(pair, "expected WIDTHxHEIGHT") }
+            case "Model": spec.model = v
+            case "Model hash": spec.modelHash = v
+            case "Identity guidance":
+                if let f = Float(v), f.isFinite { spec.identityGuidance = f } else { bad(pair, "not a number") }
+            case "Object": spec.object = v
+            case "Object hash": spec.objectHash = v
+            case "Latents":
+                spec.latents = v
+                bad(pair, "the initial noise came from a file; recall draws it from the seed, so the image differs")
+            case "Version", "Hashes":
+                spec.extra.append(pair)
+            case "Clip skip" where v == "1", "Eta" where Float(v) == 0, "ENSD" where v == "0",
+                 "Eta noise seed delta" where v == "0", "RNG" where v.lowercased() == "cpu":
+                spec.extra.append(pair)
+            default:
+                bad(pair, reason(unknown: pair.key))
+            }
+        }
+        spec.karras = explicitKarras ?? samplerKarras
+        if spec.karras == true, let s = spec.sampler, !s.supportsKarrasSigmas {
+            unsupported.append(UnsupportedParameter(key: "Karras", value: "true",
+                                                    reason: "sampler \(SamplerNames.a1111Name(s, karras: false)) has no Karras sigmas; ignored"))
+            spec.karras = nil
+        }
+        if spec.sampler?.supportsKarrasSigmas != true { spec.karras = nil }
+        return (spec, unsupported)
+    }
+
+    private static func reason(unknown key: String) -> String {
+        let k = key.lowercased()
+        if k.hasPrefix("hires") { return "hires fix is not supported; the image is made at its base size only" }
+        if k.contains("denoising strength") { return "img2img and hires fix are not supported" }
+        if k.hasPrefix("variation seed") || k.hasPrefix("seed resize") { return "variation seeds are not supported" }
+        if k.contains("lora") || k.contains("ti hashes") || k.contains("lyco") { return "LoRA and embeddings are not supported" }
+        if k == "clip skip" { return "Likeness always uses the text encoder's last layer" }
+        if k == "eta" || k == "ensd" || k == "eta noise seed delta" || k == "eta ddim" { return "not adjustable in Likeness" }
+        if k == "rng" { return "Likeness draws noise as torch's CPU generator does; other sources give other images" }
+        if k.hasPrefix("face restoration") || k.hasPrefix("controlnet") || k.hasPrefix("adetailer") {
+            return "post-processing and extensions are not supported"
+        }
+        return "not understood by Likeness; ignored"
+    }
+
+    /// Items that differ from the model used now (another model gives another image).
+    public func mismatches(model: ModelIdentity) -> [UnsupportedParameter] {
+        var out: [UnsupportedParameter] = []
+        if let m = self.model, m != model.name {
+            out.append(UnsupportedParameter(key: "Model", value: m, reason: "generating with \(model.name) instead"))
+        } else if let h = modelHash, h != model.shortHash {
+            out.append(UnsupportedParameter(key: "Model hash", value: h,
+                                            reason: "the model \(model.name) has changed since (now \(model.shortHash)); the image may differ"))
+        }
+        return out
+    }
+}

@@ -102,14 +102,18 @@ extension LikenessCLITests {
             ["encode", "--image", reference, "--name", "obj", "--model", model, "--gallery", galleryDir],
             ["objects", "import", "--tokens", ti.path, "--name", "obj", "--replace", "--model", model, "--gallery", galleryDir],
             ["encode", "--image", reference, "--name", "other", "--model", model, "--gallery", galleryDir],
+            ["objects", "import", "--tokens", ti.path, "--name", "other", "--replace", "--model", model, "--gallery", galleryDir],
             ["objects", "rm", "other", "--gallery", galleryDir],
             ["objects", "rename", "obj", "renamed", "--gallery", galleryDir],
             ["objects", "rename", "renamed", "obj", "--gallery", galleryDir],
         ]
-        // How long one full encode takes here, so the kills spread over the whole run.
-        let t0 = Date()
-        XCTAssertEqual(try likeness(commands[0]).status, 0)
-        let full = max(0.2, Date().timeIntervalSince(t0))
+        // How long each command takes here uninterrupted, so each kill lands within its run.
+        var durations: [Double] = []
+        for c in commands {
+            let t0 = Date()
+            _ = try likeness(c)
+            durations.append(Date().timeIntervalSince(t0))
+        }
         var killed = 0
         for i in 0..<20 {
             let p = Process()
@@ -118,7 +122,7 @@ extension LikenessCLITests {
             p.standardOutput = FileHandle.nullDevice
             p.standardError = FileHandle.nullDevice
             try p.run()
-            usleep(UInt32(Double.random(in: 0...full) * 1e6))
+            usleep(UInt32(Double.random(in: 0...(0.9 * durations[i % commands.count])) * 1e6))
             if p.isRunning { kill(p.processIdentifier, SIGKILL); killed += 1 }
             p.waitUntilExit()
             try assertGalleryConsistent(model: model, iteration: i)

@@ -3,13 +3,14 @@
 
 import Foundation
 import LikenessEngine
+import LikenessImaging
 import LikenessKit
 
 extension GenerateCommand {
     /// Sets the object tokens from --object (name or image) or the recalled object name; returns
     /// the label and hash written into the PNG.
     func resolveObject(recalled: (name: String, hash: String?)?, into request: inout GenerationRequest,
-                               pipeline: LikenessPipeline, identity: ModelIdentity) -> (name: String, hash: String)? {
+                       pipeline: LikenessPipeline, identity: ModelIdentity) -> (name: String, hash: String)? {
         let store = LikenessCLI.gallery(gallery)
         if let object {
             let isFile = FileManager.default.fileExists(atPath: object)
@@ -33,7 +34,7 @@ extension GenerateCommand {
     }
 
     func fromGallery(_ name: String, store: ObjectGallery, identity: ModelIdentity,
-                             request: inout GenerationRequest, expectedHash: String?) -> (name: String, hash: String) {
+                     request: inout GenerationRequest, expectedHash: String?) -> (name: String, hash: String) {
         do {
             let tokens = try store.tokens(named: name, for: identity)
             request.objectTokens = tokens.tensor
@@ -44,6 +45,9 @@ extension GenerateCommand {
         } catch let e as GalleryError {
             if case .notFound = e, from != nil, object == nil {
                 fail("the image used object \"\(name)\", which is not in the gallery \(store.directory.path); pass --object NAME|PATH")
+            }
+            if case .notFound = e, ImageFormat(pathExtension: URL(fileURLWithPath: name).pathExtension) != nil {
+                fail("\(name): no such file, and no saved object of that name in \(store.directory.path)")
             }
             fail("\(e)")
         } catch { fail("\(error)") }

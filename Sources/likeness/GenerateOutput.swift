@@ -32,6 +32,7 @@ extension GenerateCommand {
                 print("wrote \(url.path) (seed \(generated.seed), \(image.width)x\(image.height), \(String(format: "%.1f", result.elapsed)) s)")
             } catch { fail("\(error)") }
         }
+        // The grid carries the first seed's parameters, as A1111's grids do.
         if grid, let firstParameters {
             do {
                 let gridImage = try SeedGrid.make(images, seeds: result.images.map(\.seed))

@@ -89,8 +89,8 @@ extension LikenessCLITests {
         XCTAssertFalse(FileManager.default.fileExists(atPath: galleryDir + "/x"))
     }
 
-    /// kill -9 at random moments of `encode` / `objects import`: every object folder is complete or
-    /// absent, and listing keeps working.
+    /// kill -9 at random moments of `encode` / `objects import` / `rm` / `rename`, with a second writer
+    /// running at the same time: every object folder is complete or absent, and listing keeps working.
     func testGalleryAtomicityUnderKill9() throws {
         let model = try fixture("toy-a"), reference = try fixture("reference.png")
         var generator = TorchGenerator(seed: 2)
@@ -115,16 +115,23 @@ extension LikenessCLITests {
             durations.append(Date().timeIntervalSince(t0))
         }
         var killed = 0
-        for i in 0..<20 {
+        func spawn(_ arguments: [String]) throws -> Process {
             let p = Process()
             p.executableURL = exe
-            p.arguments = commands[i % commands.count]
+            p.arguments = arguments
             p.standardOutput = FileHandle.nullDevice
             p.standardError = FileHandle.nullDevice
             try p.run()
+            return p
+        }
+        for i in 0..<20 {
+            // Two writers at once: one is killed at a random moment, the other runs to its end.
+            let victim = try spawn(commands[i % commands.count])
+            let other = try spawn(commands[(i + 1) % commands.count])
             usleep(UInt32(Double.random(in: 0...(0.9 * durations[i % commands.count])) * 1e6))
-            if p.isRunning { kill(p.processIdentifier, SIGKILL); killed += 1 }
-            p.waitUntilExit()
+            if victim.isRunning { kill(victim.processIdentifier, SIGKILL); killed += 1 }
+            victim.waitUntilExit()
+            other.waitUntilExit()
             try assertGalleryConsistent(model: model, iteration: i)
         }
         print("kill -9: \(killed) of 20 writers killed mid-run; \(String(format: "%.1f", Date().timeIntervalSince(start))) s")

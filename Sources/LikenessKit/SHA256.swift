@@ -30,13 +30,14 @@ public struct SHA256: Sendable {
             buffer.append(contentsOf: bytes[0..<take])
             i = take
             if buffer.count == 64 {
-                buffer.withUnsafeBytes { compress($0.baseAddress!) }
+                buffer.withUnsafeBytes { compress($0.baseAddress!, blocks: 1) }
                 buffer.removeAll(keepingCapacity: true)
             }
         }
-        while bytes.count - i >= 64 {
-            compress(bytes.baseAddress! + i)
-            i += 64
+        let blocks = (bytes.count - i) / 64
+        if blocks > 0 {
+            compress(bytes.baseAddress! + i, blocks: blocks)
+            i += blocks * 64
         }
         if i < bytes.count { buffer.append(contentsOf: bytes[i...]) }
     }
@@ -100,35 +101,53 @@ public struct SHA256: Sendable {
         0x748f_82ee, 0x78a5_636f, 0x84c8_7814, 0x8cc7_0208, 0x90be_fffa, 0xa450_6ceb, 0xbef9_a3f7, 0xc671_78f2,
     ]
 
-    private mutating func compress(_ block: UnsafeRawPointer) {
-        @inline(__always) func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }
-        var w = [UInt32](repeating: 0, count: 64)
-        w.withUnsafeMutableBufferPointer { w in
-            for t in 0..<16 {
-                let b = block.loadUnaligned(fromByteOffset: t * 4, as: UInt32.self)
-                w[t] = UInt32(bigEndian: b)
-            }
-            for t in 16..<64 {
-                let s0 = rotr(w[t - 15], 7) ^ rotr(w[t - 15], 18) ^ (w[t - 15] >> 3)
-                let s1 = rotr(w[t - 2], 17) ^ rotr(w[t - 2], 19) ^ (w[t - 2] >> 10)
-                w[t] = w[t - 16] &+ s0 &+ w[t - 7] &+ s1
-            }
-            var a = state[0], b = state[1], c = state[2], d = state[3]
-            var e = state[4], f = state[5], g = state[6], h = state[7]
-            Self.k.withUnsafeBufferPointer { k in
-                for t in 0..<64 {
-                    let s1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)
-                    let ch = (e & f) ^ (~e & g)
-                    let t1 = h &+ s1 &+ ch &+ k[t] &+ w[t]
-                    let s0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)
-                    let maj = (a & b) ^ (a & c) ^ (b & c)
-                    let t2 = s0 &+ maj
-                    h = g; g = f; f = e; e = d &+ t1
-                    d = c; c = b; b = a; a = t1 &+ t2
+    /// `blocks` consecutive 64-byte blocks. Written with while loops, pointer access and explicit
+    /// rotations so that debug builds (no optimizer) still hash a few tens of MB/s.
+    private mutating func compress(_ start: UnsafeRawPointer, blocks: Int) {
+        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { wb in
+            guard let w = wb.baseAddress else { return }
+            state.withUnsafeMutableBufferPointer { sb in
+                guard let st = sb.baseAddress else { return }
+                Self.k.withUnsafeBufferPointer { kb in
+                    guard let k = kb.baseAddress else { return }
+                    var n = 0
+                    while n < blocks {
+                        Self.round(start + n &* 64, w, st, k)
+                        n &+= 1
+                    }
                 }
             }
-            state[0] &+= a; state[1] &+= b; state[2] &+= c; state[3] &+= d
-            state[4] &+= e; state[5] &+= f; state[6] &+= g; state[7] &+= h
         }
+    }
+
+    private static func round(_ block: UnsafeRawPointer, _ w: UnsafeMutablePointer<UInt32>,
+                              _ st: UnsafeMutablePointer<UInt32>, _ k: UnsafePointer<UInt32>) {
+        var t = 0
+        while t < 16 {
+            w[t] = UInt32(bigEndian: block.loadUnaligned(fromByteOffset: t &* 4, as: UInt32.self))
+            t &+= 1
+        }
+        while t < 64 {
+            let x = w[t &- 15], y = w[t &- 2]
+            let s0 = (x >> 7 | x << 25) ^ (x >> 18 | x << 14) ^ (x >> 3)
+            let s1 = (y >> 17 | y << 15) ^ (y >> 19 | y << 13) ^ (y >> 10)
+            w[t] = w[t &- 16] &+ s0 &+ w[t &- 7] &+ s1
+            t &+= 1
+        }
+        var a = st[0], b = st[1], c = st[2], d = st[3]
+        var e = st[4], f = st[5], g = st[6], h = st[7]
+        var i = 0
+        while i < 64 {
+            let s1 = (e >> 6 | e << 26) ^ (e >> 11 | e << 21) ^ (e >> 25 | e << 7)
+            let ch = (e & f) ^ (~e & g)
+            let t1 = h &+ s1 &+ ch &+ k[i] &+ w[i]
+            let s0 = (a >> 2 | a << 30) ^ (a >> 13 | a << 19) ^ (a >> 22 | a << 10)
+            let maj = (a & b) ^ (a & c) ^ (b & c)
+            h = g; g = f; f = e; e = d &+ t1
+            d = c; c = b; b = a; a = t1 &+ s0 &+ maj
+            i &+= 1
+        }
+        st[0] &+= a; st[1] &+= b; st[2] &+= c; st[3] &+= d
+        st[4] &+= e; st[5] &+= f; st[6] &+= g; st[7] &+= h
     }
 }

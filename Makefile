@@ -71,6 +71,9 @@ test: test-swift test-python
 run: deps release
 	.build/release/likeness studio --model $(MODEL)
 
+screenshots: screenshot-deps release
+	scripts/screenshots.sh
+
 bench: deps release
 	$(PY) scripts/bench.py
 

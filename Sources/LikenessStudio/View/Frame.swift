@@ -32,11 +32,11 @@ struct Canvas {
     func style(_ role: ThemeRole) -> Style { theme.style(role) }
 
     mutating func put(_ text: String, x: Int, y: Int, _ role: ThemeRole, clip: Rect? = nil) -> Int {
-        grid.put(text, x: x, y: y, style: theme.style(role), clip: clip)
+        grid.put(ascii ? asciiOnly(text) : text, x: x, y: y, style: theme.style(role), clip: clip)
     }
 
     mutating func put(_ text: String, x: Int, y: Int, style: Style, clip: Rect? = nil) -> Int {
-        grid.put(text, x: x, y: y, style: style, clip: clip)
+        grid.put(ascii ? asciiOnly(text) : text, x: x, y: y, style: style, clip: clip)
     }
 
     /// A pane frame: border (accented when focused) and title.
@@ -98,4 +98,28 @@ func wrapWords(_ s: String, _ width: Int) -> [String] {
         lines.append(line)
     }
     return lines
+}
+
+/// The interface's own symbols in ASCII, for locales without UTF-8 (user text passes through).
+func asciiOnly(_ s: String) -> String {
+    guard s.unicodeScalars.contains(where: { $0.value > 0x7E }) else { return s }
+    var out = ""
+    for ch in s {
+        switch ch {
+        case "…": out += "..."
+        case "·": out += "-"
+        case "●": out += "*"
+        case "▸", "›": out += ">"
+        case "‹": out += "<"
+        case "█": out += "#"
+        case "░": out += "."
+        case "←": out += "<"
+        case "→": out += ">"
+        case "↑": out += "^"
+        case "↓": out += "v"
+        case "×": out += "x"
+        default: out.append(ch.isASCII ? ch : "?")
+        }
+    }
+    return out
 }

@@ -184,8 +184,8 @@ final class UpdateKeysTests: XCTestCase {
 
     func testPromptHistoryCtrlPAndCtrlNKeepTheDraft() {
         var s = Fixture.state()
-        _ = Studio.update(&s, .promptHistoryLoaded([HistoryPromptEntry(prompt: "one", negative: ""),
-                                                    HistoryPromptEntry(prompt: "two", negative: "blurry")]))
+        _ = Studio.update(&s, .promptHistoryLoaded([PromptHistoryEntry(prompt: "one", negative: ""),
+                                                    PromptHistoryEntry(prompt: "two", negative: "blurry")]))
         s.prompt.setText("draft")
         send(&s, .ctrl("p"))
         XCTAssertEqual(s.prompt.text, "two")

@@ -28,6 +28,6 @@ public enum Msg: Equatable, Sendable {
     case historyLoaded([HistoryItem])
     case recalled(Recall, from: String)
     case completed(String, candidates: [String])
-    case promptHistoryLoaded([HistoryPromptEntry])
+    case promptHistoryLoaded([PromptHistoryEntry])
     case sessionRestored(SessionData)
 }

@@ -169,9 +169,8 @@ public struct StudioState: Equatable, Sendable {
     /// Draw boxes with + - | (locales without UTF-8).
     public var asciiBoxes = false
     /// Prompt history, oldest first, and where Ctrl-P/N stands (nil: the draft).
-    public var promptHistory: [HistoryPromptEntry] = []
-    public var historyIndex: Int?
-    public var draft: String?
+    public var promptHistory: [PromptHistoryEntry] = []
+    public var historyNav = HistoryNavigator()
     public var quit = false
 
     public init(width: Int, height: Int, model: ModelFacts, prompt: String = StudioState.samplePrompt) {
@@ -189,10 +188,4 @@ public struct StudioState: Equatable, Sendable {
     public var textFocused: Bool {
         screen == .studio && overlay == nil && focus.isTextField
     }
-}
-
-public struct HistoryPromptEntry: Equatable, Sendable {
-    public var prompt: String
-    public var negative: String
-    public init(prompt: String, negative: String) { self.prompt = prompt; self.negative = negative }
 }

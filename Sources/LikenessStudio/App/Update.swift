@@ -55,7 +55,7 @@ public enum Studio {
             return []
         case .promptHistoryLoaded(let entries):
             s.promptHistory = entries
-            s.historyIndex = nil
+            s.historyNav.reset()
             return []
         case .sessionRestored(let data):
             s.prompt.setText(data.prompt)

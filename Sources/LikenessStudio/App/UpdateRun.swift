@@ -88,11 +88,9 @@ extension Studio {
     }
 
     static func appendLocalHistory(_ s: inout StudioState, _ prompt: String, _ negative: String) {
-        if s.promptHistory.last?.prompt != prompt || s.promptHistory.last?.negative != negative {
-            s.promptHistory.append(HistoryPromptEntry(prompt: prompt, negative: negative))
-        }
-        s.historyIndex = nil
-        s.draft = nil
+        let entry = PromptHistoryEntry(prompt: prompt, negative: negative)
+        if !(s.promptHistory.last?.sameText(entry) ?? false) { s.promptHistory.append(entry) }
+        s.historyNav.reset()
     }
 
     static func start(_ s: inout StudioState, _ plan: GenerationPlan) -> [Effect] {

@@ -57,7 +57,7 @@ extension Studio {
         guard edit(&b, key, multiline: true) else { return [] }
         if field == .prompt { s.prompt = b } else { s.negative = b }
         if b.text != before {
-            s.historyIndex = nil
+            s.historyNav.reset()
             return [checkPrompt(s)]
         }
         return []
@@ -70,26 +70,15 @@ extension Studio {
             setStatus(&s, "no prompt history yet (prompts are kept when you generate)")
             return []
         }
-        var index: Int?
-        if older {
-            if let i = s.historyIndex { index = max(0, i - 1) } else {
-                s.draft = s.prompt.text
-                index = entries.count - 1
-            }
-        } else {
-            guard let i = s.historyIndex else { return [] }
-            index = i + 1 < entries.count ? i + 1 : nil
+        let current = PromptHistoryEntry(prompt: s.prompt.text, negative: s.negative.text)
+        let next = older ? s.historyNav.older(in: entries, current: current) : s.historyNav.newer(in: entries)
+        guard let entry = next else {
+            setStatus(&s, older ? "no older prompt" : "this is your draft")
+            return []
         }
-        s.historyIndex = index
-        if let index {
-            s.prompt.setText(entries[index].prompt)
-            s.negative.setText(entries[index].negative)
-            setStatus(&s, "history \(index + 1)/\(entries.count)")
-        } else {
-            s.prompt.setText(s.draft ?? "")
-            s.draft = nil
-            setStatus(&s, "back to your draft")
-        }
+        s.prompt.setText(entry.prompt)
+        s.negative.setText(entry.negative)
+        if let i = s.historyNav.index { setStatus(&s, "history \(i + 1)/\(entries.count)") } else { setStatus(&s, "back to your draft") }
         return [checkPrompt(s)]
     }
 

@@ -16,7 +16,7 @@ public final class StudioRuntime {
     let paths: LikenessPaths
     let mailbox: Mailbox
     let samples: URL?
-    let promptHistory: PromptHistoryFile
+    let promptHistory: PromptHistory
     let files = DispatchQueue(label: "likeness.studio.files", qos: .utility)
     private var jobs: [Int: [GenerationJob]] = [:]
     /// Object tokens by gallery name (UI thread only); dropped when the object changes.
@@ -32,7 +32,7 @@ public final class StudioRuntime {
         self.paths = paths
         self.mailbox = mailbox
         self.samples = samples
-        self.promptHistory = PromptHistoryFile(url: paths.promptHistory)
+        self.promptHistory = PromptHistory(file: paths.promptHistory)
     }
 
     public static func facts(_ p: LikenessPipeline) -> ModelFacts {
@@ -68,12 +68,12 @@ public final class StudioRuntime {
         case .loadHistory: loadHistory()
         case .openParameters(let path): openParameters(path)
         case .completePath(let partial):
-            let (completed, candidates) = completePath(partial)
-            mailbox.post(.completed(completed, candidates: candidates))
+            let r = PathCompletion.complete(partial, fileExtensions: ["png", "jpg", "jpeg"])
+            mailbox.post(.completed(r.completed, candidates: r.candidates))
         case let .appendPromptHistory(prompt, negative):
             let history = promptHistory
             files.async { [mailbox] in
-                do { try history.append(prompt: prompt, negative: negative) } catch {
+                do { _ = try history.append(prompt: prompt, negative: negative) } catch {
                     mailbox.post(.status("prompt history not saved: \(error)", .warning))
                 }
             }

@@ -73,7 +73,7 @@ public enum StudioApp {
         state.focus = .prompt
         var startup: [Msg] = []
         if let session { startup.append(.sessionRestored(session)) }
-        startup.append(.promptHistoryLoaded(runtime.promptHistory.load()))
+        startup.append(.promptHistoryLoaded(runtime.promptHistory.entries))
         let warning = themeWarning ?? sessionWarning
         startup.append(.status(warning ?? (session == nil ? "Welcome: Ctrl-G makes an image from the prompt · F1 help" : "session restored · Ctrl-G generates · F1 help"),
                                warning == nil ? .info : .warning))

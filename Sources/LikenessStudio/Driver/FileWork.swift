@@ -194,7 +194,10 @@ extension StudioRuntime {
                     let r = try? recall(item.url)
                     let title = r.map { $0.prompt.replacingOccurrences(of: "\n", with: " ") } ?? item.url.lastPathComponent
                     var detail = item.url.lastPathComponent
-                    if let s = r?.settings { detail = "seed \(s.seed) · \(s.steps) steps · \(s.sampler)" }
+                    if let r {
+                        let s = r.settings
+                        detail = "seed \(s.seed) · \(s.steps) steps · \(s.sampler)" + (r.object != nil ? " · id \(fmt(s.identityGuidance))" : "")
+                    }
                     return HistoryItem(path: item.url.path, title: title, detail: detail, recall: r, thumb: Self.thumb(item.url))
                 }
                 mailbox.post(.historyLoaded(items))

@@ -75,7 +75,7 @@ enum GalleryPane {
                 break
             }
             var cut = width
-            if let b = rest[1..<width].lastIndex(where: { $0 == "-" || $0 == "_" || $0 == " " }) { cut = b + 1 }
+            if width > 3, let b = rest[3..<width].lastIndex(where: { $0 == "-" || $0 == "_" }) { cut = b + 1 }
             lines.append(String(rest[..<cut]))
             rest = Array(rest[cut...])
         }

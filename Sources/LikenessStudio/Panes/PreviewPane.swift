@@ -30,7 +30,7 @@ enum PreviewPane {
 
     static func draw(_ c: inout Canvas, _ s: StudioState, _ r: Rect) {
         let focused = s.focus == .preview && s.overlay == nil
-        let modeName = s.previewMode.rawValue
+        let modeName = s.previewMode.label
         var title = "Preview · \(modeName)"
         if let run = s.run, run.cells.count > 1 {
             title = "Compare · \(run.columns) seed\(run.columns == 1 ? "" : "s")"

@@ -12,6 +12,7 @@ final class CursesDriver {
     private var colors: Int32 = 0
     private var pairs: [Int64: Int32] = [:]
     private var lastImages: [ImagePlacement] = []
+    private var lastTrueColor: [[Cell]] = []
     private var needImageRedraw = true
     private(set) var width: Int32 = 0
     private(set) var height: Int32 = 0
@@ -125,9 +126,12 @@ final class CursesDriver {
             _ = curs_set(0)
         }
         _ = wrefresh(stdscr)
-        if frame.images != lastImages || needImageRedraw {
+        let trueColor = frame.trueColorRects.map { r in (r.y..<r.maxY).flatMap { y in (r.x..<r.maxX).map { frame.grid[$0, y] } } }
+        if frame.images != lastImages || trueColor != lastTrueColor || needImageRedraw {
             writeImages(frame.images)
+            writeTrueColor(frame.grid, frame.trueColorRects)
             lastImages = frame.images
+            lastTrueColor = trueColor
             needImageRedraw = false
             if let c = frame.cursor { _ = wmove(stdscr, Int32(c.y), Int32(c.x)); _ = wrefresh(stdscr) }
         }
@@ -144,6 +148,33 @@ final class CursesDriver {
         }
         out += Array("\u{1b}8".utf8)
         FileHandle.standardOutput.write(Data(out))
+    }
+
+    /// Rewrites 24-bit cells with their exact colours. ESC 7 / ESC 8 save and restore the cursor
+    /// and the SGR state, so curses' idea of the terminal stays true.
+    private func writeTrueColor(_ g: CellGrid, _ rects: [Rect]) {
+        guard useColor, !rects.isEmpty else { return }
+        var out = "\u{1b}7"
+        for r in rects {
+            for y in max(0, r.y)..<min(r.maxY, Int(height)) {
+                out += "\u{1b}[\(y + 1);\(r.x + 1)H"
+                var last: Style?
+                for x in max(0, r.x)..<min(r.maxX, Int(width)) {
+                    let cell = g[x, y]
+                    if y == Int(height) - 1 && x == Int(width) - 1 { break }
+                    if cell.style != last {
+                        out += "\u{1b}[0"
+                        if let f = cell.style.fg { out += ";38;2;\(f.r);\(f.g);\(f.b)" }
+                        if let b = cell.style.bg { out += ";48;2;\(b.r);\(b.g);\(b.b)" }
+                        out += "m"
+                        last = cell.style
+                    }
+                    out += cell.text.isEmpty ? "" : cell.text
+                }
+            }
+        }
+        out += "\u{1b}[0m\u{1b}8"
+        FileHandle.standardOutput.write(Data(out.utf8))
     }
 
     func forceFullRedraw() {

@@ -14,9 +14,13 @@ public struct Frame: Equatable, Sendable {
     public var images: [ImagePlacement] = []
     /// Where the terminal cursor should show (a focused text field), else hidden.
     public var cursor: (x: Int, y: Int)?
+    /// 24-bit half-block images: curses paints them in 256 colours, then the driver writes
+    /// these cells again with their exact colours.
+    public var trueColorRects: [Rect] = []
 
     public static func == (a: Frame, b: Frame) -> Bool {
         a.grid == b.grid && a.images == b.images && a.cursor?.x == b.cursor?.x && a.cursor?.y == b.cursor?.y
+            && a.trueColorRects == b.trueColorRects
     }
 }
 
@@ -25,6 +29,7 @@ struct Canvas {
     var grid: CellGrid
     var images: [ImagePlacement] = []
     var cursor: (x: Int, y: Int)?
+    var trueColorRects: [Rect] = []
     let theme: Theme
     let ascii: Bool
     let mode: PreviewMode
@@ -63,7 +68,8 @@ struct Canvas {
             return
         }
         let cellMode: PreviewMode = mode == .sixel ? .halfblockTruecolor : mode
-        ImageLayer.draw(img, into: &grid, rect: rect, mode: cellMode, background: theme.style(.text))
+        let covered = ImageLayer.draw(img, into: &grid, rect: rect, mode: cellMode, background: theme.style(.text))
+        if cellMode == .halfblockTruecolor && covered.width > 0 { trueColorRects.append(covered) }
     }
 }
 

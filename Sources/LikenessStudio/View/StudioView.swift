@@ -28,8 +28,9 @@ public enum StudioView {
             c.cursor = nil
             // Sixel images under an overlay would cover it: drop them while it shows.
             c.images.removeAll()
+            c.trueColorRects.removeAll()
             Dialogs.draw(&c, s, overlay)
         }
-        return Frame(grid: c.grid, images: c.images, cursor: c.cursor)
+        return Frame(grid: c.grid, images: c.images, cursor: c.cursor, trueColorRects: c.trueColorRects)
     }
 }

@@ -20,6 +20,18 @@ public struct SessionData: Codable, Equatable, Sendable {
         self.focus = focus; self.selectedObject = selectedObject
     }
 
+    /// Tolerant decoding: keys missing from an older or hand-edited file keep their defaults.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        prompt = try c.decodeIfPresent(String.self, forKey: .prompt) ?? StudioState.samplePrompt
+        negative = try c.decodeIfPresent(String.self, forKey: .negative) ?? ""
+        object = try c.decodeIfPresent(String.self, forKey: .object)
+        settings = try c.decodeIfPresent(StudioSettings.self, forKey: .settings) ?? StudioSettings()
+        focus = (try? c.decodeIfPresent(Pane.self, forKey: .focus)) ?? .prompt
+        selectedObject = (try? c.decodeIfPresent(Int.self, forKey: .selectedObject)) ?? 0
+        version = (try? c.decodeIfPresent(Int.self, forKey: .version)) ?? 1
+    }
+
     public init(from s: StudioState) {
         self.init(prompt: s.prompt.text, negative: s.negative.text, object: s.gallery.active, settings: s.settings,
                   focus: s.focus, selectedObject: s.gallery.selected)

@@ -47,7 +47,7 @@ struct Canvas {
     /// A pane frame: border (accented when focused) and title.
     mutating func pane(_ r: Rect, title: String, focused: Bool) {
         grid.fill(r, with: Cell(" ", theme.style(.text)))
-        grid.box(r, style: theme.style(focused ? .focusBorder : .border), title: title,
+        grid.box(r, style: theme.style(focused ? .focusBorder : .border), title: ascii ? asciiOnly(title) : title,
                  titleStyle: theme.style(focused ? .focusBorder : .title), ascii: ascii)
     }
 

@@ -1,0 +1,145 @@
+// The runtime against the real built-in model and LikenessKit: prompt checks from the tokenizer,
+// the first-start gallery, a two-seed job with per-seed previews, saving with parameters, and
+// recall from a PNG written the way A1111 writes it. Also the session file.
+
+import Foundation
+import LikenessEngine
+import LikenessImaging
+import LikenessKit
+import XCTest
+@testable import LikenessStudio
+
+final class RuntimeTests: XCTestCase {
+    static let root = URL(fileURLWithPath: "\(#filePath)").deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    nonisolated(unsafe) static var shared: (LikenessPipeline, GenerationEngine)?
+    var tmp: URL!
+
+    override func setUpWithError() throws {
+        tmp = FileManager.default.temporaryDirectory.appendingPathComponent("likeness-runtime-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
+    }
+
+    override func tearDown() { try? FileManager.default.removeItem(at: tmp) }
+
+    func makeRuntime(samples: Bool = false) throws -> (StudioRuntime, Mailbox) {
+        if Self.shared == nil {
+            let p = try LikenessPipeline(folder: Self.root.appendingPathComponent("Models/toybox"))
+            Self.shared = (p, GenerationEngine(pipeline: p, threads: 1))
+        }
+        guard let (pipeline, engine) = Self.shared else { throw XCTSkip("no model") }
+        let paths = LikenessPaths(dataHome: tmp.appendingPathComponent("data"), configHome: tmp.appendingPathComponent("config"))
+        let mailbox = Mailbox()
+        let runtime = StudioRuntime(engine: engine, identity: try ModelIdentity(folder: pipeline.folder.url),
+                                    gallery: ObjectGallery(paths: paths), outputs: OutputStore(paths: paths), paths: paths,
+                                    mailbox: mailbox, samples: samples ? Self.root.appendingPathComponent("Samples/objects") : nil)
+        return (runtime, mailbox)
+    }
+
+    /// Drains the mailbox until `match` returns a value (or fails after `timeout`).
+    func wait<T>(_ mailbox: Mailbox, timeout: Double = 120, _ match: (Msg) -> T?, file: StaticString = #filePath, line: UInt = #line) throws -> T {
+        let end = Date().addingTimeInterval(timeout)
+        while Date() < end {
+            for m in mailbox.drain() { if let v = match(m) { return v } }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        XCTFail("no matching message within \(timeout) s", file: file, line: line)
+        throw XCTSkip("timed out")
+    }
+
+    func testPromptCheckReportsUnknownWordsTokensAndProblems() throws {
+        let (rt, mb) = try makeRuntime()
+        rt.perform(.checkPrompt(prompt: "a glittery <obj> on the beach", negative: "", object: nil))
+        let c = try wait(mb) { if case .promptChecked(let c) = $0 { return c }; return nil }
+        XCTAssertEqual(c.unknownWords, ["glittery"])
+        XCTAssertEqual(c.maxTokens, 32)
+        XCTAssertGreaterThan(c.tokenCount, 6)
+        XCTAssertNil(c.problem)
+        rt.perform(.checkPrompt(prompt: Array(repeating: "a red star", count: 20).joined(separator: " "), negative: "", object: nil))
+        let long = try wait(mb) { if case .promptChecked(let c) = $0 { return c }; return nil }
+        XCTAssertGreaterThan(long.tokenCount, long.maxTokens)
+        rt.perform(.checkPrompt(prompt: "a <obj> and a <obj>", negative: "", object: nil))
+        let twice = try wait(mb) { if case .promptChecked(let c) = $0 { return c }; return nil }
+        XCTAssertTrue(twice.problem?.contains("once") ?? false, twice.problem ?? "no problem reported")
+    }
+
+    func testFirstStartSamplesThenTwoSeedJobSavesImagesWithParameters() throws {
+        let (rt, mb) = try makeRuntime(samples: true)
+        rt.perform(.loadGallery)
+        let items = try wait(mb) { m -> [GalleryItem]? in
+            if case .galleryLoaded(let items) = m, items.count == 12 { return items }
+            return nil
+        }
+        XCTAssertTrue(items.allSatisfy { !$0.stale && $0.thumb != nil })
+        var settings = StudioSettings()
+        settings.steps = 3
+        settings.seed = 7
+        let name = items[1].name
+        let plan = GenerationPlan(runID: 1, settings: settings, object: name,
+                                  jobs: [JobSpec(prompt: "a <obj> in the snow", negative: "", seeds: [7, 8], identityGuidance: 3, axisLabel: nil)])
+        rt.perform(.generate(plan))
+        var steps = 0
+        let images = try wait(mb) { m -> [RGBImage]? in
+            guard case let .job(run, index, u) = m, run == 1, index == 0 else { return nil }
+            switch u {
+            case let .step(_, _, previews, _, _):
+                XCTAssertEqual(previews.count, 2)
+                XCTAssertTrue(previews.allSatisfy { $0 != nil })
+                steps += 1
+            case let .finished(images, _, _): return images
+            case .failed(let m): XCTFail(m); return []
+            default: break
+            }
+            return nil
+        }
+        XCTAssertEqual(steps, 3)
+        XCTAssertEqual(images.count, 2)
+        XCTAssertNotEqual(images[0], images[1], "two seeds, two images")
+        let meta = OutputMeta(prompt: "a <obj> in the snow", negative: "", settings: settings, seed: 8, identityGuidance: 3,
+                              object: name, model: "toybox", elapsed: 1)
+        rt.perform(.saveOutput(run: 1, cell: 1, image: images[1], meta: meta))
+        let path = try wait(mb) { if case let .outputSaved(_, cell, path) = $0, cell == 1 { return path }; return nil }
+        let recall = try rt.recall(URL(fileURLWithPath: path))
+        XCTAssertEqual(recall.prompt, "a <obj> in the snow")
+        XCTAssertEqual(recall.settings.seed, 8)
+        XCTAssertEqual(recall.settings.steps, 3)
+        XCTAssertEqual(recall.object, name)
+        XCTAssertEqual(recall.settings.identityGuidance, 3)
+        XCTAssertEqual(try RGBImage(contentsOf: URL(fileURLWithPath: path)), images[1])
+    }
+
+    func testRecallFromAnA1111PNG() throws {
+        let (rt, mb) = try makeRuntime()
+        let url = tmp.appendingPathComponent("a1111.png")
+        let text = "a small circle in the snow\nNegative prompt: blurry\nSteps: 20, Sampler: Euler a, CFG scale: 7, Seed: 123, Size: 64x64, Model: sd15, Hires upscale: 2"
+        try RGBImage(width: 8, height: 8, fill: .white).write(to: url, text: [("parameters", text)])
+        rt.perform(.openParameters(path: url.path))
+        let (recall, from) = try wait(mb) { if case let .recalled(r, from) = $0 { return (r, from) }; return nil }
+        XCTAssertEqual(from, url.path)
+        XCTAssertEqual(recall.prompt, "a small circle in the snow")
+        XCTAssertEqual(recall.negative, "blurry")
+        XCTAssertEqual(recall.settings.sampler, "euler-a")
+        XCTAssertEqual(recall.settings.steps, 20)
+        XCTAssertEqual(recall.settings.seed, 123)
+        XCTAssertEqual(recall.settings.textGuidance, 7)
+        XCTAssertTrue(recall.notes.contains { $0.contains("Hires") }, "what cannot be honoured is reported: \(recall.notes)")
+        rt.perform(.openParameters(path: tmp.appendingPathComponent("missing.png").path))
+        let err = try wait(mb) { if case let .status(t, .error) = $0 { return t }; return nil }
+        XCTAssertTrue(err.contains("missing.png"), err)
+    }
+
+    func testSessionRoundTripAndTolerantDecoding() throws {
+        let paths = LikenessPaths(dataHome: tmp.appendingPathComponent("data"), configHome: tmp.appendingPathComponent("config"))
+        XCTAssertNil(try SessionStore.load(paths: paths))
+        var st = StudioSettings()
+        st.steps = 9; st.axis = .identity; st.busyPolicy = .queue
+        let data = SessionData(prompt: "p", negative: "n", object: "o", settings: st, focus: .gallery, selectedObject: 3)
+        try SessionStore.save(data, paths: paths)
+        XCTAssertEqual(try SessionStore.load(paths: paths), data)
+        try Data(#"{"prompt":"x","negative":"","focus":"prompt","selectedObject":0,"settings":{"steps":12}}"#.utf8).write(to: paths.session)
+        let old = try XCTUnwrap(try SessionStore.load(paths: paths))
+        XCTAssertEqual(old.settings.steps, 12)
+        XCTAssertEqual(old.settings.sampler, "ddim", "missing keys keep their defaults")
+        try Data("not json".utf8).write(to: paths.session)
+        XCTAssertThrowsError(try SessionStore.load(paths: paths)) { XCTAssertTrue("\($0)".contains("session.json")) }
+    }
+}

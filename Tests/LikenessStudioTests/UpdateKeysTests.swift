@@ -159,6 +159,10 @@ final class UpdateKeysTests: XCTestCase {
         send(&s, .enter)
         XCTAssertEqual(s.settings.width, 96)
         XCTAssertEqual(s.settings.height, 96)
+        // Digits arriving together (a paste, or a fast tmux send-keys) start an edit too.
+        s.settingsRow = SettingField.seed.rawValue
+        send(&s, .paste("12345"), .enter)
+        XCTAssertEqual(s.settings.seed, 12345)
         s.settingsRow = SettingField.sampler.rawValue
         send(&s, .left, .left)
         XCTAssertEqual(s.settings.sampler, "dpmpp-2m")

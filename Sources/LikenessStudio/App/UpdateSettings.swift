@@ -56,6 +56,9 @@ extension Studio {
         case .char(let c) where field.acceptsText && (c.isNumber || c == "." || (field == .axisValues)):
             s.settingsEdit = String(c)
             s.settingsError = nil
+        case .paste(let text) where field.acceptsText:
+            s.settingsEdit = text.replacingOccurrences(of: "\n", with: " ")
+            s.settingsError = nil
         case .char(let c) where c.isNumber || c == ".":
             s.settingsError = "use Left/Right to change \(field.label.lowercased())"
         default:

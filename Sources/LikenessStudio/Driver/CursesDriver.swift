@@ -67,19 +67,34 @@ final class CursesDriver {
 
     // MARK: painting
 
+    /// xterm's 16 standard colours (8 on terminals with 8).
+    private static let basic: [RGB] = [
+        RGB(0, 0, 0), RGB(205, 0, 0), RGB(0, 205, 0), RGB(205, 205, 0), RGB(0, 0, 238), RGB(205, 0, 205), RGB(0, 205, 205),
+        RGB(229, 229, 229), RGB(127, 127, 127), RGB(255, 0, 0), RGB(0, 255, 0), RGB(255, 255, 0), RGB(92, 92, 255),
+        RGB(255, 0, 255), RGB(0, 255, 255), RGB(255, 255, 255),
+    ]
+
     private func colorIndex(_ c: RGB?) -> Int32 {
         guard let c else { return -1 }
-        if colors >= 256 {
-            return Int32(ImageLayer.xterm256Index(c))
+        if colors >= 256 { return Int32(ImageLayer.xterm256Index(c)) }
+        let n = colors >= 16 ? 16 : 8
+        func d(_ p: RGB) -> Int {
+            let r = Int(p.r) - Int(c.r), g = Int(p.g) - Int(c.g), b = Int(p.b) - Int(c.b)
+            return r * r + g * g + b * b
         }
-        // The 8 ANSI colours: one bit per channel above half.
-        let r = c.r > 127 ? 1 : 0, g = c.g > 127 ? 2 : 0, b = c.b > 127 ? 4 : 0
-        return Int32(r | g | b)
+        return Int32(Self.basic.prefix(n).enumerated().min { d($0.element) < d($1.element) }?.offset ?? 7)
     }
+
+    private static func luma(_ c: RGB) -> Int { (299 * Int(c.r) + 587 * Int(c.g) + 114 * Int(c.b)) / 1000 }
 
     private func pair(_ style: Style) -> Int32 {
         guard useColor else { return 0 }
-        let fg = colorIndex(style.fg), bg = colorIndex(style.bg)
+        var fg = colorIndex(style.fg)
+        let bg = colorIndex(style.bg)
+        // With few colours, text and its background can land on the same one: keep it readable.
+        if colors < 256, fg >= 0, fg == bg, let f = style.fg, let b = style.bg, f != b {
+            fg = Self.luma(f) < Self.luma(b) ? 0 : (colors >= 16 ? 15 : 7)
+        }
         if fg < 0 && bg < 0 { return 0 }
         let key = Int64(fg) << 32 | Int64(UInt32(bitPattern: bg))
         if let p = pairs[key] { return p }

@@ -53,6 +53,11 @@ final class UpdateRunTests: XCTestCase {
         XCTAssertEqual(s.statusKind, .error)
         XCTAssertEqual(s.status, "image size 63x64 is not allowed")
         XCTAssertFalse(s.jobRunning)
+        // A failure the engine pins on a field moves focus there.
+        let again = try XCTUnwrap(generatePlan(&s))
+        _ = Studio.update(&s, .job(run: again.runID, index: 0, .failedAt(.settings, "sampler euler-a has no Karras sigmas")))
+        XCTAssertEqual(s.focus, .settings)
+        XCTAssertEqual(s.statusKind, .error)
     }
 
     func testReplaceCancelsTheRunningRunAndQueueWaitsForIt() throws {

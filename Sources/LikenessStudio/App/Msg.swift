@@ -12,6 +12,8 @@ public enum JobUpdate: Equatable, Sendable {
     case finished(images: [RGBImage], elapsed: Double, warnings: [String])
     case cancelled(afterStep: Int)
     case failed(String)
+    /// A failure the engine attributes to one field: focus goes to that pane.
+    case failedAt(Pane, String)
 }
 
 public enum Msg: Equatable, Sendable {

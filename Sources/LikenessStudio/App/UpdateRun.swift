@@ -154,6 +154,10 @@ extension Studio {
         case .failed(let message):
             r.jobs[index].phase = .failed(message)
             setStatus(&s, message, .error)
+        case let .failedAt(pane, message):
+            r.jobs[index].phase = .failed(message)
+            setStatus(&s, message, .error)
+            if s.overlay == nil && s.screen == .studio { s.focus = pane }
         }
         s.run = r
         if !r.active {

@@ -144,7 +144,13 @@ public final class StudioRuntime {
         case .finished(let r):
             return .finished(images: r.images.compactMap { image($0.pixels) }, elapsed: r.elapsed, warnings: r.warnings)
         case .cancelled(let n): return .cancelled(afterStep: n)
-        case .failed(let err): return .failed(err.description)
+        case .failed(let err):
+            switch err {
+            case .prompt: return .failedAt(.prompt, err.description)
+            case .settings: return .failedAt(.settings, err.description)
+            case .model: return .failedAt(.gallery, err.description)
+            default: return .failed(err.description)
+            }
         }
     }
 

@@ -15,7 +15,7 @@ public enum SeedMode: String, Codable, CaseIterable, Sendable {
 
 public enum PreviewQuality: String, Codable, CaseIterable, Sendable {
     case latent, decode
-    public var label: String { self == .latent ? "latent map" : "full decode" }
+    public var label: String { self == .latent ? "latent" : "decode" }
 }
 
 public enum BusyPolicy: String, Codable, CaseIterable, Sendable {
@@ -30,8 +30,8 @@ public enum CompareAxis: String, Codable, CaseIterable, Sendable {
     case prompt
     public var label: String {
         switch self {
-        case .none: return "seeds only"
-        case .identity: return "identity guidance"
+        case .none: return "none"
+        case .identity: return "identity"
         case .prompt: return "prompt S/R"
         }
     }

@@ -177,6 +177,16 @@ final class StudioEndToEndTests: XCTestCase {
         assertRestored(try tmux.wait(for: "STUDIO-EXIT=", timeout: 10), status: "143")
     }
 
+    func testCrashSignalRestoresTheTerminal() throws {
+        try launch()
+        try tmux.wait(for: "Objects (")
+        let text = try String(contentsOf: tmp.appendingPathComponent("pid"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let pid = try XCTUnwrap(Int32(text), "pid file: \(text)")
+        XCTAssertEqual(kill(pid, SIGABRT), 0)
+        // The handler restores the terminal, then the default action ends the process (128 + 6).
+        assertRestored(try tmux.wait(for: "STUDIO-EXIT=", timeout: 20), status: "134")
+    }
+
     func testRefusesWithoutATerminal() throws {
         let p = Process()
         p.executableURL = try executable()

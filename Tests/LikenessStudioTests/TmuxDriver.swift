@@ -71,5 +71,8 @@ final class TmuxStudio {
 
     func stop() {
         _ = try? tmux(["kill-server"])
+        // kill-server can leave the socket file behind.
+        let base = ProcessInfo.processInfo.environment["TMUX_TMPDIR"] ?? "/tmp"
+        try? FileManager.default.removeItem(atPath: "\(base)/tmux-\(getuid())/\(socket)")
     }
 }

@@ -62,6 +62,7 @@ extension Studio {
 
     static func generate(_ s: inout StudioState) -> [Effect] {
         s.settingsEdit = nil
+        s.screen = .studio
         let plan: GenerationPlan
         switch makePlan(s, runID: s.nextRunID) {
         case .failure(let e):

@@ -76,6 +76,8 @@ extension Studio {
         if s.settings.seedMode == .random { s.settings.seed = plan.settings.seed }
         var effects: [Effect] = [.appendPromptHistory(prompt: plan.jobs[0].prompt, negative: plan.jobs[0].negative)]
         appendLocalHistory(&s, plan.jobs[0].prompt, plan.jobs[0].negative)
+        // The session is kept at every run too, so a killed studio still comes back to it.
+        effects.append(.saveSession(SessionData(from: s)))
         if let r = s.run, r.active {
             if s.settings.busyPolicy == .queue {
                 s.queued = plan

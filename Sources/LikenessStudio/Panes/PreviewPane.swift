@@ -106,7 +106,10 @@ enum PreviewPane {
         let done = run.jobs.reduce(0) { acc, j in acc + ((j.phase == .finished) ? steps : min(steps, j.step)) }
         let current = run.jobs.first { $0.phase == .running } ?? run.jobs.last { $0.step > 0 } ?? JobProgress()
         var text: String
-        if run.active {
+        let waiting = run.jobs.contains { if case .queued(let n) = $0.phase { return n > 0 }; return false }
+        if run.active && waiting && !run.jobs.contains(where: { $0.phase == .running }) {
+            text = " waiting for the engine to finish the previous images…"
+        } else if run.active {
             let itps = current.itPerSec
             let eta = itps > 0 ? Double(total - done) / itps : 0
             text = " step \(current.step)/\(steps)"

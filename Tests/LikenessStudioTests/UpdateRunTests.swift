@@ -207,6 +207,25 @@ final class UpdateRunTests: XCTestCase {
         XCTAssertNotNil(s.gallery.busy)
     }
 
+    func testChoosingAnObjectTurnsTheUntouchedSamplePromptIntoAnObjectPrompt() throws {
+        var s = Fixture.state()
+        _ = Studio.update(&s, .galleryLoaded(Fixture.galleryItems(3)))
+        s.focus = .gallery
+        send(&s, .enter)
+        XCTAssertEqual(s.prompt.text, StudioState.sampleObjectPrompt)
+        let plan = try XCTUnwrap(generatePlan(&s))
+        XCTAssertEqual(plan.object, "circle-black-checkered-red")
+        // An edited prompt is left alone, with a hint.
+        var t = Fixture.state()
+        _ = Studio.update(&t, .galleryLoaded(Fixture.galleryItems(3)))
+        t.prompt.setText("a red star")
+        t.focus = .gallery
+        send(&t, .enter)
+        XCTAssertEqual(t.prompt.text, "a red star")
+        XCTAssertEqual(t.statusKind, .warning)
+        XCTAssertTrue(t.status.contains("Ctrl-O"), t.status)
+    }
+
     func testGalleryPagingWithHundredsOfObjects() {
         var s = Fixture.state(120, 40)
         _ = Studio.update(&s, .galleryLoaded(Fixture.galleryItems(500)))

@@ -183,6 +183,8 @@ public struct StudioState: Equatable, Sendable {
 
     /// Text only, so Ctrl-G works at once on a first start (before any object is chosen).
     public static let samplePrompt = "a large red star with blue stripes on the beach, at the left"
+    /// What the sample prompt becomes when an object is chosen before it was edited.
+    public static let sampleObjectPrompt = "a <obj> on the beach"
 
     public var jobRunning: Bool { run?.active ?? false }
     public var textFocused: Bool {

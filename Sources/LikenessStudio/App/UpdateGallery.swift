@@ -44,7 +44,16 @@ extension Studio {
                 return []
             } else {
                 s.gallery.active = item.name
-                setStatus(&s, "active object: \(item.name)", .ok)
+                let ph = s.model.placeholder
+                if s.prompt.text == StudioState.samplePrompt {
+                    // The untouched sample prompt becomes one that uses the object.
+                    s.prompt.setText(StudioState.sampleObjectPrompt)
+                    setStatus(&s, "active object: \(item.name) · prompt set to \"\(StudioState.sampleObjectPrompt)\" · Ctrl-G", .ok)
+                } else if !Studio.hasPlaceholder(s.prompt.text, ph) {
+                    setStatus(&s, "active object: \(item.name) · write \(ph) in the prompt where it goes (Ctrl-O)", .warning)
+                } else {
+                    setStatus(&s, "active object: \(item.name)", .ok)
+                }
             }
             return [checkPrompt(s)]
         case .char("x"):

@@ -132,6 +132,13 @@ final class StudioEndToEndTests: XCTestCase {
         XCTAssertEqual(first["Seed"], "1")
         XCTAssertEqual(first.prompt, "a <obj> in the snow")
 
+        // History lists both outputs, newest first; Enter recalls the settings of seed 2.
+        try tmux.keys("F2")
+        let history = try tmux.wait(for: "History (2)")
+        XCTAssertTrue(history.contains("seed 2 · 25 steps"), history)
+        try tmux.keys("Enter")
+        try tmux.wait(for: "recalled 00002-2.png")
+
         try tmux.keys("C-q")
         assertRestored(try tmux.wait(for: "STUDIO-EXIT="), status: "0")
         // The session was saved for the next start.
@@ -145,7 +152,8 @@ final class StudioEndToEndTests: XCTestCase {
         try tmux.wait(for: "a small yellow circle in the snow")
         try tmux.wait(for: "Objects (12)", timeout: 120)
         try tmux.keys("C-g")
-        try tmux.wait(for: "step 3/400")
+        // Any step from the third on (steps can pass between two looks at the screen).
+        try tmux.wait(matching: #"step ([3-9]|[1-9][0-9]+)/400 ·"#)
         try tmux.resize(80, 24)
         var s = try tmux.wait(for: "Preview", timeout: 10)
         XCTAssertTrue(s.split(separator: "\n").allSatisfy { $0.count <= 80 }, s)
@@ -156,14 +164,15 @@ final class StudioEndToEndTests: XCTestCase {
         XCTAssertTrue(s.contains("/400"), "still running after the resizes:\n\(s)")
         let before = Date()
         try tmux.keys("Escape")
-        s = try tmux.wait(for: "cancelled after step", timeout: 10)
+        s = try tmux.wait(for: "cancelled at step", timeout: 10)
         XCTAssertLessThan(Date().timeIntervalSince(before), 5, "cancel is honoured quickly")
         XCTAssertFalse(s.contains("done ·"))
         // Ctrl-C cancels a running job first, then quits when idle.
         try tmux.keys("C-g")
-        try tmux.wait(for: "step 2/400")
+        // The running progress line (" · it/s") is not the previous run's "cancelled at step" line.
+        try tmux.wait(matching: #"step ([2-9]|[1-9][0-9]+)/400 ·"#)
         try tmux.keys("C-c")
-        try tmux.wait(for: "cancelled after step", timeout: 10)
+        try tmux.wait(for: "cancelled at step", timeout: 10)
         try tmux.keys("C-c")
         assertRestored(try tmux.wait(for: "STUDIO-EXIT=", timeout: 10), status: "0")
     }

@@ -69,6 +69,20 @@ final class TmuxStudio {
         throw XCTSkip("stopped after a timeout")
     }
 
+    /// Waits until the screen matches the regular expression `pattern`.
+    @discardableResult
+    func wait(matching pattern: String, timeout: Double = 60, file: StaticString = #filePath, line: UInt = #line) throws -> String {
+        let end = Date().addingTimeInterval(timeout)
+        var last = ""
+        while Date() < end {
+            last = try screen()
+            if last.range(of: pattern, options: .regularExpression) != nil { return last }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        XCTFail("timed out waiting for /\(pattern)/; screen:\n\(last)", file: file, line: line)
+        throw XCTSkip("stopped after a timeout")
+    }
+
     func stop() {
         _ = try? tmux(["kill-server"])
         // kill-server can leave the socket file behind.

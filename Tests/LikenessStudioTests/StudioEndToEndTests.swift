@@ -44,7 +44,7 @@ final class StudioEndToEndTests: XCTestCase {
         let cmd = "cd \(q(root.path)) && "
             + "XDG_DATA_HOME=\(q(tmp.appendingPathComponent("data").path)) XDG_CONFIG_HOME=\(q(tmp.appendingPathComponent("config").path)) "
             + "sh -c \(q(inner)); "
-            + "echo STUDIO-EXIT=$?; stty -a | tr ' ' '\\n' | grep -E '^-?(icanon|echo)$' | tr '\\n' ' '; echo; sleep 30"
+            + "echo STUDIO-EXIT=$?; stty -a | tr ' ' '\\n' | grep -E '^-?(icanon|echo)$' | tr '\\n' ' '; echo; echo STUDIO-END; sleep 30"
         try tmux.start("sh -c \(q(cmd))", width: width, height: height)
     }
 
@@ -140,7 +140,7 @@ final class StudioEndToEndTests: XCTestCase {
         try tmux.wait(for: "recalled 00002-2.png")
 
         try tmux.keys("C-q")
-        assertRestored(try tmux.wait(for: "STUDIO-EXIT="), status: "0")
+        assertRestored(try tmux.wait(for: "STUDIO-END"), status: "0")
         // The session was saved for the next start.
         let session = try String(contentsOf: tmp.appendingPathComponent("config/likeness/session.json"), encoding: .utf8)
         XCTAssertTrue(session.contains("circle-yellow-striped-brown"), session)
@@ -174,7 +174,7 @@ final class StudioEndToEndTests: XCTestCase {
         try tmux.keys("C-c")
         try tmux.wait(for: "cancelled at step", timeout: 10)
         try tmux.keys("C-c")
-        assertRestored(try tmux.wait(for: "STUDIO-EXIT=", timeout: 10), status: "0")
+        assertRestored(try tmux.wait(for: "STUDIO-END", timeout: 10), status: "0")
     }
 
     func testSIGTERMRestoresTheTerminal() throws {
@@ -183,7 +183,7 @@ final class StudioEndToEndTests: XCTestCase {
         let text = try String(contentsOf: tmp.appendingPathComponent("pid"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         let pid = try XCTUnwrap(Int32(text), "pid file: \(text)")
         XCTAssertEqual(kill(pid, SIGTERM), 0, "the studio process was found")
-        assertRestored(try tmux.wait(for: "STUDIO-EXIT=", timeout: 10), status: "143")
+        assertRestored(try tmux.wait(for: "STUDIO-END", timeout: 10), status: "143")
     }
 
     func testCrashSignalRestoresTheTerminal() throws {
@@ -193,7 +193,7 @@ final class StudioEndToEndTests: XCTestCase {
         let pid = try XCTUnwrap(Int32(text), "pid file: \(text)")
         XCTAssertEqual(kill(pid, SIGABRT), 0)
         // The handler restores the terminal, then the default action ends the process (128 + 6).
-        assertRestored(try tmux.wait(for: "STUDIO-EXIT=", timeout: 20), status: "134")
+        assertRestored(try tmux.wait(for: "STUDIO-END", timeout: 20), status: "134")
     }
 
     func testRefusesWithoutATerminal() throws {

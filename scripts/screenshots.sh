@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The README's screenshots, taken from the real studio in a real sixel xterm on a virtual screen
 # (../shared/tools/xterm-shot.sh beside the checkout; needs xterm xvfb imagemagick xdotool:
-# `make screenshot-deps`). Fresh data and config folders, so the gallery holds the samples.
+# `make screenshot-deps`). Fresh data and config folders, so the gallery holds the samples; the
+# keys choose star-red-striped-blue as the object (the sample prompt becomes "a <obj> on the
+# beach") and generate two seeds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 shot=../shared/tools/xterm-shot.sh
@@ -13,6 +15,6 @@ for mode in sixel halfblock; do
   tmp=$(mktemp -d)
   COLS=140 ROWS=42 "$shot" "docs/screenshots/studio-$mode.png" 8 \
     "cd $PWD && TERM=xterm-256color XDG_DATA_HOME=$tmp/data XDG_CONFIG_HOME=$tmp/config $bin studio --preview $mode" \
-    key --delay 80 ctrl+g sleep 6
+    key --delay 120 shift+Tab Down Down Down Down Down Down Down Down Down Down Return ctrl+g sleep 8
   rm -rf "$tmp"
 done

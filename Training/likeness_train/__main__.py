@@ -1,5 +1,5 @@
-"""python -m likeness_train STAGE [flags]: clip | vae | base | encoder | export | evaluate |
-probes | textual-inversion | render-data. Each stage's --help lists its flags."""
+"""python -m likeness_train STAGE [flags]: clip | vae | vae-snapshot | base | encoder | export |
+evaluate | probes | textual-inversion | render-data. Each stage's --help lists its flags."""
 from __future__ import annotations
 
 import importlib
@@ -9,6 +9,7 @@ STAGES = {
     "render-data": "likeness_train.stage_data",
     "clip": "likeness_train.stage_clip",
     "vae": "likeness_train.stage_vae",
+    "vae-snapshot": "likeness_train.snapshot_vae",
     "base": "likeness_train.stage_base",
     "encoder": "likeness_train.stage_encoder",
     "export": "likeness_train.export",

@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from . import common, models
+from . import common, levers, models
 
 
 @dataclasses.dataclass
@@ -28,6 +28,9 @@ class VaeConfig:
     channels: str = ""
     layers_per_block: int = 0
     latent_channels: int = 4
+    # Start from these weights (a diffusers AutoencoderKL folder, e.g. a committed checkpoint)
+    # when the run has no state.pt yet; the architecture flags must match it.
+    init_from: str = ""
     # Held-out PSNR every N steps (0: only at the end), for learning curves.
     eval_every: int = 0
 
@@ -56,11 +59,14 @@ def run(cfg: VaeConfig):
     torch.manual_seed(cfg.seed)
     vae = AutoencoderKL(**models.vae_config(cfg.quick, channels=cfg.channels, layers_per_block=cfg.layers_per_block,
                                               latent_channels=cfg.latent_channels))
+    if cfg.init_from and not (out / "state.pt").exists():
+        vae.load_state_dict(AutoencoderKL.from_pretrained(cfg.init_from, torch_dtype=torch.float32).state_dict())
+        print(f"vae: starting from {cfg.init_from}", flush=True)
     opt = torch.optim.AdamW(vae.parameters(), lr=cfg.lr, weight_decay=0.0)
     ckpt = common.Checkpoint(out / "state.pt")
     step = ckpt.load({"vae": vae}, opt)
     vae, opt = acc.prepare(vae, opt)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / 50) * max(0.05, 1 - s / cfg.steps),
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: levers.lr_factor(s, cfg.steps, 50, "linear", 0.05),
                                               last_epoch=step - 1 if step else -1)
     gen = torch.Generator().manual_seed(cfg.seed + step)
     log = common.Log()

@@ -1,0 +1,30 @@
+"""A VAE run's weights snapshot as a model folder (fp16 weights, float32 config) and a new run
+starting from it (`vae --init-from`), as a later session on a fresh machine resumes."""
+import json
+import shutil
+
+import torch
+
+
+def test_snapshot_then_init_from(chain, tmp_path):
+    from diffusers import AutoencoderKL
+
+    from likeness_train import snapshot_vae, stage_vae
+    a, b = tmp_path / "a", tmp_path / "b"
+    for run in (a, b):
+        shutil.copytree(chain / "data", run / "data")
+    stage_vae.main(["--run-dir", str(a), "--quick", "true", "--steps", "2", "--batch-size", "4",
+                    "--channels", "8,16", "--latent-channels", "8"])
+    snap = tmp_path / "snap"
+    snapshot_vae.main(["--run-dir", str(a), "--out", str(snap)])
+    meta = json.loads((snap / "snapshot.json").read_text())
+    assert meta["step"] == 2 and meta["train_config"]["latent_channels"] == 8
+    assert json.loads((snap / "config.json").read_text()).get("dtype", "float32") == "float32"
+    loaded = AutoencoderKL.from_pretrained(snap)
+    assert loaded.dtype == torch.float32 and loaded.config.latent_channels == 8
+    # Zero steps: the run only loads the snapshot, evaluates and saves it.
+    stage_vae.main(["--run-dir", str(b), "--quick", "true", "--steps", "0", "--channels", "8,16",
+                    "--latent-channels", "8", "--init-from", str(snap)])
+    resumed = AutoencoderKL.from_pretrained(b / "vae" / "model")
+    for name, p in loaded.state_dict().items():
+        assert torch.equal(p, resumed.state_dict()[name]), name

@@ -163,6 +163,27 @@ def bench_jobs(name: str, folder: Path, size: int, steps: int, cancel_steps: int
                      f"Swift {1000 * sw['median']:.2f} ms, PyTorch {1000 * median(pt):.2f} ms, ratio {sw['median'] / median(pt):.2f}"))
 
 
+def bench_studio(jobs: list, threads: int):
+    """The studio itself (scripts/studio_bench.py): the real program in tmux, timed by its trace."""
+    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "studio_bench.py"), "--threads", str(threads)],
+                       cwd=ROOT, capture_output=True, text=True, timeout=900)
+    lines = r.stdout.strip().splitlines()
+    out = json.loads(lines[-1]) if lines else {}
+    if r.returncode != 0 or "error" in out:
+        sys.stderr.write(r.stderr)
+        jobs.append(("studio (scripts/studio_bench.py)", f"failed: {out.get('error', f'exit status {r.returncode}')}"))
+        return
+    busy, idle = out["key_to_frame_busy_ms"], out["key_to_frame_idle_ms"]
+    jobs.append((f"studio: key to frame while a job runs ({busy['keys']} keys typed 30-50 ms apart, "
+                 f"Toybox, {out['busy_job']['steps']} steps, {out['busy_job']['seeds']} seeds)",
+                 f"p50 {busy['p50']:.1f} ms, p99 {busy['p99']:.1f} ms (idle: p50 {idle['p50']:.1f} ms, p99 {idle['p99']:.1f} ms)"))
+    p = out["ctrl_g_to_first_preview_ms"]
+    jobs.append((f"studio: Ctrl-G to first preview on screen (Toybox, {p['runs']} runs)",
+                 f"median {p['median']:.0f} ms, max {p['max']:.0f} ms"))
+    jobs.append(("studio: 4-seed compare / 4 one-seed runs (Toybox, 25 steps, Ctrl-G to final images on screen)",
+                 f"{out['compare_4_seeds_s']:.2f} s / {out['four_one_seed_runs_s']:.2f} s = {out['compare_ratio']:.2f}"))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threads", type=int, default=2)
@@ -189,6 +210,7 @@ def main():
     bench_folder("Toybox", toy, 16, 10, rows, whole_image=True)
     jobs: list = []
     bench_jobs("Toybox", toy, 0, 25, 25, jobs, encode=True)
+    bench_studio(jobs, args.threads)
     if not args.skip_sd:
         sd = BENCH / "sd15-random"
         make_sd15(sd)
@@ -230,7 +252,9 @@ def main():
     lines += ["", "Times are medians after one warm-up run. A ratio below 1 means the Swift engine is faster.", "",
               "## Job layer (interactive use)", "",
               "Seeds batched against one-seed jobs, cancellation, and how soon a front end's thread runs while the",
-              "engine works (its worker and pool threads run at nice 5). Same run as the table above.", "",
+              "engine works (its worker and pool threads run at nice 5). Same run as the table above. The studio",
+              "rows drive the real `likeness studio` in tmux (scripts/studio_bench.py), timed by its own trace",
+              "(LIKENESS_STUDIO_TRACE): a key is timed from when curses reads it to when its frame is on screen.", "",
               "| what | result |", "| --- | --- |"]
     lines += [f"| {what} | {result} |" for what, result in jobs]
     lines += [""]

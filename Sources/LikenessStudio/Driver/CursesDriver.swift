@@ -207,6 +207,12 @@ final class CursesDriver {
         while true {
             let r = wget_wch(stdscr, &ch)
             if r == ERR { break }
+            let before = raw.count, readAt = StudioTrace.shared == nil ? 0 : StudioTrace.now
+            defer {
+                if let trace = StudioTrace.shared {
+                    for case .key(let k) in raw[before...] { trace.key(k, at: readAt) }
+                }
+            }
             if r == KEY_CODE_YES {
                 if let m = functionKey(Int32(ch)) { raw.append(m) }
                 continue

@@ -64,6 +64,8 @@ public enum StudioApp {
         var sessionWarning: String?
         do { session = try SessionStore.load(paths: paths) } catch { sessionWarning = "\(error)" }
 
+        StudioTrace.start(environment: env)
+        defer { StudioTrace.finish() }
         let driver = CursesDriver(useColor: !noColor,
                                   cellPixels: (caps.cellPixelWidth ?? 10, caps.cellPixelHeight ?? 20))
         defer { driver.end() }
@@ -84,6 +86,7 @@ public enum StudioApp {
         while !state.quit {
             if dirty {
                 driver.paint(StudioView.render(state, theme: theme))
+                StudioTrace.shared?.frame(state)
                 dirty = false
             }
             var fds = [pollfd(fd: 0, events: Int16(POLLIN), revents: 0), pollfd(fd: mailbox.readFD, events: Int16(POLLIN), revents: 0)]

@@ -24,6 +24,7 @@ enum TerminalGuard {
 
 private func terminationHandler(_ sig: Int32) {
     TerminalGuard.restore()
+    StudioTrace.finish()
     _exit(128 + sig)
 }
 

@@ -68,7 +68,7 @@ def flops(fn) -> float:
 
 def make_sd15(folder: Path):
     """Random SD-1.5-shaped components in diffusers layout (cached between runs)."""
-    if (folder / "done").exists():
+    if (folder / "done").exists() and (folder / "model_index.json").exists():
         return
     from diffusers import AutoencoderKL, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel
@@ -82,6 +82,17 @@ def make_sd15(folder: Path):
     AutoencoderKL(**SD15_VAE).save_pretrained(folder / "vae")
     vocab, merges = ts.build_clip_vocab()
     ts.write_clip_folder(folder / "tokenizer", vocab, merges, "<|endoftext|>")
+    # A whole pipeline folder, so the job-layer benchmarks can load it (SD 1.5's scheduler).
+    (folder / "scheduler").mkdir(exist_ok=True)
+    (folder / "scheduler" / "scheduler_config.json").write_text(json.dumps({
+        "_class_name": "PNDMScheduler", "beta_start": 0.00085, "beta_end": 0.012, "beta_schedule": "scaled_linear",
+        "num_train_timesteps": 1000, "set_alpha_to_one": False, "skip_prk_steps": True, "steps_offset": 1,
+        "prediction_type": "epsilon", "clip_sample": False}, indent=2))
+    (folder / "model_index.json").write_text(json.dumps({
+        "_class_name": "StableDiffusionPipeline", "scheduler": ["diffusers", "PNDMScheduler"],
+        "text_encoder": ["transformers", "CLIPTextModel"], "tokenizer": ["transformers", "CLIPTokenizer"],
+        "unet": ["diffusers", "UNet2DConditionModel"], "vae": ["diffusers", "AutoencoderKL"],
+        "safety_checker": [None, None], "feature_extractor": [None, None]}, indent=2))
     (folder / "done").write_text("ok")
 
 

@@ -1,4 +1,5 @@
-// The last session (prompt, negative prompt, active object, settings, focused pane) and the
+// The last session (prompt, negative prompt, active object, settings, and the layout: focused
+// pane, the screen shown (studio or history) and the selected gallery row) and the
 // settings, kept as JSON under $XDG_CONFIG_HOME/likeness and written atomically (temp + rename),
 // so a crash mid-write leaves the previous file.
 
@@ -13,6 +14,8 @@ public struct SessionData: Codable, Equatable, Sendable {
     public var settings: StudioSettings
     public var focus: Pane
     public var selectedObject: Int
+    /// The screen shown at exit (the studio or the history browser).
+    public var screen: Screen = .studio
     public var version = 1
 
     public init(prompt: String, negative: String, object: String?, settings: StudioSettings, focus: Pane, selectedObject: Int) {
@@ -29,12 +32,14 @@ public struct SessionData: Codable, Equatable, Sendable {
         settings = try c.decodeIfPresent(StudioSettings.self, forKey: .settings) ?? StudioSettings()
         focus = (try? c.decodeIfPresent(Pane.self, forKey: .focus)) ?? .prompt
         selectedObject = (try? c.decodeIfPresent(Int.self, forKey: .selectedObject)) ?? 0
+        screen = (try? c.decodeIfPresent(Screen.self, forKey: .screen)) ?? .studio
         version = (try? c.decodeIfPresent(Int.self, forKey: .version)) ?? 1
     }
 
     public init(from s: StudioState) {
         self.init(prompt: s.prompt.text, negative: s.negative.text, object: s.gallery.active, settings: s.settings,
                   focus: s.focus, selectedObject: s.gallery.selected)
+        screen = s.screen
     }
 }
 

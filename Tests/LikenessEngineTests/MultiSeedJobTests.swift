@@ -80,19 +80,26 @@ final class MultiSeedJobTests: XCTestCase {
         XCTAssertEqual(pipe.textEncoderPasses, passes + 1, "a new prompt encodes once (the negative row is cached)")
     }
 
-    func testCancellationLandsBetweenUNetBlocks() throws {
+    func testCancellationLandsBetweenUNetLayers() throws {
         let pipe = try PipelineFixtures.pipeline("toy-a")
-        let blocks = 1 + pipe.unet.down_blocks.count + (pipe.unet.mid_block == nil ? 0 : 1) + pipe.unet.up_blocks.count - 1
-        // Checks per step: the block checks, then one after the step.
+        // One check after conv_in and after every resnet and attention, then one after the step.
+        let unet = pipe.unet
+        let layers = unet.down_blocks.reduce(0) { $0 + $1.resnets.count + $1.attentions.count }
+            + (unet.mid_block.map { $0.resnets.count + $0.attentions.count } ?? 0)
+            + unet.up_blocks.reduce(0) { $0 + $1.resnets.count + $1.attentions.count }
+        let perStep = 1 + layers + 1
+        var all = 0
+        _ = try pipe.generate(request("a red star on the beach", steps: 2), checkpoint: { _ in all += 1 })
+        XCTAssertEqual(all, 2 * perStep + 1, "two steps of checks and one before the decode")
         var calls = 0
-        let stopAt = blocks + 3 // inside the second step's UNet pass
+        let stopAt = perStep + 3 // inside the second step's UNet pass, after its second layer
         XCTAssertThrowsError(try pipe.generate(request("a red star on the beach", steps: 5), checkpoint: { done in
             calls += 1
             if calls == stopAt { throw GenerationCancelled(afterStep: done) }
         })) { error in
             XCTAssertEqual(error as? GenerationCancelled, GenerationCancelled(afterStep: 1))
         }
-        XCTAssertEqual(calls, stopAt, "no further checks (and so no further blocks) after the cancellation")
+        XCTAssertEqual(calls, stopAt, "no further checks (and so no further layers) after the cancellation")
     }
 
     func testCancellationBeforeTheDecode() throws {

@@ -132,13 +132,15 @@ final class RuntimeTests: XCTestCase {
         XCTAssertNil(try SessionStore.load(paths: paths))
         var st = StudioSettings()
         st.steps = 9; st.axis = .identity; st.busyPolicy = .queue
-        let data = SessionData(prompt: "p", negative: "n", object: "o", settings: st, focus: .gallery, selectedObject: 3)
+        var data = SessionData(prompt: "p", negative: "n", object: "o", settings: st, focus: .gallery, selectedObject: 3)
+        data.screen = .history
         try SessionStore.save(data, paths: paths)
         XCTAssertEqual(try SessionStore.load(paths: paths), data)
         try Data(#"{"prompt":"x","negative":"","focus":"prompt","selectedObject":0,"settings":{"steps":12}}"#.utf8).write(to: paths.session)
         let old = try XCTUnwrap(try SessionStore.load(paths: paths))
         XCTAssertEqual(old.settings.steps, 12)
         XCTAssertEqual(old.settings.sampler, "ddim", "missing keys keep their defaults")
+        XCTAssertEqual(old.screen, .studio)
         try Data("not json".utf8).write(to: paths.session)
         XCTAssertThrowsError(try SessionStore.load(paths: paths)) { XCTAssertTrue("\($0)".contains("session.json")) }
     }

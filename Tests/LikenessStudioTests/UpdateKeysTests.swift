@@ -214,6 +214,14 @@ final class UpdateKeysTests: XCTestCase {
         XCTAssertEqual(s.gallery.active, "star")
         XCTAssertEqual(s.focus, .settings)
         XCTAssertEqual(effects, [.checkPrompt(prompt: "a <obj> in the snow", negative: "blurry", object: "star")])
+        XCTAssertEqual(s.screen, .studio)
+        // A session that ended in the history browser opens there, with the list reloaded.
+        var inHistory = data
+        inHistory.screen = .history
+        var h = Fixture.state()
+        XCTAssertEqual(Studio.update(&h, .sessionRestored(inHistory)).last, .loadHistory)
+        XCTAssertEqual(h.screen, .history)
+        XCTAssertEqual(SessionData(from: h).screen, .history)
         // The object is gone from the gallery: it is dropped with a warning.
         _ = Studio.update(&s, .galleryLoaded(Fixture.galleryItems(2)))
         XCTAssertNil(s.gallery.active)

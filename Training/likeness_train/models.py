@@ -42,8 +42,8 @@ def vae_config(quick: bool = False, channels: str = "", layers_per_block: int = 
                 latent_channels=latent_channels, norm_num_groups=8, sample_size=64)
 
 
-def unet_config(cross_dim: int, quick: bool = False) -> dict:
-    return dict(sample_size=16, in_channels=4, out_channels=4, layers_per_block=1,
+def unet_config(cross_dim: int, quick: bool = False, latent_channels: int = 4) -> dict:
+    return dict(sample_size=16, in_channels=latent_channels, out_channels=latent_channels, layers_per_block=1,
                 block_out_channels=[32, 64, 64] if quick else [64, 128, 192],
                 down_block_types=["CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"],
                 up_block_types=["UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"],

@@ -90,7 +90,7 @@ def run(cfg: BaseConfig):
     print(f"cached {len(latents)} latents, {len(uniq)} caption states", flush=True)
 
     torch.manual_seed(cfg.seed)
-    unet = UNet2DConditionModel(**models.unet_config(text.config.hidden_size, cfg.quick))
+    unet = UNet2DConditionModel(**models.unet_config(text.config.hidden_size, cfg.quick, vae.config.latent_channels))
     print(f"unet: {sum(p.numel() for p in unet.parameters()) / 1e6:.2f}M parameters", flush=True)
     opt = torch.optim.AdamW(unet.parameters(), lr=cfg.lr, weight_decay=0.01)
     ema = levers.EMA(unet, cfg.ema_decay) if cfg.ema_decay > 0 else None

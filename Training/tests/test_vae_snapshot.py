@@ -28,3 +28,16 @@ def test_snapshot_then_init_from(chain, tmp_path):
     resumed = AutoencoderKL.from_pretrained(b / "vae" / "model")
     for name, p in loaded.state_dict().items():
         assert torch.equal(p, resumed.state_dict()[name]), name
+
+
+def test_base_stage_follows_the_vae_latent_channels(chain, tmp_path):
+    from diffusers import UNet2DConditionModel
+
+    from likeness_train import stage_base, stage_vae
+    for part in ("data", "clip"):
+        shutil.copytree(chain / part, tmp_path / part)
+    stage_vae.main(["--run-dir", str(tmp_path), "--quick", "true", "--steps", "1", "--batch-size", "4",
+                    "--latent-channels", "8"])
+    stage_base.main(["--run-dir", str(tmp_path), "--quick", "true", "--steps", "1", "--batch-size", "4"])
+    unet = UNet2DConditionModel.from_pretrained(tmp_path / "base" / "unet")
+    assert unet.config.in_channels == 8 and unet.config.out_channels == 8

@@ -64,7 +64,8 @@ public enum Studio {
             s.gallery.active = data.object
             s.gallery.selected = max(0, data.selectedObject)
             s.focus = data.focus
-            return [checkPrompt(s)]
+            s.screen = data.screen
+            return [checkPrompt(s)] + (data.screen == .history ? [.loadHistory] : [])
         }
     }
 

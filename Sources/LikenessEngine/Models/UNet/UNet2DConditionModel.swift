@@ -102,9 +102,9 @@ public struct UNet2DConditionModel {
     ///   - sample: noisy latents [B, in_channels, H, W]
     ///   - timestep: the diffusion timestep, broadcast over the batch
     ///   - encoderHiddenStates: text conditioning [B, L, cross_attention_dim]
-    ///   - checkpoint: called between blocks (after conv_in, each down block, the mid block and each
-    ///     up block); throwing from it (e.g. `GenerationCancelled`) stops the pass there, so a
-    ///     cancellation lands within a fraction of a step.
+    ///   - checkpoint: called after conv_in and after every resnet and attention of every block;
+    ///     throwing from it (e.g. `GenerationCancelled`) stops the pass there, so a cancellation
+    ///     lands within a fraction of a step (one layer, not one block).
     /// - Returns: the model output [B, out_channels, H, W] (noise or v prediction per the scheduler).
     public func callAsFunction(sample: Tensor, timestep: Float, encoderHiddenStates: Tensor,
                                checkpoint: (() throws -> Void)? = nil) throws -> Tensor {
@@ -141,17 +141,14 @@ public struct UNet2DConditionModel {
         try checkpoint?()
         var skips: [Tensor] = [h]
         for block in down_blocks {
-            let (out, states) = block(h, temb: temb, context: context)
+            let (out, states) = try block(h, temb: temb, context: context, check: checkpoint)
             h = out
             skips.append(contentsOf: states)
-            try checkpoint?()
         }
         if let mid = mid_block {
-            h = mid(h, temb: temb, context: context)
-            try checkpoint?()
+            h = try mid(h, temb: temb, context: context, check: checkpoint)
         }
         for (i, block) in up_blocks.enumerated() {
-            if i > 0 { try checkpoint?() }
             let n = block.resnets.count
             let mine = Array(skips.suffix(n))
             skips.removeLast(min(n, skips.count))
@@ -159,7 +156,7 @@ public struct UNet2DConditionModel {
             if i != up_blocks.count - 1, forwardUpsampleSize, let last = skips.last {
                 size = (last.shape[2], last.shape[3])
             }
-            h = block(h, skips: mine, temb: temb, context: context, upsampleSize: size)
+            h = try block(h, skips: mine, temb: temb, context: context, upsampleSize: size, check: checkpoint)
         }
         h = plan.act == .silu ? conv_norm_out(h, silu: true) : Ops.activated(conv_norm_out(h), plan.act)
         return conv_out(h)

@@ -27,12 +27,17 @@ public struct UNetDownBlock {
     }
 
     /// Returns the block output and the states it adds to the skip list.
-    func callAsFunction(_ x: Tensor, temb: Tensor, context: Tensor) -> (Tensor, [Tensor]) {
+    /// `check` runs after each resnet and attention (cancellation within a block).
+    func callAsFunction(_ x: Tensor, temb: Tensor, context: Tensor, check: (() throws -> Void)? = nil) throws -> (Tensor, [Tensor]) {
         var h = x
         var states: [Tensor] = []
         for (j, resnet) in resnets.enumerated() {
             h = resnet(h, temb: temb)
-            if !attentions.isEmpty { h = attentions[j](h, context: context) }
+            try check?()
+            if !attentions.isEmpty {
+                h = attentions[j](h, context: context)
+                try check?()
+            }
             states.append(h)
         }
         for down in downsamplers {
@@ -59,11 +64,15 @@ public struct UNetMidBlock2DCrossAttn {
                                              groups: plan.groups, useLinearProjection: c.use_linear_projection)]
     }
 
-    func callAsFunction(_ x: Tensor, temb: Tensor, context: Tensor) -> Tensor {
+    /// `check` runs after each resnet and attention (cancellation within a block).
+    func callAsFunction(_ x: Tensor, temb: Tensor, context: Tensor, check: (() throws -> Void)? = nil) throws -> Tensor {
         var h = resnets[0](x, temb: temb)
+        try check?()
         for (attn, resnet) in zip(attentions, resnets.dropFirst()) {
             h = attn(h, context: context)
+            try check?()
             h = resnet(h, temb: temb)
+            try check?()
         }
         return h
     }
@@ -93,13 +102,19 @@ public struct UNetUpBlock {
     }
 
     /// `skips` are this block's skip states, last one consumed first.
-    func callAsFunction(_ x: Tensor, skips: [Tensor], temb: Tensor, context: Tensor, upsampleSize: (Int, Int)?) -> Tensor {
+    /// `check` runs after each resnet and attention (cancellation within a block).
+    func callAsFunction(_ x: Tensor, skips: [Tensor], temb: Tensor, context: Tensor, upsampleSize: (Int, Int)?,
+                        check: (() throws -> Void)? = nil) throws -> Tensor {
         var h = x
         var remaining = skips
         for (j, resnet) in resnets.enumerated() {
             guard let skip = remaining.popLast() else { break }
             h = resnet(Ops.concatChannels([h, skip]), temb: temb)
-            if !attentions.isEmpty { h = attentions[j](h, context: context) }
+            try check?()
+            if !attentions.isEmpty {
+                h = attentions[j](h, context: context)
+                try check?()
+            }
         }
         for up in upsamplers { h = up(h, outputSize: upsampleSize) }
         return h

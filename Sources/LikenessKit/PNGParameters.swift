@@ -11,6 +11,7 @@
 // Typed meaning of the pairs: GenerationSpec.swift.
 
 import Foundation
+import LikenessEngine
 
 public struct ParameterPair: Equatable, Sendable, Codable {
     public var key: String
@@ -50,19 +51,7 @@ public struct PNGParameters: Equatable, Sendable {
 
     static func quoteIfNeeded(_ value: String) -> String {
         guard value.contains(where: { $0 == "," || $0 == ":" || $0 == "\"" || $0.isNewline }) else { return value }
-        var out = "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 { out += String(format: "\\u%04x", scalar.value) } else { out.unicodeScalars.append(scalar) }
-            }
-        }
-        return out + "\""
+        return SafeTensorsWriter.jsonString(value)
     }
 
     // MARK: parsing

@@ -69,7 +69,9 @@ public enum SafeTensorsWriter {
         }
     }
 
-    static func jsonString(_ s: String) -> String {
+    /// `s` as a JSON string literal (quotes, backslashes and control characters escaped); also
+    /// what LikenessKit writes for A1111 parameter values that need quoting.
+    public static func jsonString(_ s: String) -> String {
         var out = "\""
         for scalar in s.unicodeScalars {
             switch scalar {

@@ -2,9 +2,10 @@
 // handler (on the engine's worker thread): queued, started, step (one preview per seed),
 // then exactly one of finished / cancelled / failed. One job runs at a time per engine (the
 // engine already uses every core inside each step); later ones wait in order.
-// Cancellation is checked between UNet blocks, after every step and before each VAE decode,
-// so it lands within a fraction of a step. A front end that re-submits as the user types
-// passes `replacePending: true`: jobs still waiting are cancelled in favour of the new one.
+// Cancellation is checked after every UNet layer (resnet, attention), after every step and
+// before each VAE decode, so it lands within a fraction of a step. A front end that re-submits
+// as the user types passes `replacePending: true`: jobs still waiting are cancelled in favour of
+// the new one.
 // The worker thread and the compute pool run at a raised nice value (`workerNice`), so a front
 // end's thread on the same cores gets a core as soon as it wakes.
 
@@ -95,7 +96,7 @@ public final class GenerationJob: @unchecked Sendable {
     }
 
     /// Asks the job to stop: a waiting job never starts, a running one stops at the next check
-    /// (between UNet blocks) and ends with `.cancelled`.
+    /// (between UNet layers) and ends with `.cancelled`.
     public func cancel() {
         lock.lock(); cancelFlag = true; lock.unlock()
     }

@@ -115,7 +115,7 @@ public struct GenerationResult: Sendable {
     public var finalLatents: Tensor { images[0].finalLatents }
 }
 
-/// Thrown when a job is cancelled (between UNet blocks, between steps or before the decode);
+/// Thrown when a job is cancelled (between UNet layers, between steps or before the decode);
 /// never an empty result. `afterStep` is the number of sampling steps finished.
 public struct GenerationCancelled: Error, CustomStringConvertible, Equatable {
     public var afterStep: Int

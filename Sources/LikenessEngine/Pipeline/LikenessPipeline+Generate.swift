@@ -13,7 +13,7 @@
 
 import Foundation
 
-/// Called between UNet blocks, between steps and before each VAE decode; throwing from it
+/// Called between UNet layers, between steps and before each VAE decode; throwing from it
 /// (`GenerationCancelled`) stops the job there.
 public typealias GenerationCheckpoint = (_ stepsDone: Int) throws -> Void
 
@@ -22,7 +22,7 @@ extension LikenessPipeline {
     public var textEncoderPasses: Int { conditioning.missCount }
 
     /// Runs a request on the calling thread. `checkpoint` may throw (e.g. `GenerationCancelled`)
-    /// to stop between UNet blocks; `onStep` may throw to stop after a step.
+    /// to stop between UNet layers; `onStep` may throw to stop after a step.
     public func generate(_ request: GenerationRequest, checkpoint: GenerationCheckpoint? = nil,
                          onStep: ((StepEvent) throws -> Void)? = nil) throws -> GenerationResult {
         let start = Date()

@@ -47,9 +47,10 @@ public enum StudioApp {
         FileHandle.standardError.write(Data("likeness studio: loading \(o.model)…\n".utf8))
         let pipeline: LikenessPipeline
         do { pipeline = try LikenessPipeline(folder: URL(fileURLWithPath: o.model)) } catch { return fail("\(error)") }
-        let identity = try? ModelIdentity(folder: URL(fileURLWithPath: o.model))
-        let engine = GenerationEngine(pipeline: pipeline, threads: o.threads)
         let paths = LikenessPaths(environment: env)
+        // The fingerprint cache the CLI uses, so the encoder weights are hashed once, not at every start.
+        let identity = try? ModelIdentity(folder: URL(fileURLWithPath: o.model), cache: FingerprintCache(paths: paths))
+        let engine = GenerationEngine(pipeline: pipeline, threads: o.threads)
         let gallery = o.gallery.map { ObjectGallery(directory: URL(fileURLWithPath: expandTilde($0))) } ?? ObjectGallery(paths: paths)
         let outputs = o.outputs.map { OutputStore(directory: URL(fileURLWithPath: expandTilde($0))) } ?? OutputStore(paths: paths)
         let dirs = ThemeLoader.searchDirectories(environment: env, executable: Bundle.main.executableURL,

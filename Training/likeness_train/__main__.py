@@ -1,4 +1,4 @@
-"""python -m likeness_train STAGE [flags]: clip | vae | vae-snapshot | base | encoder | export |
+"""python -m likeness_train STAGE [flags]: clip | clip-from-model | vae | vae-snapshot | base | base-folder | encoder | export |
 evaluate | probes | textual-inversion | render-data. Each stage's --help lists its flags."""
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ import sys
 STAGES = {
     "render-data": "likeness_train.stage_data",
     "clip": "likeness_train.stage_clip",
+    "clip-from-model": "likeness_train.stage_clip_from_model",
     "vae": "likeness_train.stage_vae",
     "vae-snapshot": "likeness_train.snapshot_vae",
     "base": "likeness_train.stage_base",
+    "base-folder": "likeness_train.stage_base_folder",
     "encoder": "likeness_train.stage_encoder",
     "export": "likeness_train.export",
     "probes": "likeness_train.probes",

@@ -1,0 +1,71 @@
+"""A run folder refilled from a committed model folder (`clip-from-model`), so the vae, base and
+encoder stages run where the clip stage's output is gone, and `base-folder`, a text-only model
+folder from any base checkpoint for the base stage's learning curve."""
+import json
+import shutil
+
+import torch
+
+
+def test_clip_from_model_then_base_and_encoder_stages(chain, tmp_path):
+    from safetensors.torch import load_file
+    from transformers import CLIPTextModel, CLIPVisionModel
+
+    from likeness_train import stage_base, stage_clip_from_model, stage_encoder
+    shutil.copytree(chain / "data", tmp_path / "data")
+    shutil.copytree(chain / "vae", tmp_path / "vae")
+    stage_clip_from_model.main(["--run-dir", str(tmp_path), "--model", str(chain / "model")])
+
+    text = CLIPTextModel.from_pretrained(tmp_path / "clip" / "text_encoder")
+    assert text.dtype == torch.float32
+    committed = CLIPTextModel.from_pretrained(chain / "model" / "text_encoder", torch_dtype=torch.float32)
+    for name, p in committed.state_dict().items():
+        assert torch.equal(p, text.state_dict()[name]), name
+    vision = CLIPVisionModel.from_pretrained(tmp_path / "clip" / "vision_model")
+    enc = load_file(str(chain / "model" / "object_encoder" / "model.safetensors"))
+    tower = getattr(vision, "vision_model", vision).state_dict()
+    assert tower and all(torch.equal(v, enc["vision_model." + k].float()) for k, v in tower.items())
+    assert (tmp_path / "clip" / "tokenizer" / "tokenizer.json").exists()
+
+    stage_base.main(["--run-dir", str(tmp_path), "--quick", "true", "--steps", "1", "--batch-size", "4"])
+    stage_encoder.main(["--run-dir", str(tmp_path), "--quick", "true", "--steps", "1", "--batch-size", "4"])
+    assert (tmp_path / "encoder" / "object_encoder" / "model.safetensors").exists()
+
+
+def test_clip_from_model_names_what_is_missing(tmp_path):
+    import pytest
+
+    from likeness_train import stage_clip_from_model
+    (tmp_path / "model" / "text_encoder").mkdir(parents=True)
+    with pytest.raises(FileNotFoundError, match="tokenizer"):
+        stage_clip_from_model.main(["--run-dir", str(tmp_path / "run"), "--model", str(tmp_path / "model")])
+
+
+def test_base_folder_holds_the_checkpoints_ema_and_generates(chain, tmp_path):
+    from diffusers import UNet2DConditionModel
+    from PIL import Image
+
+    from likeness_train import stage_base, stage_base_folder
+    from likeness_train.pipeline import LikenessPipeline
+    for part in ("data", "clip", "vae"):
+        shutil.copytree(chain / part, tmp_path / part)
+    stage_base.main(["--run-dir", str(tmp_path), "--quick", "true", "--steps", "2", "--batch-size", "4",
+                     "--ema-decay", "0.9"])
+    state = torch.load(tmp_path / "base" / "state.pt", weights_only=False)
+    out = tmp_path / "folder"
+    stage_base_folder.main(["--run-dir", str(tmp_path), "--out", str(out)])
+    unet = UNet2DConditionModel.from_pretrained(out / "unet")
+    for name, p in unet.state_dict().items():
+        assert torch.equal(p, state["modules"]["ema"]["model"][name]), name
+    assert json.loads((out / "base_state.json").read_text()) == {
+        "state": str(tmp_path / "base" / "state.pt"), "step": 2, "weights": "ema"}
+    raw = tmp_path / "raw"
+    stage_base_folder.main(["--run-dir", str(tmp_path), "--out", str(raw), "--raw", "true"])
+    unet_raw = UNet2DConditionModel.from_pretrained(raw / "unet")
+    assert any(not torch.equal(p, unet.state_dict()[n]) for n, p in unet_raw.state_dict().items())
+
+    pipe = LikenessPipeline.from_folder(out)
+    assert pipe.object_encoder is None
+    image = pipe("a red star in the snow", steps=2, seed=0)
+    side = pipe.unet.config.sample_size * 2 ** (len(pipe.vae.config.block_out_channels) - 1)
+    assert isinstance(image, Image.Image) and image.size == (side, side)

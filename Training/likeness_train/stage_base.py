@@ -28,6 +28,9 @@ class BaseConfig:
     ema_decay: float = 0.0
     min_snr_gamma: float = 0.0
     lr_schedule: str = "linear"
+    # Keep a copy of the checkpoint every N steps as base/snapshots/step-N.pt (0: none), for the
+    # learning curve (`base-folder --state`).
+    keep_every: int = 0
 
 
 def main(argv=None):
@@ -128,6 +131,9 @@ def run(cfg: BaseConfig):
         log(step, cfg.steps, cfg.batch_size, loss=loss.item())
         if step % cfg.save_every == 0 or step == cfg.steps:
             ckpt.save({"unet": acc.unwrap_model(unet), **({"ema": ema} if ema else {})}, opt, step)
+        if cfg.keep_every and step % cfg.keep_every == 0:
+            common.Checkpoint(out / "snapshots" / f"step-{step}.pt").save(
+                {"unet": acc.unwrap_model(unet), **({"ema": ema} if ema else {})}, None, step)
     (ema.model if ema else acc.unwrap_model(unet)).save_pretrained(out / "unet")
     print(f"wrote {out / 'unet'}", flush=True)
 

@@ -33,6 +33,9 @@ class VaeConfig:
     init_from: str = ""
     # Held-out PSNR every N steps (0: only at the end), for learning curves.
     eval_every: int = 0
+    # Length of the learning-rate decay (0: --steps). A run stopped early on a longer schedule
+    # (e.g. the committed snapshot: 3000 steps of a 6000-step decay) is reproduced with both.
+    schedule_steps: int = 0
 
 
 def main(argv=None):
@@ -66,7 +69,7 @@ def run(cfg: VaeConfig):
     ckpt = common.Checkpoint(out / "state.pt")
     step = ckpt.load({"vae": vae}, opt)
     vae, opt = acc.prepare(vae, opt)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: levers.lr_factor(s, cfg.steps, 50, "linear", 0.05),
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: levers.lr_factor(s, cfg.schedule_steps or cfg.steps, 50, "linear", 0.05),
                                               last_epoch=step - 1 if step else -1)
     gen = torch.Generator().manual_seed(cfg.seed + step)
     log = common.Log()

@@ -50,8 +50,16 @@ def test_base_folder_holds_the_checkpoints_ema_and_generates(chain, tmp_path):
     for part in ("data", "clip", "vae"):
         shutil.copytree(chain / part, tmp_path / part)
     stage_base.main(["--run-dir", str(tmp_path), "--quick", "true", "--steps", "2", "--batch-size", "4",
-                     "--ema-decay", "0.9"])
+                     "--ema-decay", "0.9", "--keep-every", "1"])
     state = torch.load(tmp_path / "base" / "state.pt", weights_only=False)
+    kept = sorted(p.name for p in (tmp_path / "base" / "snapshots").iterdir())
+    assert kept == ["step-1.pt", "step-2.pt"]
+    first = torch.load(tmp_path / "base" / "snapshots" / "step-1.pt", weights_only=False)
+    assert first["step"] == 1 and "optimizer" not in first and first["modules"]["ema"]["updates"] == 1
+    folder1 = tmp_path / "folder1"
+    stage_base_folder.main(["--run-dir", str(tmp_path), "--state", str(tmp_path / "base" / "snapshots" / "step-1.pt"),
+                            "--out", str(folder1)])
+    assert json.loads((folder1 / "base_state.json").read_text())["step"] == 1
     out = tmp_path / "folder"
     stage_base_folder.main(["--run-dir", str(tmp_path), "--out", str(out)])
     unet = UNet2DConditionModel.from_pretrained(out / "unet")

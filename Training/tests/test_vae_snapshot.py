@@ -3,6 +3,7 @@ starting from it (`vae --init-from`), as a later session on a fresh machine resu
 import json
 import shutil
 
+import pytest
 import torch
 
 
@@ -41,3 +42,19 @@ def test_base_stage_follows_the_vae_latent_channels(chain, tmp_path):
     stage_base.main(["--run-dir", str(tmp_path), "--quick", "true", "--steps", "1", "--batch-size", "4"])
     unet = UNet2DConditionModel.from_pretrained(tmp_path / "base" / "unet")
     assert unet.config.in_channels == 8 and unet.config.out_channels == 8
+
+
+def test_schedule_steps_sets_the_length_of_the_decay(chain, tmp_path):
+    """A run stopped early on a longer schedule (the committed VAE: 3000 steps of a 6000-step
+    decay) is reproduced with --steps and --schedule-steps."""
+    from likeness_train import levers, stage_vae
+    lrs = {}
+    for name, extra in (("short", []), ("long", ["--schedule-steps", "100"])):
+        run = tmp_path / name
+        shutil.copytree(chain / "data", run / "data")
+        stage_vae.main(["--run-dir", str(run), "--quick", "true", "--steps", "2", "--batch-size", "2"] + extra)
+        state = torch.load(run / "vae" / "state.pt", weights_only=False)
+        lrs[name] = state["optimizer"]["param_groups"][0]["lr"]
+    assert lrs["short"] == pytest.approx(1e-3 * levers.lr_factor(2, 2, 50, "linear", 0.05))
+    assert lrs["long"] == pytest.approx(1e-3 * levers.lr_factor(2, 100, 50, "linear", 0.05))
+    assert lrs["long"] > lrs["short"]

@@ -209,6 +209,42 @@ class Checkpoint:
         os.replace(tmp, self.path)
 
 
+class Deadline:
+    """A wall-clock budget for a training loop (`--max-minutes`; 0: none). After `probe` steps
+    it measures the loop's speed and shortens the run to the steps that fit (`fit`), so the
+    learning-rate schedule, which reads the run's steps, still decays to its end within the
+    budget; should the loop still run out of time (`passed`), the stage saves and finishes as
+    if its steps were done. For fixed-length sessions and device leases."""
+
+    def __init__(self, minutes: float, probe: int = 20, margin: float = 0.95):
+        self.minutes, self.probe, self.margin = minutes, probe, margin
+        self.t0, self.start, self.fitted = time.time(), None, False
+
+    def passed(self) -> bool:
+        return self.minutes > 0 and time.time() - self.t0 >= self.minutes * 60
+
+    def fit(self, step: int, steps: int) -> int:
+        """The run's steps given that `step` steps are done: unchanged until the speed is known."""
+        if self.minutes <= 0 or self.fitted:
+            return steps
+        if self.start is None:
+            self.start, self.t_start = step, time.time()
+            return steps
+        if step - self.start < self.probe:
+            return steps
+        self.fitted = True
+        rate = (step - self.start) / max(time.time() - self.t_start, 1e-9)
+        left = self.minutes * 60 * self.margin - (time.time() - self.t0)
+        fitted = min(steps, step + max(1, int(rate * left)))
+        if fitted < steps:
+            print(f"time budget of {self.minutes:g} min: {rate:.2f} steps/s, running {fitted} steps instead of "
+                  f"{steps}", flush=True)
+        return fitted
+
+    def report(self, stage: str, step: int, total: int):
+        print(f"{stage}: time budget of {self.minutes:g} min reached at step {step}/{total}", flush=True)
+
+
 class Log:
     def __init__(self, every: int = 25):
         self.every, self.t0, self.acc, self.n = every, time.time(), {}, 0

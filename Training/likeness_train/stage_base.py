@@ -31,6 +31,7 @@ class BaseConfig:
     # Keep a copy of the checkpoint every N steps as base/snapshots/step-N.pt (0: none), for the
     # learning curve (`base-folder --state`).
     keep_every: int = 0
+    max_minutes: float = 0.0  # stop, save and export after this much wall time (0: no limit)
 
 
 def main(argv=None):
@@ -108,6 +109,7 @@ def run(cfg: BaseConfig):
     gen = torch.Generator().manual_seed(cfg.seed + step)
     log = common.Log()
     unet.train()
+    deadline = common.Deadline(cfg.max_minutes)
     while step < cfg.steps:
         idx = torch.randint(len(data), (cfg.batch_size,), generator=gen)
         x0 = latents[idx]
@@ -129,11 +131,16 @@ def run(cfg: BaseConfig):
             ema.update(acc.unwrap_model(unet))
         step += 1
         log(step, cfg.steps, cfg.batch_size, loss=loss.item())
-        if step % cfg.save_every == 0 or step == cfg.steps:
+        cfg.steps = deadline.fit(step, cfg.steps)
+        stop = deadline.passed()
+        if step % cfg.save_every == 0 or step == cfg.steps or stop:
             ckpt.save({"unet": acc.unwrap_model(unet), **({"ema": ema} if ema else {})}, opt, step)
         if cfg.keep_every and step % cfg.keep_every == 0:
             common.Checkpoint(out / "snapshots" / f"step-{step}.pt").save(
                 {"unet": acc.unwrap_model(unet), **({"ema": ema} if ema else {})}, None, step)
+        if stop:
+            deadline.report("base", step, cfg.steps)
+            break
     (ema.model if ema else acc.unwrap_model(unet)).save_pretrained(out / "unet")
     print(f"wrote {out / 'unet'}", flush=True)
 

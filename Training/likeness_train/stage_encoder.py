@@ -62,6 +62,7 @@ class EncoderConfig:
     seed: int = 0
     quick: bool = False
     save_every: int = 200
+    max_minutes: float = 0.0  # stop, save and write the weights after this much wall time (0: no limit)
 
 
 def main(argv=None):
@@ -144,6 +145,7 @@ def run(cfg: EncoderConfig):
     log = common.Log()
     vae.requires_grad_(False)
     e_mod, t_mod, u_mod = acc.unwrap_model(enc), acc.unwrap_model(text), acc.unwrap_model(unet)
+    deadline = common.Deadline(cfg.max_minutes)
     while step < cfg.steps:
         warm = min(1.0, (step + 1) / 100) * max(0.1, 1 - step / cfg.steps)
         for g, lr in zip(opt.param_groups, base_lrs):
@@ -206,8 +208,13 @@ def run(cfg: EncoderConfig):
         opt.step()
         step += 1
         log(step, cfg.steps, b, loss=diff_loss.item(), cons=cons.item())
-        if step % cfg.save_every == 0 or step == cfg.steps:
+        cfg.steps = deadline.fit(step, cfg.steps)
+        stop = deadline.passed()
+        if step % cfg.save_every == 0 or step == cfg.steps or stop:
             ckpt.save({"encoder": e_mod, "unet": u_mod, "text": t_mod}, opt, step)
+        if stop:
+            deadline.report("encoder", step, cfg.steps)
+            break
     save_weights(out, e_mod, u_mod, t_mod)
 
 

@@ -36,6 +36,7 @@ class VaeConfig:
     # Length of the learning-rate decay (0: --steps). A run stopped early on a longer schedule
     # (e.g. the committed snapshot: 3000 steps of a 6000-step decay) is reproduced with both.
     schedule_steps: int = 0
+    max_minutes: float = 0.0  # stop, save and finish after this much wall time (0: no limit)
 
 
 def main(argv=None):
@@ -74,6 +75,7 @@ def run(cfg: VaeConfig):
     gen = torch.Generator().manual_seed(cfg.seed + step)
     log = common.Log()
     vae.train()
+    deadline = common.Deadline(cfg.max_minutes)
     while step < cfg.steps:
         idx = torch.randint(len(data), (cfg.batch_size,), generator=gen).numpy()
         x = data.image_tensor(idx).to(acc.device)
@@ -97,8 +99,13 @@ def run(cfg: VaeConfig):
                 p = psnr(m.decode(m.encode(xh).latent_dist.mode()).sample, xh)
             m.train()
             print(f"eval step {step} images {step * cfg.batch_size} heldout_psnr_db {p:.2f}", flush=True)
-        if step % cfg.save_every == 0 or step == cfg.steps:
+        cfg.steps = deadline.fit(step, cfg.steps)
+        stop = deadline.passed()
+        if step % cfg.save_every == 0 or step == cfg.steps or stop:
             ckpt.save({"vae": acc.unwrap_model(vae)}, opt, step)
+        if stop:
+            deadline.report("vae", step, cfg.steps)
+            break
     vae = acc.unwrap_model(vae).eval()
     with torch.no_grad():
         x = held.image_tensor(range(min(256, len(held)))).to(acc.device)

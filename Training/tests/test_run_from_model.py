@@ -77,3 +77,42 @@ def test_base_folder_holds_the_checkpoints_ema_and_generates(chain, tmp_path):
     image = pipe("a red star in the snow", steps=2, seed=0)
     side = pipe.unet.config.sample_size * 2 ** (len(pipe.vae.config.block_out_channels) - 1)
     assert isinstance(image, Image.Image) and image.size == (side, side)
+
+
+def test_max_minutes_stops_saves_and_finishes(chain, tmp_path):
+    """--max-minutes: a stage out of wall time saves its checkpoint and writes its weights as if
+    its steps were done (for fixed-length sessions and device leases)."""
+    from likeness_train import stage_base, stage_encoder, stage_vae
+    for part in ("data", "clip"):
+        shutil.copytree(chain / part, tmp_path / part)
+    stage_vae.main(["--run-dir", str(tmp_path), "--quick", "true", "--steps", "100000", "--batch-size", "2",
+                    "--max-minutes", "0.0001"])
+    assert torch.load(tmp_path / "vae" / "state.pt", weights_only=False)["step"] == 1
+    assert (tmp_path / "vae" / "model" / "config.json").exists()
+    stage_base.main(["--run-dir", str(tmp_path), "--quick", "true", "--steps", "100000", "--batch-size", "2",
+                     "--max-minutes", "0.0001"])
+    assert torch.load(tmp_path / "base" / "state.pt", weights_only=False)["step"] == 1
+    assert (tmp_path / "base" / "unet" / "config.json").exists()
+    stage_encoder.main(["--run-dir", str(tmp_path), "--quick", "true", "--steps", "100000", "--batch-size", "2",
+                        "--max-minutes", "0.0001"])
+    assert torch.load(tmp_path / "encoder" / "state.pt", weights_only=False)["step"] == 1
+    assert (tmp_path / "encoder" / "object_encoder" / "model.safetensors").exists()
+
+
+def test_deadline_fits_the_steps_to_the_budget(monkeypatch):
+    from likeness_train import common
+    now = [100.0]
+    monkeypatch.setattr(common.time, "time", lambda: now[0])
+    d = common.Deadline(1.0, probe=20, margin=0.95)  # 60 s, of which 57 s are planned
+    steps = 1000
+    for step in range(0, 21):  # one step per second
+        now[0] = 100.0 + step
+        steps = d.fit(step, steps)
+    assert steps == 20 + 37 and not d.passed()
+    assert d.fit(30, steps) == steps  # fitted once
+    now[0] = 160.0
+    assert d.passed()
+    assert common.Deadline(0).fit(5, 1000) == 1000 and not common.Deadline(0).passed()
+    fast = common.Deadline(1.0, probe=2)
+    for step in range(3):
+        assert fast.fit(step, 10) == 10  # fits, nothing to shorten

@@ -10,7 +10,7 @@
 # transformers, accelerate, safetensors and tokenizers, not diffusers):
 #   scripts/gpu_chain.sh --prepare
 # There (device tool), leaving a few minutes of the lease for the start and the transfers:
-#   run  command: "bash scripts/gpu_chain.sh 7"   carry: [".whl"]   timeout_s: 600
+#   run  command: "bash scripts/gpu_chain.sh 5"   carry: [".whl"]   timeout_s: 600
 # Back here:
 #   cat FILES_AT/toybox-gpu.tar.part-* | tar -x -C runs/    # -> runs/toybox-gpu-model/
 #   (cd Training && ../.venv/bin/python -m likeness_train evaluate --run-dir ../runs/t2 \
@@ -27,7 +27,9 @@ if [ "${1:-}" = "--prepare" ]; then
     exit 0
 fi
 
-MINUTES=${1:-7}          # training budget, all stages together
+MINUTES=${1:-5}          # training budget, all stages together (rendering, loading and export add 2-4 min)
+Q=()                     # QUICK=1: the --quick world and models, for a dry run of the script on a CPU
+[ -n "${QUICK:-}" ] && Q=(--quick true)
 PY=${PYTHON:-python3}
 RUN=${RUN_DIR:-/tmp/toybox-gpu}
 OUT=${OUT:-/tmp/toybox-gpu-out}
@@ -46,19 +48,19 @@ export HF_HUB_OFFLINE=1 TRANSFORMERS_VERBOSITY=error
 cd Training
 T=(-m likeness_train)
 log "render-data"
-"$PY" "${T[@]}" render-data --run-dir "$RUN"
+"$PY" "${T[@]}" render-data --run-dir "$RUN" "${Q[@]}"
 log "clip-from-model"
 "$PY" "${T[@]}" clip-from-model --run-dir "$RUN" --model ../Models/toybox
 log "vae"
-"$PY" "${T[@]}" vae --run-dir "$RUN" --channels 32,64,64 --init-from checkpoints/vae-c32 \
+"$PY" "${T[@]}" vae --run-dir "$RUN" "${Q[@]}" --channels 32,64,64 --init-from checkpoints/vae-c32 \
     --steps 20000 --batch-size 128 --lr 5e-4 --eval-every 1000 --max-minutes "$(share 0.2)"
 log "base"
-"$PY" "${T[@]}" base --run-dir "$RUN" --steps 200000 --batch-size 256 --lr 5e-4 --ema-decay 0.9995 \
+"$PY" "${T[@]}" base --run-dir "$RUN" "${Q[@]}" --steps 200000 --batch-size 256 --lr 5e-4 --ema-decay 0.9995 \
     --min-snr-gamma 5 --lr-schedule cosine --keep-every 2000 --max-minutes "$(share 0.6)"
 log "encoder"
-"$PY" "${T[@]}" encoder --run-dir "$RUN" --steps 20000 --batch-size 96 --max-minutes "$(share 0.2)"
+"$PY" "${T[@]}" encoder --run-dir "$RUN" "${Q[@]}" --steps 20000 --batch-size 96 --max-minutes "$(share 0.2)"
 log "export"
-"$PY" "${T[@]}" export --run-dir "$RUN" --out "$RUN/toybox-gpu-model"
+"$PY" "${T[@]}" export --run-dir "$RUN" "${Q[@]}" --out "$RUN/toybox-gpu-model"
 cd "$RUN"
 for f in vae/metrics.json base/train_config.json encoder/train_config.json; do
     cp "$f" "$OUT/$(echo "$f" | tr / -)"

@@ -24,7 +24,7 @@ public struct ObjectGallery: Sendable {
 
     // MARK: reading (no lock)
 
-    /// Every object folder, sorted by name; folders being written (`.tmp-*`) are skipped and
+    /// Every object folder, in `ObjectName.precedes` order (numbers by value); folders being written (`.tmp-*`) are skipped and
     /// incomplete ones are listed as damaged. A missing gallery folder is an empty gallery.
     public func list() throws -> [GalleryEntry] {
         var isDir: ObjCBool = false
@@ -34,7 +34,7 @@ public struct ObjectGallery: Sendable {
         do { names = try FileManager.default.contentsOfDirectory(atPath: directory.path) } catch {
             throw KitError("\(directory.path): cannot list the gallery: \(Self.reason(error))")
         }
-        return names.filter { !$0.hasPrefix(".") }.sorted().compactMap { name in
+        return names.filter { !$0.hasPrefix(".") }.sorted(by: ObjectName.precedes).compactMap { name in
             let url = directory.appendingPathComponent(name)
             var dir: ObjCBool = false
             guard FileManager.default.fileExists(atPath: url.path, isDirectory: &dir), dir.boolValue else { return nil }

@@ -42,3 +42,38 @@ public enum ObjectName {
 
     public static func isValid(_ name: String) -> Bool { (try? validate(name)) != nil }
 }
+
+extension ObjectName {
+    /// The order the gallery lists names in: runs of digits compare as numbers (`obj-9` before
+    /// `obj-23` before `obj-229`), other text compares case-insensitively; names that still tie
+    /// (`Cup` and `cup`, `a07` and `a7`) fall back to plain code-point order, so the order is total.
+    public static func precedes(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.unicodeScalars), y = Array(b.unicodeScalars)
+        var i = 0, j = 0
+        while i < x.count, j < y.count {
+            if isDigit(x[i]), isDigit(y[j]) {
+                let si = i, sj = j
+                while i < x.count, isDigit(x[i]) { i += 1 }
+                while j < y.count, isDigit(y[j]) { j += 1 }
+                let dx = trimZeros(x[si..<i]), dy = trimZeros(y[sj..<j])
+                if dx.count != dy.count { return dx.count < dy.count }
+                for (p, q) in zip(dx, dy) where p != q { return p.value < q.value }
+            } else {
+                let p = folded(x[i]), q = folded(y[j])
+                if p != q { return p < q }
+                i += 1; j += 1
+            }
+        }
+        if (x.count - i) != (y.count - j) { return (x.count - i) < (y.count - j) }
+        return a.unicodeScalars.lexicographicallyPrecedes(b.unicodeScalars)
+    }
+
+    private static func isDigit(_ s: Unicode.Scalar) -> Bool { s.value >= 0x30 && s.value <= 0x39 }
+
+    private static func trimZeros(_ s: ArraySlice<Unicode.Scalar>) -> ArraySlice<Unicode.Scalar> {
+        let t = s.drop(while: { $0 == "0" })
+        return t.isEmpty ? s.suffix(1) : t
+    }
+
+    private static func folded(_ s: Unicode.Scalar) -> String { String(s).lowercased() }
+}

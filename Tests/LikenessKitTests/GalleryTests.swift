@@ -99,8 +99,11 @@ final class GalleryTests: XCTestCase {
         try Data("{".utf8).write(to: dir.appendingPathComponent("bad json/object.json"))
         try fm.copyItem(at: dir.appendingPathComponent("good"), to: dir.appendingPathComponent("cut tokens"))
         try Data([1, 2, 3]).write(to: dir.appendingPathComponent("cut tokens/tokens.safetensors"))
+        for name in ["obj-23", "obj-229", "obj-9"] {
+            try fm.copyItem(at: dir.appendingPathComponent("good"), to: dir.appendingPathComponent(name))
+        }
         let entries = try gallery.list()
-        XCTAssertEqual(entries.map(\.name), ["bad json", "cut tokens", "empty", "good", "no tokens"])
+        XCTAssertEqual(entries.map(\.name), ["bad json", "cut tokens", "empty", "good", "no tokens", "obj-9", "obj-23", "obj-229"])
         let damaged = entries.compactMap { e -> String? in if case .damaged(let n, _) = e { return n } else { return nil } }
         XCTAssertEqual(damaged, ["bad json", "cut tokens", "empty", "no tokens"])
         assertThrows(try gallery.tokens(named: "no tokens", for: fakeModel()), contains: ["damaged", "tokens.safetensors is missing", "objects rm"])

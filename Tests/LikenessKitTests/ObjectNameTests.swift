@@ -19,4 +19,16 @@ final class ObjectNameTests: XCTestCase {
             XCTAssertFalse(ObjectName.isValid(name), name)
         }
     }
+
+    func testNaturalOrderComparesNumbersByValue() {
+        let names = ["obj-230", "obj-23", "Mug", "obj-229", "obj-9", "cup", "obj-023", "obj", "mug", "a10b2", "a10b10", "a9z"]
+        XCTAssertEqual(names.sorted(by: ObjectName.precedes),
+                       ["a9z", "a10b2", "a10b10", "cup", "Mug", "mug", "obj", "obj-9", "obj-023", "obj-23", "obj-229", "obj-230"])
+        for a in names {
+            XCTAssertFalse(ObjectName.precedes(a, a), a)
+            for b in names where a != b {
+                XCTAssertNotEqual(ObjectName.precedes(a, b), ObjectName.precedes(b, a), "\(a) vs \(b)")
+            }
+        }
+    }
 }

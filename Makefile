@@ -80,8 +80,11 @@ bench: deps release
 ## Training -----------------------------------------------------------------------------
 
 # The whole chain on CPU takes hours on 2 cores; on a CUDA GPU, minutes. Every stage resumes.
+# The towers come from Training/checkpoints/clip-toybox1 (the clip stage trains new ones: `clip`).
 train-toybox: venv
-	cd Training && for s in render-data clip vae base encoder; do \
+	cd Training && PYTHONPATH=. ../$(PY) -m likeness_train render-data --run-dir ../$(RUN_DIR)
+	cd Training && PYTHONPATH=. ../$(PY) -m likeness_train clip-from-model --run-dir ../$(RUN_DIR) --model checkpoints/clip-toybox1
+	cd Training && for s in vae base encoder; do \
 	  PYTHONPATH=. ../$(PY) -m likeness_train $$s --run-dir ../$(RUN_DIR) || exit 1; done
 	cd Training && PYTHONPATH=. ../$(PY) -m likeness_train export --run-dir ../$(RUN_DIR) --out ../$(MODEL)
 

@@ -35,7 +35,7 @@ def clip_vision_config(quick: bool = False) -> dict:
 
 def vae_config(quick: bool = False, channels: str = "", layers_per_block: int = 0, latent_channels: int = 4) -> dict:
     """AutoencoderKL for 64x64 scenes; len(channels) - 1 halvings of the side."""
-    chans = [int(c) for c in channels.split(",")] if channels else ([8, 16, 16] if quick else [16, 32, 64])
+    chans = [int(c) for c in channels.split(",")] if channels else ([8, 16, 16] if quick else [32, 64, 64])
     return dict(in_channels=3, out_channels=3, down_block_types=["DownEncoderBlock2D"] * len(chans),
                 up_block_types=["UpDecoderBlock2D"] * len(chans),
                 block_out_channels=chans, layers_per_block=layers_per_block or 1,

@@ -16,18 +16,19 @@ from . import common, levers, models
 class BaseConfig:
     """Train the text-to-image UNet (stage 3)."""
     run_dir: str = "runs/toybox"
-    steps: int = 1200
+    steps: int = 2400
     batch_size: int = 64
-    lr: float = 4e-4
+    lr: float = 5e-4
     caption_dropout: float = 0.1
     seed: int = 0
     quick: bool = False
     save_every: int = 250
-    # Levers (levers.py), off by default: EMA of the weights (the exported UNet is the EMA when
-    # on), min-SNR-gamma loss weighting, and the learning-rate schedule after warm-up.
-    ema_decay: float = 0.0
-    min_snr_gamma: float = 0.0
-    lr_schedule: str = "linear"
+    # Levers (levers.py): EMA of the weights (the exported UNet is the EMA when on; 0 turns it
+    # off), min-SNR-gamma loss weighting (0: plain MSE), and the learning-rate schedule after
+    # warm-up (linear or cosine). The first model had none of them (0, 0, linear).
+    ema_decay: float = 0.999
+    min_snr_gamma: float = 5.0
+    lr_schedule: str = "cosine"
     # Keep a copy of the checkpoint every N steps as base/snapshots/step-N.pt (0: none), for the
     # learning curve (`base-folder --state`).
     keep_every: int = 0

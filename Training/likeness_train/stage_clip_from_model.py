@@ -1,12 +1,15 @@
-"""clip-from-model: fills RUN_DIR/clip from a Toybox model folder instead of training stage 1, so
-the later stages (vae, base, encoder) can run on a machine where the clip stage's output is gone.
+"""clip-from-model: fills RUN_DIR/clip from a Toybox model folder, or from a saved clip folder,
+instead of training stage 1, so the later stages (vae, base, encoder) run where the clip stage's
+output is gone.
 
-Writes RUN_DIR/clip/text_encoder (the folder's text encoder, float32), RUN_DIR/clip/tokenizer (a
-copy) and RUN_DIR/clip/vision_model (a CLIPVisionModel holding the object encoder's vision tower).
-Both towers are the model's, i.e. after its encoder stage tuned them: a base trained on them
-reads the same words the committed model reads.
+Writes RUN_DIR/clip/text_encoder (float32), RUN_DIR/clip/tokenizer (a copy) and
+RUN_DIR/clip/vision_model. From a model folder, the vision tower is its object encoder's and both
+towers are as its encoder stage left them; a clip folder (text_encoder/, tokenizer/,
+vision_model/, as the clip stage or this command writes) is copied, e.g. the committed
+Training/checkpoints/clip-toybox1 that the built-in model was trained on.
 
-    python -m likeness_train clip-from-model --run-dir runs/toybox2 --model Models/toybox
+    python -m likeness_train clip-from-model --run-dir runs/t2 --model Models/toybox
+    python -m likeness_train clip-from-model --run-dir runs/t2 --model Training/checkpoints/clip-toybox1
 """
 from __future__ import annotations
 
@@ -36,9 +39,13 @@ def run(cfg: ClipFromModelConfig):
     from transformers import CLIPTextModel, CLIPVisionConfig, CLIPVisionModel
 
     folder = Path(cfg.model)
-    for part in ("text_encoder", "tokenizer", "object_encoder/config.json", "object_encoder/model.safetensors"):
+    clip_folder = (folder / "vision_model" / "config.json").exists()
+    vision_parts = ("vision_model/config.json",) if clip_folder else ("object_encoder/config.json",
+                                                                       "object_encoder/model.safetensors")
+    for part in ("text_encoder", "tokenizer") + vision_parts:
         if not (folder / part).exists():
-            raise FileNotFoundError(f"{folder}: missing {part}; clip-from-model needs a Toybox model folder")
+            raise FileNotFoundError(f"{folder}: missing {part}; clip-from-model needs a Toybox model folder "
+                                    f"(with object_encoder/) or a clip folder (with vision_model/)")
     out = Path(cfg.run_dir) / "clip"
     out.mkdir(parents=True, exist_ok=True)
     common.save_config(cfg, out / "train_config.json")
@@ -51,6 +58,12 @@ def run(cfg: ClipFromModelConfig):
         shutil.rmtree(out / "tokenizer")
     shutil.copytree(folder / "tokenizer", out / "tokenizer")
 
+    if clip_folder:
+        vision = CLIPVisionModel.from_pretrained(folder / "vision_model", torch_dtype=torch.float32)
+        vision.config.dtype = "float32"
+        vision.save_pretrained(out / "vision_model")
+        print(f"wrote {out / 'text_encoder'}, {out / 'tokenizer'} and {out / 'vision_model'} from {folder}", flush=True)
+        return
     ocfg = json.loads((folder / "object_encoder" / "config.json").read_text())
     vision = CLIPVisionModel(CLIPVisionConfig(**ocfg["vision_config"]))
     target = getattr(vision, "vision_model", vision)

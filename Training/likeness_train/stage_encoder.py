@@ -42,7 +42,7 @@ class EncoderConfig:
     base: str = ""
     vision_model: str = ""
     dataset: str = ""
-    steps: int = 800
+    steps: int = 600
     batch_size: int = 48
     num_tokens: int = 4
     injection: str = "input_embedding"

@@ -16,7 +16,7 @@ from . import common, levers, models
 class VaeConfig:
     """Train the VAE (stage 2)."""
     run_dir: str = "runs/toybox"
-    steps: int = 1200
+    steps: int = 3000
     batch_size: int = 32
     lr: float = 1e-3
     kl_weight: float = 1e-6
@@ -35,7 +35,7 @@ class VaeConfig:
     eval_every: int = 0
     # Length of the learning-rate decay (0: --steps). A run stopped early on a longer schedule
     # (e.g. the committed snapshot: 3000 steps of a 6000-step decay) is reproduced with both.
-    schedule_steps: int = 0
+    schedule_steps: int = 6000
     max_minutes: float = 0.0  # stop, save and finish after this much wall time (0: no limit)
 
 

@@ -31,6 +31,14 @@ def test_clip_from_model_then_base_and_encoder_stages(chain, tmp_path):
     stage_encoder.main(["--run-dir", str(tmp_path), "--quick", "true", "--steps", "1", "--batch-size", "4"])
     assert (tmp_path / "encoder" / "object_encoder" / "model.safetensors").exists()
 
+    # A saved clip folder (what a run's clip/ holds) fills another run the same way.
+    other = tmp_path / "other"
+    stage_clip_from_model.main(["--run-dir", str(other), "--model", str(tmp_path / "clip")])
+    again = CLIPVisionModel.from_pretrained(other / "clip" / "vision_model")
+    assert all(torch.equal(v, again.state_dict()[k]) for k, v in vision.state_dict().items())
+    text2 = CLIPTextModel.from_pretrained(other / "clip" / "text_encoder")
+    assert all(torch.equal(v, text2.state_dict()[k]) for k, v in text.state_dict().items())
+
 
 def test_clip_from_model_names_what_is_missing(tmp_path):
     import pytest

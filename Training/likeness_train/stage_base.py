@@ -104,6 +104,7 @@ def run(cfg: BaseConfig):
     unet, opt = acc.prepare(unet, opt)
     if ema:
         ema.model.to(acc.device)
+    saved = {"unet": acc.unwrap_model(unet), **({"ema": ema} if ema else {})}  # what a checkpoint holds
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: levers.lr_factor(s, cfg.steps, 100, cfg.lr_schedule, 0.1), last_epoch=step - 1 if step else -1)
     noise_sched = noise_scheduler()
@@ -135,10 +136,9 @@ def run(cfg: BaseConfig):
         cfg.steps = deadline.fit(step, cfg.steps)
         stop = deadline.passed()
         if step % cfg.save_every == 0 or step == cfg.steps or stop:
-            ckpt.save({"unet": acc.unwrap_model(unet), **({"ema": ema} if ema else {})}, opt, step)
+            ckpt.save(saved, opt, step)
         if cfg.keep_every and step % cfg.keep_every == 0:
-            common.Checkpoint(out / "snapshots" / f"step-{step}.pt").save(
-                {"unet": acc.unwrap_model(unet), **({"ema": ema} if ema else {})}, None, step)
+            common.Checkpoint(out / "snapshots" / f"step-{step}.pt").save(saved, None, step)
         if stop:
             deadline.report("base", step, cfg.steps)
             break

@@ -58,8 +58,7 @@ def run(cfg: BaseFolderConfig) -> Path:
     export._write_toybox_parts(run_dir, tmp)
     (tmp / "base_state.json").write_text(json.dumps({"state": str(state_path), "step": int(state["step"]),
                                                      "weights": "ema" if use_ema else "trained"}, indent=2))
-    shutil.rmtree(out, ignore_errors=True)
-    tmp.rename(out)
+    export._replace(tmp, out)
     print(f"wrote {out} (step {state['step']}, {'EMA' if use_ema else 'trained'} weights)", flush=True)
     return out
 

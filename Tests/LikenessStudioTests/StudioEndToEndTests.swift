@@ -36,7 +36,7 @@ final class StudioEndToEndTests: XCTestCase {
     }
 
     /// The studio in tmux; after it exits the pane shows its status and whether the tty is sane.
-    func launch(extra: String = "", width: Int = 120, height: Int = 40) throws {
+    func launch(extra: String = "", width: Int = 120, height: Int = 40, environment: [String: String] = [:]) throws {
         let exe = try executable()
         let q = { (s: String) in "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'" }
         // The inner shell writes its pid and becomes the studio (exec), so the test can signal it.
@@ -45,7 +45,7 @@ final class StudioEndToEndTests: XCTestCase {
             + "XDG_DATA_HOME=\(q(tmp.appendingPathComponent("data").path)) XDG_CONFIG_HOME=\(q(tmp.appendingPathComponent("config").path)) "
             + "sh -c \(q(inner)); "
             + "echo STUDIO-EXIT=$?; stty -a | tr ' ' '\\n' | grep -E '^-?(icanon|echo)$' | tr '\\n' ' '; echo; echo STUDIO-END; sleep 30"
-        try tmux.start("sh -c \(q(cmd))", width: width, height: height)
+        try tmux.start("sh -c \(q(cmd))", width: width, height: height, environment: environment)
     }
 
     /// The studio must have left the screen and the terminal as it found them.
@@ -175,6 +175,37 @@ final class StudioEndToEndTests: XCTestCase {
         try tmux.wait(for: "cancelled at step", timeout: 10)
         try tmux.keys("C-c")
         assertRestored(try tmux.wait(for: "STUDIO-END", timeout: 10), status: "0")
+    }
+
+    func testNoColorPlainTextColourHalfBlocksAndASCIIForAuto() throws {
+        // NO_COLOR with half-blocks asked for by name: the text has no colour, the thumbnails do.
+        try launch(environment: ["NO_COLOR": "1"])
+        try tmux.wait(for: "added 12 sample objects", timeout: 120)
+        var escaped = try tmux.screen(escapes: true)
+        let lines = escaped.split(separator: "\n").map(String.init)
+        let colour = #"\x1B\[[0-9;]*[34]8;5;"#
+        let textLines = lines.filter { $0.contains("Objects (12)") || $0.contains("added 12 sample objects") }
+        XCTAssertEqual(textLines.count, 2, escaped)
+        // A line may start with a thumbnail; its text is what follows the last half-block.
+        for l in textLines {
+            let text = l.range(of: "\u{2580}", options: .backwards).map { String(l[$0.upperBound...]) } ?? l
+            XCTAssertNil(text.range(of: colour, options: .regularExpression), "no colour in text: \(text)")
+        }
+        XCTAssertGreaterThan(lines.filter { $0.contains("\u{2580}") && $0.range(of: colour, options: .regularExpression) != nil }.count, 3,
+                             "half-block thumbnails in colour:\n\(escaped)")
+        try tmux.keys("C-q")
+        assertRestored(try tmux.wait(for: "STUDIO-END"), status: "0")
+        tmux.stop()
+
+        // NO_COLOR with the automatic choice: ASCII thumbnails, nothing coloured anywhere.
+        tmux = TmuxStudio(dir: tmp)
+        try launch(extra: "--preview auto", environment: ["NO_COLOR": "1"])
+        try tmux.wait(for: "Objects (12)", timeout: 120)
+        escaped = try tmux.screen(escapes: true)
+        XCTAssertNil(escaped.range(of: colour, options: .regularExpression), escaped)
+        XCTAssertFalse(escaped.contains("\u{2580}"), escaped)
+        try tmux.keys("C-q")
+        assertRestored(try tmux.wait(for: "STUDIO-END"), status: "0")
     }
 
     func testSIGTERMRestoresTheTerminal() throws {

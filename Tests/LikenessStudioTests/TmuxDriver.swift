@@ -35,17 +35,34 @@ final class TmuxStudio {
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
         var cargs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
         defer { for a in cargs { free(a) } }
+        var cenv: [UnsafeMutablePointer<CChar>?] = Self.serverEnvironment().map { strdup($0) } + [nil]
+        defer { for e in cenv { free(e) } }
         var pid: pid_t = 0
-        let rc = posix_spawn(&pid, path, &actions, nil, &cargs, environ)
+        let rc = posix_spawn(&pid, path, &actions, nil, &cargs, &cenv)
         guard rc == 0 else { throw XCTSkip("cannot run tmux: error \(rc)") }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         return (try? String(contentsOf: outFile, encoding: .utf8)) ?? ""
     }
 
-    /// Starts `command` (a shell line) in a detached session of `width` x `height`.
-    func start(_ command: String, width: Int = 120, height: Int = 40) throws {
-        try tmux(["new-session", "-d", "-s", session, "-x", "\(width)", "-y", "\(height)", "-e", "TERM=xterm-256color", command], detached: true)
+    /// The environment the tmux server (and so every pane) starts from: the test's own, less what
+    /// would change how the studio draws (`swift test` sets NO_COLOR when it has no terminal;
+    /// an outer tmux or terminal leaves TMUX, COLORTERM, TERM_PROGRAM), with a UTF-8 locale.
+    static func serverEnvironment(_ base: [String: String] = ProcessInfo.processInfo.environment) -> [String] {
+        var env = base
+        for k in ["NO_COLOR", "TMUX", "TMUX_PANE", "COLORTERM", "TERM_PROGRAM", "TERM_PROGRAM_VERSION", "STY", "LC_ALL", "LC_CTYPE"] {
+            env[k] = nil
+        }
+        if !(env["LANG"] ?? "").lowercased().replacingOccurrences(of: "-", with: "").hasSuffix("utf8") { env["LANG"] = "C.UTF-8" }
+        if (env["TERM"] ?? "").isEmpty { env["TERM"] = "xterm-256color" }
+        return env.map { "\($0)=\($1)" }.sorted()
+    }
+
+    /// Starts `command` (a shell line) in a detached session of `width` x `height`, with
+    /// `environment` added to the pane's.
+    func start(_ command: String, width: Int = 120, height: Int = 40, environment: [String: String] = [:]) throws {
+        let vars = (["TERM": "xterm-256color"].merging(environment) { $1 }).sorted { $0.key < $1.key }.flatMap { ["-e", "\($0)=\($1)"] }
+        try tmux(["new-session", "-d", "-s", session, "-x", "\(width)", "-y", "\(height)"] + vars + [command], detached: true)
     }
 
     func keys(_ keys: String...) throws { try tmux(["send-keys", "-t", session] + keys) }

@@ -92,6 +92,12 @@ extension Studio {
                 let i = top + (y - inner.y) / GalleryPane.rowHeight
                 if i < s.gallery.items.count { s.gallery.selected = i }
             }
+        case .prompt, .negative:
+            let r = layout.rect(of: pane)
+            if r.inset(1).contains(x: x, y: y) {
+                if pane == .prompt { s.prompt.moveTo(PromptPane.offset(at: x, y, in: r, s.prompt)) }
+                else { s.negative.moveTo(PromptPane.offset(at: x, y, in: r, s.negative)) }
+            }
         case .settings:
             let row = y - layout.settings.y - 1
             if row >= 0 && row < settingRows.count { s.settingsRow = row }
@@ -100,8 +106,6 @@ extension Studio {
                 let rects = PreviewPane.cellRects(PreviewPane.gridArea(layout.preview), rows: r.rows, columns: r.columns, labels: r.rows > 1)
                 if let i = rects.firstIndex(where: { $0.contains(x: x, y: y) }) { s.selectedCell = i }
             }
-        default:
-            break
         }
         return []
     }

@@ -53,6 +53,13 @@ extension Studio {
             break
         }
         var b = field == .prompt ? s.prompt : s.negative
+        if key == .up || key == .down {
+            // By visual rows of the pane's wrapped text, as the pane draws it.
+            let width = Layout(width: s.width, height: s.height).rect(of: field).inset(1).width
+            if key == .up { b.moveUp(wrapWidth: width) } else { b.moveDown(wrapWidth: width) }
+            if field == .prompt { s.prompt = b } else { s.negative = b }
+            return []
+        }
         let before = b.text
         guard edit(&b, key, multiline: true) else { return [] }
         if field == .prompt { s.prompt = b } else { s.negative = b }

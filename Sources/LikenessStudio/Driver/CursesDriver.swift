@@ -1,7 +1,8 @@
 // The only code that talks to curses: paints a Frame (text grid, then sixel images on top,
 // never text over image cells), reads keys and mouse events, and restores the terminal.
-// Colours: extended pairs (alloc_pair) of xterm-256 (or 8) colours; none with NO_COLOR or on
-// terminals without colour.
+// Colours: extended pairs (alloc_pair) of xterm-256 (or 8) colours; none on terminals without
+// colour. NO_COLOR is the theme's business (a colourless theme paints default-colour text), so
+// image cells keep their colours.
 
 import CCurses
 import Foundation
@@ -31,7 +32,7 @@ final class CursesDriver {
     /// Cell size in pixels for sixel images.
     private let cellPixels: (width: Int, height: Int)
 
-    init(useColor wanted: Bool, cellPixels: (width: Int, height: Int) = (10, 20)) {
+    init(cellPixels: (width: Int, height: Int) = (10, 20)) {
         self.cellPixels = cellPixels
         setlocale(LC_ALL, "")
         _ = initscr()
@@ -44,12 +45,12 @@ final class CursesDriver {
         _ = curs_set(0)
         _ = mousemask(mmask_t(Self.button1Pressed | Self.button1Clicked | Self.button4Pressed | Self.button5Pressed), nil)
         _ = mouseinterval(0)
-        if wanted && has_colors() {
+        if has_colors() {
             _ = start_color()
             _ = use_default_colors()
             colors = COLORS
         }
-        useColor = wanted && colors >= 8
+        useColor = colors >= 8
         width = getmaxx(stdscr)
         height = getmaxy(stdscr)
     }

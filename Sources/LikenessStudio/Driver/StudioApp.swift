@@ -67,8 +67,9 @@ public enum StudioApp {
 
         StudioTrace.start(environment: env)
         defer { StudioTrace.finish() }
-        let driver = CursesDriver(useColor: !noColor,
-                                  cellPixels: (caps.cellPixelWidth ?? 10, caps.cellPixelHeight ?? 20))
+        // NO_COLOR takes the theme's colours away (and picks ASCII for `--preview auto`); a
+        // half-block preview the user asks for by name still draws its pixels in colour.
+        let driver = CursesDriver(cellPixels: (caps.cellPixelWidth ?? 10, caps.cellPixelHeight ?? 20))
         defer { driver.end() }
         var state = StudioState(width: Int(driver.width), height: Int(driver.height), model: StudioRuntime.facts(pipeline))
         state.previewMode = (!utf8 && mode != .sixel) ? .ascii : (noColor && o.preview == "auto" ? .ascii : mode)

@@ -19,31 +19,14 @@ enum PromptPane {
 
         let chars = Array(buffer.text)
         let roles = field == .prompt ? roles(for: chars, s) : Array(repeating: ThemeRole.text, count: chars.count)
-        // Visual rows (start offset, length): each line wrapped at the last space that fits
-        // (the space stays at the row's end), or cut at the width when a word is longer.
-        var rows: [(start: Int, length: Int)] = []
-        var start = 0
-        for i in 0...chars.count where i == chars.count || chars[i] == "\n" {
-            var st = start
-            while i - st > inner.width {
-                var cut = st + inner.width
-                if let space = (st + 1..<st + inner.width).last(where: { chars[$0] == " " }) { cut = space + 1 }
-                rows.append((st, cut - st))
-                st = cut
-            }
-            rows.append((st, i - st))
-            start = i + 1
-        }
-        // The cursor is on the last row starting at or before it.
-        let cursor = min(max(0, buffer.cursor), chars.count)
-        let cRow = rows.lastIndex(where: { $0.start <= cursor }) ?? 0
-        let cCol = cursor - rows[cRow].start
-        let top = max(0, min(cRow - inner.height + 1, rows.count - inner.height))
+        // Visual rows wrapped in terminal cells (CJK and emoji take two), as Up/Down and clicks see them.
+        let rows = TextLayout.rows(chars, width: inner.width)
+        let (cRow, cCol) = TextLayout.cursor(rows, chars, cursor: buffer.cursor)
+        let top = firstVisibleRow(rows: rows.count, cursorRow: cRow, height: inner.height)
         for (k, row) in rows.enumerated().dropFirst(top).prefix(inner.height) {
-            let y = inner.y + k - top
-            for j in 0..<row.length {
-                let idx = row.start + j
-                _ = c.put(String(chars[idx]), x: inner.x + j, y: y, roles[idx], clip: inner)
+            var x = inner.x
+            for idx in row.start..<row.end {
+                x = c.put(String(chars[idx]), x: x, y: inner.y + k - top, roles[idx], clip: inner)
             }
         }
         if chars.isEmpty && !focused {
@@ -66,6 +49,21 @@ enum PromptPane {
                 c.bottomNote(r, "too long for this model", .error)
             }
         }
+    }
+
+    /// The first visual row shown: the cursor's row stays in view, the last rows fill the pane.
+    static func firstVisibleRow(rows: Int, cursorRow: Int, height: Int) -> Int {
+        max(0, min(cursorRow - height + 1, rows - height))
+    }
+
+    /// The text offset under a click at (`x`, `y`) in the pane `r` showing `buffer`.
+    static func offset(at x: Int, _ y: Int, in r: Rect, _ buffer: TextBuffer) -> Int {
+        let inner = r.inset(1)
+        let chars = buffer.characters
+        let rows = TextLayout.rows(chars, width: inner.width)
+        let top = firstVisibleRow(rows: rows.count, cursorRow: TextLayout.cursor(rows, chars, cursor: buffer.cursor).row,
+                                  height: inner.height)
+        return TextLayout.offset(rows, chars, row: top + y - inner.y, column: x - inner.x)
     }
 
     /// The placeholder/object mismatch, seen without asking the engine.

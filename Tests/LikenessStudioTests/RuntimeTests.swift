@@ -127,6 +127,20 @@ final class RuntimeTests: XCTestCase {
         XCTAssertTrue(err.contains("missing.png"), err)
     }
 
+    func testHistoryImageLoadsAtFullSize() throws {
+        let (rt, mb) = try makeRuntime()
+        let url = tmp.appendingPathComponent("00001-1.png")
+        let img = try RGBImage(width: 64, height: 48, pixels: (0..<64 * 48 * 3).map { UInt8($0 % 251) })
+        try img.write(to: url)
+        rt.perform(.loadHistoryImage(path: url.path))
+        let (path, loaded) = try wait(mb) { if case let .historyImageLoaded(p, i) = $0 { return (p, i) }; return nil }
+        XCTAssertEqual(path, url.path)
+        XCTAssertEqual(loaded, img, "the image itself, not the list's 16-pixel thumbnail")
+        rt.perform(.loadHistoryImage(path: tmp.appendingPathComponent("gone.png").path))
+        let missing = try wait(mb) { if case let .historyImageLoaded(_, i) = $0 { return Optional(i) }; return nil }
+        XCTAssertNil(missing ?? nil, "a file that went away loads nothing")
+    }
+
     func testSessionRoundTripAndTolerantDecoding() throws {
         let paths = LikenessPaths(dataHome: tmp.appendingPathComponent("data"), configHome: tmp.appendingPathComponent("config"))
         XCTAssertNil(try SessionStore.load(paths: paths))

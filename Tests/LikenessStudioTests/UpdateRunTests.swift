@@ -272,4 +272,28 @@ final class UpdateRunTests: XCTestCase {
         type(&s, "/tmp/a1111.png")
         XCTAssertEqual(send(&s, .enter), [.openParameters(path: "/tmp/a1111.png")])
     }
+
+    func testHistoryAsksForTheSelectedImageOnceAndShowsItWhenItCame() {
+        var s = Fixture.state()
+        XCTAssertEqual(send(&s, .function(2)), [.loadHistory])
+        let items = [HistoryItem(path: "/o/00002-2.png", title: "b", detail: "", recall: nil, thumb: Fixture.image(1, w: 4, h: 4)),
+                     HistoryItem(path: "/o/00001-1.png", title: "a", detail: "", recall: nil, thumb: Fixture.image(2, w: 4, h: 4))]
+        XCTAssertEqual(Studio.update(&s, .historyLoaded(items)), [.loadHistoryImage(path: "/o/00002-2.png")])
+        XCTAssertEqual(Studio.update(&s, .status("x", .info)), [], "asked once, not at every message")
+        let withThumb = StudioView.render(s, theme: .builtinDark).grid
+        let full = Fixture.image(3, w: 64, h: 64)
+        XCTAssertEqual(Studio.update(&s, .historyImageLoaded(path: "/o/00002-2.png", image: full)), [])
+        XCTAssertEqual(s.history.image?.image, full)
+        XCTAssertNotEqual(StudioView.render(s, theme: .builtinDark).grid, withThumb, "the detail shows the full image")
+        // The next entry: asked for; an answer for another path does not show under it.
+        XCTAssertEqual(send(&s, .down), [.loadHistoryImage(path: "/o/00001-1.png")])
+        let beforeAnswer = StudioView.render(s, theme: .builtinDark).grid
+        _ = Studio.update(&s, .historyImageLoaded(path: "/o/00002-2.png", image: full))
+        XCTAssertEqual(StudioView.render(s, theme: .builtinDark).grid, beforeAnswer)
+        // A reloaded list asks again (an output may have been replaced); the studio screen asks nothing.
+        XCTAssertEqual(Studio.update(&s, .historyLoaded(items)), [.loadHistoryImage(path: "/o/00001-1.png")])
+        send(&s, .escape)
+        XCTAssertEqual(s.screen, .studio)
+        XCTAssertEqual(Studio.update(&s, .historyLoaded(items)), [])
+    }
 }

@@ -43,6 +43,7 @@ public enum Effect: Equatable, Sendable {
     case saveOutput(run: Int, cell: Int, image: RGBImage, meta: OutputMeta)
     case saveImage(image: RGBImage, meta: OutputMeta, path: String)
     case loadHistory
+    case loadHistoryImage(path: String)
     case openParameters(path: String)
     case completePath(String)
     case appendPromptHistory(prompt: String, negative: String)

@@ -28,6 +28,8 @@ public enum Msg: Equatable, Sendable {
     case promptChecked(PromptCheck)
     case outputSaved(run: Int, cell: Int, path: String)
     case historyLoaded([HistoryItem])
+    /// The full image of a history entry (nil when it cannot be read any more).
+    case historyImageLoaded(path: String, image: RGBImage?)
     case recalled(Recall, from: String)
     case completed(String, candidates: [String])
     case promptHistoryLoaded([PromptHistoryEntry])

@@ -102,6 +102,16 @@ public struct HistoryState: Equatable, Sendable {
     public var items: [HistoryItem] = []
     public var selected = 0
     public var loaded = false
+    /// The selected image at full size (the list keeps thumbnails only), once loaded.
+    public var image: HistoryImage?
+    /// The path whose full image was last asked for.
+    public var requested: String?
+}
+
+public struct HistoryImage: Equatable, Sendable {
+    public var path: String
+    public var image: RGBImage
+    public init(path: String, image: RGBImage) { self.path = path; self.image = image }
 }
 
 /// Settings read back from a PNG's parameters.

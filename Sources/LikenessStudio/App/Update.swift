@@ -12,6 +12,20 @@ public enum Studio {
     }
 
     public static func update(_ s: inout StudioState, _ msg: Msg) -> [Effect] {
+        let effects = apply(&s, msg)
+        return effects + historyImageRequest(&s)
+    }
+
+    /// On the history screen, the selected entry's full image is asked for once.
+    static func historyImageRequest(_ s: inout StudioState) -> [Effect] {
+        guard s.screen == .history, s.history.items.indices.contains(s.history.selected) else { return [] }
+        let path = s.history.items[s.history.selected].path
+        guard s.history.requested != path, s.history.image?.path != path else { return [] }
+        s.history.requested = path
+        return [.loadHistoryImage(path: path)]
+    }
+
+    static func apply(_ s: inout StudioState, _ msg: Msg) -> [Effect] {
         switch msg {
         case .key(let key):
             return handleKey(&s, key)
@@ -39,8 +53,14 @@ public enum Studio {
         case let .outputSaved(run, cell, path):
             if s.run?.plan.runID == run, let r = s.run, cell < r.cells.count { s.run?.cells[cell].savedPath = path }
             return []
+        case let .historyImageLoaded(path, image):
+            if let image { s.history.image = HistoryImage(path: path, image: image) }
+            return []
         case .historyLoaded(let items):
             s.history.items = items
+            // A reloaded list may hold a new image under an old name: ask again.
+            s.history.requested = nil
+            s.history.image = nil
             s.history.loaded = true
             s.history.selected = min(s.history.selected, max(0, items.count - 1))
             return []

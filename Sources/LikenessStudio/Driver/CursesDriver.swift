@@ -141,10 +141,16 @@ final class CursesDriver {
         } else {
             _ = curs_set(0)
         }
+        // A sixel that is gone (an overlay opened, the layout changed) still shows: curses thinks
+        // its cells are blank and would not rewrite them. Its lines are repainted in full, which
+        // also erases the other images on them, so then every image is written again.
+        let gone = Self.removedImages(from: lastImages, to: frame.images)
+        for r in gone { _ = wredrawln(stdscr, Int32(r.y), Int32(r.height)) }
         _ = wrefresh(stdscr)
         let trueColor = frame.trueColorRects.map { r in (r.y..<r.maxY).flatMap { y in (r.x..<r.maxX).map { frame.grid[$0, y] } } }
         if frame.images != lastImages || trueColor != lastTrueColor || needImageRedraw {
-            writeImages(frame.images)
+            // An image replaced in the same place is covered by its successor: only changed ones are written.
+            writeImages(needImageRedraw || !gone.isEmpty ? frame.images : frame.images.filter { !lastImages.contains($0) })
             writeTrueColor(frame.grid, frame.trueColorRects)
             lastImages = frame.images
             lastTrueColor = trueColor
@@ -152,6 +158,14 @@ final class CursesDriver {
             if let c = frame.cursor { _ = wmove(stdscr, Int32(c.y), Int32(c.x)); _ = wrefresh(stdscr) }
         }
     }
+
+    /// The rectangles of `old` images that no image of `new` takes over (same place, same size).
+    static func removedImages(from old: [ImagePlacement], to new: [ImagePlacement]) -> [Rect] {
+        let kept = Set(new.map { Placed(rect: $0.rect, width: $0.image.width, height: $0.image.height) })
+        return old.filter { !kept.contains(Placed(rect: $0.rect, width: $0.image.width, height: $0.image.height)) }.map(\.rect)
+    }
+
+    private struct Placed: Hashable { var rect: Rect; var width: Int; var height: Int }
 
     /// Sixel images at their cells, after the text (the grid leaves their cells blank).
     private func writeImages(_ images: [ImagePlacement]) {

@@ -187,6 +187,16 @@ extension StudioRuntime {
         return Recall(prompt: spec.prompt, negative: spec.negativePrompt, settings: st, object: spec.object, notes: notes)
     }
 
+    /// The full image of one history entry, fitted to at most 1024 pixels a side.
+    func loadHistoryImage(_ path: String) {
+        files.async { [self] in
+            let img = (try? RGBImage(contentsOf: URL(fileURLWithPath: path))).map {
+                max($0.width, $0.height) <= 1024 ? $0 : (try? $0.fitted(maxWidth: 1024, maxHeight: 1024)) ?? $0
+            }
+            mailbox.post(.historyImageLoaded(path: path, image: img))
+        }
+    }
+
     func loadHistory() {
         files.async { [self] in
             do {

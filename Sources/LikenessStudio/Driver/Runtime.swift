@@ -66,6 +66,7 @@ public final class StudioRuntime {
         case let .saveOutput(run, cell, image, meta): saveOutput(run: run, cell: cell, image: image, meta: meta)
         case let .saveImage(image, meta, path): saveImage(image, meta: meta, path: path)
         case .loadHistory: loadHistory()
+        case .loadHistoryImage(let path): loadHistoryImage(path)
         case .openParameters(let path): openParameters(path)
         case .completePath(let partial):
             let r = PathCompletion.complete(partial, fileExtensions: ["png", "jpg", "jpeg"])

@@ -43,6 +43,20 @@ public struct Rect: Hashable, Sendable {
     public func contains(x px: Int, y py: Int) -> Bool { px >= x && px < maxX && py >= y && py < maxY }
     /// This rectangle shrunk by `n` cells on every side.
     public func inset(_ n: Int) -> Rect { Rect(x: x + n, y: y + n, width: width - 2 * n, height: height - 2 * n) }
+    /// Whether the two share a cell.
+    public func intersects(_ o: Rect) -> Bool {
+        width > 0 && height > 0 && o.width > 0 && o.height > 0 && x < o.maxX && o.x < maxX && y < o.maxY && o.y < maxY
+    }
+    /// The cells of this rectangle outside `o`: up to four rectangles (bands above and below, sides between).
+    public func subtracting(_ o: Rect) -> [Rect] {
+        guard intersects(o) else { return width > 0 && height > 0 ? [self] : [] }
+        let top = max(y, o.y), bottom = min(maxY, o.maxY)
+        let pieces = [Rect(x: x, y: y, width: width, height: top - y),
+                      Rect(x: x, y: bottom, width: width, height: maxY - bottom),
+                      Rect(x: x, y: top, width: max(x, o.x) - x, height: bottom - top),
+                      Rect(x: min(maxX, o.maxX), y: top, width: maxX - min(maxX, o.maxX), height: bottom - top)]
+        return pieces.filter { $0.width > 0 && $0.height > 0 }
+    }
 }
 
 /// Display width of a grapheme: 2 for East Asian wide and emoji presentation, 0 for controls, else 1.
@@ -101,6 +115,19 @@ public struct CellGrid: Equatable, Sendable {
             col += w
         }
         return col
+    }
+
+    /// The smallest rectangle holding every cell that differs from `old` (same size), or nil.
+    public func changedBounds(since old: CellGrid) -> Rect? {
+        guard old.width == width, old.height == height else { return bounds }
+        var minX = width, minY = height, maxX = -1, maxY = -1
+        for y in 0..<height {
+            for x in 0..<width where self[x, y] != old[x, y] {
+                minX = Swift.min(minX, x); maxX = Swift.max(maxX, x)
+                minY = Swift.min(minY, y); maxY = Swift.max(maxY, y)
+            }
+        }
+        return maxX < 0 ? nil : Rect(x: minX, y: minY, width: maxX - minX + 1, height: maxY - minY + 1)
     }
 
     /// Fills a rectangle (clipped to the grid).

@@ -40,7 +40,9 @@ enum HistoryPane {
         guard h.items.indices.contains(h.selected), dInner.width > 4, dInner.height > 2 else { return }
         let item = h.items[h.selected]
         let imgH = min(dInner.height / 2, dInner.width / 2)
-        if let t = item.thumb, imgH > 0 {
+        // The full image once it is loaded; the thumbnail meanwhile.
+        let full = h.image.flatMap { $0.path == item.path ? $0.image : nil }
+        if let t = full ?? item.thumb, imgH > 0 {
             c.image(t, in: Rect(x: dInner.x, y: dInner.y, width: dInner.width, height: imgH))
         }
         var y = dInner.y + imgH + (imgH > 0 ? 1 : 0)

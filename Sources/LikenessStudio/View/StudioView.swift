@@ -26,10 +26,14 @@ public enum StudioView {
         Chrome.footer(&c, s, layout.footer)
         if let overlay = s.overlay {
             c.cursor = nil
-            // Sixel images under an overlay would cover it: drop them while it shows.
-            c.images.removeAll()
-            c.trueColorRects.removeAll()
+            let under = c.grid
             Dialogs.draw(&c, s, overlay)
+            // Images written after the text would cover the overlay: sixels that meet it are dropped
+            // while it shows, 24-bit cells are rewritten only outside it.
+            if let covered = c.grid.changedBounds(since: under) {
+                c.images.removeAll { $0.rect.intersects(covered) }
+                c.trueColorRects = c.trueColorRects.flatMap { $0.subtracting(covered) }
+            }
         }
         return Frame(grid: c.grid, images: c.images, cursor: c.cursor, trueColorRects: c.trueColorRects)
     }

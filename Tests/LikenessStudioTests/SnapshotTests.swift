@@ -160,11 +160,15 @@ final class SnapshotTests: XCTestCase {
         send(&s, .ctrl("g"))
         _ = Studio.update(&s, .job(run: 1, index: 0, .step(step: 1, total: 25, previews: [Fixture.image(1), Fixture.image(2)], elapsed: 0.1, itPerSec: 10)))
         let frame = StudioView.render(s, theme: theme)
-        XCTAssertEqual(frame.images.count, 2)
+        let layout = Layout(width: 120, height: 40)
+        XCTAssertEqual(frame.images.filter { layout.preview.contains(x: $0.rect.x, y: $0.rect.y) }.count, 2)
+        XCTAssertEqual(frame.images.filter { layout.gallery.contains(x: $0.rect.x, y: $0.rect.y) }.count, 5, "thumbnails are sixels too")
+        XCTAssertTrue(frame.trueColorRects.isEmpty)
         for p in frame.images {
             for y in p.rect.y..<p.rect.maxY { for x in p.rect.x..<p.rect.maxX { XCTAssertEqual(frame.grid[x, y].text, " ") } }
         }
         send(&s, .function(1))
-        XCTAssertTrue(StudioView.render(s, theme: theme).images.isEmpty, "no sixel over the help overlay")
+        XCTAssertTrue(StudioView.render(s, theme: theme).images.allSatisfy { layout.gallery.contains(x: $0.rect.x, y: $0.rect.y) },
+                      "no sixel over the help overlay (the thumbnails beside it stay)")
     }
 }

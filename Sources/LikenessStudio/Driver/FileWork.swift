@@ -8,7 +8,7 @@ import LikenessImaging
 import LikenessKit
 
 extension StudioRuntime {
-    static let thumbSide = 16
+    static let thumbSide = 64
 
     static func thumb(_ url: URL) -> RGBImage? {
         guard let img = try? RGBImage(contentsOf: url) else { return nil }

@@ -40,7 +40,7 @@ enum GalleryPane {
                 c.grid.fill(Rect(x: textX - 1, y: y, width: textW + 1, height: min(rowHeight, inner.maxY - y)), with: Cell(" ", sel))
             }
             if let thumb = item.thumb {
-                c.image(thumb, in: Rect(x: inner.x, y: y, width: thumbWidth, height: min(rowHeight, inner.maxY - y)), forceCells: true)
+                c.image(thumb, in: Rect(x: inner.x, y: y, width: thumbWidth, height: min(rowHeight, inner.maxY - y)))
             } else {
                 _ = c.put("[ ? ]", x: inner.x, y: y + 1, .dim, clip: inner)
             }

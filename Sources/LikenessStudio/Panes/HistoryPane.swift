@@ -30,7 +30,7 @@ enum HistoryPane {
                             with: Cell(" ", c.style(.selection)))
             }
             if let t = item.thumb {
-                c.image(t, in: Rect(x: inner.x, y: y, width: GalleryPane.thumbWidth, height: min(rowHeight, inner.maxY - y)), forceCells: true)
+                c.image(t, in: Rect(x: inner.x, y: y, width: GalleryPane.thumbWidth, height: min(rowHeight, inner.maxY - y)))
             }
             let role: ThemeRole = selected ? .selection : .text
             _ = c.put(clipped(item.title, inner.maxX - textX), x: textX, y: y, role, clip: inner)

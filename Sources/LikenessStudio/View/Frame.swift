@@ -59,17 +59,15 @@ struct Canvas {
     }
 
     /// An image into `rect`: blocks or ASCII into the grid, or a sixel placement (grid left blank).
-    /// `forceCells` draws cells even in sixel mode (thumbnails).
-    mutating func image(_ img: RGBImage, in rect: Rect, forceCells: Bool = false) {
+    mutating func image(_ img: RGBImage, in rect: Rect) {
         guard rect.width > 0, rect.height > 0 else { return }
-        if mode == .sixel && !forceCells {
+        if mode == .sixel {
             ImageLayer.draw(img, into: &grid, rect: rect, mode: .sixel, background: theme.style(.text))
             images.append(ImagePlacement(rect: rect, image: img))
             return
         }
-        let cellMode: PreviewMode = mode == .sixel ? .halfblockTruecolor : mode
-        let covered = ImageLayer.draw(img, into: &grid, rect: rect, mode: cellMode, background: theme.style(.text))
-        if cellMode == .halfblockTruecolor && covered.width > 0 { trueColorRects.append(covered) }
+        let covered = ImageLayer.draw(img, into: &grid, rect: rect, mode: mode, background: theme.style(.text))
+        if mode == .halfblockTruecolor && covered.width > 0 { trueColorRects.append(covered) }
     }
 }
 

@@ -13,7 +13,7 @@ struct StudioCommand: ParsableCommand {
     var gallery: String?
     @Option(help: "Where finished images are kept (default: $XDG_DATA_HOME/likeness/outputs).")
     var outputs: String?
-    @Option(help: "Preview: auto, sixel, halfblock, halfblock256 or ascii.")
+    @Option(help: "Preview: auto, kitty, sixel, halfblock, halfblock256 or ascii.")
     var preview: String = "auto"
     @Option(help: "Colour theme: a name from Themes/ (dark, light, high-contrast) or your themes folder.")
     var theme: String?

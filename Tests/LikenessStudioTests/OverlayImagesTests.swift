@@ -81,4 +81,26 @@ final class OverlayImagesTests: XCTestCase {
                        "another size may not cover all of the old one")
         XCTAssertEqual(CursesDriver.removedImages(from: old, to: []), [r1, r2])
     }
+
+    func testKittyFramesCarryTheirImagesAndTheProtocol() throws {
+        let (bare, withHelp, covered) = try scene(.kitty)
+        XCTAssertTrue(bare.kitty)
+        XCTAssertEqual(bare.images.count, 7, "five thumbnails and two seeds, as with sixel")
+        XCTAssertTrue(bare.trueColorRects.isEmpty)
+        for p in bare.images {
+            for y in p.rect.y..<p.rect.maxY { for x in p.rect.x..<p.rect.maxX { XCTAssertEqual(bare.grid[x, y].text, " ") } }
+        }
+        XCTAssertTrue(withHelp.images.allSatisfy { !$0.rect.intersects(covered) })
+        XCTAssertFalse(try scene(.sixel).bare.kitty)
+    }
+
+    func testF4CyclesThroughTheModesTheTerminalHas() {
+        var s = Fixture.state()
+        s.focus = .gallery
+        s.previewModes = [.sixel, .halfblockTruecolor, .halfblock256, .ascii]
+        s.previewMode = .sixel
+        var seen: [PreviewMode] = []
+        for _ in 0..<4 { send(&s, .function(4)); seen.append(s.previewMode) }
+        XCTAssertEqual(seen, [.halfblockTruecolor, .halfblock256, .ascii, .sixel], "no kitty where the terminal did not answer its query")
+    }
 }

@@ -176,6 +176,8 @@ public struct StudioState: Equatable, Sendable {
     public var status = ""
     public var statusKind: StatusKind = .info
     public var previewMode: PreviewMode = .halfblockTruecolor
+    /// What F4 cycles through.
+    public var previewModes: [PreviewMode] = PreviewMode.allCases
     /// Draw boxes with + - | (locales without UTF-8).
     public var asciiBoxes = false
     /// Prompt history, oldest first, and where Ctrl-P/N stands (nil: the draft).

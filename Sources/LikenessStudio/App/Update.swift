@@ -190,7 +190,7 @@ public enum Studio {
     }
 
     static func cyclePreviewMode(_ s: inout StudioState) {
-        let all = PreviewMode.allCases
+        let all = s.previewModes.isEmpty ? PreviewMode.allCases : s.previewModes
         let i = all.firstIndex(of: s.previewMode) ?? 0
         s.previewMode = all[(i + 1) % all.count]
         setStatus(&s, "preview mode: \(s.previewMode.rawValue)")

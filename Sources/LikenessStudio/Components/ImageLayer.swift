@@ -43,7 +43,7 @@ public enum ImageLayer {
             return Rect(x: rect.x, y: rect.y, width: 0, height: 0)
         }
         switch mode {
-        case .sixel:
+        case .sixel, .kitty:
             return rect
         case .ascii:
             return drawASCII(image, into: &grid, rect: rect, cellAspect: cellAspect, background: background, ramp: ramp)

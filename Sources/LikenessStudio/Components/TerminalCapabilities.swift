@@ -40,6 +40,7 @@ public struct TerminalCapabilities: Equatable, Sendable {
 
     public var bestPreview: PreviewMode {
         if dumb { return .ascii }
+        if kittyGraphics && !inMultiplexer { return .kitty }
         if sixel && !inMultiplexer { return .sixel }
         if truecolor { return .halfblockTruecolor }
         if colors256 { return .halfblock256 }

@@ -92,6 +92,7 @@ public enum TerminalDetect {
         switch requested.lowercased() {
         case "auto": return caps.bestPreview
         case "sixel": return .sixel
+        case "kitty": return .kitty
         case "halfblock", "half-block": return caps.truecolor ? .halfblockTruecolor : .halfblock256
         case "halfblock256": return .halfblock256
         case "ascii": return .ascii
@@ -103,6 +104,6 @@ public enum TerminalDetect {
 public struct PreviewModeError: Error, CustomStringConvertible, Equatable, Sendable {
     public var requested: String
     public var description: String {
-        "unknown preview mode \"\(requested)\": use auto, sixel, halfblock, halfblock256 or ascii"
+        "unknown preview mode \"\(requested)\": use auto, kitty, sixel, halfblock, halfblock256 or ascii"
     }
 }

@@ -13,6 +13,8 @@ final class CursesDriver {
     private var colors: Int32 = 0
     private var pairs: [Int64: Int32] = [:]
     private var lastImages: [ImagePlacement] = []
+    /// Whether `lastImages` went out through kitty's protocol.
+    private var lastKitty = false
     private var lastTrueColor: [[Cell]] = []
     private var needImageRedraw = true
     private(set) var width: Int32 = 0
@@ -144,13 +146,20 @@ final class CursesDriver {
         // A sixel that is gone (an overlay opened, the layout changed) still shows: curses thinks
         // its cells are blank and would not rewrite them. Its lines are repainted in full, which
         // also erases the other images on them, so then every image is written again.
-        let gone = Self.removedImages(from: lastImages, to: frame.images)
+        // Kitty's images are a layer of their own that text never erases: they are deleted by id.
+        let gone = lastKitty ? [] : Self.removedImages(from: lastImages, to: frame.kitty ? [] : frame.images)
         for r in gone { _ = wredrawln(stdscr, Int32(r.y), Int32(r.height)) }
         _ = wrefresh(stdscr)
         let trueColor = frame.trueColorRects.map { r in (r.y..<r.maxY).flatMap { y in (r.x..<r.maxX).map { frame.grid[$0, y] } } }
-        if frame.images != lastImages || trueColor != lastTrueColor || needImageRedraw {
-            // An image replaced in the same place is covered by its successor: only changed ones are written.
-            writeImages(needImageRedraw || !gone.isEmpty ? frame.images : frame.images.filter { !lastImages.contains($0) })
+        if frame.images != lastImages || frame.kitty != lastKitty || trueColor != lastTrueColor || needImageRedraw {
+            if lastKitty || frame.kitty {
+                writeKitty(old: lastKitty ? lastImages : [], new: frame.kitty ? frame.images : [], all: needImageRedraw)
+            }
+            // A sixel replaced in the same place is covered by its successor: only changed ones are written.
+            if !frame.kitty {
+                writeImages(needImageRedraw || !gone.isEmpty || lastKitty ? frame.images : frame.images.filter { !lastImages.contains($0) })
+            }
+            lastKitty = frame.kitty
             writeTrueColor(frame.grid, frame.trueColorRects)
             lastImages = frame.images
             lastTrueColor = trueColor
@@ -166,6 +175,25 @@ final class CursesDriver {
     }
 
     private struct Placed: Hashable { var rect: Rect; var width: Int; var height: Int }
+
+    /// Kitty images: placement k has image id k + 1; a changed or gone one is deleted, a new or
+    /// changed one sent. `all` starts from a clean slate (after a full repaint).
+    private func writeKitty(old: [ImagePlacement], new: [ImagePlacement], all: Bool) {
+        var out = Array("\u{1b}7".utf8)
+        if all { out += KittyGraphics.deleteAll }
+        for i in 0..<max(old.count, new.count) {
+            let changed = all || i >= old.count || i >= new.count || old[i] != new[i]
+            guard changed else { continue }
+            if !all && i < old.count { out += KittyGraphics.delete(id: i + 1) }
+            if i < new.count, let bytes = KittyGraphics.placement(new[i].image, in: new[i].rect, cellWidth: cellPixels.width,
+                                                                  cellHeight: cellPixels.height, id: i + 1) {
+                out += bytes
+            }
+        }
+        out += Array("\u{1b}8".utf8)
+        if !new.isEmpty { TerminalGuard.kittyImagesShown = true }
+        FileHandle.standardOutput.write(Data(out))
+    }
 
     /// Sixel images at their cells, after the text (the grid leaves their cells blank).
     private func writeImages(_ images: [ImagePlacement]) {

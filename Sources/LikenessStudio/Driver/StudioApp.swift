@@ -37,8 +37,11 @@ public enum StudioApp {
             return fail("TERM is \(term.isEmpty ? "not set" : "dumb"): the studio needs a terminal that can move the cursor")
         }
         // Ask the terminal what it can show (DA1 last, with a timeout) before curses starts.
-        let caps = o.preview.lowercased() == "auto" || o.preview.lowercased() == "sixel"
-            ? TerminalTTY.detect(env: env).capabilities : TerminalDetect.fromEnvironment(env)
+        // The terminal is asked only when the answer matters; kitty's query is left out inside tmux
+        // or screen, which do not pass it on.
+        let asked = ["auto", "sixel", "kitty"].contains(o.preview.lowercased())
+        let caps = asked ? TerminalTTY.detect(env: env, kitty: !TerminalDetect.fromEnvironment(env).inMultiplexer).capabilities
+                         : TerminalDetect.fromEnvironment(env)
         let mode: PreviewMode
         do { mode = try TerminalDetect.resolve(requested: o.preview, caps: caps) } catch { return fail("\(error)") }
         setlocale(LC_ALL, "")
@@ -72,7 +75,15 @@ public enum StudioApp {
         let driver = CursesDriver(cellPixels: (caps.cellPixelWidth ?? 10, caps.cellPixelHeight ?? 20))
         defer { driver.end() }
         var state = StudioState(width: Int(driver.width), height: Int(driver.height), model: StudioRuntime.facts(pipeline))
-        state.previewMode = (!utf8 && mode != .sixel) ? .ascii : (noColor && o.preview == "auto" ? .ascii : mode)
+        state.previewMode = (!utf8 && !mode.isGraphics) ? .ascii : (noColor && o.preview == "auto" ? .ascii : mode)
+        // F4 cycles through the modes this terminal showed it has (and the one asked for).
+        state.previewModes = PreviewMode.allCases.filter {
+            switch $0 {
+            case .kitty: return caps.kittyGraphics || mode == .kitty
+            case .sixel: return caps.sixel || mode == .sixel
+            default: return true
+            }
+        }
         state.asciiBoxes = !utf8
         state.focus = .prompt
         var startup: [Msg] = []

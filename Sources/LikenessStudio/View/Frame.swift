@@ -1,5 +1,5 @@
-// What the view produces: the text grid, the places where the driver writes sixel images after
-// painting the grid, and where the terminal cursor goes.
+// What the view produces: the text grid, the places where the driver writes graphics (sixel or
+// kitty) after painting the grid, and where the terminal cursor goes.
 
 import LikenessImaging
 
@@ -10,8 +10,10 @@ public struct ImagePlacement: Equatable, Sendable {
 
 public struct Frame: Equatable, Sendable {
     public var grid: CellGrid
-    /// Sixel images (only in sixel mode): the grid leaves these rectangles blank.
+    /// Graphics (only in the sixel and kitty modes): the grid leaves these rectangles blank.
     public var images: [ImagePlacement] = []
+    /// How `images` are sent: kitty's graphics protocol, else sixel.
+    public var kitty = false
     /// Where the terminal cursor should show (a focused text field), else hidden.
     public var cursor: (x: Int, y: Int)?
     /// 24-bit half-block images: curses paints them in 256 colours, then the driver writes
@@ -19,7 +21,7 @@ public struct Frame: Equatable, Sendable {
     public var trueColorRects: [Rect] = []
 
     public static func == (a: Frame, b: Frame) -> Bool {
-        a.grid == b.grid && a.images == b.images && a.cursor?.x == b.cursor?.x && a.cursor?.y == b.cursor?.y
+        a.grid == b.grid && a.images == b.images && a.kitty == b.kitty && a.cursor?.x == b.cursor?.x && a.cursor?.y == b.cursor?.y
             && a.trueColorRects == b.trueColorRects
     }
 }
@@ -61,8 +63,8 @@ struct Canvas {
     /// An image into `rect`: blocks or ASCII into the grid, or a sixel placement (grid left blank).
     mutating func image(_ img: RGBImage, in rect: Rect) {
         guard rect.width > 0, rect.height > 0 else { return }
-        if mode == .sixel {
-            ImageLayer.draw(img, into: &grid, rect: rect, mode: .sixel, background: theme.style(.text))
+        if mode.isGraphics {
+            ImageLayer.draw(img, into: &grid, rect: rect, mode: mode, background: theme.style(.text))
             images.append(ImagePlacement(rect: rect, image: img))
             return
         }

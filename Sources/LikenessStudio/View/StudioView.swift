@@ -28,13 +28,13 @@ public enum StudioView {
             c.cursor = nil
             let under = c.grid
             Dialogs.draw(&c, s, overlay)
-            // Images written after the text would cover the overlay: sixels that meet it are dropped
+            // Images written after the text would cover the overlay: graphics that meet it are dropped
             // while it shows, 24-bit cells are rewritten only outside it.
             if let covered = c.grid.changedBounds(since: under) {
                 c.images.removeAll { $0.rect.intersects(covered) }
                 c.trueColorRects = c.trueColorRects.flatMap { $0.subtracting(covered) }
             }
         }
-        return Frame(grid: c.grid, images: c.images, cursor: c.cursor, trueColorRects: c.trueColorRects)
+        return Frame(grid: c.grid, images: c.images, kitty: s.previewMode == .kitty, cursor: c.cursor, trueColorRects: c.trueColorRects)
     }
 }

@@ -48,6 +48,29 @@ final class SixelOutputTests: XCTestCase {
         XCTAssertEqual(s(KittyGraphics.delete(id: 9)), "\u{1b}_Ga=d,d=I,i=9,q=2\u{1b}\\")
     }
 
+    func testKittyPlacementIsAPNGAtTheFittedCells() throws {
+        let img = Fixture.image(4, w: 16, h: 8)
+        let rect = Rect(x: 10, y: 3, width: 20, height: 10)
+        let g = try XCTUnwrap(KittyGraphics.geometry(imageWidth: 16, imageHeight: 8, in: rect, cellWidth: 10, cellHeight: 20))
+        XCTAssertEqual(g.pixelWidth, 200, "as wide as the rectangle")
+        XCTAssertEqual(g.pixelHeight, 100, "aspect kept")
+        XCTAssertEqual(g.rect, Rect(x: 10, y: 3 + (10 - 5) / 2, width: 20, height: 5), "centred in whole cells")
+        let out = s(try XCTUnwrap(KittyGraphics.placement(img, in: rect, cellWidth: 10, cellHeight: 20, id: 3)))
+        XCTAssertTrue(out.hasPrefix("\u{1b}[\(g.rect.y + 1);\(g.rect.x + 1)H\u{1b}_Ga=T,f=100,i=3,q=2,C=1,m="), out.prefix(60).debugDescription)
+        let chunks = out.dropFirst("\u{1b}[\(g.rect.y + 1);\(g.rect.x + 1)H".count).components(separatedBy: "\u{1b}\\").filter { !$0.isEmpty }
+        let b64 = try chunks.map { try XCTUnwrap($0.split(separator: ";", maxSplits: 1).last).description }.joined()
+        let png = try XCTUnwrap(Data(base64Encoded: b64))
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("kitty-\(UUID().uuidString).png")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try png.write(to: url)
+        let back = try RGBImage(contentsOf: url)
+        XCTAssertEqual(back.width, 200)
+        XCTAssertEqual(back.height, 100)
+        XCTAssertEqual(back, try img.resized(width: 200, height: 100, filter: .nearest), "scaled up with sharp pixels")
+        XCTAssertNil(KittyGraphics.placement(img, in: Rect(x: 0, y: 0, width: 0, height: 3), cellWidth: 10, cellHeight: 20, id: 1))
+        XCTAssertEqual(s(KittyGraphics.deleteAll), "\u{1b}_Ga=d,d=A,q=2\u{1b}\\")
+    }
+
     func testKittyQueryIsAnsweredByParser() {
         let q = TerminalDetect.queryBytes(kitty: true)
         XCTAssertTrue(s(q).hasSuffix("\u{1b}\\\u{1b}[c"), "kitty query before DA1")

@@ -168,9 +168,19 @@ final class TerminalDetectTests: XCTestCase {
         XCTAssertEqual(try TerminalDetect.resolve(requested: "HalfBlock", caps: caps), .halfblockTruecolor)
         XCTAssertEqual(try TerminalDetect.resolve(requested: "ascii", caps: caps), .ascii)
         XCTAssertEqual(try TerminalDetect.resolve(requested: "halfblock256", caps: caps), .halfblock256)
-        XCTAssertThrowsError(try TerminalDetect.resolve(requested: "kitty", caps: caps)) { e in
-            XCTAssertTrue("\(e)".contains("auto, sixel, halfblock"), "\(e)")
+        XCTAssertEqual(try TerminalDetect.resolve(requested: "kitty", caps: caps), .kitty)
+        XCTAssertThrowsError(try TerminalDetect.resolve(requested: "iterm", caps: caps)) { e in
+            XCTAssertTrue("\(e)".contains("auto, kitty, sixel, halfblock"), "\(e)")
         }
+    }
+
+    func testKittyIsPreferredOutsideMultiplexers() {
+        var caps = TerminalCapabilities.fromEnvironment(["TERM": "xterm-kitty"])
+        caps.kittyGraphics = true
+        caps.sixel = true
+        XCTAssertEqual(caps.bestPreview, .kitty, "24-bit pixels beat a 256-colour sixel")
+        caps.inTmux = true
+        XCTAssertEqual(caps.bestPreview, .halfblockTruecolor, "tmux does not pass kitty graphics on")
     }
 }
 

@@ -5,10 +5,11 @@
 # table (IMAGES images per prompt).
 #   scripts/toybench_ablations.sh [STEPS] [NAME ...]      (default 250 steps, all rows)
 #   BATCH=32 IMAGES=1 by default; set them in the environment to change the schedule.
+#   RUN (relative to Training/, default ../runs/toybox) is the run whose base and data are used.
 set -euo pipefail
 cd "$(dirname "$0")/../Training"
 PY=${PYTHON:-../.venv/bin/python}
-RUN=../runs/toybox
+RUN=${RUN:-../runs/toybox}
 STEPS=${1:-250}
 BATCH=${BATCH:-32}
 IMAGES=${IMAGES:-1}
@@ -22,6 +23,7 @@ declare -A FLAGS=(
   [no_identity_loss]="--id-loss false"
   [hidden_state]="--injection hidden_state"
   [k1]="--num-tokens 1"
+  [full_seed1]="--seed 1"
 )
 ORDER=(full no_cross_reference frozen_base no_caption_scheme no_identity_loss no_dropping hidden_state k1)
 [ $# -gt 0 ] && ORDER=("$@")

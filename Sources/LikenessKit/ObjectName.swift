@@ -41,6 +41,26 @@ public enum ObjectName {
     }
 
     public static func isValid(_ name: String) -> Bool { (try? validate(name)) != nil }
+
+    /// A name to offer for an object made from the image at `path`: the file's name without its
+    /// extension, led by its folder's name when it has no letters (`cat/00.jpg` gives `cat-00`),
+    /// with what a name may not hold replaced by `-` and cut to the length limit; empty when
+    /// nothing usable is left.
+    public static func suggestion(forImageAt path: String) -> String {
+        let parts = path.split(separator: "/").map(String.init)
+        guard var stem = parts.last else { return "" }
+        if let dot = stem.lastIndex(of: "."), dot != stem.startIndex { stem = String(stem[..<dot]) }
+        if !stem.contains(where: \.isLetter), parts.count > 1, parts[parts.count - 2].contains(where: \.isLetter) {
+            stem = parts[parts.count - 2] + "-" + stem
+        }
+        var name = String(stem.unicodeScalars.map {
+            $0.properties.generalCategory == .control || $0.value == 0x7F || $0 == "\\" ? "-" : Character($0)
+        })
+        while name.contains("..") { name = name.replacingOccurrences(of: "..", with: ".") }
+        name = String(name.drop { $0 == "." || $0.isWhitespace }.prefix(maxLength))
+        while name.last?.isWhitespace == true { name.removeLast() }
+        return isValid(name) ? name : ""
+    }
 }
 
 extension ObjectName {

@@ -31,4 +31,20 @@ final class ObjectNameTests: XCTestCase {
             }
         }
     }
+
+    func testSuggestionsForImagePaths() {
+        XCTAssertEqual(ObjectName.suggestion(forImageAt: "/photos/red mug.jpg"), "red mug")
+        XCTAssertEqual(ObjectName.suggestion(forImageAt: "../shared/dreambench/cat/00.jpg"), "cat-00", "a number alone says nothing")
+        XCTAssertEqual(ObjectName.suggestion(forImageAt: "00.jpg"), "00", "no folder to borrow from")
+        XCTAssertEqual(ObjectName.suggestion(forImageAt: "/a/2024/0001.png"), "0001", "a folder without letters is no better")
+        XCTAssertEqual(ObjectName.suggestion(forImageAt: "/x/.hidden.png"), "hidden")
+        XCTAssertEqual(ObjectName.suggestion(forImageAt: "/x/a..b.tar.png"), "a.b.tar")
+        XCTAssertEqual(ObjectName.suggestion(forImageAt: "/x/back\\slash.png"), "back-slash")
+        XCTAssertEqual(ObjectName.suggestion(forImageAt: "/x/" + String(repeating: "y", count: 100) + ".png").count, ObjectName.maxLength)
+        XCTAssertEqual(ObjectName.suggestion(forImageAt: "/9/....png"), "", "nothing usable: the user types one")
+        for p in ["/photos/red mug.jpg", "cat/00.jpg", "/x/a..b.png", "/x/ spaced .png"] {
+            let n = ObjectName.suggestion(forImageAt: p)
+            XCTAssertTrue(n.isEmpty || ObjectName.isValid(n), "\(p) -> \(n)")
+        }
+    }
 }

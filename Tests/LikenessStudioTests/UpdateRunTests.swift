@@ -205,6 +205,17 @@ final class UpdateRunTests: XCTestCase {
         XCTAssertEqual(n.buffer.text, "cat")
         XCTAssertEqual(send(&s, .enter), [.addObject(path: "Samples/objects/cat.png", name: "cat")])
         XCTAssertNotNil(s.gallery.busy)
+        // A numbered photo in a folder named for its subject: the folder leads the offered name.
+        send(&s, .char("a"))
+        type(&s, "dreambench/dog/03.jpg")
+        send(&s, .enter)
+        guard case .input(let d)? = s.overlay else { return XCTFail("no name prompt") }
+        XCTAssertEqual(d.buffer.text, "dog-03")
+        send(&s, .ctrl("u"))
+        type(&s, "..")
+        send(&s, .enter)
+        guard case .input(let refused)? = s.overlay else { return XCTFail("a bad name closes nothing") }
+        XCTAssertTrue(refused.error?.contains("not allowed") ?? false, "\(String(describing: refused.error))")
     }
 
     func testChoosingAnObjectTurnsTheUntouchedSamplePromptIntoAnObjectPrompt() throws {

@@ -2,6 +2,7 @@
 // (object path, names, save path). Editing itself is TextBuffer's.
 
 import Foundation
+import LikenessKit
 
 extension Studio {
     /// Applies an editing key to `buffer`; returns whether the key was an editing key.
@@ -129,9 +130,8 @@ extension Studio {
         guard !text.isEmpty else { return refuse("type a value, or Esc to cancel") }
         switch p.kind {
         case .addObjectPath:
-            let base = (text as NSString).lastPathComponent
-            let name = ((base as NSString).deletingPathExtension)
-            openInput(&s, .addObjectName(path: text), title: "Name for the new object", text: name)
+            openInput(&s, .addObjectName(path: text), title: "Name for the new object",
+                      text: ObjectName.suggestion(forImageAt: text))
             return []
         case .addObjectName(let path):
             if let problem = nameProblem(text) { return refuse(problem) }
@@ -162,12 +162,9 @@ extension Studio {
         }
     }
 
-    /// Why a gallery name is refused (mirrors the gallery's own rules; the gallery has the last word).
+    /// Why `name` cannot name an object (the gallery's own rule), or nil.
     static func nameProblem(_ name: String) -> String? {
-        if name.count > 64 { return "names are at most 64 characters" }
-        if name.contains("/") || name.contains("\\") { return "names cannot contain / or \\" }
-        if name == "." || name == ".." || name.hasPrefix(".") { return "names cannot start with ." }
-        if name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) { return "names cannot contain control characters" }
+        do { try ObjectName.validate(name) } catch { return "\(error)" }
         return nil
     }
 }

@@ -65,14 +65,15 @@ public enum KittyGraphics {
         return (r, size.width, size.height)
     }
 
-    /// The bytes that show `image` fitted into `rect` with image id `id`: the cursor moved to the
-    /// fitted rectangle's first cell, then the PNG, scaled here (nearest neighbour when it grows,
-    /// so pixels stay sharp) rather than by the terminal.
-    public static func placement(_ image: RGBImage, in rect: Rect, cellWidth: Int, cellHeight: Int, id: Int) -> [UInt8]? {
+    /// What shows `image` fitted into `rect` with image id `id`: the cursor move to the fitted
+    /// rectangle's first cell, and the PNG, scaled here (nearest neighbour when it grows, so
+    /// pixels stay sharp) rather than by the terminal.
+    public static func placement(_ image: RGBImage, in rect: Rect, cellWidth: Int, cellHeight: Int,
+                                 id: Int) -> (cursor: [UInt8], image: [UInt8])? {
         guard let g = geometry(imageWidth: image.width, imageHeight: image.height, in: rect, cellWidth: cellWidth,
                                cellHeight: cellHeight),
               let img = ImageLayer.scaled(image, g.pixelWidth, g.pixelHeight, .area),
               let png = try? img.pngData() else { return nil }
-        return Array("\u{1b}[\(g.rect.y + 1);\(g.rect.x + 1)H".utf8) + displayPNG(png, id: id)
+        return (Array("\u{1b}[\(g.rect.y + 1);\(g.rect.x + 1)H".utf8), displayPNG(png, id: id))
     }
 }

@@ -25,8 +25,10 @@ public enum SixelOutput {
         if synchronized { out += beginSynchronized }
         out += saveCursor
         for img in images {
-            out += cursorTo(x: img.rect.x, y: img.rect.y)
-            out += passthrough ? tmuxPassthrough(img.bytes) : img.bytes
+            // Through tmux the cursor move goes along: tmux moves the outer terminal's cursor only
+            // when it next draws, so the pane must sit at the window's top-left (one pane).
+            let seq = cursorTo(x: img.rect.x, y: img.rect.y) + img.bytes
+            out += passthrough ? tmuxPassthrough(seq) : seq
         }
         out += restoreCursor
         if synchronized { out += endSynchronized }

@@ -34,8 +34,12 @@ final class CursesDriver {
     /// Cell size in pixels for sixel images.
     private let cellPixels: (width: Int, height: Int)
 
-    init(cellPixels: (width: Int, height: Int) = (10, 20)) {
+    /// Graphics go through tmux's passthrough.
+    private let passthrough: Bool
+
+    init(cellPixels: (width: Int, height: Int) = (10, 20), passthrough: Bool = false) {
         self.cellPixels = cellPixels
+        self.passthrough = passthrough
         setlocale(LC_ALL, "")
         _ = initscr()
         TerminalGuard.install()
@@ -180,32 +184,32 @@ final class CursesDriver {
     /// changed one sent. `all` starts from a clean slate (after a full repaint).
     private func writeKitty(old: [ImagePlacement], new: [ImagePlacement], all: Bool) {
         var out = Array("\u{1b}7".utf8)
-        if all { out += KittyGraphics.deleteAll }
+        if all { out += wrap(KittyGraphics.deleteAll) }
         for i in 0..<max(old.count, new.count) {
             let changed = all || i >= old.count || i >= new.count || old[i] != new[i]
             guard changed else { continue }
-            if !all && i < old.count { out += KittyGraphics.delete(id: i + 1) }
-            if i < new.count, let bytes = KittyGraphics.placement(new[i].image, in: new[i].rect, cellWidth: cellPixels.width,
-                                                                  cellHeight: cellPixels.height, id: i + 1) {
-                out += bytes
+            if !all && i < old.count { out += wrap(KittyGraphics.delete(id: i + 1)) }
+            if i < new.count, let p = KittyGraphics.placement(new[i].image, in: new[i].rect, cellWidth: cellPixels.width,
+                                                              cellHeight: cellPixels.height, id: i + 1) {
+                out += wrap(p.cursor + p.image)
             }
         }
         out += Array("\u{1b}8".utf8)
-        if !new.isEmpty { TerminalGuard.kittyImagesShown = true }
+        if !new.isEmpty && TerminalGuard.kittyCleanup.isEmpty { TerminalGuard.kittyCleanup = wrap(KittyGraphics.deleteAll) }
         FileHandle.standardOutput.write(Data(out))
     }
 
+    /// A graphics sequence as the terminal must get it: inside tmux (the user asked for graphics
+    /// there), in tmux's passthrough, which needs `set -g allow-passthrough on`.
+    private func wrap(_ bytes: [UInt8]) -> [UInt8] { passthrough ? SixelOutput.tmuxPassthrough(bytes) : bytes }
+
     /// Sixel images at their cells, after the text (the grid leaves their cells blank).
     private func writeImages(_ images: [ImagePlacement]) {
-        guard !images.isEmpty else { return }
-        var out = Array("\u{1b}7".utf8)
-        for p in images {
-            guard let six = try? ImageLayer.sixelPlacement(p.image, in: p.rect, cellWidth: cellPixels.width,
-                                                           cellHeight: cellPixels.height) else { continue }
-            out += Array("\u{1b}[\(six.rect.y + 1);\(six.rect.x + 1)H".utf8) + six.bytes
+        let placements = images.compactMap {
+            try? ImageLayer.sixelPlacement($0.image, in: $0.rect, cellWidth: cellPixels.width, cellHeight: cellPixels.height)
         }
-        out += Array("\u{1b}8".utf8)
-        FileHandle.standardOutput.write(Data(out))
+        let out = SixelOutput.frame(placements, passthrough: passthrough)
+        if !out.isEmpty { FileHandle.standardOutput.write(Data(out)) }
     }
 
     /// Rewrites 24-bit cells with their exact colours. ESC 7 / ESC 8 save and restore the cursor

@@ -72,7 +72,9 @@ public enum StudioApp {
         defer { StudioTrace.finish() }
         // NO_COLOR takes the theme's colours away (and picks ASCII for `--preview auto`); a
         // half-block preview the user asks for by name still draws its pixels in colour.
-        let driver = CursesDriver(cellPixels: (caps.cellPixelWidth ?? 10, caps.cellPixelHeight ?? 20))
+        // Graphics asked for by name inside tmux go through its passthrough (allow-passthrough on).
+        let driver = CursesDriver(cellPixels: (caps.cellPixelWidth ?? 10, caps.cellPixelHeight ?? 20),
+                                  passthrough: caps.inTmux && mode.isGraphics)
         defer { driver.end() }
         var state = StudioState(width: Int(driver.width), height: Int(driver.height), model: StudioRuntime.facts(pipeline))
         state.previewMode = (!utf8 && !mode.isGraphics) ? .ascii : (noColor && o.preview == "auto" ? .ascii : mode)

@@ -7,13 +7,12 @@ import Foundation
 
 enum TerminalGuard {
     nonisolated(unsafe) private static var active = false
-    /// Set once kitty images were shown: they stay on screen until deleted, so restore deletes them.
-    nonisolated(unsafe) static var kittyImagesShown = false
-    private static let deleteKittyImages: [UInt8] = KittyGraphics.deleteAll
+    /// Bytes that delete the kitty images shown (set by the driver once it shows one): they stay
+    /// on screen until deleted, so restore writes these.
+    nonisolated(unsafe) static var kittyCleanup: [UInt8] = []
 
     static func install() {
         active = true
-        _ = deleteKittyImages  // initialised here, not first in a signal handler
         for sig in [SIGTERM, SIGHUP, SIGINT, SIGQUIT] { signal(sig, terminationHandler) }
         for sig in [SIGSEGV, SIGABRT, SIGBUS, SIGILL, SIGFPE] { signal(sig, crashHandler) }
     }
@@ -21,9 +20,9 @@ enum TerminalGuard {
     static func restore() {
         guard active else { return }
         active = false
-        if kittyImagesShown {
+        if !kittyCleanup.isEmpty {
             // write(2) only: this also runs in signal handlers.
-            deleteKittyImages.withUnsafeBufferPointer { _ = write(1, $0.baseAddress, $0.count) }
+            kittyCleanup.withUnsafeBufferPointer { _ = write(1, $0.baseAddress, $0.count) }
         }
         _ = curs_set(1)
         _ = endwin()

@@ -27,6 +27,10 @@ final class SixelOutputTests: XCTestCase {
     func testTmuxPassthroughDoublesEscapes() {
         XCTAssertEqual(s(SixelOutput.tmuxPassthrough(Array("\u{1b}Pq#0\u{1b}\\".utf8))),
                        "\u{1b}Ptmux;\u{1b}\u{1b}Pq#0\u{1b}\u{1b}\\\u{1b}\\")
+        // In a frame, the cursor move travels inside the passthrough with its image.
+        let a = SixelPlacement(rect: Rect(x: 4, y: 2, width: 3, height: 1), pixelWidth: 1, pixelHeight: 1, bytes: Array("\u{1b}PqA\u{1b}\\".utf8))
+        XCTAssertEqual(s(SixelOutput.frame([a], synchronized: false, passthrough: true)),
+                       "\u{1b}7\u{1b}Ptmux;\u{1b}\u{1b}[3;5H\u{1b}\u{1b}PqA\u{1b}\u{1b}\\\u{1b}\\\u{1b}8")
     }
 
     func testKittyChunksDecodeToThePixels() throws {
@@ -55,9 +59,11 @@ final class SixelOutputTests: XCTestCase {
         XCTAssertEqual(g.pixelWidth, 200, "as wide as the rectangle")
         XCTAssertEqual(g.pixelHeight, 100, "aspect kept")
         XCTAssertEqual(g.rect, Rect(x: 10, y: 3 + (10 - 5) / 2, width: 20, height: 5), "centred in whole cells")
-        let out = s(try XCTUnwrap(KittyGraphics.placement(img, in: rect, cellWidth: 10, cellHeight: 20, id: 3)))
-        XCTAssertTrue(out.hasPrefix("\u{1b}[\(g.rect.y + 1);\(g.rect.x + 1)H\u{1b}_Ga=T,f=100,i=3,q=2,C=1,m="), out.prefix(60).debugDescription)
-        let chunks = out.dropFirst("\u{1b}[\(g.rect.y + 1);\(g.rect.x + 1)H".count).components(separatedBy: "\u{1b}\\").filter { !$0.isEmpty }
+        let p = try XCTUnwrap(KittyGraphics.placement(img, in: rect, cellWidth: 10, cellHeight: 20, id: 3))
+        XCTAssertEqual(s(p.cursor), "\u{1b}[\(g.rect.y + 1);\(g.rect.x + 1)H")
+        let out = s(p.image)
+        XCTAssertTrue(out.hasPrefix("\u{1b}_Ga=T,f=100,i=3,q=2,C=1,m="), out.prefix(60).debugDescription)
+        let chunks = out.components(separatedBy: "\u{1b}\\").filter { !$0.isEmpty }
         let b64 = try chunks.map { try XCTUnwrap($0.split(separator: ";", maxSplits: 1).last).description }.joined()
         let png = try XCTUnwrap(Data(base64Encoded: b64))
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("kitty-\(UUID().uuidString).png")

@@ -1,4 +1,4 @@
-// The only code that talks to curses: paints a Frame (text grid, then sixel images on top,
+// The only code that talks to curses: paints a Frame (text grid, then sixel or kitty images on top,
 // never text over image cells), reads keys and mouse events, and restores the terminal.
 // Colours: extended pairs (alloc_pair) of xterm-256 (or 8) colours; none on terminals without
 // colour. NO_COLOR is the theme's business (a colourless theme paints default-colour text), so

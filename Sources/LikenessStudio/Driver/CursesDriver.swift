@@ -140,6 +140,15 @@ final class CursesDriver {
                 _ = waddstr(stdscr, run)
             }
         }
+        // The last cell is inserted instead (no cursor advance, so no scroll); left as it was, it
+        // kept whatever the previous frame had there (seen after shrinking the window).
+        let lx = Int(width) - 1, ly = Int(height) - 1
+        if lx >= 0, ly >= 0, lx < g.width, ly < g.height, let ch = g[lx, ly].text.unicodeScalars.first,
+           g[lx, ly].text.unicodeScalars.count == 1, ch.isASCII, ch.value >= 0x20, ch.value < 0x7F {
+            apply(g[lx, ly].style)
+            _ = wmove(stdscr, Int32(ly), Int32(lx))
+            _ = winsch(stdscr, chtype(ch.value))
+        }
         apply(.plain)
         if let c = frame.cursor {
             _ = wmove(stdscr, Int32(c.y), Int32(c.x))

@@ -307,4 +307,17 @@ final class UpdateRunTests: XCTestCase {
         XCTAssertEqual(s.screen, .studio)
         XCTAssertEqual(Studio.update(&s, .historyLoaded(items)), [])
     }
+
+    func testAutoPreviewsDecodeSmallLatentsAndSpareLargeOnes() {
+        let toybox = ModelFacts(name: "toybox", vaeFactor: 4, hasLatentPreview: true)
+        XCTAssertTrue(toybox.previewPlan(.auto, width: 64, height: 64) == (.decode, 1), "16 x 16 latents: a decode is cheap")
+        XCTAssertTrue(toybox.previewPlan(.auto, width: 256, height: 256) == (.latent, 1), "64 x 64 latents: the map")
+        let sd = ModelFacts(name: "sd15", vaeFactor: 8, hasLatentPreview: false)
+        XCTAssertTrue(sd.previewPlan(.auto, width: 256, height: 256) == (.decode, 1), "32 x 32 latents")
+        XCTAssertTrue(sd.previewPlan(.auto, width: 512, height: 512) == (.decode, 8), "64 x 64 latents and no map: every 8th step")
+        XCTAssertTrue(sd.previewPlan(.auto, width: 768, height: 768) == (.decode, 18))
+        XCTAssertTrue(sd.previewPlan(.decode, width: 768, height: 768) == (.decode, 1), "asked for by name: every step")
+        XCTAssertTrue(sd.previewPlan(.latent, width: 512, height: 512) == (.latent, 1))
+        XCTAssertEqual(StudioSettings().previewQuality, .auto)
+    }
 }

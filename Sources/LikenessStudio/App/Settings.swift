@@ -13,9 +13,11 @@ public enum SeedMode: String, Codable, CaseIterable, Sendable {
     case increment
 }
 
+/// How step previews are made: `auto` decodes them with the VAE where that is cheap (small
+/// latents) and otherwise uses the model's latent->RGB map, or decodes every few steps.
 public enum PreviewQuality: String, Codable, CaseIterable, Sendable {
-    case latent, decode
-    public var label: String { self == .latent ? "latent" : "decode" }
+    case auto, latent, decode
+    public var label: String { rawValue }
 }
 
 public enum BusyPolicy: String, Codable, CaseIterable, Sendable {
@@ -51,7 +53,7 @@ public struct StudioSettings: Codable, Equatable, Sendable {
     public var axis: CompareAxis = .none
     public var identityValues = "0, 1.5, 3, 5"
     public var promptValues = ""
-    public var previewQuality: PreviewQuality = .decode
+    public var previewQuality: PreviewQuality = .auto
     public var busyPolicy: BusyPolicy = .replace
 
     public init() {}
@@ -104,11 +106,31 @@ public struct ModelFacts: Equatable, Sendable {
     public var placeholder: String
     public var hasObjectEncoder: Bool
     public var karrasDefault: Bool
+    /// Pixels per latent along a side (the VAE's downsampling).
+    public var vaeFactor: Int
+    /// The folder has preview/latent_rgb.json.
+    public var hasLatentPreview: Bool
 
     public init(name: String, defaultSize: Int = 64, sizeMultiple: Int = 8, maxSide: Int = 2048, maxTokens: Int = 77,
-                placeholder: String = "<obj>", hasObjectEncoder: Bool = true, karrasDefault: Bool = false) {
+                placeholder: String = "<obj>", hasObjectEncoder: Bool = true, karrasDefault: Bool = false,
+                vaeFactor: Int = 8, hasLatentPreview: Bool = false) {
         self.name = name; self.defaultSize = defaultSize; self.sizeMultiple = sizeMultiple; self.maxSide = maxSide
         self.maxTokens = maxTokens; self.placeholder = placeholder; self.hasObjectEncoder = hasObjectEncoder
-        self.karrasDefault = karrasDefault
+        self.karrasDefault = karrasDefault; self.vaeFactor = vaeFactor; self.hasLatentPreview = hasLatentPreview
+    }
+
+    /// The previews a run at `width` x `height` gets for `quality`: what kind, and every how many
+    /// steps. `auto` decodes every step up to 32 x 32 latents (the built-in model's 16 x 16 decode
+    /// costs less than a step); larger, it uses the latent->RGB map when the folder has one, else
+    /// decodes every (latents / 512) steps, since a VAE decode at SD size costs more than a step.
+    public func previewPlan(_ quality: PreviewQuality, width: Int, height: Int) -> (kind: PreviewQuality, every: Int) {
+        switch quality {
+        case .latent, .decode: return (quality, 1)
+        case .auto:
+            let latents = max(1, width / max(1, vaeFactor)) * max(1, height / max(1, vaeFactor))
+            if latents <= 32 * 32 { return (.decode, 1) }
+            if hasLatentPreview { return (.latent, 1) }
+            return (.decode, max(1, latents / 512))
+        }
     }
 }

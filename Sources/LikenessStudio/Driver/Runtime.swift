@@ -38,7 +38,8 @@ public final class StudioRuntime {
     public static func facts(_ p: LikenessPipeline) -> ModelFacts {
         ModelFacts(name: p.folder.name, defaultSize: p.defaultSize, sizeMultiple: p.sizeMultiple,
                    maxSide: LikenessPipeline.maxImageSide, maxTokens: p.promptEncoder.maxLength,
-                   placeholder: p.promptEncoder.placeholder, hasObjectEncoder: p.objectEncoder != nil)
+                   placeholder: p.promptEncoder.placeholder, hasObjectEncoder: p.objectEncoder != nil,
+                   vaeFactor: p.vaeFactor, hasLatentPreview: p.preview != nil)
     }
 
     public func perform(_ effects: [Effect]) {
@@ -120,8 +121,9 @@ public final class StudioRuntime {
             r.height = st.height
             r.objectTokens = objectTokens
             r.allowUnknownWords = true
-            r.preview = st.previewQuality == .latent ? .latent : .decode
-            r.previewEvery = 1
+            let previews = Self.facts(pipeline).previewPlan(st.previewQuality, width: st.width, height: st.height)
+            r.preview = previews.kind == .latent ? .latent : .decode
+            r.previewEvery = previews.every
             let run = plan.runID, mailbox = self.mailbox
             handles.append(engine.submit(r) { event in
                 mailbox.post(.job(run: run, index: i, Self.translate(event)))

@@ -104,3 +104,19 @@ final class OverlayImagesTests: XCTestCase {
         XCTAssertEqual(seen, [.halfblockTruecolor, .halfblock256, .ascii, .sixel], "no kitty where the terminal did not answer its query")
     }
 }
+
+extension CellGrid {
+    /// The smallest rectangle holding every cell that differs from `old` (same size), or nil:
+    /// where an overlay drew, found from the screen alone.
+    func changedBounds(since old: CellGrid) -> Rect? {
+        guard old.width == width, old.height == height else { return bounds }
+        var minX = width, minY = height, maxX = -1, maxY = -1
+        for y in 0..<height {
+            for x in 0..<width where self[x, y] != old[x, y] {
+                minX = Swift.min(minX, x); maxX = Swift.max(maxX, x)
+                minY = Swift.min(minY, y); maxY = Swift.max(maxY, y)
+            }
+        }
+        return maxX < 0 ? nil : Rect(x: minX, y: minY, width: maxX - minX + 1, height: maxY - minY + 1)
+    }
+}

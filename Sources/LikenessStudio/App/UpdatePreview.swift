@@ -93,11 +93,8 @@ extension Studio {
                 if i < s.gallery.items.count { s.gallery.selected = i }
             }
         case .prompt, .negative:
-            let r = layout.rect(of: pane)
-            if r.inset(1).contains(x: x, y: y) {
-                if pane == .prompt { s.prompt.moveTo(PromptPane.offset(at: x, y, in: r, s.prompt)) }
-                else { s.negative.moveTo(PromptPane.offset(at: x, y, in: r, s.negative)) }
-            }
+            let r = layout.rect(of: pane), field: WritableKeyPath<StudioState, TextBuffer> = pane == .prompt ? \.prompt : \.negative
+            if r.inset(1).contains(x: x, y: y) { s[keyPath: field].moveTo(PromptPane.offset(at: x, y, in: r, s[keyPath: field])) }
         case .settings:
             let row = y - layout.settings.y - 1
             if row >= 0 && row < settingRows.count { s.settingsRow = row }

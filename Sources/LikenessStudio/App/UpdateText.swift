@@ -6,18 +6,20 @@ import LikenessKit
 
 extension Studio {
     /// Applies an editing key to `buffer`; returns whether the key was an editing key.
-    /// `multiline`: Enter inserts a line break.
-    static func edit(_ buffer: inout TextBuffer, _ key: Key, multiline: Bool) -> Bool {
+    /// `wrapWidth`: the field is multi-line, shown wrapped at that many cells (Enter inserts a line
+    /// break, Up/Down move by the rows shown); nil: a one-line field.
+    static func edit(_ buffer: inout TextBuffer, _ key: Key, wrapWidth: Int?) -> Bool {
         switch key {
         case .char(let c): buffer.insert(String(c))
-        case .paste(let text): buffer.paste(multiline ? text : text.replacingOccurrences(of: "\n", with: " "))
-        case .enter where multiline: buffer.insert("\n")
+        case .paste(let text): buffer.paste(wrapWidth != nil ? text : text.replacingOccurrences(of: "\n", with: " "))
+        case .enter where wrapWidth != nil: buffer.insert("\n")
         case .backspace: buffer.backspace()
         case .delete, .ctrl("d"): buffer.deleteForward()
         case .left, .ctrl("b"): buffer.moveLeft()
         case .right, .ctrl("f"): buffer.moveRight()
-        case .up where multiline: buffer.moveUp()
-        case .down where multiline: buffer.moveDown()
+        case .up, .down:
+            guard let w = wrapWidth else { return false }
+            if key == .up { buffer.moveUp(wrapWidth: w) } else { buffer.moveDown(wrapWidth: w) }
         case .home, .ctrl("a"): buffer.moveHome()
         case .end, .ctrl("e"): buffer.moveEnd()
         case .alt("b"): buffer.moveWordLeft()
@@ -54,15 +56,10 @@ extension Studio {
             break
         }
         var b = field == .prompt ? s.prompt : s.negative
-        if key == .up || key == .down {
-            // By visual rows of the pane's wrapped text, as the pane draws it.
-            let width = Layout(width: s.width, height: s.height).rect(of: field).inset(1).width
-            if key == .up { b.moveUp(wrapWidth: width) } else { b.moveDown(wrapWidth: width) }
-            if field == .prompt { s.prompt = b } else { s.negative = b }
-            return []
-        }
         let before = b.text
-        guard edit(&b, key, multiline: true) else { return [] }
+        // Wrapped as the pane draws it, so Up/Down move by the rows the user sees.
+        let width = Layout(width: s.width, height: s.height).rect(of: field).inset(1).width
+        guard edit(&b, key, wrapWidth: width) else { return [] }
         if field == .prompt { s.prompt = b } else { s.negative = b }
         if b.text != before {
             s.historyNav.reset()
@@ -111,7 +108,7 @@ extension Studio {
         case .enter:
             return commitInput(&s, p)
         default:
-            if edit(&p.buffer, key, multiline: false) {
+            if edit(&p.buffer, key, wrapWidth: nil) {
                 p.error = nil
                 s.overlay = .input(p)
             }

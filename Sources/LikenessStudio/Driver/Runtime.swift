@@ -107,6 +107,7 @@ public final class StudioRuntime {
             }
         }
         let st = plan.settings
+        let previews = Self.facts(pipeline).previewPlan(st.previewQuality, width: st.width, height: st.height)
         var handles: [GenerationJob] = []
         for (i, spec) in plan.jobs.enumerated() {
             var r = GenerationRequest(prompt: spec.prompt)
@@ -121,7 +122,6 @@ public final class StudioRuntime {
             r.height = st.height
             r.objectTokens = objectTokens
             r.allowUnknownWords = true
-            let previews = Self.facts(pipeline).previewPlan(st.previewQuality, width: st.width, height: st.height)
             r.preview = previews.kind == .latent ? .latent : .decode
             r.previewEvery = previews.every
             let run = plan.runID, mailbox = self.mailbox

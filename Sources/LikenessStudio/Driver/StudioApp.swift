@@ -39,9 +39,9 @@ public enum StudioApp {
         // Ask the terminal what it can show (DA1 last, with a timeout) before curses starts.
         // The terminal is asked only when the answer matters; kitty's query is left out inside tmux
         // or screen, which do not pass it on.
-        let asked = ["auto", "sixel", "kitty"].contains(o.preview.lowercased())
-        let caps = asked ? TerminalTTY.detect(env: env, kitty: !TerminalDetect.fromEnvironment(env).inMultiplexer).capabilities
-                         : TerminalDetect.fromEnvironment(env)
+        let guessed = TerminalDetect.fromEnvironment(env)
+        let caps = ["auto", "sixel", "kitty"].contains(o.preview.lowercased())
+            ? TerminalTTY.detect(env: env, kitty: !guessed.inMultiplexer).capabilities : guessed
         let mode: PreviewMode
         do { mode = try TerminalDetect.resolve(requested: o.preview, caps: caps) } catch { return fail("\(error)") }
         setlocale(LC_ALL, "")

@@ -117,19 +117,6 @@ public struct CellGrid: Equatable, Sendable {
         return col
     }
 
-    /// The smallest rectangle holding every cell that differs from `old` (same size), or nil.
-    public func changedBounds(since old: CellGrid) -> Rect? {
-        guard old.width == width, old.height == height else { return bounds }
-        var minX = width, minY = height, maxX = -1, maxY = -1
-        for y in 0..<height {
-            for x in 0..<width where self[x, y] != old[x, y] {
-                minX = Swift.min(minX, x); maxX = Swift.max(maxX, x)
-                minY = Swift.min(minY, y); maxY = Swift.max(maxY, y)
-            }
-        }
-        return maxX < 0 ? nil : Rect(x: minX, y: minY, width: maxX - minX + 1, height: maxY - minY + 1)
-    }
-
     /// Fills a rectangle (clipped to the grid).
     public mutating func fill(_ r: Rect, with cell: Cell = Cell()) {
         for y in max(0, r.y)..<min(height, r.maxY) where r.maxY > max(0, r.y) {

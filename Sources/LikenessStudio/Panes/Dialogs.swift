@@ -14,14 +14,15 @@ enum Dialogs {
         return r
     }
 
-    static func draw(_ c: inout Canvas, _ s: StudioState, _ overlay: Overlay) {
+    /// Draws `overlay`; returns the rectangle it covers.
+    static func draw(_ c: inout Canvas, _ s: StudioState, _ overlay: Overlay) -> Rect {
         switch overlay {
         case .help:
-            HelpOverlay.draw(&c, s)
+            return HelpOverlay.draw(&c, s)
         case .confirmQuit:
-            _ = box(&c, s, title: "Quit?", lines: ["Images are still being made.", "y / Enter: stop them and quit · any other key: stay"])
+            return box(&c, s, title: "Quit?", lines: ["Images are still being made.", "y / Enter: stop them and quit · any other key: stay"])
         case .confirmDelete(let name):
-            _ = box(&c, s, title: "Delete object?", lines: ["Delete \(name) from the gallery?", "y: delete · any other key: keep"])
+            return box(&c, s, title: "Delete object?", lines: ["Delete \(name) from the gallery?", "y: delete · any other key: keep"])
         case .input(let p):
             let r = box(&c, s, title: p.title, lines: [""], height: 2)
             let field = Rect(x: r.x + 2, y: r.y + 1, width: r.width - 4, height: 1)
@@ -41,6 +42,7 @@ enum Dialogs {
                 note = p.candidates.prefix(6).joined(separator: "  ") + (p.candidates.count > 6 ? "  …" : ""); role = .dim
             } else { note = "Enter accepts · Esc cancels"; role = .dim }
             _ = c.put(clipped(note, field.width), x: field.x, y: field.y + 1, role, clip: r.inset(1))
+            return r
         }
     }
 }

@@ -17,7 +17,8 @@ enum HelpOverlay {
         ("History", [("Enter  r", "recall all settings"), ("o", "open any PNG"), ("Esc", "back")]),
     ]
 
-    static func draw(_ c: inout Canvas, _ s: StudioState) {
+    /// Draws the help box; returns its rectangle.
+    static func draw(_ c: inout Canvas, _ s: StudioState) -> Rect {
         let lines: [(String, String, Bool)] = sections.flatMap { title, keys in
             [(title, "", true)] + keys.map { ($0.0, $0.1, false) }
         }
@@ -40,5 +41,6 @@ enum HelpOverlay {
                 _ = c.put(" " + line.1, x: max(kx, x + 12), y: y, .text, clip: clip)
             }
         }
+        return r
     }
 }

@@ -26,14 +26,11 @@ public enum StudioView {
         Chrome.footer(&c, s, layout.footer)
         if let overlay = s.overlay {
             c.cursor = nil
-            let under = c.grid
-            Dialogs.draw(&c, s, overlay)
+            let covered = Dialogs.draw(&c, s, overlay)
             // Images written after the text would cover the overlay: graphics that meet it are dropped
             // while it shows, 24-bit cells are rewritten only outside it.
-            if let covered = c.grid.changedBounds(since: under) {
-                c.images.removeAll { $0.rect.intersects(covered) }
-                c.trueColorRects = c.trueColorRects.flatMap { $0.subtracting(covered) }
-            }
+            c.images.removeAll { $0.rect.intersects(covered) }
+            c.trueColorRects = c.trueColorRects.flatMap { $0.subtracting(covered) }
         }
         return Frame(grid: c.grid, images: c.images, kitty: s.previewMode == .kitty, cursor: c.cursor, trueColorRects: c.trueColorRects)
     }

@@ -1,5 +1,5 @@
-"""python -m likeness_train STAGE [flags]: clip | clip-from-model | vae | vae-snapshot | base | base-folder | encoder | export |
-evaluate | probes | textual-inversion | render-data. Each stage's --help lists its flags."""
+"""python -m likeness_train STAGE [flags]: clip | towers | clip-from-model | vae | vae-snapshot | base | base-folder | encoder | export |
+evaluate | shape-check | probes | textual-inversion | render-data. Each stage's --help lists its flags."""
 from __future__ import annotations
 
 import importlib
@@ -8,6 +8,7 @@ import sys
 STAGES = {
     "render-data": "likeness_train.stage_data",
     "clip": "likeness_train.stage_clip",
+    "towers": "likeness_train.towers",
     "clip-from-model": "likeness_train.stage_clip_from_model",
     "vae": "likeness_train.stage_vae",
     "vae-snapshot": "likeness_train.snapshot_vae",
@@ -17,6 +18,7 @@ STAGES = {
     "export": "likeness_train.export",
     "probes": "likeness_train.probes",
     "evaluate": "likeness_train.evaluate",
+    "shape-check": "likeness_train.shape_check",
     "textual-inversion": "likeness_train.textual_inversion",
 }
 

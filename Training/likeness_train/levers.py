@@ -46,11 +46,19 @@ def min_snr_weights(alphas_cumprod: torch.Tensor, t: torch.Tensor, gamma: float)
     return (torch.clamp(snr, max=gamma) / snr).to(torch.float32)
 
 
-def lr_factor(step: int, total: int, warmup: int, schedule: str, floor: float) -> float:
+def lr_factor(step: int, total: int, warmup: int, schedule: str, floor: float, final_decay: float = 0.1) -> float:
     """Multiplier of the base learning rate at `step`: linear warm-up over `warmup` steps, then
-    "linear" decay to `floor` at `total` or "cosine" decay to `floor`."""
+    "linear" decay to `floor` at `total`, "cosine" decay to `floor`, or "constant" until the last
+    `final_decay` share of the run, which decays linearly to `floor` (so a checkpoint taken before
+    that point is at the same learning rate as any other: a compute curve, and a run that can be
+    lengthened without changing its past)."""
     w = min(1.0, (step + 1) / max(1, warmup))
     frac = min(1.0, step / max(1, total))
+    if schedule == "constant":
+        start = 1.0 - final_decay
+        if frac <= start:
+            return w
+        return w * (1 - (1 - floor) * (frac - start) / max(1e-9, final_decay))
     if schedule == "linear":
         return w * max(floor, 1 - frac)
     if schedule == "cosine":

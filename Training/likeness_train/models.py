@@ -42,12 +42,17 @@ def vae_config(quick: bool = False, channels: str = "", layers_per_block: int = 
                 latent_channels=latent_channels, norm_num_groups=8, sample_size=64)
 
 
-def unet_config(cross_dim: int, quick: bool = False, latent_channels: int = 4) -> dict:
+def unet_config(cross_dim: int, quick: bool = False, latent_channels: int = 4, head_dim: int = 0) -> dict:
+    """head_dim 0 keeps the first models' config: diffusers reads `attention_head_dim` as the number
+    of heads (16 heads of 4-12 channels). head_dim > 0 gives each block width // head_dim heads,
+    written as the list diffusers expects in that same field."""
+    chans = [32, 64, 64] if quick else [64, 128, 192]
+    heads = [max(1, c // head_dim) for c in chans] if head_dim > 0 else (8 if quick else 16)
     return dict(sample_size=16, in_channels=latent_channels, out_channels=latent_channels, layers_per_block=1,
-                block_out_channels=[32, 64, 64] if quick else [64, 128, 192],
+                block_out_channels=chans,
                 down_block_types=["CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"],
                 up_block_types=["UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"],
-                cross_attention_dim=cross_dim, attention_head_dim=8 if quick else 16, norm_num_groups=16 if quick else 32,
+                cross_attention_dim=cross_dim, attention_head_dim=heads, norm_num_groups=16 if quick else 32,
                 use_linear_projection=True)
 
 

@@ -33,6 +33,18 @@ class BaseConfig:
     # learning curve (`base-folder --state`).
     keep_every: int = 0
     max_minutes: float = 0.0  # stop, save and export after this much wall time (0: no limit)
+    # Second-model levers (RESULTS.md, "the shape arms"): channels per attention head (0: the
+    # first models' 16 heads), the loss weight inside the object's mask (1: uniform), the last
+    # share of a "constant" schedule that decays, and a UNet folder to start from (the weights'
+    # shapes do not depend on the head count).
+    head_dim: int = 0
+    mask_weight: float = 1.0
+    # Share of samples whose caption names the object only by the encoder's null word ("a large
+    # object on the beach, at the left"), so identity guidance's text branch (the prompt with the
+    # placeholder replaced by the null word) draws the asked context.
+    null_word_rate: float = 0.0
+    final_decay: float = 0.1
+    init_unet: str = ""
 
 
 def main(argv=None):
@@ -87,16 +99,26 @@ def run(cfg: BaseConfig):
     data = common.SceneCache(common.ensure_data(run_dir, quick=cfg.quick)["train"])
     vae, text, tok = load_frozen(run_dir, acc.device)
     latents = encode_latents(vae, data, acc.device)
-    uniq = sorted(set(data.full)) + [""]
+    null_caps = [c.replace(common.PLACEHOLDER, models.ObjectEncoderConfig.null_word) for c in data.placeholder]
+    uniq = sorted(set(data.full) | (set(null_caps) if cfg.null_word_rate > 0 else set())) + [""]
     where = {c: i for i, c in enumerate(uniq)}
     states = encode_texts(text, tok, uniq, acc.device)  # [U, L, D]
     cap_idx = torch.tensor([where[c] for c in data.full])
+    null_idx = torch.tensor([where[c] for c in null_caps]) if cfg.null_word_rate > 0 else None
     empty = len(uniq) - 1
     print(f"cached {len(latents)} latents, {len(uniq)} caption states", flush=True)
 
     torch.manual_seed(cfg.seed)
-    unet = UNet2DConditionModel(**models.unet_config(text.config.hidden_size, cfg.quick, vae.config.latent_channels))
+    unet = UNet2DConditionModel(**models.unet_config(text.config.hidden_size, cfg.quick, vae.config.latent_channels,
+                                                     cfg.head_dim))
+    if cfg.init_unet:
+        init = UNet2DConditionModel.from_pretrained(cfg.init_unet, torch_dtype=torch.float32)
+        unet.load_state_dict(init.state_dict())
+        print(f"unet: started from {cfg.init_unet}", flush=True)
     print(f"unet: {sum(p.numel() for p in unet.parameters()) / 1e6:.2f}M parameters", flush=True)
+    # the object's mask at latent resolution, [N, 1, 16, 16] in [0, 1]
+    lat_masks = F.adaptive_avg_pool2d(torch.from_numpy(data.masks).float().div(255.0)[:, None],
+                                      latents.shape[-2:]) if cfg.mask_weight != 1.0 else None
     opt = torch.optim.AdamW(unet.parameters(), lr=cfg.lr, weight_decay=0.01)
     ema = levers.EMA(unet, cfg.ema_decay) if cfg.ema_decay > 0 else None
     ckpt = common.Checkpoint(out / "state.pt")
@@ -106,7 +128,7 @@ def run(cfg: BaseConfig):
         ema.model.to(acc.device)
     saved = {"unet": acc.unwrap_model(unet), **({"ema": ema} if ema else {})}  # what a checkpoint holds
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: levers.lr_factor(s, cfg.steps, 100, cfg.lr_schedule, 0.1), last_epoch=step - 1 if step else -1)
+        opt, lambda s: levers.lr_factor(s, cfg.steps, 100, cfg.lr_schedule, 0.1, cfg.final_decay), last_epoch=step - 1 if step else -1)
     noise_sched = noise_scheduler()
     gen = torch.Generator().manual_seed(cfg.seed + step)
     log = common.Log()
@@ -116,14 +138,22 @@ def run(cfg: BaseConfig):
         idx = torch.randint(len(data), (cfg.batch_size,), generator=gen)
         x0 = latents[idx]
         ci = cap_idx[idx].clone()
-        ci[torch.rand(len(idx), generator=gen) < cfg.caption_dropout] = empty
+        u = torch.rand(len(idx), generator=gen)
+        if null_idx is not None:
+            nw = (u >= cfg.caption_dropout) & (u < cfg.caption_dropout + cfg.null_word_rate)
+            ci[nw] = null_idx[idx][nw]
+        ci[u < cfg.caption_dropout] = empty
         cond = states[ci.to(states.device)]
         noise = torch.randn(x0.shape, generator=gen).to(acc.device)
         t = torch.randint(0, noise_sched.config.num_train_timesteps, (len(idx),), generator=gen).to(acc.device)
         xt = noise_sched.add_noise(x0, noise, t)
         pred = unet(xt, t, encoder_hidden_states=cond).sample
         w = levers.min_snr_weights(noise_sched.alphas_cumprod, t, cfg.min_snr_gamma).to(acc.device)
-        loss = (F.mse_loss(pred, noise, reduction="none").mean(dim=(1, 2, 3)) * w).mean()
+        err = F.mse_loss(pred, noise, reduction="none")
+        if lat_masks is not None:
+            m = lat_masks[idx].to(acc.device)
+            err = err * (1 + (cfg.mask_weight - 1) * m) / (1 + (cfg.mask_weight - 1) * m.mean(dim=(1, 2, 3), keepdim=True))
+        loss = (err.mean(dim=(1, 2, 3)) * w).mean()
         opt.zero_grad(set_to_none=True)
         acc.backward(loss)
         acc.clip_grad_norm_(unet.parameters(), 1.0)

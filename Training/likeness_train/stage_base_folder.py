@@ -44,8 +44,9 @@ def run(cfg: BaseFolderConfig) -> Path:
     text = CLIPTextModel.from_pretrained(run_dir / "clip" / "text_encoder")
     vae = AutoencoderKL.from_pretrained(run_dir / "vae" / "model")
     base_cfg = run_dir / "base" / "train_config.json"
-    quick = bool(json.loads(base_cfg.read_text()).get("quick", False)) if base_cfg.exists() else False
-    unet = UNet2DConditionModel(**models.unet_config(text.config.hidden_size, quick, vae.config.latent_channels))
+    trained = json.loads(base_cfg.read_text()) if base_cfg.exists() else {}
+    unet = UNet2DConditionModel(**models.unet_config(text.config.hidden_size, bool(trained.get("quick", False)),
+                                                     vae.config.latent_channels, int(trained.get("head_dim", 0))))
     use_ema = "ema" in state["modules"] and not cfg.raw
     unet.load_state_dict(state["modules"]["ema"]["model"] if use_ema else state["modules"]["unet"])
     out = Path(cfg.out)

@@ -1,32 +1,77 @@
-"""Stage 1, clip: a tiny CLIP trained contrastively on Toybox images and full captions.
-Its text tower becomes the text encoder; its vision tower initialises the object encoder."""
+"""Stage 1, clip: a tiny CLIP trained on Toybox images and full captions. Its text tower becomes
+the text encoder; its vision tower initialises the object encoder.
+
+Contrastive batches alone let a batch be matched on colour, background and position, so the
+first towers never learned to tell round shapes apart (towers.py measures it). Three terms make
+every attribute separable, each switchable:
+- hard negatives: every caption brings a copy with one attribute changed (the shape in half of
+  them) into the image-to-text softmax (`hard_negatives`);
+- attribute heads: linear heads on the vision tower's pooled output and the text tower's
+  pooled output predict each ground-truth attribute, and heads on the text states at the size,
+  colour and shape words predict that word's value (`attribute_weight`);
+- token separation: the final states at the shape and colour words of captions with different
+  values are pushed below a cosine of `separation_margin` (`separation_weight`).
+The heads are not exported."""
 from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import common, models
+from . import common, models, towers, world
 
 
 @dataclasses.dataclass
 class ClipConfig:
     """Train the tiny CLIP (stage 1)."""
     run_dir: str = "runs/toybox"
-    steps: int = 800
+    steps: int = 3000
     batch_size: int = 128
     lr: float = 1e-3
     max_length: int = 32
     seed: int = 0
     quick: bool = False
     save_every: int = 200
+    hard_negatives: bool = True
+    attribute_weight: float = 1.0
+    separation_weight: float = 1.0
+    separation_margin: float = 0.3
 
 
 def main(argv=None):
     cfg = common.parse_config(ClipConfig, argv)
     run(cfg)
+
+
+class AttributeHeads(torch.nn.Module):
+    """Linear heads: pooled vision and text states -> every attribute; text states at the size,
+    colour and shape words -> that word's value."""
+
+    def __init__(self, dv: int, dt: int):
+        super().__init__()
+        A = towers.ATTRIBUTES
+        self.vision = torch.nn.ModuleDict({a: torch.nn.Linear(dv, len(v)) for a, v in A.items()})
+        self.text = torch.nn.ModuleDict({a: torch.nn.Linear(dt, len(v)) for a, v in A.items()})
+        self.token = torch.nn.ModuleDict({a: torch.nn.Linear(dt, len(A[a])) for a in towers.TOKEN_INDEX})
+
+
+def batch_labels(scenes, image: bool) -> dict:
+    """attribute -> class index tensor; image labels read a half-and-half pattern's colours unordered"""
+    if image:
+        return {a: torch.tensor([towers._image_label(s, a) for s in scenes]) for a in towers.ATTRIBUTES}
+    ls = [towers.labels(s) for s in scenes]
+    return {a: torch.tensor([x[a] for x in ls]) for a in towers.ATTRIBUTES}
+
+
+def separation(states: torch.Tensor, labels: torch.Tensor, margin: float) -> torch.Tensor:
+    """mean squared excess of cosine above `margin` between states [N, D] of different labels"""
+    v = F.normalize(states, dim=-1)
+    c = v @ v.t()
+    differ = labels[:, None] != labels[None, :]
+    return (F.relu(c - margin) ** 2)[differ].mean() if differ.any() else c.sum() * 0
 
 
 def run(cfg: ClipConfig):
@@ -39,42 +84,86 @@ def run(cfg: ClipConfig):
     common.save_config(cfg, out / "train_config.json")
     paths = common.ensure_data(run_dir, quick=cfg.quick)
     data = common.SceneCache(paths["train"])
+    scenes = [towers.scene_of(k, m) for k, m in zip((data.ident_keys[i] for i in data.ident), data.meta)]
+    suffix = [f[len(world.caption(s)):] for f, s in zip(data.full, scenes)]  # ", next to a ..." or ""
+    for f, s, x in zip(data.full[:50], scenes, suffix):
+        if world.caption(s) + x != f:
+            raise RuntimeError(f"the scene cache's caption {f!r} is not the grammar's {world.caption(s)!r}")
     tok = common.build_tokenizer(out / "tokenizer", cfg.max_length)
     torch.manual_seed(cfg.seed)
     clip_cfg = CLIPConfig(text_config=models.clip_text_config(len(tok), cfg.max_length, cfg.quick),
                           vision_config=models.clip_vision_config(cfg.quick), projection_dim=64)
     model = CLIPModel(clip_cfg)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.05)
+    heads = AttributeHeads(clip_cfg.vision_config.hidden_size, clip_cfg.text_config.hidden_size)
+    params = list(model.parameters()) + list(heads.parameters())
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.05)
     ckpt = common.Checkpoint(out / "state.pt")
-    step = ckpt.load({"model": model}, opt)
-    model, opt = acc.prepare(model, opt)
+    step = ckpt.load({"model": model, "heads": heads}, opt)
+    model, heads, opt = acc.prepare(model, heads, opt)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / 100) * max(0.05, 1 - s / cfg.steps),
                                               last_epoch=step - 1 if step else -1)
     gen = torch.Generator().manual_seed(cfg.seed + step)
+    rng = np.random.default_rng(cfg.seed + step)
     log = common.Log()
     model.train()
     while step < cfg.steps:
         idx = torch.randint(len(data), (cfg.batch_size,), generator=gen).numpy()
         images = data.image_tensor(idx).to(acc.device)
-        ids = common.tokenize(tok, [data.full[i] for i in idx]).to(acc.device)
-        out_ = model(input_ids=ids, pixel_values=images, return_loss=False)
-        logits = out_.logits_per_image
-        # identical captions in a batch are positives for each other
-        same = torch.tensor([[data.full[i] == data.full[j] for j in idx] for i in idx], device=acc.device).float()
+        batch_scenes = [scenes[i] for i in idx]
+        texts = [data.full[i] for i in idx]
+        text_scenes = list(batch_scenes)
+        if cfg.hard_negatives:
+            negs = [towers.hard_negative(s, rng) for s in batch_scenes]
+            texts += [world.caption(n) + suffix[i] for n, i in zip(negs, idx)]
+            text_scenes += negs
+        ids = common.tokenize(tok, texts).to(acc.device)
+        m = acc.unwrap_model(model)
+        v_out = m.vision_model(pixel_values=images)
+        t_out = m.text_model(input_ids=ids)
+        img = F.normalize(_features(m.visual_projection(v_out.pooler_output)), dim=-1)
+        txt = F.normalize(_features(m.text_projection(t_out.pooler_output)), dim=-1)
+        logits = m.logit_scale.exp() * img @ txt.t()  # [B, B or 2B]
+        # identical captions are positives for each other; hard negatives are never positives
+        same = torch.tensor([[texts[i] == texts[j] for j in range(len(texts))] for i in range(len(idx))],
+                            device=acc.device).float()
+        same[:, len(idx):] = 0.0
         target = same / same.sum(1, keepdim=True)
-        loss = (F.cross_entropy(logits, target) + F.cross_entropy(logits.t(), target.t())) / 2
+        sq = same[:, :len(idx)]
+        loss_clip = (F.cross_entropy(logits, target) +
+                     F.cross_entropy(logits[:, :len(idx)].t(), (sq / sq.sum(1, keepdim=True)).t())) / 2
+        loss = loss_clip
+        terms = {"clip": loss_clip.item()}
+        if cfg.attribute_weight > 0:
+            h = acc.unwrap_model(heads)
+            vl, tl = batch_labels(batch_scenes, True), batch_labels(text_scenes, False)
+            la = sum(F.cross_entropy(h.vision[a](v_out.pooler_output), vl[a].to(acc.device)) for a in vl)
+            la = la + sum(F.cross_entropy(h.text[a](t_out.pooler_output), tl[a].to(acc.device)) for a in tl)
+            la = la + sum(F.cross_entropy(h.token[a](t_out.last_hidden_state[:, k]), tl[a].to(acc.device))
+                          for a, k in towers.TOKEN_INDEX.items())
+            loss = loss + cfg.attribute_weight * la / len(towers.ATTRIBUTES)
+            terms["attr"] = la.item()
+        if cfg.separation_weight > 0:
+            tl = batch_labels(text_scenes, False)
+            ls = sum(separation(t_out.last_hidden_state[:, towers.TOKEN_INDEX[a]], tl[a].to(acc.device),
+                                cfg.separation_margin) for a in ("shape", "color"))
+            loss = loss + cfg.separation_weight * ls
+            terms["sep"] = ls.item()
         opt.zero_grad(set_to_none=True)
         acc.backward(loss)
         opt.step()
         sched.step()
         step += 1
         with torch.no_grad():
-            accuracy = (logits.argmax(1) == torch.arange(len(idx), device=acc.device)).float().mean()
-        log(step, cfg.steps, cfg.batch_size, loss=loss.item(), acc=accuracy.item())
+            terms["acc"] = (logits.argmax(1) == torch.arange(len(idx), device=acc.device)).float().mean().item()
+        log(step, cfg.steps, cfg.batch_size, **terms)
         if step % cfg.save_every == 0 or step == cfg.steps:
-            ckpt.save({"model": acc.unwrap_model(model)}, opt, step)
+            ckpt.save({"model": acc.unwrap_model(model), "heads": acc.unwrap_model(heads)}, opt, step)
     model = acc.unwrap_model(model)
     export(model, out)
+
+
+def _features(x):
+    return x if torch.is_tensor(x) else x.pooler_output
 
 
 def export(model, out: Path):
@@ -87,7 +176,8 @@ def export(model, out: Path):
     vision = CLIPVisionModel(model.config.vision_config)
     _copy_tower(model.vision_model, vision)
     vision.save_pretrained(out / "vision_model")
-    print(f"wrote {out / 'text_encoder'} and {out / 'vision_model'}", flush=True)
+    model.save_pretrained(out / "clip_model")  # with the projections, for the tower report's retrieval
+    print(f"wrote {out / 'text_encoder'}, {out / 'vision_model'} and {out / 'clip_model'}", flush=True)
 
 
 def _copy_tower(src, dst):

@@ -62,6 +62,9 @@ def run(cfg: ClipFromModelConfig):
         vision = CLIPVisionModel.from_pretrained(folder / "vision_model", torch_dtype=torch.float32)
         vision.config.dtype = "float32"
         vision.save_pretrained(out / "vision_model")
+        if (folder / "clip_model").exists():  # the towers with their projections (towers.py retrieval)
+            shutil.rmtree(out / "clip_model", ignore_errors=True)
+            shutil.copytree(folder / "clip_model", out / "clip_model")
         print(f"wrote {out / 'text_encoder'}, {out / 'tokenizer'} and {out / 'vision_model'} from {folder}", flush=True)
         return
     ocfg = json.loads((folder / "object_encoder" / "config.json").read_text())

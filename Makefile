@@ -32,8 +32,7 @@ apt-install:
 
 # torch is pinned (an unpinned torch pulls a multi-GB CUDA build); open-clip-torch is installed
 # without its dependencies only for the CLIP BPE vocabulary file its wheel ships (tokenizer tests);
-# sd-parsers is a third-party reader of image generation parameters (Training/tests/test_png_parameters.py,
-# test_image_metadata.py; scripts/fixtures/metadata.py records its reading).
+# sd-parsers is a third-party reader of A1111 PNG parameters (Training/tests/test_png_parameters.py).
 $(VENV)/.installed: Training/pyproject.toml Makefile
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip

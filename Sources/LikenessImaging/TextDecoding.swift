@@ -13,24 +13,36 @@ enum TextDecoding {
         return String(s)
     }
 
-    /// UTF-8, strictly.
-    static func utf8(_ bytes: ArraySlice<UInt8>) throws -> String {
-        var decoder = UTF8()
-        var it = bytes.makeIterator()
+    /// Code units decoded strictly: the text, or the index of the first code unit that is not valid.
+    private static func decode<C: UnicodeCodec, S: Sequence>(_ units: S, as _: C.Type) -> Result<String, IndexError>
+        where S.Element == C.CodeUnit {
+        var decoder = C()
+        var it = units.makeIterator()
         var scalars = String.UnicodeScalarView()
-        var offset = 0
+        var index = 0
         while true {
             switch decoder.decode(&it) {
             case .scalarValue(let s):
                 scalars.append(s)
-                offset += UTF8.width(s)
+                index += MemoryLayout<C.CodeUnit>.size == 1 ? s.utf8.count : s.utf16.count
             case .emptyInput:
-                return String(scalars)
+                return .success(String(scalars))
             case .error:
-                let i = bytes.startIndex + offset
-                let b = i < bytes.endIndex ? String(format2: bytes[i]) : "end"
-                throw TextDecodingError.invalid("is not valid UTF-8 (byte \(b) at offset \(offset))")
+                return .failure(IndexError(index: index))
             }
+        }
+    }
+
+    private struct IndexError: Error { let index: Int }
+
+    /// UTF-8, strictly.
+    static func utf8(_ bytes: ArraySlice<UInt8>) throws -> String {
+        switch decode(bytes, as: UTF8.self) {
+        case .success(let s): return s
+        case .failure(let e):
+            let i = bytes.startIndex + e.index
+            let b = i < bytes.endIndex ? String(format2: bytes[i]) : "end"
+            throw TextDecodingError.invalid("is not valid UTF-8 (byte \(b) at offset \(e.index))")
         }
     }
 
@@ -54,20 +66,10 @@ enum TextDecoding {
             units.append(bigEndian ? a << 8 | b : b << 8 | a)
             i += 2
         }
-        var decoder = UTF16()
-        var it = units.makeIterator()
-        var scalars = String.UnicodeScalarView()
-        var index = 0
-        while true {
-            switch decoder.decode(&it) {
-            case .scalarValue(let s):
-                scalars.append(s)
-                index += UTF16.width(s)
-            case .emptyInput:
-                return String(scalars)
-            case .error:
-                throw TextDecodingError.invalid("is not valid UTF-16\(bigEndian ? "BE" : "LE") (an unpaired surrogate at code unit \(index))")
-            }
+        switch decode(units, as: UTF16.self) {
+        case .success(let s): return s
+        case .failure(let e):
+            throw TextDecodingError.invalid("is not valid UTF-16\(bigEndian ? "BE" : "LE") (an unpaired surrogate at code unit \(e.index))")
         }
     }
 

@@ -255,7 +255,7 @@ enum ComfyUIParameters {
         case "SamplerCustomAdvanced":
             if let id = Graph.link(s.inputs["noise"]) {
                 let n = try graph.node(id, linkedFrom: s, input: "noise")
-                if n.type == "DisableNoise" { unsupported("noise", n.type, "sampling without added noise is not supported") }
+                if n.type == "DisableNoise" { unsupported("noise", n.type, UnsupportedReason.noNoise) }
                 seed = try graph.scalar(n, "noise_seed")
             }
             conditioning = nil
@@ -277,7 +277,7 @@ enum ComfyUIParameters {
         case "SamplerCustom":
             seed = try graph.scalar(s, "noise_seed")
             cfg = try graph.scalar(s, "cfg")
-            if s.inputs["add_noise"] == .bool(false) { unsupported("add_noise", "false", "sampling without added noise is not supported") }
+            if s.inputs["add_noise"] == .bool(false) { unsupported("add_noise", "false", UnsupportedReason.noNoise) }
             try readSamplerAndSigmas()
         default:
             seed = try graph.scalar(s, "seed") ?? graph.scalar(s, "noise_seed")
@@ -288,7 +288,7 @@ enum ComfyUIParameters {
             scheduler = try graph.scalar(s, "scheduler")?.pairText
             if s.type == "KSamplerAdvanced" {
                 if let add = try graph.scalar(s, "add_noise")?.pairText, add == "disable" {
-                    unsupported("add_noise", add, "sampling without added noise is not supported")
+                    unsupported("add_noise", add, UnsupportedReason.noNoise)
                 }
                 if let start = try graph.scalar(s, "start_at_step")?.number, start > 0 {
                     unsupported("start_at_step", JSONValue.double(start).jsonText, "starting part-way through the steps is not supported")

@@ -58,11 +58,11 @@ enum FooocusParameters {
             f.report("adaptive_cfg", "Fooocus's CFG mimicking (guidance above it is toned down) is not in Likeness")
         }
         f.report("adm_guidance", "Fooocus's ADM guidance is not in Likeness")
-        f.report("refiner_model", "a refiner model is not supported; the base model alone makes the image")
-        f.report("vae", unless: .string("Default (model)"), "a separate VAE is not supported; the model's own is used")
+        f.report("refiner_model", UnsupportedReason.refiner)
+        f.report("vae", unless: .string("Default (model)"), UnsupportedReason.vae)
         f.report("freeu", "FreeU is not supported")
-        f.report("clip_skip", unless: .int(1), "Likeness always uses the text encoder's last layer")
-        f.report("overwrite_switch", "not adjustable in Likeness")
+        f.report("clip_skip", unless: .int(1), UnsupportedReason.clipSkip)
+        f.report("overwrite_switch", UnsupportedReason.notAdjustable)
         f.skip("full_negative_prompt", "metadata_scheme", "performance", "created_by", "base_model_hash", "refiner_model_hash",
                "refiner_switch", "refiner_swap_method", "adaptive_cfg", "image_number")
         f.reportRest()

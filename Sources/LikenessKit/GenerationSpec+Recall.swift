@@ -8,6 +8,24 @@
 import Foundation
 import LikenessEngine
 
+/// Why Likeness cannot honour a setting, in the words every format's reader uses.
+enum UnsupportedReason {
+    static let lora = "LoRA is not supported; the image is made without it"
+    static let hires = "hires fix is not supported; the image is made at its base size only"
+    static let img2img = "img2img is not supported; Likeness starts from noise, so the image differs"
+    static let clipSkip = "Likeness always uses the text encoder's last layer"
+    static let notAdjustable = "not adjustable in Likeness"
+    static let noiseSource = "Likeness draws noise as torch's CPU generator does; other sources give other images"
+    static let variationSeeds = "variation seeds are not supported"
+    static let vae = "a separate VAE is not supported; the model's own is used"
+    static let refiner = "a refiner model is not supported; the base model alone makes the image"
+    static let seamless = "seamless tiling is not supported"
+    static let cfgRescale = "CFG rescale is not supported"
+    static let controlNet = "ControlNet is not supported"
+    static let smea = "SMEA is not supported"
+    static let noNoise = "sampling without added noise is not supported"
+}
+
 extension GenerationSpec {
     /// The spec a chunk describes, and what in it Likeness cannot honour.
     public static func from(_ parameters: PNGParameters) -> (spec: GenerationSpec, unsupported: [UnsupportedParameter]) {
@@ -20,7 +38,7 @@ extension GenerationSpec {
         spec.loras = loraTags(in: parameters.prompt)
         for l in spec.loras {
             unsupported.append(UnsupportedParameter(key: "LoRA", value: GenerationSpec.loraText([l]),
-                                                    reason: "a <lora:...> tag in the prompt; " + loraReason + " (the tag is left in the prompt as text)"))
+                                                    reason: "a <lora:...> tag in the prompt; " + UnsupportedReason.lora + " (the tag is left in the prompt as text)"))
         }
         var samplerKarras: Bool?
         var explicitKarras: Bool?
@@ -70,12 +88,11 @@ extension GenerationSpec {
             case "Denoising strength":
                 if let f = Float(v), f.isFinite, (0...1).contains(f) { spec.strength = f }
                 let hires = parameters.pairs.contains { $0.key.lowercased().hasPrefix("hires") }
-                bad(pair, hires ? "hires fix is not supported; the image is made at its base size only"
-                    : "img2img is not supported; Likeness starts from noise, so the image differs")
+                bad(pair, hires ? UnsupportedReason.hires : UnsupportedReason.img2img)
             case "Lora weights":
                 let listed = parseLoRAWeights(v)
                 spec.loras += listed.filter { l in !spec.loras.contains { $0.name == l.name } }
-                bad(pair, loraReason)
+                bad(pair, UnsupportedReason.lora)
             case "Version", "Hashes":
                 spec.extra.append(pair)
             case "Clip skip" where v == "1", "Eta" where Float(v) == 0, "ENSD" where v == "0",
@@ -95,7 +112,6 @@ extension GenerationSpec {
         return (spec, unsupported)
     }
 
-    private static let loraReason = "LoRA is not supported; the image is made without it"
 
     /// `<lora:name:weight>` tags (A1111's extra-networks syntax; the weight is optional).
     static func loraTags(in prompt: String) -> [LoRAWeight] {
@@ -126,13 +142,13 @@ extension GenerationSpec {
 
     private static func reason(unknown key: String) -> String {
         let k = key.lowercased()
-        if k.hasPrefix("hires") { return "hires fix is not supported; the image is made at its base size only" }
+        if k.hasPrefix("hires") { return UnsupportedReason.hires }
         if k.contains("denoising strength") { return "img2img and hires fix are not supported" }
-        if k.hasPrefix("variation seed") || k.hasPrefix("seed resize") { return "variation seeds are not supported" }
+        if k.hasPrefix("variation seed") || k.hasPrefix("seed resize") { return UnsupportedReason.variationSeeds }
         if k.contains("lora") || k.contains("ti hashes") || k.contains("lyco") { return "LoRA and embeddings are not supported" }
-        if k == "clip skip" { return "Likeness always uses the text encoder's last layer" }
-        if k == "eta" || k == "ensd" || k == "eta noise seed delta" || k == "eta ddim" { return "not adjustable in Likeness" }
-        if k == "rng" { return "Likeness draws noise as torch's CPU generator does; other sources give other images" }
+        if k == "clip skip" { return UnsupportedReason.clipSkip }
+        if k == "eta" || k == "ensd" || k == "eta noise seed delta" || k == "eta ddim" { return UnsupportedReason.notAdjustable }
+        if k == "rng" { return UnsupportedReason.noiseSource }
         if k.hasPrefix("face restoration") || k.hasPrefix("controlnet") || k.hasPrefix("adetailer") {
             return "post-processing and extensions are not supported"
         }

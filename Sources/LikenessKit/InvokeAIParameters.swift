@@ -48,20 +48,18 @@ enum InvokeAIParameters {
         } else if mode.contains("inpaint") || mode.contains("outpaint") {
             f.unsupported.append(UnsupportedParameter(key: "generation_mode", value: mode, reason: "inpainting is not supported"))
         }
-        f.report("rand_device", unless: .string("cpu"), "Likeness draws noise as torch's CPU generator does; other sources give other images")
-        f.report("cfg_rescale_multiplier", "CFG rescale is not supported")
-        f.report("clip_skip", "Likeness always uses the text encoder's last layer")
-        f.report("seamless_x", "seamless tiling is not supported")
-        f.report("seamless_y", "seamless tiling is not supported")
-        f.report("vae", "a separate VAE is not supported; the model's own is used")
-        f.report("positive_style_prompt", "SDXL style prompts are not supported")
-        f.report("negative_style_prompt", "SDXL style prompts are not supported")
-        f.report("hrf_enabled", "hires fix is not supported; the image is made at its base size only")
-        f.report("controlnets", "ControlNet is not supported")
+        f.report("rand_device", unless: .string("cpu"), UnsupportedReason.noiseSource)
+        f.report("cfg_rescale_multiplier", UnsupportedReason.cfgRescale)
+        f.report("clip_skip", UnsupportedReason.clipSkip)
+        for key in ["seamless_x", "seamless_y"] { f.report(key, UnsupportedReason.seamless) }
+        f.report("vae", UnsupportedReason.vae)
+        for key in ["positive_style_prompt", "negative_style_prompt"] { f.report(key, "SDXL style prompts are not supported") }
+        f.report("hrf_enabled", UnsupportedReason.hires)
+        f.report("controlnets", UnsupportedReason.controlNet)
         f.report("ipAdapters", "IP-Adapter is not supported")
         f.report("t2iAdapters", "T2I-Adapter is not supported")
         for key in object.keys.sorted() where key.hasPrefix("refiner_") {
-            f.report(key, "a refiner model is not supported; the base model alone makes the image")
+            f.report(key, UnsupportedReason.refiner)
         }
         for key in object.keys.sorted() where key.hasPrefix("hrf_") { f.skip(key) }
         let version = f.take("app_version")?.pairText
@@ -102,11 +100,11 @@ enum InvokeAIParameters {
         else if !type.isEmpty && type != "txt2img" {
             f.unsupported.append(UnsupportedParameter(key: "type", value: type, reason: "only text-to-image is supported"))
         }
-        f.report("threshold", "not adjustable in Likeness")
+        f.report("threshold", UnsupportedReason.notAdjustable)
         f.report("perlin", "Perlin noise is not supported")
-        f.report("seamless", "seamless tiling is not supported")
-        f.report("hires_fix", "hires fix is not supported; the image is made at its base size only")
-        f.report("variations", "variation seeds are not supported")
+        f.report("seamless", UnsupportedReason.seamless)
+        f.report("hires_fix", UnsupportedReason.hires)
+        f.report("variations", UnsupportedReason.variationSeeds)
         f.report("postprocessing", "post-processing is not supported")
         f.skip("strength", "init_image_path", "fit", "init_mask")
         f.reportRest()

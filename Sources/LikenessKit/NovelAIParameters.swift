@@ -48,15 +48,13 @@ enum NovelAIParameters {
             f.pair("strength", as: "Denoising strength")
             f.report("noise", "the extra img2img noise is not supported")
         }
-        f.report("sm", "SMEA is not supported")
-        f.report("sm_dyn", "SMEA is not supported")
+        for key in ["sm", "sm_dyn"] { f.report(key, UnsupportedReason.smea) }
         f.report("uncond_scale", unless: .int(1), "a scaled negative prompt is not supported")
-        f.report("cfg_rescale", "CFG rescale is not supported")
+        f.report("cfg_rescale", UnsupportedReason.cfgRescale)
         f.report("dynamic_thresholding", "dynamic thresholding is not supported")
         f.report("skip_cfg_above_sigma", "variety boost (guidance skipped at high noise) is not supported")
-        f.report("controlnet_model", "ControlNet is not supported")
-        f.report("lora_unet_weights", "LoRA is not supported; the image is made without it")
-        f.report("lora_clip_weights", "LoRA is not supported; the image is made without it")
+        f.report("controlnet_model", UnsupportedReason.controlNet)
+        for key in ["lora_unet_weights", "lora_clip_weights"] { f.report(key, UnsupportedReason.lora) }
         if let chars = f.take("v4_prompt")?.object?["caption"]?.object?["char_captions"], !chars.isBlank {
             f.unsupported.append(UnsupportedParameter(key: "v4_prompt", value: chars.jsonText, reason: "character prompts are not supported"))
         }

@@ -146,7 +146,7 @@ final class ImageParametersTests: XCTestCase {
     func testA1111InEveryContainerReadsTheSame() throws {
         let png = try read("a1111.png")
         XCTAssertEqual(png.0.writer, "AUTOMATIC1111 v1.6.0")
-        for file in ["a1111.jpg", "a1111.webp", "a1111-le.jpg", "a1111-ascii.jpg"] {
+        for file in ["a1111.jpg", "a1111.webp", "a1111-le.jpg", "a1111-ascii.jpg", "a1111-be-in-le.jpg", "a1111-bom.webp"] {
             let other = try read(file)
             XCTAssertEqual(other.0.parameters, png.0.parameters, file)
             XCTAssertEqual(other.1, png.1, file)

@@ -151,8 +151,7 @@ public struct ImageParameters: Sendable, Equatable {
         } else if let field = meta.png("prompt") {
             result = try ComfyUIParameters.read(graph: jsonObject(field, meta, expected: "a ComfyUI graph"), field: field, meta: meta)
             readKey = field.key
-        } else if meta.png("Software")?.lenientText.lowercased().hasPrefix("novelai") == true
-                    || (meta.png("Comment") != nil && meta.png("Description") != nil) {
+        } else if isNovelAI(meta) {
             result = try NovelAIParameters.read(meta)
             readKey = "Comment"
         } else if meta.png("workflow") != nil {
@@ -196,7 +195,18 @@ public struct ImageParameters: Sendable, Equatable {
             + (names.isEmpty ? "" : " (its text fields: \(names.joined(separator: ", ")))"))
     }
 
+    /// NovelAI's marker: Software "NovelAI", or a Description beside a Comment that is a JSON object
+    /// with NovelAI's keys (`uc`, `scale`); a Comment of another program's is not taken for one.
+    static func isNovelAI(_ meta: ImageMetadata) -> Bool {
+        if meta.png("Software")?.lenientText.lowercased().hasPrefix("novelai") == true { return true }
+        guard meta.png("Description") != nil, let comment = meta.png("Comment"), comment.bytes.count <= maxTextBytes,
+              let o = JSONValue.parseIfJSON(comment.lenientText)?.object else { return false }
+        return o["uc"] != nil || o["scale"] != nil
+    }
+
     /// A `parameters` chunk or UserComment: A1111 text, or Fooocus JSON with Fooocus's marker.
+    /// The PNG chunk's name marks A1111 text, so text without a parameters line is all prompt (as
+    /// A1111 reads it); a UserComment is any program's, so there the parameters line is required.
     private static func readParametersText(_ text: String, field: MetadataField, meta: ImageMetadata,
                                            fooocusScheme: String?, software: String?) throws -> ImageParameters {
         let schemeIsFooocus = fooocusScheme?.trimmingCharacters(in: .whitespaces).lowercased() == "fooocus"
@@ -217,6 +227,11 @@ public struct ImageParameters: Sendable, Equatable {
             throw KitError("\(meta.path): Fooocus's marker says its JSON scheme, but the \(field.location) is not JSON")
         }
         let parameters = PNGParameters.parse(text)
+        if field.key == "UserComment", parameters.pairs.isEmpty {
+            let shown = text.count > 60 ? String(text.prefix(60)) + "..." : text
+            throw KitError("\(meta.path): the \(field.location) holds text without A1111's parameters line (\"Steps: ..., Seed: ...\"), "
+                + "so no generation parameters: \(text.isEmpty ? "it is empty" : SafeTensorsWriter.jsonString(shown))")
+        }
         var writer = parameters["Version"].map(a1111Writer)
         if writer == nil, let fooocusSoftware { writer = fooocusSoftware }
         return ImageParameters(format: .a1111, container: meta.container, location: field.location,

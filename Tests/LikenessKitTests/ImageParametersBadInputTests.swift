@@ -37,12 +37,17 @@ final class ImageParametersBadInputTests: XCTestCase {
     }
 
     func testNoParametersAtAll() throws {
+        try assertReadFails("camera-comment.jpg", ["EXIF UserComment", "without A1111's parameters line", "Shot on a sunny day"])
         try assertReadFails("no-exif.jpg", ["the JPEG has no EXIF data"])
         try assertReadFails("no-exif.webp", ["the WebP has no EXIF data"])
         let dir = try temporaryDirectory(self)
         let workflowOnly = dir.appendingPathComponent("workflow.png")
         try testImage(width: 4, height: 4).write(to: workflowOnly, text: [("workflow", "{}")])
         assertThrows(try ImageParameters.read(from: workflowOnly), contains: ["'workflow' chunk but no 'prompt' chunk"])
+        // Another program's Description and Comment are not taken for NovelAI's.
+        let described = dir.appendingPathComponent("described.png")
+        try testImage(width: 4, height: 4).write(to: described, text: [("Description", "a holiday photo"), ("Comment", "edited")])
+        assertThrows(try ImageParameters.read(from: described), contains: ["no generation parameters", "Description, Comment"])
         let text = dir.appendingPathComponent("text.png")
         try Data("hello".utf8).write(to: text)
         assertThrows(try ImageParameters.read(from: text), contains: ["text.png", "not a PNG, JPEG or WebP file"])

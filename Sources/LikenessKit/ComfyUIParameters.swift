@@ -40,22 +40,22 @@ enum ComfyUIParameters {
     /// The graph, with errors that name the file and the chunk.
     struct Graph {
         let nodes: [String: Node]
-        let where_: String
+        let context: String
 
-        init(_ object: [String: JSONValue], where_: String) throws {
-            self.where_ = where_
+        init(_ object: [String: JSONValue], context: String) throws {
+            self.context = context
             var nodes: [String: Node] = [:]
             for (id, value) in object {
                 guard let o = value.object, let type = o["class_type"]?.string else {
-                    throw KitError("\(where_): entry '\(id)' is \(value.kind) without a class_type, not a node")
+                    throw KitError("\(context): entry '\(id)' is \(value.kind) without a class_type, not a node")
                 }
                 nodes[id] = Node(id: id, type: type, inputs: o["inputs"]?.object ?? [:])
             }
-            guard !nodes.isEmpty else { throw KitError("\(where_): the graph has no nodes") }
+            guard !nodes.isEmpty else { throw KitError("\(context): the graph has no nodes") }
             self.nodes = nodes
         }
 
-        func error(_ message: String) -> KitError { KitError("\(where_): \(message)") }
+        func error(_ message: String) -> KitError { KitError("\(context): \(message)") }
 
         /// The node id of a link input ([id, output]), or nil for a literal.
         static func link(_ value: JSONValue?) -> String? {
@@ -189,7 +189,7 @@ enum ComfyUIParameters {
     }
 
     static func read(graph object: [String: JSONValue], field: MetadataField, meta: ImageMetadata) throws -> ImageParameters {
-        let graph = try Graph(object, where_: "\(meta.path): ComfyUI graph in the \(field.location)")
+        let graph = try Graph(object, context: "\(meta.path): ComfyUI graph in the \(field.location)")
         let samplers = Graph.ordered(Array(graph.nodes.keys)).compactMap { graph.nodes[$0] }.filter(graph.isSampler)
         guard !samplers.isEmpty else {
             let types = Set(graph.nodes.values.map(\.type)).sorted().prefix(12)

@@ -132,7 +132,7 @@ public struct ImageParameters: Sendable, Equatable {
             ("parameters", "A1111/Fooocus 'parameters'"), ("invokeai_metadata", "InvokeAI"), ("sd-metadata", "InvokeAI 2"),
             ("Dream", "InvokeAI 1"), ("prompt", "ComfyUI graph"), ("Comment", "NovelAI"),
         ]
-        let found = markers.filter { meta.png($0.key) != nil }
+        let found = markers.filter { $0.key == "Comment" ? isNovelAI(meta) : meta.png($0.key) != nil }
         var result: ImageParameters
         let readKey: String
         if let field = meta.png("parameters") {

@@ -162,6 +162,19 @@ final class ImageParametersTests: XCTestCase {
         }
     }
 
+    /// A file with two tools' metadata (a ComfyUI node that also writes A1111 text): the
+    /// `parameters` chunk is read, and a note names the other.
+    func testSeveralMarkersAreNamed() throws {
+        let comfy = try ImageMetadata.read(try metadataFixture("comfyui.png"))
+        let prompt = try XCTUnwrap(comfy.png("prompt")).text(path: "comfyui.png")
+        let url = try temporaryDirectory(self).appendingPathComponent("both.png")
+        try testImage(width: 4, height: 4).write(to: url, text: [("prompt", prompt), ("Comment", "hello"),
+                                                                 ("parameters", "a cat\nSteps: 3, Seed: 4, CFG scale: 5")])
+        let read = try ImageParameters.read(from: url)
+        XCTAssertEqual(read.format, .a1111)
+        XCTAssertEqual(read.notes, ["the image also carries ComfyUI graph metadata; read the 'parameters' chunk"])
+    }
+
     func testA1111LoRATagsAreRecordedAndReported() {
         let p = PNGParameters.parse("a cat <lora:add_detail:0.6> and <lora:style>\nSteps: 2, Seed: 3, CFG scale: 4, Lora weights: \"add_detail: 0.6\"")
         let (spec, unsupported) = GenerationSpec.from(p)

@@ -136,6 +136,9 @@ static void setup_reader(png_structp png, png_ctx *c) {
     png_set_crc_action(png, PNG_CRC_ERROR_QUIT, PNG_CRC_ERROR_QUIT);
     /* Let every size the format allows reach our own check, which gives a clearer message. */
     png_set_user_limits(png, PNG_UINT_31_MAX, PNG_UINT_31_MAX);
+    /* The same cap on every build of libpng (some default to 8 MB, some to none): it bounds what
+     * a text chunk, or a compressed one once inflated, may take. */
+    png_set_chunk_malloc_max(png, CIMG_MAX_CHUNK);
 }
 
 int cimg_decode_png(const unsigned char *data, size_t size, cimg_image *out,

@@ -201,8 +201,15 @@ extension RGBImage {
         return try readPNGTextEntries(data, name: url.path)
     }
 
-    /// The text chunks of PNG bytes in file order. `name` is used in error messages.
+    /// The text chunks of PNG bytes in file order. `name` is used in error messages. Values that
+    /// are not valid in their chunk's encoding are read with U+FFFD (`MetadataField.text(path:)`
+    /// reads them strictly).
     public static func readPNGTextEntries(_ data: Data, name: String = "<memory>") throws -> [(key: String, value: String)] {
+        try pngTextFields(data, name: name).map { (key: $0.key, value: $0.lenientText) }
+    }
+
+    /// The text chunks of PNG bytes in file order, as bytes with their encoding.
+    static func pngTextFields(_ data: Data, name: String) throws -> [MetadataField] {
         guard !data.isEmpty else { throw ImageError.emptyFile(path: name) }
         guard ImageFormat.sniff(data) == .png else {
             let hex = data.prefix(8).map { String(format: "%02X", $0) }.joined(separator: " ")
@@ -222,20 +229,19 @@ extension RGBImage {
         }
         defer { cimg_free_text(texts, count) }
         guard let texts else { return [] }
-        var entries: [(key: String, value: String)] = []
+        var fields: [MetadataField] = []
         for i in 0..<count {
             let t = texts[i]
-            let key = t.key.map { fromLatin1(UnsafeRawPointer($0).assumingMemoryBound(to: UInt8.self), strlen($0)) } ?? ""
-            var value = ""
+            let key = t.key.map { TextDecoding.latin1(UnsafeBufferPointer(start: UnsafeRawPointer($0).assumingMemoryBound(to: UInt8.self), count: strlen($0))) } ?? ""
+            var bytes: [UInt8] = []
             if let v = t.value {
-                let p = UnsafeRawPointer(v).assumingMemoryBound(to: UInt8.self)
-                value = t.value_is_utf8 != 0
-                    ? String(decoding: UnsafeBufferPointer(start: p, count: t.value_len), as: UTF8.self)
-                    : fromLatin1(p, t.value_len)
+                bytes = Array(UnsafeBufferPointer(start: UnsafeRawPointer(v).assumingMemoryBound(to: UInt8.self), count: t.value_len))
             }
-            entries.append((key: key, value: value))
+            let utf8 = t.value_is_utf8 != 0
+            fields.append(MetadataField(key: key, bytes: bytes, encoding: utf8 ? .utf8 : .latin1,
+                                        location: "PNG \(utf8 ? "iTXt" : "text") chunk '\(key)'"))
         }
-        return entries
+        return fields
     }
 }
 
@@ -271,12 +277,6 @@ private func latin1Bytes(_ s: String) -> [UInt8]? {
         out.append(UInt8(scalar.value))
     }
     return out
-}
-
-private func fromLatin1(_ p: UnsafePointer<UInt8>, _ n: Int) -> String {
-    var s = String.UnicodeScalarView()
-    for i in 0..<n { s.append(Unicode.Scalar(p[i])) }
-    return String(s)
 }
 
 /// Passes NUL-terminated copies of two arrays of byte strings as C pointers.

@@ -19,6 +19,9 @@ public enum ImageError: Error, Equatable, Sendable, CustomStringConvertible, Loc
     case writeFailed(path: String, reason: String)
     /// A caller passed an impossible value (negative size, wrong pixel count, ...).
     case invalidArgument(String)
+    /// The metadata of an image (PNG text, EXIF) is damaged or cannot be decoded; `message`
+    /// names the field and the problem.
+    case badMetadata(path: String, message: String)
 
     public var description: String {
         switch self {
@@ -41,6 +44,8 @@ public enum ImageError: Error, Equatable, Sendable, CustomStringConvertible, Loc
             return "\(path): cannot write file: \(reason) (any existing file was left unchanged)"
         case let .invalidArgument(message):
             return message
+        case let .badMetadata(path, message):
+            return "\(path): \(message)"
         }
     }
 

@@ -1,10 +1,30 @@
 // Reading a `parameters` chunk back into a GenerationSpec: the keys Likeness honours, and every
 // other key or value returned as an UnsupportedParameter with the reason (never silently dropped).
 // Informational keys (Version, Hashes) and values equal to what Likeness does anyway (Clip skip 1,
-// Eta 0, ENSD 0, RNG CPU) are kept in `extra` without a report.
+// Eta 0, ENSD 0, RNG CPU) are kept in `extra` without a report. Recorded but not honoured, each
+// with a report: Denoising strength (img2img), LoRAs (`<lora:name:weight>` in the prompt, the
+// `Lora weights` key).
 
 import Foundation
 import LikenessEngine
+
+/// Why Likeness cannot honour a setting, in the words every format's reader uses.
+enum UnsupportedReason {
+    static let lora = "LoRA is not supported; the image is made without it"
+    static let hires = "hires fix is not supported; the image is made at its base size only"
+    static let img2img = "img2img is not supported; Likeness starts from noise, so the image differs"
+    static let clipSkip = "Likeness always uses the text encoder's last layer"
+    static let notAdjustable = "not adjustable in Likeness"
+    static let noiseSource = "Likeness draws noise as torch's CPU generator does; other sources give other images"
+    static let variationSeeds = "variation seeds are not supported"
+    static let vae = "a separate VAE is not supported; the model's own is used"
+    static let refiner = "a refiner model is not supported; the base model alone makes the image"
+    static let seamless = "seamless tiling is not supported"
+    static let cfgRescale = "CFG rescale is not supported"
+    static let controlNet = "ControlNet is not supported"
+    static let smea = "SMEA is not supported"
+    static let noNoise = "sampling without added noise is not supported"
+}
 
 extension GenerationSpec {
     /// The spec a chunk describes, and what in it Likeness cannot honour.
@@ -14,6 +34,11 @@ extension GenerationSpec {
         var unsupported: [UnsupportedParameter] = []
         func bad(_ pair: ParameterPair, _ reason: String) {
             unsupported.append(UnsupportedParameter(key: pair.key, value: pair.value, reason: reason))
+        }
+        spec.loras = loraTags(in: parameters.prompt)
+        for l in spec.loras {
+            unsupported.append(UnsupportedParameter(key: "LoRA", value: GenerationSpec.loraText([l]),
+                                                    reason: "a <lora:...> tag in the prompt; " + UnsupportedReason.lora + " (the tag is left in the prompt as text)"))
         }
         var samplerKarras: Bool?
         var explicitKarras: Bool?
@@ -60,6 +85,14 @@ extension GenerationSpec {
             case "Latents":
                 spec.latents = v
                 bad(pair, "the initial noise came from a file; recall draws it from the seed, so the image differs")
+            case "Denoising strength":
+                if let f = Float(v), f.isFinite, (0...1).contains(f) { spec.strength = f }
+                let hires = parameters.pairs.contains { $0.key.lowercased().hasPrefix("hires") }
+                bad(pair, hires ? UnsupportedReason.hires : UnsupportedReason.img2img)
+            case "Lora weights":
+                let listed = parseLoRAWeights(v)
+                spec.loras += listed.filter { l in !spec.loras.contains { $0.name == l.name } }
+                bad(pair, UnsupportedReason.lora)
             case "Version", "Hashes":
                 spec.extra.append(pair)
             case "Clip skip" where v == "1", "Eta" where Float(v) == 0, "ENSD" where v == "0",
@@ -79,15 +112,43 @@ extension GenerationSpec {
         return (spec, unsupported)
     }
 
+
+    /// `<lora:name:weight>` tags (A1111's extra-networks syntax; the weight is optional).
+    static func loraTags(in prompt: String) -> [LoRAWeight] {
+        guard prompt.contains("<lora:") else { return [] }
+        var out: [LoRAWeight] = []
+        var rest = prompt[...]
+        while let open = rest.range(of: "<lora:"), let close = rest[open.upperBound...].firstIndex(of: ">") {
+            let fields = rest[open.upperBound..<close].split(separator: ":", omittingEmptySubsequences: false)
+            if let name = fields.first, !name.isEmpty {
+                out.append(LoRAWeight(name: String(name), weight: fields.count > 1 ? Float(fields[1].trimmingCharacters(in: .whitespaces)) : nil))
+            }
+            rest = rest[rest.index(after: close)...]
+        }
+        return out
+    }
+
+    /// `name: 0.8, other: 1` (the inverse of `loraText`).
+    static func parseLoRAWeights(_ text: String) -> [LoRAWeight] {
+        text.components(separatedBy: ", ").compactMap { item in
+            let t = item.trimmingCharacters(in: .whitespaces)
+            guard !t.isEmpty else { return nil }
+            if let colon = t.range(of: ":", options: .backwards), let w = Float(t[colon.upperBound...].trimmingCharacters(in: .whitespaces)) {
+                return LoRAWeight(name: t[..<colon.lowerBound].trimmingCharacters(in: .whitespaces), weight: w)
+            }
+            return LoRAWeight(name: t, weight: nil)
+        }
+    }
+
     private static func reason(unknown key: String) -> String {
         let k = key.lowercased()
-        if k.hasPrefix("hires") { return "hires fix is not supported; the image is made at its base size only" }
+        if k.hasPrefix("hires") { return UnsupportedReason.hires }
         if k.contains("denoising strength") { return "img2img and hires fix are not supported" }
-        if k.hasPrefix("variation seed") || k.hasPrefix("seed resize") { return "variation seeds are not supported" }
+        if k.hasPrefix("variation seed") || k.hasPrefix("seed resize") { return UnsupportedReason.variationSeeds }
         if k.contains("lora") || k.contains("ti hashes") || k.contains("lyco") { return "LoRA and embeddings are not supported" }
-        if k == "clip skip" { return "Likeness always uses the text encoder's last layer" }
-        if k == "eta" || k == "ensd" || k == "eta noise seed delta" || k == "eta ddim" { return "not adjustable in Likeness" }
-        if k == "rng" { return "Likeness draws noise as torch's CPU generator does; other sources give other images" }
+        if k == "clip skip" { return UnsupportedReason.clipSkip }
+        if k == "eta" || k == "ensd" || k == "eta noise seed delta" || k == "eta ddim" { return UnsupportedReason.notAdjustable }
+        if k == "rng" { return UnsupportedReason.noiseSource }
         if k.hasPrefix("face restoration") || k.hasPrefix("controlnet") || k.hasPrefix("adetailer") {
             return "post-processing and extensions are not supported"
         }

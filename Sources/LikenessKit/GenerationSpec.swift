@@ -4,9 +4,12 @@
 //
 // Keys written: Steps, Sampler, Karras (samplers with Karras sigmas: euler, dpmpp-2m; the value
 // used, the scheduler default included), CFG scale, Seed, Size, Model hash, Model, and with an
-// object Identity guidance, Object, Object hash; Latents when the noise came from a file.
+// object Identity guidance, Object, Object hash; Latents when the noise came from a file;
+// Denoising strength and Lora weights when a recalled spec carries them (Likeness itself makes
+// neither img2img nor LoRA images, so its own outputs never do).
 // Keys read besides those: Schedule type (A1111 1.9+), Version, Hashes (informational). Any other
-// key, or a value Likeness cannot honour, is returned as an UnsupportedParameter.
+// key, or a value Likeness cannot honour, is returned as an UnsupportedParameter. Other tools'
+// layouts (Fooocus, ComfyUI, InvokeAI, NovelAI) are read into this same form: ImageParameters.swift.
 
 import Foundation
 import LikenessEngine
@@ -17,6 +20,17 @@ public struct UnsupportedParameter: Equatable, Sendable, CustomStringConvertible
     public var value: String
     public var reason: String
     public var description: String { "\(key): \(value) (\(reason))" }
+}
+
+/// A LoRA an image was made with, as its tool lists it.
+public struct LoRAWeight: Equatable, Sendable, Codable {
+    public var name: String
+    /// The weight (A1111 `<lora:name:w>`, ComfyUI strength_model); nil when not given.
+    public var weight: Float?
+    public init(name: String, weight: Float?) {
+        self.name = name
+        self.weight = weight
+    }
 }
 
 public struct GenerationSpec: Equatable, Sendable {
@@ -38,6 +52,11 @@ public struct GenerationSpec: Equatable, Sendable {
     public var objectHash: String?
     /// File name of initial latents given instead of the seed's noise.
     public var latents: String?
+    /// Image-to-image: how far the initial image was noised (0...1), as recorded by the image's
+    /// tool. Recorded, not honoured: Likeness generates from noise.
+    public var strength: Float?
+    /// LoRAs the image's tool lists. Recorded, not honoured.
+    public var loras: [LoRAWeight] = []
     /// Pairs kept as they were read (informational keys such as Version).
     public var extra: [ParameterPair] = []
 
@@ -81,6 +100,8 @@ public struct GenerationSpec: Equatable, Sendable {
         if let object { p.append(.init("Object", object)) }
         if let objectHash { p.append(.init("Object hash", objectHash)) }
         if let latents { p.append(.init("Latents", latents)) }
+        if let strength { p.append(.init("Denoising strength", Self.number(strength))) }
+        if !loras.isEmpty { p.append(.init("Lora weights", Self.loraText(loras))) }
         return PNGParameters(prompt: prompt, negativePrompt: negativePrompt, pairs: p + extra)
     }
 
@@ -97,6 +118,12 @@ public struct GenerationSpec: Equatable, Sendable {
         if let width { request.width = width }
         if let height { request.height = height }
         if let identityGuidance { request.identityGuidance = identityGuidance }
+    }
+
+    /// `name: 0.8, other: 1` (Fooocus's A1111-layout key `Lora weights`); a LoRA without a weight is
+    /// written by name alone.
+    static func loraText(_ loras: [LoRAWeight]) -> String {
+        loras.map { l in l.weight.map { "\(l.name): \(number($0))" } ?? l.name }.joined(separator: ", ")
     }
 
     /// `5` for 5.0, `4.5` for 4.5: the shortest text that reads back as the same Float.
@@ -120,6 +147,14 @@ public struct GenerationSpec: Equatable, Sendable {
         if let object { o["object"] = object }
         if let objectHash { o["object_hash"] = objectHash }
         if let latents { o["latents"] = latents }
+        if let strength { o["strength"] = Double(Self.number(strength)) ?? Double(strength) }
+        if !loras.isEmpty {
+            o["loras"] = loras.map { l -> [String: Any] in
+                var e: [String: Any] = ["name": l.name]
+                if let w = l.weight { e["weight"] = Double(Self.number(w)) ?? Double(w) }
+                return e
+            }
+        }
         return o
     }
 }

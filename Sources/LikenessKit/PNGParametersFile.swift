@@ -1,4 +1,5 @@
-// Reading and writing the `parameters` chunk of PNG files.
+// Reading and writing the `parameters` chunk of PNG files. Reading any tool's image (JPEG, WebP,
+// Fooocus, ComfyUI, InvokeAI, NovelAI): ImageParameters.swift.
 
 import Foundation
 import LikenessImaging

@@ -27,6 +27,21 @@ public enum SamplerNames {
         }
     }
 
+    /// The A1111 name for another tool's name of a sampler Likeness has: ComfyUI and Fooocus
+    /// (`euler_ancestral`), InvokeAI (`euler_a`, 2.x `k_euler_a`), NovelAI (`k_euler_ancestral`).
+    /// nil for any other sampler (its own name is then reported as it is).
+    public static func a1111Name(tool name: String) -> String? {
+        var n = name.trimmingCharacters(in: .whitespaces).lowercased()
+        if n.hasPrefix("k_") { n.removeFirst(2) }
+        switch n {
+        case "ddim": return "DDIM"
+        case "euler": return "Euler"
+        case "euler_ancestral", "euler_a": return "Euler a"
+        case "dpmpp_2m": return "DPM++ 2M"
+        default: return nil
+        }
+    }
+
     /// Names Likeness understands, for messages.
     public static let known = ["DDIM", "Euler", "Euler a", "DPM++ 2M", "DPM++ 2M Karras"]
 }

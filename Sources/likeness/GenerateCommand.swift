@@ -7,7 +7,7 @@ import LikenessKit
 struct GenerateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate",
-        abstract: "Generate images from a prompt, optionally with your object (<obj>), or again from a PNG's parameters.")
+        abstract: "Generate images from a prompt, optionally with your object (<obj>), or again from an image's parameters.")
 
     @Option(help: "A model folder (diffusers Stable Diffusion layout, docs/FORMAT.md).")
     var model: String = "Models/toybox"
@@ -45,7 +45,7 @@ struct GenerateCommand: ParsableCommand {
     var truncate = false
     @Flag(name: .customLong("allow-unknown-words"), help: "Map words outside the vocabulary to the unknown token instead of failing.")
     var allowUnknownWords = false
-    @Option(help: "Regenerate from a PNG's parameters; other options given override them.")
+    @Option(help: "Regenerate from an image's parameters (PNG, JPEG or WebP from Likeness, AUTOMATIC1111, Fooocus, ComfyUI, InvokeAI or NovelAI); other options given override them.")
     var from: String?
     @Option(help: "Compute threads (default: the engine's choice).")
     var threads: Int?
@@ -60,7 +60,7 @@ struct GenerateCommand: ParsableCommand {
         recalled?.apply(to: &request)
         let recalledObject = recalled?.object.map { (name: $0, hash: recalled?.objectHash) }
         try applyOptions(to: &request)
-        guard !request.prompt.isEmpty || prompt != nil else { fail("--prompt is required (or --from IMAGE.png)") }
+        guard !request.prompt.isEmpty || prompt != nil else { fail("--prompt is required (or --from IMAGE)") }
         guard request.steps > 0 else { fail("--steps must be at least 1, got \(request.steps)") }
         if let threads, threads < 1 { fail("--threads must be at least 1, got \(threads)") }
         if let output, URL(fileURLWithPath: output).pathExtension.lowercased() != "png" {
@@ -83,11 +83,12 @@ struct GenerateCommand: ParsableCommand {
         writeImages(result, identity: identity, object: objectLabel)
     }
 
-    /// Reads --from's parameters, reporting what cannot be honoured.
+    /// Reads --from's parameters (any tool's image), reporting what cannot be honoured.
     private func recall(_ path: String) -> GenerationSpec {
-        let parameters: PNGParameters
-        do { parameters = try PNGParameters.read(from: URL(fileURLWithPath: path)) } catch { fail("\(error)") }
-        let (spec, unsupported) = GenerationSpec.from(parameters)
+        let read: ImageParameters
+        do { read = try ImageParameters.read(from: URL(fileURLWithPath: path)) } catch { fail("\(error)") }
+        let (spec, unsupported) = GenerationSpec.from(read)
+        for note in read.notes { warn("\(path): \(note)") }
         for item in unsupported { warn("\(path): cannot honour \(item)") }
         return spec
     }

@@ -75,3 +75,17 @@ func assertThrows<T>(_ body: @autoclosure () throws -> T, contains needles: [Str
         for n in needles { XCTAssertTrue(text.contains(n), "error \"\(text)\" lacks \"\(n)\"", file: file, line: line) }
     }
 }
+
+/// Tests/Fixtures/generated/metadata (scripts/fixtures/metadata.py).
+let metadataFixtures = repositoryRoot.appendingPathComponent("Tests/Fixtures/generated/metadata")
+
+/// A metadata fixture's URL; a missing fixture fails the test (it is never skipped).
+func metadataFixture(_ relative: String, file: StaticString = #filePath, line: UInt = #line) throws -> URL {
+    let url = metadataFixtures.appendingPathComponent(relative)
+    guard FileManager.default.fileExists(atPath: url.path) else {
+        let message = "missing fixture \(url.path): run `make fixtures` (or .venv/bin/python scripts/fixtures/metadata.py)"
+        XCTFail(message, file: file, line: line)
+        throw KitError(message)
+    }
+    return url
+}

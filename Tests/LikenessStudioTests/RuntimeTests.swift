@@ -127,6 +127,42 @@ final class RuntimeTests: XCTestCase {
         XCTAssertTrue(err.contains("missing.png"), err)
     }
 
+    /// Recall reads other tools' images too (PNG, JPEG, WebP), saying which tool wrote them.
+    func testRecallFromOtherToolsImages() throws {
+        let (rt, mb) = try makeRuntime()
+        let fixtures = Self.root.appendingPathComponent("Tests/Fixtures/generated/metadata")
+        func fixture(_ name: String) throws -> URL {
+            let url = fixtures.appendingPathComponent(name)
+            guard FileManager.default.fileExists(atPath: url.path) else {
+                XCTFail("missing fixture \(url.path): run `make fixtures` (or .venv/bin/python scripts/fixtures/metadata.py)")
+                throw CocoaError(.fileNoSuchFile)
+            }
+            return url
+        }
+        let comfy = try rt.recall(try fixture("comfyui-two-samplers.png"))
+        XCTAssertEqual(comfy.prompt, "a purple heart in the city")
+        XCTAssertEqual(comfy.negative, "lowres")
+        XCTAssertEqual(comfy.settings.seed, UInt64.max)
+        XCTAssertEqual(comfy.settings.steps, 25)
+        XCTAssertEqual(comfy.settings.sampler, "dpmpp-2m")
+        XCTAssertTrue(comfy.settings.karras)
+        XCTAssertEqual(comfy.settings.textGuidance, 6.5)
+        XCTAssertEqual(comfy.source, "ComfyUI")
+        XCTAssertTrue(comfy.notes.contains { $0.contains("2 samplers") && $0.contains("node 3") }, "\(comfy.notes)")
+        for file in ["a1111.jpg", "a1111.webp"] {
+            rt.perform(.openParameters(path: try fixture(file).path))
+            let (recall, from) = try wait(mb) { if case let .recalled(r, from) = $0 { return (r, from) }; return nil }
+            XCTAssertTrue(from.hasSuffix(file))
+            XCTAssertEqual(recall.prompt, "a red star on the beach, (sunset:1.2)", file)
+            XCTAssertEqual(recall.settings.seed, 1234, file)
+            XCTAssertEqual(recall.settings.sampler, "dpmpp-2m", file)
+            XCTAssertNil(recall.source, "A1111's own format needs no naming")
+        }
+        rt.perform(.openParameters(path: try fixture("bad/comfyui-missing-node.png").path))
+        let err = try wait(mb) { if case let .status(t, .error) = $0 { return t }; return nil }
+        XCTAssertTrue(err.contains("comfyui-missing-node.png") && err.contains("not in the graph"), err)
+    }
+
     func testHistoryImageLoadsAtFullSize() throws {
         let (rt, mb) = try makeRuntime()
         let url = tmp.appendingPathComponent("00001-1.png")

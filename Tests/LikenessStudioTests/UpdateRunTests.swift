@@ -278,7 +278,13 @@ final class UpdateRunTests: XCTestCase {
         XCTAssertEqual(s.settings.seedMode, .fixed)
         XCTAssertEqual(s.gallery.active, "heart-blue-checkered-black")
         XCTAssertEqual(effects.count, 1)
-        // Opening any PNG goes through the path prompt.
+        // A recall from another tool's format names the tool.
+        var comfy = r
+        comfy.source = "ComfyUI"
+        comfy.object = nil
+        _ = Studio.update(&s, .recalled(comfy, from: "/tmp/ComfyUI_00001_.png"))
+        XCTAssertEqual(s.status, "recalled ComfyUI_00001_.png (ComfyUI); Ctrl-G regenerates")
+        // Opening any image goes through the path prompt.
         send(&s, .function(2), .char("o"))
         type(&s, "/tmp/a1111.png")
         XCTAssertEqual(send(&s, .enter), [.openParameters(path: "/tmp/a1111.png")])

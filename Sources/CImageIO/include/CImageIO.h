@@ -32,6 +32,8 @@ extern "C" {
 
 #define CIMG_MAX_DIMENSION  16384                   /* pixels, per side */
 #define CIMG_MAX_BYTES      ((size_t)1 << 30)       /* decoded buffer, bytes (1 GiB) */
+#define CIMG_MAX_CHUNK      ((size_t)64 << 20)      /* PNG ancillary chunk, and decompressed
+                                                       zTXt/iTXt text, bytes (64 MiB) */
 
 /* A decoded image: 8 bits per sample, interleaved, rows top to bottom, no padding.
  * channels is 3 (RGB) or 4 (RGBA, non-premultiplied). */
@@ -78,7 +80,8 @@ int cimg_decode_png(const unsigned char *data, size_t size, cimg_image *out,
 
 /* Read all text chunks (tEXt, zTXt, iTXt, before and after the image data) of a PNG. The whole
  * stream is decoded and checked (one row at a time, no image buffer), so a corrupt PNG fails
- * here as in cimg_decode_png. *out_texts is NULL when *out_count is 0. */
+ * here as in cimg_decode_png. *out_texts is NULL when *out_count is 0. A chunk above
+ * CIMG_MAX_CHUNK is an error; a compressed text that inflates beyond it is skipped (libpng). */
 int cimg_png_read_text(const unsigned char *data, size_t size,
                        cimg_text **out_texts, size_t *out_count,
                        char *msg, size_t msg_cap);

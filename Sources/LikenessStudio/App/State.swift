@@ -114,13 +114,15 @@ public struct HistoryImage: Equatable, Sendable {
     public init(path: String, image: RGBImage) { self.path = path; self.image = image }
 }
 
-/// Settings read back from a PNG's parameters.
+/// Settings read back from an image's parameters.
 public struct Recall: Equatable, Sendable {
     public var prompt: String
     public var negative: String
     public var settings: StudioSettings
     public var object: String?
     public var notes: [String]
+    /// The tool whose format was read, where it is not A1111's (ComfyUI, InvokeAI, ...).
+    public var source: String?
     public init(prompt: String, negative: String, settings: StudioSettings, object: String?, notes: [String] = []) {
         self.prompt = prompt; self.negative = negative; self.settings = settings; self.object = object; self.notes = notes
     }

@@ -56,7 +56,7 @@ extension Studio {
             }
             return applyRecall(&s, recall, from: item.path)
         case .char("o"):
-            openInput(&s, .openPNG, title: "Open a PNG with parameters (Tab completes)", text: "")
+            openInput(&s, .openPNG, title: "Open an image with parameters: PNG, JPEG or WebP (Tab completes)", text: "")
         case .char("g"):
             return [.loadHistory]
         case .char("?"):

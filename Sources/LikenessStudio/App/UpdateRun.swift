@@ -207,7 +207,7 @@ extension Studio {
         s.screen = .studio
         s.focus = .prompt
         let name = (from as NSString).lastPathComponent
-        setStatus(&s, "recalled \(name)" + (notes.isEmpty ? "; Ctrl-G regenerates" : " (\(notes.joined(separator: "; ")))"),
+        setStatus(&s, "recalled \(name)" + (recall.source.map { " (\($0))" } ?? "") + (notes.isEmpty ? "; Ctrl-G regenerates" : " (\(notes.joined(separator: "; ")))"),
                   notes.isEmpty ? .ok : .warning)
         return [checkPrompt(s)]
     }

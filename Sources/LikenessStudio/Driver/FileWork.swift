@@ -1,6 +1,7 @@
 // File work of the runtime, all through LikenessKit and off the UI thread: the gallery (list,
 // first-start samples, add, rename, remove, re-encode), saving outputs, the history list and
-// recall from any PNG with parameters.
+// recall from any image with generation parameters (ImageParameters: PNG, JPEG, WebP; A1111,
+// Fooocus, ComfyUI, InvokeAI, NovelAI).
 
 import Foundation
 import LikenessEngine
@@ -171,8 +172,8 @@ extension StudioRuntime {
     // MARK: history and recall
 
     func recall(_ url: URL) throws -> Recall {
-        let parameters = try PNGParameters.read(from: url)
-        let (spec, unsupported) = GenerationSpec.from(parameters)
+        let read = try ImageParameters.read(from: url)
+        let (spec, unsupported) = GenerationSpec.from(read)
         var st = StudioSettings()
         st.width = pipeline.defaultSize; st.height = pipeline.defaultSize
         if let v = spec.steps { st.steps = v }
@@ -182,9 +183,11 @@ extension StudioRuntime {
         if let v = spec.identityGuidance { st.identityGuidance = Double(v) }
         if let v = spec.seed { st.seed = v }
         if let w = spec.width, let h = spec.height { st.width = w; st.height = h }
-        var notes = unsupported.map(\.description)
+        var notes = read.notes + unsupported.map(\.description)
         if let id = identity { notes += spec.mismatches(model: id).map(\.description) }
-        return Recall(prompt: spec.prompt, negative: spec.negativePrompt, settings: st, object: spec.object, notes: notes)
+        var recall = Recall(prompt: spec.prompt, negative: spec.negativePrompt, settings: st, object: spec.object, notes: notes)
+        if read.format != .a1111 { recall.source = read.format.tool }
+        return recall
     }
 
     /// The full image of one history entry, fitted to at most 1024 pixels a side.

@@ -173,6 +173,8 @@ public struct StudioState: Equatable, Sendable {
     /// A result cell shown large over the preview pane.
     public var zoomed: Int?
     public var overlay: Overlay?
+    /// The page the help overlay shows (small windows need more than one).
+    public var helpPage = 0
     public var status = ""
     public var statusKind: StatusKind = .info
     public var previewMode: PreviewMode = .halfblockTruecolor

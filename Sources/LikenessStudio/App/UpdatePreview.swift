@@ -3,24 +3,24 @@
 import Foundation
 
 extension Studio {
-    static func handlePreviewKey(_ s: inout StudioState, _ key: Key) -> [Effect] {
+    static func handlePreviewKey(_ s: inout StudioState, _ command: Command) -> [Effect] {
         guard let r = s.run, !r.cells.isEmpty else {
-            if key == .enter { setStatus(&s, "nothing here yet: Ctrl-G makes an image") }
+            if command == .zoom { setStatus(&s, "nothing here yet: Ctrl-G makes an image") }
             return []
         }
         let cols = r.columns, n = r.cells.count
         var i = min(max(0, s.selectedCell), n - 1)
-        switch key {
-        case .left, .char("h"): i = max(0, i - 1)
-        case .right, .char("l"): i = min(n - 1, i + 1)
-        case .up, .char("k"): i = i - cols >= 0 ? i - cols : i
-        case .down, .char("j"): i = i + cols < n ? i + cols : i
-        case .enter, .char("o"):
+        switch command {
+        case .left: i = max(0, i - 1)
+        case .right: i = min(n - 1, i + 1)
+        case .up: i = i - cols >= 0 ? i - cols : i
+        case .down: i = i + cols < n ? i + cols : i
+        case .zoom:
             s.zoomed = s.zoomed == nil ? i : nil
-        case .char("s"):
+        case .saveCell:
             s.selectedCell = i
             return beginSave(&s)
-        case .char("b"):
+        case .baseSeed:
             s.settings.seed = r.cells[i].seed
             s.settings.seedMode = .fixed
             if let label = r.cells[i].axisLabel, r.plan.settings.axis == .identity,
@@ -32,22 +32,22 @@ extension Studio {
             break
         }
         s.selectedCell = i
-        if s.zoomed != nil && key != .enter && key != .char("o") { s.zoomed = i }
+        if s.zoomed != nil && command != .zoom { s.zoomed = i }
         return []
     }
 
-    static func handleHistoryKey(_ s: inout StudioState, _ key: Key) -> [Effect] {
+    static func handleHistoryKey(_ s: inout StudioState, _ command: Command) -> [Effect] {
         let n = s.history.items.count
         func move(_ d: Int) { if n > 0 { s.history.selected = min(n - 1, max(0, s.history.selected + d)) } }
-        switch key {
-        case .escape, .char("q"), .char("H"): s.screen = .studio
-        case .up, .char("k"): move(-1)
-        case .down, .char("j"): move(1)
+        switch command {
+        case .back: s.screen = .studio
+        case .up: move(-1)
+        case .down: move(1)
         case .pageUp: move(-10)
         case .pageDown: move(10)
-        case .home: move(-n)
-        case .end: move(n)
-        case .enter, .char("r"):
+        case .first: move(-n)
+        case .last: move(n)
+        case .recall:
             guard n > 0 else { return [] }
             let item = s.history.items[s.history.selected]
             guard let recall = item.recall else {
@@ -55,12 +55,13 @@ extension Studio {
                 return []
             }
             return applyRecall(&s, recall, from: item.path)
-        case .char("o"):
+        case .openPNG:
             openInput(&s, .openPNG, title: "Open a PNG with parameters (Tab completes)", text: "")
-        case .char("g"):
+        case .refresh:
             return [.loadHistory]
-        case .char("?"):
+        case .showHelp:
             s.overlay = .help
+            s.helpPage = 0
         default:
             break
         }

@@ -29,7 +29,8 @@ public struct SessionData: Codable, Equatable, Sendable {
         prompt = try c.decodeIfPresent(String.self, forKey: .prompt) ?? StudioState.samplePrompt
         negative = try c.decodeIfPresent(String.self, forKey: .negative) ?? ""
         object = try c.decodeIfPresent(String.self, forKey: .object)
-        settings = try c.decodeIfPresent(StudioSettings.self, forKey: .settings) ?? StudioSettings()
+        settings = (try? c.decodeIfPresent(JSONValue.self, forKey: .settings)).flatMap { $0 }
+            .map { JSONValue.decode(StudioSettings.self, from: $0, defaults: StudioSettings()) } ?? StudioSettings()
         focus = (try? c.decodeIfPresent(Pane.self, forKey: .focus)) ?? .prompt
         selectedObject = (try? c.decodeIfPresent(Int.self, forKey: .selectedObject)) ?? 0
         screen = (try? c.decodeIfPresent(Screen.self, forKey: .screen)) ?? .studio

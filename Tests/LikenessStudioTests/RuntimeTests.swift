@@ -94,8 +94,7 @@ final class RuntimeTests: XCTestCase {
         XCTAssertEqual(steps, 3)
         XCTAssertEqual(images.count, 2)
         XCTAssertNotEqual(images[0], images[1], "two seeds, two images")
-        let meta = OutputMeta(prompt: "a <obj> in the snow", negative: "", settings: settings, seed: 8, identityGuidance: 3,
-                              object: name, model: "toybox", elapsed: 1)
+        let meta = OutputMeta(request: plan.request(job: 0), seed: 8, object: name, model: "toybox", elapsed: 1)
         rt.perform(.saveOutput(run: 1, cell: 1, image: images[1], meta: meta))
         let path = try wait(mb) { if case let .outputSaved(_, cell, path) = $0, cell == 1 { return path }; return nil }
         let recall = try rt.recall(URL(fileURLWithPath: path))
@@ -104,6 +103,7 @@ final class RuntimeTests: XCTestCase {
         XCTAssertEqual(recall.settings.steps, 3)
         XCTAssertEqual(recall.object, name)
         XCTAssertEqual(recall.settings.identityGuidance, 3)
+        XCTAssertNotNil(recall.spec.objectHash, "studio images carry the object hash, as the CLI's do")
         XCTAssertEqual(try RGBImage(contentsOf: URL(fileURLWithPath: path)), images[1])
     }
 

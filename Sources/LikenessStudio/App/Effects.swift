@@ -1,7 +1,9 @@
 // What `update` asks the runtime to do. Effects are plain values, so tests can assert them.
 
 import Foundation
+import LikenessEngine
 import LikenessImaging
+import LikenessKit
 
 /// One engine job: all seeds of a run in one batch, for one value of the second axis.
 public struct JobSpec: Equatable, Sendable {
@@ -17,15 +19,27 @@ public struct GenerationPlan: Equatable, Sendable {
     public var settings: StudioSettings
     public var object: String?
     public var jobs: [JobSpec]
+
+    /// The engine request of job `index` (object tokens aside: `object` names them), through the
+    /// shared configuration: the settings' spec with the job's prompt, seeds and identity guidance.
+    public func request(job index: Int) -> GenerationRequest {
+        let job = jobs[index]
+        var spec = settings.spec
+        spec.prompt = job.prompt
+        spec.negativePrompt = job.negative
+        spec.identityGuidance = Float(job.identityGuidance)
+        var r = GenerationRequest(prompt: "")
+        spec.apply(to: &r)
+        r.seeds = job.seeds
+        return r
+    }
 }
 
-/// What goes into a saved PNG's parameters.
+/// What goes into a saved PNG's parameters: the image's request and seed, named through
+/// GenerationSpec(request:…) as the CLI names its images.
 public struct OutputMeta: Equatable, Sendable {
-    public var prompt: String
-    public var negative: String
-    public var settings: StudioSettings
+    public var request: GenerationRequest
     public var seed: UInt64
-    public var identityGuidance: Double
     public var object: String?
     public var model: String
     public var elapsed: Double

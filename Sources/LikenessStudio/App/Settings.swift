@@ -1,8 +1,11 @@
-// The sampler settings the studio keeps, saved with the session. Plain Codable values; the
-// Settings pane edits them through `SettingField` (one place for names, steps and validation).
+// The settings the studio keeps, saved with the session: the generation values (mapped to and
+// from LikenessKit's GenerationSpec in `spec` / `apply`) and the studio's own (compare, axis,
+// preview, busy policy). Plain Codable values, decoded tolerantly by SessionData; the Settings
+// pane edits them through `SettingField` (one place for names, steps and validation).
 
 import Foundation
 import LikenessEngine
+import LikenessKit
 
 public enum SeedMode: String, Codable, CaseIterable, Sendable {
     /// The same seeds every run, so differences come from the prompt.
@@ -58,17 +61,31 @@ public struct StudioSettings: Codable, Equatable, Sendable {
 
     public init() {}
 
-    /// Tolerant decoding: keys missing from an older session file keep their defaults.
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        func get<T: Decodable>(_ k: CodingKeys, _ d: T) -> T { ((try? c.decodeIfPresent(T.self, forKey: k)) ?? nil) ?? d }
-        let d = StudioSettings()
-        sampler = get(.sampler, d.sampler); karras = get(.karras, d.karras); steps = get(.steps, d.steps)
-        textGuidance = get(.textGuidance, d.textGuidance); identityGuidance = get(.identityGuidance, d.identityGuidance)
-        seedMode = get(.seedMode, d.seedMode); seed = get(.seed, d.seed); width = get(.width, d.width)
-        height = get(.height, d.height); compareCount = get(.compareCount, d.compareCount); axis = get(.axis, d.axis)
-        identityValues = get(.identityValues, d.identityValues); promptValues = get(.promptValues, d.promptValues)
-        previewQuality = get(.previewQuality, d.previewQuality); busyPolicy = get(.busyPolicy, d.busyPolicy)
+    /// The generation values as a GenerationSpec (prompt texts empty: the editor holds them).
+    /// With `apply(_:)` the one place where the studio's values meet the shared configuration.
+    public var spec: GenerationSpec {
+        var g = GenerationSpec(prompt: "")
+        g.steps = steps
+        g.sampler = samplerKind
+        g.karras = samplerKind.supportsKarrasSigmas ? karras : nil
+        g.textGuidance = Float(textGuidance)
+        g.identityGuidance = Float(identityGuidance)
+        g.seed = seed
+        g.width = width
+        g.height = height
+        return g
+    }
+
+    /// Takes the values `spec` records; the rest, and the studio's own settings (seeds to compare,
+    /// axis, preview quality, busy policy, seed mode), stay as they are.
+    public mutating func apply(_ spec: GenerationSpec) {
+        if let v = spec.steps { steps = v }
+        if let v = spec.sampler { sampler = v.rawValue }
+        if let v = spec.karras { karras = v }
+        if let v = spec.textGuidance { textGuidance = Double(v) }
+        if let v = spec.identityGuidance { identityGuidance = Double(v) }
+        if let v = spec.seed { seed = v }
+        if let w = spec.width, let h = spec.height { width = w; height = h }
     }
 
     public var samplerKind: SamplerKind { SamplerKind(rawValue: sampler) ?? .ddim }

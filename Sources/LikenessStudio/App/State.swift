@@ -2,6 +2,7 @@
 
 import Foundation
 import LikenessImaging
+import LikenessKit
 
 public enum Pane: String, Codable, CaseIterable, Sendable {
     case gallery, prompt, negative, settings, preview
@@ -114,16 +115,14 @@ public struct HistoryImage: Equatable, Sendable {
     public init(path: String, image: RGBImage) { self.path = path; self.image = image }
 }
 
-/// Settings read back from a PNG's parameters.
+/// A PNG's parameters read back, and what in them cannot be honoured.
 public struct Recall: Equatable, Sendable {
-    public var prompt: String
-    public var negative: String
-    public var settings: StudioSettings
-    public var object: String?
+    public var spec: GenerationSpec
     public var notes: [String]
-    public init(prompt: String, negative: String, settings: StudioSettings, object: String?, notes: [String] = []) {
-        self.prompt = prompt; self.negative = negative; self.settings = settings; self.object = object; self.notes = notes
-    }
+    public init(spec: GenerationSpec, notes: [String] = []) { self.spec = spec; self.notes = notes }
+    public var prompt: String { spec.prompt }
+    public var negative: String { spec.negativePrompt }
+    public var object: String? { spec.object }
 }
 
 public enum InputKind: Equatable, Sendable {

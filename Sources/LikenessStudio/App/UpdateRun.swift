@@ -176,23 +176,15 @@ extension Studio {
 
     static func meta(for r: RunState, cell: Int, model: String) -> OutputMeta {
         let c = r.cells[cell]
-        let job = r.plan.jobs[c.job]
-        return OutputMeta(prompt: job.prompt, negative: job.negative, settings: r.plan.settings, seed: c.seed,
-                          identityGuidance: job.identityGuidance, object: r.plan.object, model: model, elapsed: c.elapsed)
+        return OutputMeta(request: r.plan.request(job: c.job), seed: c.seed, object: r.plan.object, model: model, elapsed: c.elapsed)
     }
 
     static func applyRecall(_ s: inout StudioState, _ recall: Recall, from: String) -> [Effect] {
         s.prompt.setText(recall.prompt)
         s.negative.setText(recall.negative)
-        var settings = recall.settings
-        settings.compareCount = s.settings.compareCount
-        settings.axis = s.settings.axis
-        settings.identityValues = s.settings.identityValues
-        settings.promptValues = s.settings.promptValues
-        settings.previewQuality = s.settings.previewQuality
-        settings.busyPolicy = s.settings.busyPolicy
-        settings.seedMode = .fixed
-        s.settings = settings
+        s.settings.apply(recall.spec)
+        // The recalled seed is the one to use again.
+        s.settings.seedMode = .fixed
         var notes = recall.notes
         if let obj = recall.object {
             if s.gallery.items.contains(where: { $0.name == obj }) {

@@ -50,7 +50,9 @@ enum HistoryPane {
         if let r = item.recall {
             lines.append(r.prompt)
             if !r.negative.isEmpty { lines.append("Negative: \(r.negative)") }
-            let st = r.settings
+            // Unrecorded values shown as the defaults recall leaves in place.
+            var st = StudioSettings()
+            st.apply(r.spec)
             lines.append("\(st.sampler)\(st.karras ? " karras" : "") · \(st.steps) steps · seed \(st.seed) · \(st.width)x\(st.height)")
             lines.append("text \(fmt(st.textGuidance)) · identity \(fmt(st.identityGuidance))" + (r.object.map { " · object \($0)" } ?? ""))
             lines += r.notes

@@ -75,7 +75,7 @@ final class RuntimeTests: XCTestCase {
         settings.seed = 7
         let name = items[1].name
         let plan = GenerationPlan(runID: 1, settings: settings, object: name,
-                                  jobs: [JobSpec(prompt: "a <obj> in the snow", negative: "", seeds: [7, 8], identityGuidance: 3, axisLabel: nil)])
+                                  jobs: [JobSpec(prompt: "a <obj> in the snow", negative: "", seeds: [7, 8], identityGuidance: 3, axisValue: nil)])
         rt.perform(.generate(plan))
         var steps = 0
         let images = try wait(mb) { m -> [RGBImage]? in

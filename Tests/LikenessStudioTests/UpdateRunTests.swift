@@ -320,4 +320,40 @@ final class UpdateRunTests: XCTestCase {
         XCTAssertTrue(sd.previewPlan(.latent, width: 512, height: 512) == (.latent, 1))
         XCTAssertEqual(StudioSettings().previewQuality, .auto)
     }
+
+    /// The second axis travels as a typed value (no label parsed back), and the Values row's hint
+    /// is drawn, never edited or stored.
+    func testAxisValuesAreTypedAndTheValuesHintIsNoValue() throws {
+        var s = withObject()
+        s.settings.axis = .identity
+        s.settings.identityValues = "0.25, 7"
+        s.settings.compareCount = 1
+        _ = try XCTUnwrap(generatePlan(&s))
+        XCTAssertEqual(s.run?.cells.map(\.axisValue), [.identityGuidance(0.25), .identityGuidance(7)])
+        XCTAssertEqual(s.run?.cells[0].axisValue?.label, "id 0.25")
+        s.focus = .preview
+        s.selectedCell = 0
+        send(&s, .char("b"))
+        XCTAssertEqual(s.settings.identityGuidance, 0.25)
+
+        s.settings.axis = .prompt
+        s.settings.promptValues = ""
+        s.focus = .settings
+        s.settingsRow = SettingField.axisValues.rawValue
+        XCTAssertTrue(StudioView.render(s, theme: .builtinDark).grid.text.contains("(type: term"))
+        send(&s, .enter)
+        XCTAssertEqual(s.settingsEdit, "", "the hint is not put into the field")
+        type(&s, "snow | sand")
+        send(&s, .enter)
+        XCTAssertEqual(s.settings.promptValues, "snow | sand")
+        s.settings.promptValues = "beach | snow"
+        s.prompt.setText("a <obj> on the beach")
+        s.settings.axis = .prompt
+        _ = try XCTUnwrap(generatePlan(&s))
+        XCTAssertEqual(s.run?.cells.map(\.axisValue), [.promptTerm("beach"), .promptTerm("snow")])
+        s.focus = .preview
+        s.selectedCell = 1
+        send(&s, .char("b"))
+        XCTAssertEqual(s.settings.identityGuidance, 0.25, "a prompt term leaves identity guidance alone")
+    }
 }

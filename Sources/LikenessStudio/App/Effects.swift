@@ -11,7 +11,23 @@ public struct JobSpec: Equatable, Sendable {
     public var negative: String
     public var seeds: [UInt64]
     public var identityGuidance: Double
-    public var axisLabel: String?
+    /// This job's value of the second axis (nil without one).
+    public var axisValue: AxisValue?
+}
+
+/// A value of the compare grid's second axis, as the job used it.
+public enum AxisValue: Equatable, Sendable {
+    case identityGuidance(Double)
+    /// The prompt S/R term put in place of the first one.
+    case promptTerm(String)
+
+    /// The row label of the grid.
+    public var label: String {
+        switch self {
+        case .identityGuidance(let v): return "id \(fmt(v))"
+        case .promptTerm(let t): return t
+        }
+    }
 }
 
 public struct GenerationPlan: Equatable, Sendable {

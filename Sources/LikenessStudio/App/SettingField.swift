@@ -50,12 +50,20 @@ public enum SettingField: Int, CaseIterable, Sendable {
         case .axis: return s.axis.label
         case .axisValues:
             switch s.axis {
-            case .none: return "-"
+            case .none: return ""
             case .identity: return s.identityValues
-            case .prompt: return s.promptValues.isEmpty ? "(type: term | alt | alt)" : s.promptValues
+            case .prompt: return s.promptValues
             }
         case .previewQuality: return s.previewQuality.label
         case .busyPolicy: return s.busyPolicy.rawValue
+        }
+    }
+
+    /// What the pane shows in place of an empty value.
+    public func hint(_ s: StudioSettings) -> String {
+        switch self {
+        case .axisValues where s.axis == .prompt: return "(type: term | alt | alt)"
+        default: return "-"
         }
     }
 

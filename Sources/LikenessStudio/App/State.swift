@@ -59,7 +59,7 @@ public struct PromptCheck: Equatable, Sendable {
 public struct ResultCell: Equatable, Sendable {
     public var seed: UInt64
     public var job: Int
-    public var axisLabel: String?
+    public var axisValue: AxisValue?
     public var image: RGBImage?
     public var step = 0
     public var total = 0

@@ -23,10 +23,7 @@ extension Studio {
         case .baseSeed:
             s.settings.seed = r.cells[i].seed
             s.settings.seedMode = .fixed
-            if let label = r.cells[i].axisLabel, r.plan.settings.axis == .identity,
-               let v = Double(label.replacingOccurrences(of: "id ", with: "")) {
-                s.settings.identityGuidance = v
-            }
+            if case .identityGuidance(let v)? = r.cells[i].axisValue { s.settings.identityGuidance = v }
             setStatus(&s, "base seed is now \(r.cells[i].seed) (seed mode fixed)", .ok)
         default:
             break

@@ -43,19 +43,19 @@ extension Studio {
         var jobs: [JobSpec] = []
         switch settings.axis {
         case .none:
-            jobs = [JobSpec(prompt: prompt, negative: negative, seeds: seeds, identityGuidance: settings.identityGuidance, axisLabel: nil)]
+            jobs = [JobSpec(prompt: prompt, negative: negative, seeds: seeds, identityGuidance: settings.identityGuidance, axisValue: nil)]
         case .identity:
             guard let values = StudioSettings.parseValues(settings.identityValues) else {
                 return .failure(PlanError("identity guidance values are not a list of numbers: \(settings.identityValues)"))
             }
             if !wantsObject { return .failure(PlanError("an identity guidance sweep needs an object and \(ph) in the prompt")) }
-            jobs = values.map { JobSpec(prompt: prompt, negative: negative, seeds: seeds, identityGuidance: $0, axisLabel: "id \(fmt($0))") }
+            jobs = values.map { JobSpec(prompt: prompt, negative: negative, seeds: seeds, identityGuidance: $0, axisValue: .identityGuidance($0)) }
         case .prompt:
             let terms = StudioSettings.parseTerms(settings.promptValues)
             guard terms.count >= 2 else { return .failure(PlanError("prompt S/R needs a term and alternatives in Settings › Values: beach | snow")) }
             guard prompt.contains(terms[0]) else { return .failure(PlanError("prompt S/R: \"\(terms[0])\" is not in the prompt")) }
             jobs = terms.map { JobSpec(prompt: prompt.replacingOccurrences(of: terms[0], with: $0), negative: negative, seeds: seeds,
-                                       identityGuidance: settings.identityGuidance, axisLabel: $0) }
+                                       identityGuidance: settings.identityGuidance, axisValue: .promptTerm($0)) }
         }
         return .success(GenerationPlan(runID: runID, settings: settings, object: wantsObject ? s.gallery.active : nil, jobs: jobs))
     }
@@ -100,7 +100,7 @@ extension Studio {
         var cells: [ResultCell] = []
         for (j, job) in plan.jobs.enumerated() {
             for seed in job.seeds {
-                cells.append(ResultCell(seed: seed, job: j, axisLabel: job.axisLabel, total: plan.settings.steps))
+                cells.append(ResultCell(seed: seed, job: j, axisValue: job.axisValue, total: plan.settings.steps))
             }
         }
         // Keep the previous images in place until the new previews arrive (same grid shape).

@@ -20,7 +20,7 @@ extension Studio {
             return settingChanged(&s, field)
         case .enterSetting:
             if field.acceptsText {
-                s.settingsEdit = field == .axisValues ? field.value(s.settings, s.model).replacingOccurrences(of: "(type: term | alt | alt)", with: "") : ""
+                s.settingsEdit = field == .axisValues ? field.value(s.settings, s.model) : ""
             } else {
                 field.step(&s.settings, by: 1, s.model)
                 return settingChanged(&s, field)

@@ -60,7 +60,7 @@ enum PreviewPane {
         let rects = cellRects(area, rows: run.rows, columns: run.columns, labels: labels)
         for (i, rect) in rects.enumerated() where i < run.cells.count {
             cell(&c, run, i, rect, selected: i == s.selectedCell && run.cells.count > 1, focused: focused, zoomed: false)
-            if labels && i % run.columns == 0, let label = run.cells[i].axisLabel {
+            if labels && i % run.columns == 0, let label = run.cells[i].axisValue?.label {
                 _ = c.put(clipped(label, labelWidth - 1), x: area.x, y: rect.y + max(0, (rect.height - 1) / 2), .accent, clip: area)
             }
         }
@@ -81,7 +81,7 @@ enum PreviewPane {
         if cell.done {
             let t = String(format: "%.1f s", cell.elapsed)
             options = ["\(seed) · \(cell.total) steps · \(t)", "\(seed) · \(t)", seed]
-            if zoomed, let label = cell.axisLabel { options.insert("\(seed) · \(label) · \(cell.total) steps · \(t)", at: 0) }
+            if zoomed, let label = cell.axisValue?.label { options.insert("\(seed) · \(label) · \(cell.total) steps · \(t)", at: 0) }
             if zoomed, let path = cell.savedPath { options.insert(options[0] + " · " + (path as NSString).lastPathComponent, at: 0) }
         } else if cell.step > 0 {
             options = ["\(seed) · \(cell.step)/\(cell.total)", seed]

@@ -19,6 +19,7 @@ enum SettingsPane {
             }
             _ = c.put(clipped(field.label, labelW), x: inner.x, y: y, selected ? rowStyle : .dim, clip: inner)
             var value = field.value(s.settings, s.model)
+            if value.isEmpty { value = field.hint(s.settings) }
             var role = rowStyle
             if selected, let edit = s.settingsEdit {
                 value = edit + "_"

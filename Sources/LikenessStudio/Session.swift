@@ -4,6 +4,7 @@
 // so a crash mid-write leaves the previous file.
 
 import Foundation
+import LikenessEngine
 import LikenessImaging
 import LikenessKit
 
@@ -30,7 +31,7 @@ public struct SessionData: Codable, Equatable, Sendable {
         negative = try c.decodeIfPresent(String.self, forKey: .negative) ?? ""
         object = try c.decodeIfPresent(String.self, forKey: .object)
         settings = (try? c.decodeIfPresent(JSONValue.self, forKey: .settings)).flatMap { $0 }
-            .map { JSONValue.decode(StudioSettings.self, from: $0, defaults: StudioSettings()) } ?? StudioSettings()
+            .map { $0.decode(StudioSettings.self, defaults: StudioSettings()) } ?? StudioSettings()
         focus = (try? c.decodeIfPresent(Pane.self, forKey: .focus)) ?? .prompt
         selectedObject = (try? c.decodeIfPresent(Int.self, forKey: .selectedObject)) ?? 0
         screen = (try? c.decodeIfPresent(Screen.self, forKey: .screen)) ?? .studio

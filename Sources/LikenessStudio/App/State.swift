@@ -20,6 +20,10 @@ public enum Pane: String, Codable, CaseIterable, Sendable {
 
 public enum Screen: String, Codable, Sendable { case studio, history }
 
+/// A list row index kept inside a list of `count` rows (0 when the list is empty): every list's
+/// selection (objects, history) moves and reloads through this.
+func clampedRow(_ row: Int, count: Int) -> Int { min(max(0, row), max(0, count - 1)) }
+
 public enum StatusKind: Equatable, Sendable { case info, ok, warning, error }
 
 public struct GalleryItem: Equatable, Sendable {

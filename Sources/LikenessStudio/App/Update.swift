@@ -62,7 +62,7 @@ public enum Studio {
             s.history.requested = nil
             s.history.image = nil
             s.history.loaded = true
-            s.history.selected = min(s.history.selected, max(0, items.count - 1))
+            s.history.selected = clampedRow(s.history.selected, count: items.count)
             return []
         case let .recalled(recall, from):
             return applyRecall(&s, recall, from: from)

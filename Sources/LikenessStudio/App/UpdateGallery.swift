@@ -11,7 +11,7 @@ extension Studio {
         if let name = selectedName, let i = items.firstIndex(where: { $0.name == name }) {
             s.gallery.selected = i
         }
-        s.gallery.selected = min(max(0, s.gallery.selected), max(0, items.count - 1))
+        s.gallery.selected = clampedRow(s.gallery.selected, count: items.count)
         if let active = s.gallery.active, !items.contains(where: { $0.name == active }) {
             setStatus(&s, "object \(active) is no longer in the gallery; generating from text", .warning)
             s.gallery.active = nil
@@ -25,7 +25,7 @@ extension Studio {
     static func handleGalleryKey(_ s: inout StudioState, _ command: Command) -> [Effect] {
         let n = s.gallery.items.count
         let page = galleryPageSize(s)
-        func move(_ d: Int) { if n > 0 { s.gallery.selected = min(n - 1, max(0, s.gallery.selected + d)) } }
+        func move(_ d: Int) { s.gallery.selected = clampedRow(s.gallery.selected + d, count: n) }
         let current = n > 0 && s.gallery.selected < n ? s.gallery.items[s.gallery.selected] : nil
         switch command {
         case .up: move(-1)

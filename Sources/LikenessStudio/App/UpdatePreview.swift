@@ -35,7 +35,7 @@ extension Studio {
 
     static func handleHistoryKey(_ s: inout StudioState, _ command: Command) -> [Effect] {
         let n = s.history.items.count
-        func move(_ d: Int) { if n > 0 { s.history.selected = min(n - 1, max(0, s.history.selected + d)) } }
+        func move(_ d: Int) { s.history.selected = clampedRow(s.history.selected + d, count: n) }
         switch command {
         case .back: s.screen = .studio
         case .up: move(-1)
@@ -108,11 +108,9 @@ extension Studio {
     static func handleScroll(_ s: inout StudioState, x: Int, y: Int, delta: Int) -> [Effect] {
         let layout = Layout(width: s.width, height: s.height)
         if s.screen == .history {
-            let n = s.history.items.count
-            if n > 0 { s.history.selected = min(n - 1, max(0, s.history.selected + delta)) }
+            s.history.selected = clampedRow(s.history.selected + delta, count: s.history.items.count)
         } else if layout.gallery.contains(x: x, y: y) {
-            let n = s.gallery.items.count
-            if n > 0 { s.gallery.selected = min(n - 1, max(0, s.gallery.selected + delta)) }
+            s.gallery.selected = clampedRow(s.gallery.selected + delta, count: s.gallery.items.count)
         }
         return []
     }

@@ -2,22 +2,14 @@
 // replace while busy, and folding engine events into the result cells.
 
 import Foundation
+import LikenessEngine
 import LikenessImaging
 
 extension Studio {
-    /// Whether `prompt` has the placeholder as a word of its own (punctuation around it allowed).
+    /// Whether `prompt` has the placeholder as a word of its own (the engine's rule).
     static func hasPlaceholder(_ prompt: String, _ ph: String) -> Bool {
-        var search = prompt.startIndex..<prompt.endIndex
-        while let r = prompt.range(of: ph, range: search) {
-            let beforeOK = r.lowerBound == prompt.startIndex || !isWordChar(prompt[prompt.index(before: r.lowerBound)])
-            let afterOK = r.upperBound == prompt.endIndex || !isWordChar(prompt[r.upperBound])
-            if beforeOK && afterOK { return true }
-            search = r.upperBound..<prompt.endIndex
-        }
-        return false
+        !PromptEncoder.placeholderRanges(in: prompt, placeholder: ph).isEmpty
     }
-
-    private static func isWordChar(_ c: Character) -> Bool { c.isLetter || c.isNumber || c == "_" }
 
     /// The run Ctrl-G would start, or the reason it cannot.
     static func makePlan(_ s: StudioState, runID: Int) -> Result<GenerationPlan, PlanError> {

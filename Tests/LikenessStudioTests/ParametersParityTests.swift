@@ -37,12 +37,7 @@ extension RuntimeTests {
     }
 
     func testStudioAndCLIWriteTheSameParametersWithAnObjectAndAnAxis() throws {
-        let (rt, mb) = try makeRuntime(samples: true)
-        rt.perform(.loadGallery)
-        let items = try wait(mb) { m -> [GalleryItem]? in
-            if case .galleryLoaded(let items) = m, items.count == 12 { return items }
-            return nil
-        }
+        let (rt, mb, items) = try runtimeWithSamples()
         let object = items[3].name
 
         var s = Fixture.state()

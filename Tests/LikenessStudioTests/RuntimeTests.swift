@@ -35,6 +35,17 @@ final class RuntimeTests: XCTestCase {
         return (runtime, mailbox)
     }
 
+    /// A runtime whose gallery holds the twelve sample objects (encoded at first start).
+    func runtimeWithSamples() throws -> (StudioRuntime, Mailbox, [GalleryItem]) {
+        let (rt, mb) = try makeRuntime(samples: true)
+        rt.perform(.loadGallery)
+        let items = try wait(mb) { m -> [GalleryItem]? in
+            if case .galleryLoaded(let items) = m, items.count == 12 { return items }
+            return nil
+        }
+        return (rt, mb, items)
+    }
+
     /// Drains the mailbox until `match` returns a value (or fails after `timeout`).
     func wait<T>(_ mailbox: Mailbox, timeout: Double = 120, _ match: (Msg) -> T?, file: StaticString = #filePath, line: UInt = #line) throws -> T {
         let end = Date().addingTimeInterval(timeout)
@@ -63,12 +74,7 @@ final class RuntimeTests: XCTestCase {
     }
 
     func testFirstStartSamplesThenTwoSeedJobSavesImagesWithParameters() throws {
-        let (rt, mb) = try makeRuntime(samples: true)
-        rt.perform(.loadGallery)
-        let items = try wait(mb) { m -> [GalleryItem]? in
-            if case .galleryLoaded(let items) = m, items.count == 12 { return items }
-            return nil
-        }
+        let (rt, mb, items) = try runtimeWithSamples()
         XCTAssertTrue(items.allSatisfy { !$0.stale && $0.thumb != nil })
         var settings = StudioSettings()
         settings.steps = 3

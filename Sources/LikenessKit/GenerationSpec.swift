@@ -23,11 +23,12 @@ public struct UnsupportedParameter: Equatable, Sendable, CustomStringConvertible
 /// Each optional field is nil when not given (a PNG that does not record it, a flag left out);
 /// `apply(to:)` leaves the request's default then. Every mapping lives beside the fields:
 /// engine request (`apply(to:)`, `init(request:…)`), A1111 text (`parameters`,
-/// GenerationSpec+Recall.swift), JSON (`jsonObject`), specs over specs (`merge`); the studio's
-/// settings (LikenessStudio/App/Settings.swift) and the CLI's flags (likeness/GenerateCommand.swift)
-/// each read and write it in one place. A new setting: a field here and its entries in this
-/// file and in GenerationSpec+Recall.swift, then its row in the studio and its flag.
-public struct GenerationSpec: Equatable, Sendable {
+/// GenerationSpec+Recall.swift), JSON (`jsonObject`), specs over specs (`merge`). The studio's
+/// settings hold a GenerationSpec as their generation values (saved through its Codable form) and
+/// the CLI's flags (likeness/GenerateCommand.swift) build one. A new setting: a field here and
+/// its entries in this file and in GenerationSpec+Recall.swift, then its row in the studio
+/// (LikenessStudio/App/SettingField.swift) and its flag.
+public struct GenerationSpec: Equatable, Sendable, Codable {
     /// The prompt; `<obj>` (the model's placeholder) marks where the object goes. A1111: first lines.
     public var prompt: String
     /// What to steer away from. A1111: `Negative prompt:`.
@@ -84,6 +85,17 @@ public struct GenerationSpec: Equatable, Sendable {
             self.objectHash = objectHash
         }
         self.latents = latents
+    }
+
+    /// The values a generation is made from, without the record of what was used (model, object,
+    /// latents file, informational pairs): what the studio's recall takes.
+    public var settingValues: GenerationSpec {
+        var s = self
+        s.model = nil; s.modelHash = nil
+        s.object = nil; s.objectHash = nil
+        s.latents = nil
+        s.extra = []
+        return s
     }
 
     // MARK: to and from the text chunk

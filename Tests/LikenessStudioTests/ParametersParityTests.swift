@@ -45,11 +45,11 @@ extension RuntimeTests {
         s.prompt.setText("a <obj> on the beach, at the left")
         s.negative.setText("blurry, dark")
         s.gallery.active = object
-        s.settings.steps = 2
-        s.settings.seed = 11
-        s.settings.sampler = SamplerKind.euler.rawValue
-        s.settings.karras = true
-        s.settings.textGuidance = 4.5
+        s.settings.generation.steps = 2
+        s.settings.generation.seed = 11
+        s.settings.generation.sampler = .euler
+        s.settings.generation.karras = true
+        s.settings.generation.textGuidance = 4.5
         s.settings.compareCount = 2
         s.settings.axis = .identity
         s.settings.identityValues = "0, 2.5"
@@ -82,15 +82,15 @@ final class GenerationConfigurationTests: XCTestCase {
         var before = Fixture.state()
         _ = Studio.update(&before, .galleryLoaded(Fixture.galleryItems(3)))
         var st = StudioSettings()
-        st.sampler = SamplerKind.dpmpp2m.rawValue
-        st.karras = true
-        st.steps = 37
-        st.textGuidance = 6.5
-        st.identityGuidance = 2.5
-        st.seed = UInt64.max - 3
-        st.width = 96
-        st.height = 72
-        var spec = st.spec
+        st.generation.sampler = .dpmpp2m
+        st.generation.karras = true
+        st.generation.steps = 37
+        st.generation.textGuidance = 6.5
+        st.generation.identityGuidance = 2.5
+        st.generation.seed = UInt64.max - 3
+        st.generation.width = 96
+        st.generation.height = 72
+        var spec = st.generation
         spec.prompt = "a <obj>\nin the snow"
         spec.negativePrompt = "blurry: dark, \"grey\""
         spec.object = "heart-blue-checkered-black"
@@ -140,14 +140,14 @@ final class GenerationConfigurationTests: XCTestCase {
     /// Recall of a PNG that records only some fields leaves the others as they are.
     func testRecallLeavesUnrecordedValues() {
         var s = Fixture.state()
-        s.settings.steps = 40
-        s.settings.width = 128; s.settings.height = 128
+        s.settings.generation.steps = 40
+        s.settings.generation.width = 128; s.settings.generation.height = 128
         var spec = GenerationSpec(prompt: "a red star")
         spec.seed = 9
         _ = Studio.update(&s, .recalled(Recall(spec: spec), from: "/tmp/y.png"))
-        XCTAssertEqual(s.settings.seed, 9)
-        XCTAssertEqual(s.settings.steps, 40)
-        XCTAssertEqual(s.settings.width, 128)
+        XCTAssertEqual(s.settings.generation.seed, 9)
+        XCTAssertEqual(s.settings.generation.steps, 40)
+        XCTAssertEqual(s.settings.generation.width, 128)
     }
 
     /// settings.json / session.json from older versions (fewer keys, or a value of another type)
@@ -156,19 +156,42 @@ final class GenerationConfigurationTests: XCTestCase {
         let old = #"{"prompt":"x","negative":"","focus":"gallery","selectedObject":2,"#
             + #""settings":{"steps":12,"seed":18446744073709551610,"textGuidance":"loud","axis":"nonsense","identityGuidance":2.5,"gone":1}}"#
         let data = try JSONDecoder().decode(SessionData.self, from: Data(old.utf8))
-        XCTAssertEqual(data.settings.steps, 12)
-        XCTAssertEqual(data.settings.seed, 18446744073709551610, "large seeds keep every digit")
-        XCTAssertEqual(data.settings.identityGuidance, 2.5)
-        XCTAssertEqual(data.settings.textGuidance, StudioSettings().textGuidance, "a value of the wrong type keeps the default")
+        XCTAssertEqual(data.settings.generation.steps, 12)
+        XCTAssertEqual(data.settings.generation.seed, 18446744073709551610, "large seeds keep every digit")
+        XCTAssertEqual(data.settings.generation.identityGuidance, 2.5)
+        XCTAssertEqual(data.settings.generation.textGuidance, StudioSettings().generation.textGuidance, "a value of the wrong type keeps the default")
         XCTAssertEqual(data.settings.axis, .none)
-        XCTAssertEqual(data.settings.sampler, "ddim")
+        XCTAssertEqual(data.settings.generation.sampler, .ddim)
         XCTAssertEqual(data.focus, .gallery)
         let none = try JSONDecoder().decode(SessionData.self, from: Data(#"{"prompt":"y"}"#.utf8))
         XCTAssertEqual(none.settings, StudioSettings())
         // What the studio writes reads back the same.
         var st = StudioSettings()
-        st.seed = 5; st.axis = .identity; st.previewQuality = .decode
+        st.generation.seed = 5; st.axis = .identity; st.previewQuality = .decode
         let encoded = try JSONEncoder().encode(SessionData(prompt: "p", negative: "n", object: nil, settings: st, focus: .prompt, selectedObject: 0))
         XCTAssertEqual(try JSONDecoder().decode(SessionData.self, from: encoded).settings, st)
+    }
+
+    /// Today's layout: the generation values sit under "generation" with GenerationSpec's own keys,
+    /// and are read key by key as tolerantly as the flat keys of older files.
+    func testSessionFilesKeepTheGenerationValuesAsTheSpec() throws {
+        var st = StudioSettings()
+        st.generation.steps = 31; st.generation.sampler = .euler; st.generation.seed = 9; st.compareCount = 3
+        let encoded = try JSONEncoder().encode(st)
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: encoded) as? [String: Any])
+        XCTAssertNil(object["steps"], "no flat copy of a generation value")
+        let generation = try XCTUnwrap(object["generation"] as? [String: Any])
+        XCTAssertEqual(generation["steps"] as? Int, 31)
+        XCTAssertEqual(generation["sampler"] as? String, "euler")
+
+        let file = #"{"prompt":"x","settings":{"compareCount":4,"generation":{"steps":"many","seed":18446744073709551610,"#
+            + #""sampler":"euler-a","textGuidance":7.5,"unknown":1}}}"#
+        let data = try JSONDecoder().decode(SessionData.self, from: Data(file.utf8))
+        XCTAssertEqual(data.settings.generation.steps, StudioSettings().generation.steps, "a value of the wrong type keeps the default")
+        XCTAssertEqual(data.settings.generation.seed, 18446744073709551610)
+        XCTAssertEqual(data.settings.generation.sampler, .eulerAncestral)
+        XCTAssertEqual(data.settings.generation.textGuidance, 7.5)
+        XCTAssertEqual(data.settings.generation.width, StudioSettings().generation.width, "missing keys keep their defaults")
+        XCTAssertEqual(data.settings.compareCount, 4)
     }
 }

@@ -77,8 +77,8 @@ final class RuntimeTests: XCTestCase {
         let (rt, mb, items) = try runtimeWithSamples()
         XCTAssertTrue(items.allSatisfy { !$0.stale && $0.thumb != nil })
         var settings = StudioSettings()
-        settings.steps = 3
-        settings.seed = 7
+        settings.generation.steps = 3
+        settings.generation.seed = 7
         let name = items[1].name
         let plan = GenerationPlan(runID: 1, settings: settings, object: name,
                                   jobs: [JobSpec(prompt: "a <obj> in the snow", negative: "", seeds: [7, 8], identityGuidance: 3, axisValue: nil)])
@@ -105,10 +105,10 @@ final class RuntimeTests: XCTestCase {
         let path = try wait(mb) { if case let .outputSaved(_, cell, path) = $0, cell == 1 { return path }; return nil }
         let recall = try rt.recall(URL(fileURLWithPath: path))
         XCTAssertEqual(recall.prompt, "a <obj> in the snow")
-        XCTAssertEqual(recall.settings.seed, 8)
-        XCTAssertEqual(recall.settings.steps, 3)
+        XCTAssertEqual(recall.settings.generation.seed, 8)
+        XCTAssertEqual(recall.settings.generation.steps, 3)
         XCTAssertEqual(recall.object, name)
-        XCTAssertEqual(recall.settings.identityGuidance, 3)
+        XCTAssertEqual(recall.settings.generation.identityGuidance, 3)
         XCTAssertNotNil(recall.spec.objectHash, "studio images carry the object hash, as the CLI's do")
         XCTAssertEqual(try RGBImage(contentsOf: URL(fileURLWithPath: path)), images[1])
     }
@@ -123,10 +123,10 @@ final class RuntimeTests: XCTestCase {
         XCTAssertEqual(from, url.path)
         XCTAssertEqual(recall.prompt, "a small circle in the snow")
         XCTAssertEqual(recall.negative, "blurry")
-        XCTAssertEqual(recall.settings.sampler, "euler-a")
-        XCTAssertEqual(recall.settings.steps, 20)
-        XCTAssertEqual(recall.settings.seed, 123)
-        XCTAssertEqual(recall.settings.textGuidance, 7)
+        XCTAssertEqual(recall.settings.generation.sampler, .eulerAncestral)
+        XCTAssertEqual(recall.settings.generation.steps, 20)
+        XCTAssertEqual(recall.settings.generation.seed, 123)
+        XCTAssertEqual(recall.settings.generation.textGuidance, 7)
         XCTAssertTrue(recall.notes.contains { $0.contains("Hires") }, "what cannot be honoured is reported: \(recall.notes)")
         rt.perform(.openParameters(path: tmp.appendingPathComponent("missing.png").path))
         let err = try wait(mb) { if case let .status(t, .error) = $0 { return t }; return nil }
@@ -151,15 +151,15 @@ final class RuntimeTests: XCTestCase {
         let paths = LikenessPaths(dataHome: tmp.appendingPathComponent("data"), configHome: tmp.appendingPathComponent("config"))
         XCTAssertNil(try SessionStore.load(paths: paths))
         var st = StudioSettings()
-        st.steps = 9; st.axis = .identity; st.busyPolicy = .queue
+        st.generation.steps = 9; st.axis = .identity; st.busyPolicy = .queue
         var data = SessionData(prompt: "p", negative: "n", object: "o", settings: st, focus: .gallery, selectedObject: 3)
         data.screen = .history
         try SessionStore.save(data, paths: paths)
         XCTAssertEqual(try SessionStore.load(paths: paths), data)
         try Data(#"{"prompt":"x","negative":"","focus":"prompt","selectedObject":0,"settings":{"steps":12}}"#.utf8).write(to: paths.session)
         let old = try XCTUnwrap(try SessionStore.load(paths: paths))
-        XCTAssertEqual(old.settings.steps, 12)
-        XCTAssertEqual(old.settings.sampler, "ddim", "missing keys keep their defaults")
+        XCTAssertEqual(old.settings.generation.steps, 12)
+        XCTAssertEqual(old.settings.generation.sampler, .ddim, "missing keys keep their defaults")
         XCTAssertEqual(old.screen, .studio)
         try Data("not json".utf8).write(to: paths.session)
         XCTAssertThrowsError(try SessionStore.load(paths: paths)) { XCTAssertTrue("\($0)".contains("session.json")) }

@@ -89,7 +89,7 @@ func assertSnapshot(_ grid: CellGrid, _ name: String, file: StaticString = #file
 extension Recall {
     /// What recall reads from a PNG written with `settings` (every generation value recorded).
     init(prompt: String, negative: String, settings: StudioSettings, object: String?) {
-        var spec = settings.spec
+        var spec = settings.generation
         spec.prompt = prompt
         spec.negativePrompt = negative
         spec.object = object

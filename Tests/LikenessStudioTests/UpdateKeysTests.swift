@@ -133,39 +133,39 @@ final class UpdateKeysTests: XCTestCase {
         var s = Fixture.state()
         s.focus = .settings
         send(&s, .right)
-        XCTAssertEqual(s.settings.sampler, "euler")
+        XCTAssertEqual(s.settings.generation.sampler, .euler)
         send(&s, .down)
         send(&s, .right)
-        XCTAssertTrue(s.settings.karras, "euler offers Karras sigmas")
+        XCTAssertEqual(s.settings.generation.karras, true, "euler offers Karras sigmas")
         send(&s, .down)  // steps
         type(&s, "40")
         XCTAssertEqual(s.settingsEdit, "40")
         send(&s, .enter)
-        XCTAssertEqual(s.settings.steps, 40)
+        XCTAssertEqual(s.settings.generation.steps, 40)
         XCTAssertNil(s.settingsEdit)
         type(&s, "0")
         send(&s, .enter)
-        XCTAssertEqual(s.settings.steps, 40, "a refused value keeps the old one")
+        XCTAssertEqual(s.settings.generation.steps, 40, "a refused value keeps the old one")
         XCTAssertEqual(s.settingsError, "steps must be a whole number from 1 to 1000")
         send(&s, .escape)
         XCTAssertNil(s.settingsEdit)
         s.settingsRow = SettingField.size.rawValue
         type(&s, "60")
         send(&s, .enter)
-        XCTAssertEqual(s.settings.width, 64)
+        XCTAssertEqual(s.settings.generation.width, 64)
         XCTAssertTrue(s.settingsError?.contains("multiples of 8") ?? false)
         send(&s, .escape)
         type(&s, "96")
         send(&s, .enter)
-        XCTAssertEqual(s.settings.width, 96)
-        XCTAssertEqual(s.settings.height, 96)
+        XCTAssertEqual(s.settings.generation.width, 96)
+        XCTAssertEqual(s.settings.generation.height, 96)
         // Digits arriving together (a paste, or a fast tmux send-keys) start an edit too.
         s.settingsRow = SettingField.seed.rawValue
         send(&s, .paste("12345"), .enter)
-        XCTAssertEqual(s.settings.seed, 12345)
+        XCTAssertEqual(s.settings.generation.seed, 12345)
         s.settingsRow = SettingField.sampler.rawValue
         send(&s, .left, .left)
-        XCTAssertEqual(s.settings.sampler, "dpmpp-2m")
+        XCTAssertEqual(s.settings.generation.sampler, .dpmpp2m)
         send(&s, .char("q"))
         XCTAssertTrue(s.quit, "q quits from the settings pane when no value is being typed")
     }
@@ -205,12 +205,12 @@ final class UpdateKeysTests: XCTestCase {
     func testSessionRestoreAppliesPromptSettingsAndObject() {
         var s = Fixture.state()
         var st = StudioSettings()
-        st.steps = 12
+        st.generation.steps = 12
         let data = SessionData(prompt: "a <obj> in the snow", negative: "blurry", object: "star", settings: st, focus: .settings, selectedObject: 2)
         let effects = Studio.update(&s, .sessionRestored(data))
         XCTAssertEqual(s.prompt.text, "a <obj> in the snow")
         XCTAssertEqual(s.negative.text, "blurry")
-        XCTAssertEqual(s.settings.steps, 12)
+        XCTAssertEqual(s.settings.generation.steps, 12)
         XCTAssertEqual(s.gallery.active, "star")
         XCTAssertEqual(s.focus, .settings)
         XCTAssertEqual(effects, [.checkPrompt(prompt: "a <obj> in the snow", negative: "blurry", object: "star")])

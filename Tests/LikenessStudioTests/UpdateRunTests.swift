@@ -125,18 +125,18 @@ final class UpdateRunTests: XCTestCase {
         let e = try XCTUnwrap(generatePlan(&s))
         let f = try XCTUnwrap(generatePlan(&s))
         XCTAssertNotEqual(e.jobs[0].seeds, f.jobs[0].seeds)
-        XCTAssertEqual(s.settings.seed, f.jobs[0].seeds[0], "the seed used is shown in settings")
+        XCTAssertEqual(s.settings.generation.seed, f.jobs[0].seeds[0], "the seed used is shown in settings")
     }
 
     func testPreviewKeysPickZoomSaveAndBaseSeed() throws {
         var s = Fixture.state()
-        s.settings.seed = 10
+        s.settings.generation.seed = 10
         let plan = try XCTUnwrap(generatePlan(&s))
         s.focus = .preview
         send(&s, .right)
         XCTAssertEqual(s.selectedCell, 1)
         send(&s, .char("b"))
-        XCTAssertEqual(s.settings.seed, 11)
+        XCTAssertEqual(s.settings.generation.seed, 11)
         send(&s, .enter)
         XCTAssertEqual(s.zoomed, 1)
         send(&s, .escape)
@@ -257,7 +257,7 @@ final class UpdateRunTests: XCTestCase {
         XCTAssertEqual(send(&s, .function(2)), [.loadHistory])
         XCTAssertEqual(s.screen, .history)
         var st = StudioSettings()
-        st.steps = 30; st.seed = 77; st.sampler = "euler"; st.karras = true; st.textGuidance = 7.5; st.identityGuidance = 1.5
+        st.generation.steps = 30; st.generation.seed = 77; st.generation.sampler = .euler; st.generation.karras = true; st.generation.textGuidance = 7.5; st.generation.identityGuidance = 1.5
         let r = Recall(prompt: "a <obj> on the beach", negative: "blurry", settings: st, object: "heart-blue-checkered-black")
         _ = Studio.update(&s, .historyLoaded([HistoryItem(path: "/o/00001-5.png", title: "x", detail: "", recall: nil, thumb: nil),
                                               HistoryItem(path: "/o/00002-77.png", title: "y", detail: "", recall: r, thumb: nil)]))
@@ -269,12 +269,12 @@ final class UpdateRunTests: XCTestCase {
         XCTAssertEqual(s.screen, .studio)
         XCTAssertEqual(s.prompt.text, "a <obj> on the beach")
         XCTAssertEqual(s.negative.text, "blurry")
-        XCTAssertEqual(s.settings.steps, 30)
-        XCTAssertEqual(s.settings.seed, 77)
-        XCTAssertEqual(s.settings.sampler, "euler")
-        XCTAssertTrue(s.settings.karras)
-        XCTAssertEqual(s.settings.textGuidance, 7.5)
-        XCTAssertEqual(s.settings.identityGuidance, 1.5)
+        XCTAssertEqual(s.settings.generation.steps, 30)
+        XCTAssertEqual(s.settings.generation.seed, 77)
+        XCTAssertEqual(s.settings.generation.sampler, .euler)
+        XCTAssertEqual(s.settings.generation.karras, true)
+        XCTAssertEqual(s.settings.generation.textGuidance, 7.5)
+        XCTAssertEqual(s.settings.generation.identityGuidance, 1.5)
         XCTAssertEqual(s.settings.seedMode, .fixed)
         XCTAssertEqual(s.gallery.active, "heart-blue-checkered-black")
         XCTAssertEqual(effects.count, 1)
@@ -334,7 +334,7 @@ final class UpdateRunTests: XCTestCase {
         s.focus = .preview
         s.selectedCell = 0
         send(&s, .char("b"))
-        XCTAssertEqual(s.settings.identityGuidance, 0.25)
+        XCTAssertEqual(s.settings.generation.identityGuidance, 0.25)
 
         s.settings.axis = .prompt
         s.settings.promptValues = ""
@@ -354,6 +354,6 @@ final class UpdateRunTests: XCTestCase {
         s.focus = .preview
         s.selectedCell = 1
         send(&s, .char("b"))
-        XCTAssertEqual(s.settings.identityGuidance, 0.25, "a prompt term leaves identity guidance alone")
+        XCTAssertEqual(s.settings.generation.identityGuidance, 0.25, "a prompt term leaves identity guidance alone")
     }
 }

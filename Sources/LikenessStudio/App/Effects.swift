@@ -36,16 +36,14 @@ public struct GenerationPlan: Equatable, Sendable {
     public var object: String?
     public var jobs: [JobSpec]
 
-    /// The engine request of job `index` (object tokens aside: `object` names them), through the
-    /// shared configuration: the settings' spec with the job's prompt, seeds and identity guidance.
+    /// The engine request of job `index` (object tokens aside: `object` names them): the settings'
+    /// request with the job's prompt, seeds and identity guidance.
     public func request(job index: Int) -> GenerationRequest {
         let job = jobs[index]
-        var spec = settings.spec
-        spec.prompt = job.prompt
-        spec.negativePrompt = job.negative
-        spec.identityGuidance = Float(job.identityGuidance)
-        var r = GenerationRequest(prompt: "")
-        spec.apply(to: &r)
+        var r = settings.request
+        r.prompt = job.prompt
+        r.negativePrompt = job.negative
+        r.identityGuidance = Float(job.identityGuidance)
         r.seeds = job.seeds
         return r
     }

@@ -1,7 +1,7 @@
-// The settings the studio keeps, saved with the session: the generation values (mapped to and
-// from LikenessKit's GenerationSpec in `spec` / `apply`) and the studio's own (compare, axis,
-// preview, busy policy). Plain Codable values, decoded tolerantly by SessionData; the Settings
-// pane edits them through `SettingField` (one place for names, steps and validation).
+// The settings the studio keeps, saved with the session: the generation values (LikenessKit's
+// GenerationSpec itself) and the studio's own (compare, axis, preview, busy policy). Plain Codable
+// values, decoded tolerantly by SessionData; the Settings pane edits them through `SettingField`
+// (one place for names, steps and validation).
 
 import Foundation
 import LikenessEngine
@@ -43,15 +43,12 @@ public enum CompareAxis: String, Codable, CaseIterable, Sendable {
 }
 
 public struct StudioSettings: Codable, Equatable, Sendable {
-    public var sampler: String = SamplerKind.ddim.rawValue
-    public var karras = false
-    public var steps = 25
-    public var textGuidance = 5.0
-    public var identityGuidance = 3.0
+    /// The generation values, held as the shared configuration itself (prompt texts empty: the
+    /// editor holds them): a new GenerationSpec field is a studio setting once it has a row in
+    /// SettingField. The studio sets every field it edits; Karras is kept across sampler changes
+    /// and sent only with samplers that have Karras sigmas.
+    public var generation: GenerationSpec = StudioSettings.defaultGeneration
     public var seedMode: SeedMode = .fixed
-    public var seed: UInt64 = 1
-    public var width = 64
-    public var height = 64
     public var compareCount = 2
     public var axis: CompareAxis = .none
     public var identityValues = "0, 1.5, 3, 5"
@@ -61,38 +58,35 @@ public struct StudioSettings: Codable, Equatable, Sendable {
 
     public init() {}
 
-    /// The generation values as a GenerationSpec (prompt texts empty: the editor holds them).
-    /// With `apply(_:)` the one place where the studio's values meet the shared configuration.
-    public var spec: GenerationSpec {
-        var g = GenerationSpec(prompt: "")
-        g.steps = steps
-        g.sampler = samplerKind
-        g.karras = samplerKind.supportsKarrasSigmas ? karras : nil
-        g.textGuidance = Float(textGuidance)
-        g.identityGuidance = Float(identityGuidance)
-        g.seed = seed
-        g.width = width
-        g.height = height
+    /// The engine's defaults with a 64 x 64 size, seed 1 and Karras off.
+    public static let defaultGeneration: GenerationSpec = {
+        var g = GenerationSpec(request: GenerationRequest(prompt: ""), seed: 1, width: 64, height: 64, karras: false, model: nil)
+        g.identityGuidance = GenerationRequest(prompt: "").identityGuidance
+        g.karras = false
         return g
+    }()
+
+    /// The engine request these settings make (prompt texts empty, the base seed as its seed):
+    /// what the rows show and what every job starts from.
+    public var request: GenerationRequest {
+        var spec = generation
+        if spec.sampler?.supportsKarrasSigmas != true { spec.karras = nil }
+        var r = GenerationRequest(prompt: "")
+        spec.apply(to: &r)
+        return r
     }
 
-    /// Takes the values `spec` records; the rest, and the studio's own settings (seeds to compare,
-    /// axis, preview quality, busy policy, seed mode), stay as they are.
+    /// Takes the values a recalled image records (`GenerationSpec.merge`), not its record of the
+    /// model and object used: the studio's own settings (seeds to compare, axis, preview quality,
+    /// busy policy, seed mode) stay as they are.
     public mutating func apply(_ spec: GenerationSpec) {
-        if let v = spec.steps { steps = v }
-        if let v = spec.sampler { sampler = v.rawValue }
-        if let v = spec.karras { karras = v }
-        if let v = spec.textGuidance { textGuidance = Double(v) }
-        if let v = spec.identityGuidance { identityGuidance = Double(v) }
-        if let v = spec.seed { seed = v }
-        if let w = spec.width, let h = spec.height { width = w; height = h }
+        generation.merge(spec.settingValues)
     }
-
-    public var samplerKind: SamplerKind { SamplerKind(rawValue: sampler) ?? .ddim }
 
     /// Seeds of the next run from the base seed.
     public func seeds() -> [UInt64] {
-        (0..<max(1, compareCount)).map { seed &+ UInt64($0) }
+        let seed = request.seed
+        return (0..<max(1, compareCount)).map { seed &+ UInt64($0) }
     }
 
     /// Identity guidance values of the second axis (parsed; invalid entries make the list nil).

@@ -194,8 +194,8 @@ public struct StudioState: Equatable, Sendable {
         self.width = width; self.height = height; self.model = model
         self.prompt = TextBuffer(prompt)
         self.negative = TextBuffer("")
-        self.settings.width = model.defaultSize
-        self.settings.height = model.defaultSize
+        self.settings.generation.width = model.defaultSize
+        self.settings.generation.height = model.defaultSize
     }
 
     /// Text only, so Ctrl-G works at once on a first start (before any object is chosen).

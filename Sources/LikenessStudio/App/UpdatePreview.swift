@@ -21,9 +21,9 @@ extension Studio {
             s.selectedCell = i
             return beginSave(&s)
         case .baseSeed:
-            s.settings.seed = r.cells[i].seed
+            s.settings.generation.seed = r.cells[i].seed
             s.settings.seedMode = .fixed
-            if case .identityGuidance(let v)? = r.cells[i].axisValue { s.settings.identityGuidance = v }
+            if case .identityGuidance(let v)? = r.cells[i].axisValue { s.settings.generation.identityGuidance = Float(v) }
             setStatus(&s, "base seed is now \(r.cells[i].seed) (seed mode fixed)", .ok)
         default:
             break

@@ -28,14 +28,15 @@ extension Studio {
         }
         var settings = s.settings
         if settings.seedMode == .random {
-            settings.seed = splitmix(settings.seed ^ (UInt64(runID) &* 0x9E37_79B9_7F4A_7C15)) >> 33
+            settings.generation.seed = splitmix(settings.request.seed ^ (UInt64(runID) &* 0x9E37_79B9_7F4A_7C15)) >> 33
         }
         let seeds = settings.seeds()
         let negative = s.negative.text
+        let identity = Double(settings.request.identityGuidance)
         var jobs: [JobSpec] = []
         switch settings.axis {
         case .none:
-            jobs = [JobSpec(prompt: prompt, negative: negative, seeds: seeds, identityGuidance: settings.identityGuidance, axisValue: nil)]
+            jobs = [JobSpec(prompt: prompt, negative: negative, seeds: seeds, identityGuidance: identity, axisValue: nil)]
         case .identity:
             guard let values = StudioSettings.parseValues(settings.identityValues) else {
                 return .failure(PlanError("identity guidance values are not a list of numbers: \(settings.identityValues)"))
@@ -47,7 +48,7 @@ extension Studio {
             guard terms.count >= 2 else { return .failure(PlanError("prompt S/R needs a term and alternatives in Settings › Values: beach | snow")) }
             guard prompt.contains(terms[0]) else { return .failure(PlanError("prompt S/R: \"\(terms[0])\" is not in the prompt")) }
             jobs = terms.map { JobSpec(prompt: prompt.replacingOccurrences(of: terms[0], with: $0), negative: negative, seeds: seeds,
-                                       identityGuidance: settings.identityGuidance, axisValue: .promptTerm($0)) }
+                                       identityGuidance: identity, axisValue: .promptTerm($0)) }
         }
         return .success(GenerationPlan(runID: runID, settings: settings, object: wantsObject ? s.gallery.active : nil, jobs: jobs))
     }
@@ -64,8 +65,8 @@ extension Studio {
             plan = p
         }
         s.nextRunID += 1
-        if s.settings.seedMode == .increment { s.settings.seed = s.settings.seed &+ UInt64(plan.jobs[0].seeds.count) }
-        if s.settings.seedMode == .random { s.settings.seed = plan.settings.seed }
+        if s.settings.seedMode == .increment { s.settings.generation.seed = s.settings.request.seed &+ UInt64(plan.jobs[0].seeds.count) }
+        if s.settings.seedMode == .random { s.settings.generation.seed = plan.settings.request.seed }
         var effects: [Effect] = [.appendPromptHistory(prompt: plan.jobs[0].prompt, negative: plan.jobs[0].negative)]
         appendLocalHistory(&s, plan.jobs[0].prompt, plan.jobs[0].negative)
         // The session is kept at every run too, so a killed studio still comes back to it.
@@ -92,7 +93,7 @@ extension Studio {
         var cells: [ResultCell] = []
         for (j, job) in plan.jobs.enumerated() {
             for seed in job.seeds {
-                cells.append(ResultCell(seed: seed, job: j, axisValue: job.axisValue, total: plan.settings.steps))
+                cells.append(ResultCell(seed: seed, job: j, axisValue: job.axisValue, total: plan.settings.request.steps))
             }
         }
         // Keep the previous images in place until the new previews arrive (same grid shape).
@@ -134,12 +135,13 @@ extension Studio {
             }
         case let .finished(images, elapsed, warnings):
             r.jobs[index].phase = .finished
-            r.jobs[index].step = r.jobs[index].total > 0 ? r.jobs[index].total : r.plan.settings.steps
+            r.jobs[index].step = r.jobs[index].total > 0 ? r.jobs[index].total : r.plan.settings.request.steps
             r.jobs[index].elapsed = elapsed
             for k in 0..<min(seedCount, images.count) {
                 let c = index * seedCount + k
                 r.cells[c].image = images[k]; r.cells[c].done = true; r.cells[c].elapsed = elapsed
-                r.cells[c].step = r.plan.settings.steps; r.cells[c].total = r.plan.settings.steps
+                let steps = r.plan.settings.request.steps
+                r.cells[c].step = steps; r.cells[c].total = steps
                 effects.append(.saveOutput(run: run, cell: c, image: images[k], meta: meta(for: r, cell: c, model: s.model.name)))
             }
             if !warnings.isEmpty { setStatus(&s, warnings.joined(separator: "; "), .warning) }

@@ -188,7 +188,8 @@ extension StudioRuntime {
                     if let r {
                         var s = StudioSettings()
                         s.apply(r.spec)
-                        detail = "seed \(s.seed) · \(s.steps) steps · \(s.sampler)" + (r.object != nil ? " · id \(fmt(s.identityGuidance))" : "")
+                        let q = s.request
+                        detail = "seed \(q.seed) · \(q.steps) steps · \(q.sampler)" + (r.object != nil ? " · id \(fmt(Double(q.identityGuidance)))" : "")
                     }
                     return HistoryItem(path: item.url.path, title: title, detail: detail, recall: r, thumb: Self.thumb(item.url))
                 }

@@ -109,8 +109,9 @@ public final class StudioRuntime {
                 return
             }
         }
-        let st = plan.settings
-        let previews = Self.facts(pipeline).previewPlan(st.previewQuality, width: st.width, height: st.height)
+        let facts = Self.facts(pipeline), size = plan.settings.generation
+        let previews = facts.previewPlan(plan.settings.previewQuality, width: size.width ?? facts.defaultSize,
+                                         height: size.height ?? facts.defaultSize)
         var handles: [GenerationJob] = []
         for i in plan.jobs.indices {
             var r = plan.request(job: i)

@@ -9,7 +9,7 @@ enum Chrome {
         let help = "F1 help "
         var right = help
         if s.jobRunning, let run = s.run {
-            let done = run.jobs.reduce(0) { $0 + $1.step }, total = max(1, run.plan.settings.steps * run.jobs.count)
+            let done = run.jobs.reduce(0) { $0 + $1.step }, total = max(1, run.plan.settings.request.steps * run.jobs.count)
             right = "● \(done * 100 / total)%  " + help
         }
         var parts = [s.model.name, "object: \(s.gallery.active ?? "none")", s.previewMode.label]

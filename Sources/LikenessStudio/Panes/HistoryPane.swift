@@ -53,8 +53,9 @@ enum HistoryPane {
             // Unrecorded values shown as the defaults recall leaves in place.
             var st = StudioSettings()
             st.apply(r.spec)
-            lines.append("\(st.sampler)\(st.karras ? " karras" : "") · \(st.steps) steps · seed \(st.seed) · \(st.width)x\(st.height)")
-            lines.append("text \(fmt(st.textGuidance)) · identity \(fmt(st.identityGuidance))" + (r.object.map { " · object \($0)" } ?? ""))
+            let q = st.request
+            lines.append("\(q.sampler)\(q.karras == true ? " karras" : "") · \(q.steps) steps · seed \(q.seed) · \(q.width ?? 0)x\(q.height ?? 0)")
+            lines.append("text \(fmt(Double(q.textGuidance))) · identity \(fmt(Double(q.identityGuidance)))" + (r.object.map { " · object \($0)" } ?? ""))
             lines += r.notes
         } else {
             lines.append("no parameters Likeness can read")

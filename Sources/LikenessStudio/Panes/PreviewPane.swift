@@ -101,7 +101,7 @@ enum PreviewPane {
             _ = c.put(clipped("idle · Ctrl-G generates · F4 preview mode", line.width), x: line.x, y: line.y, .dim, clip: line)
             return
         }
-        let steps = run.plan.settings.steps
+        let steps = run.plan.settings.request.steps
         let total = max(1, steps * run.jobs.count)
         let done = run.jobs.reduce(0) { acc, j in acc + ((j.phase == .finished) ? steps : min(steps, j.step)) }
         let current = run.jobs.first { $0.phase == .running } ?? run.jobs.last { $0.step > 0 } ?? JobProgress()

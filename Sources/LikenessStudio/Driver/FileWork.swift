@@ -70,8 +70,7 @@ extension StudioRuntime {
     private func encodeAndSave(_ url: URL, name: String, replace: Bool) throws {
         guard let identity else { throw KitError("this model has no object encoder") }
         let reference = try ReferenceImage(contentsOf: url)
-        guard let size = pipeline.objectImageSize else { throw KitError("\(identity.name) has no object encoder") }
-        let tokens = try engine.encodeObject(pixels: try reference.encoderPixels(size: size))
+        let tokens = try pipeline.objectTokens(for: reference)
         try gallery.save(name: name, tokens: tokens, reference: reference, model: identity, replace: replace)
     }
 

@@ -179,7 +179,7 @@ final class UpdateKeysTests: XCTestCase {
         XCTAssertEqual(s.focus, .settings)
         XCTAssertEqual(s.settingsRow, 2)
         _ = Studio.update(&s, .galleryLoaded(Fixture.galleryItems(5)))
-        _ = Studio.update(&s, .click(x: layout.gallery.x + 3, y: layout.gallery.y + 1 + GalleryPane.rowHeight * 3))
+        _ = Studio.update(&s, .click(x: layout.gallery.x + 3, y: layout.gallery.y + 1 + ThumbnailList.rowHeight * 3))
         XCTAssertEqual(s.focus, .gallery)
         XCTAssertEqual(s.gallery.selected, 3)
         _ = Studio.update(&s, .scroll(x: layout.gallery.x + 3, y: layout.gallery.y + 2, delta: 1))

@@ -19,7 +19,7 @@ extension Studio {
     }
 
     static func galleryPageSize(_ s: StudioState) -> Int {
-        max(1, (Layout(width: s.width, height: s.height).gallery.height - 2) / GalleryPane.rowHeight)
+        ThumbnailList.visible(in: Layout(width: s.width, height: s.height).gallery.inset(1))
     }
 
     static func handleGalleryKey(_ s: inout StudioState, _ command: Command) -> [Effect] {

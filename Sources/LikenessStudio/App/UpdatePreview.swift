@@ -70,12 +70,8 @@ extension Studio {
         let layout = Layout(width: s.width, height: s.height)
         guard !layout.tooSmall else { return [] }
         if s.screen == .history {
-            let list = layout.historyList.inset(1)
-            if list.contains(x: x, y: y) {
-                let top = GalleryPane.top(selected: s.history.selected, count: s.history.items.count, visible: list.height / HistoryPane.rowHeight)
-                let i = top + (y - list.y) / HistoryPane.rowHeight
-                if i < s.history.items.count { s.history.selected = i }
-            }
+            if let i = ThumbnailList.index(atX: x, y: y, in: layout.historyList.inset(1), count: s.history.items.count,
+                                           selected: s.history.selected) { s.history.selected = i }
             return []
         }
         guard let pane = layout.pane(atX: x, y: y) else { return [] }
@@ -83,13 +79,8 @@ extension Studio {
         s.settingsEdit = nil
         switch pane {
         case .gallery:
-            let inner = layout.gallery.inset(1)
-            let visible = max(1, inner.height / GalleryPane.rowHeight)
-            let top = GalleryPane.top(selected: s.gallery.selected, count: s.gallery.items.count, visible: visible)
-            if inner.contains(x: x, y: y) {
-                let i = top + (y - inner.y) / GalleryPane.rowHeight
-                if i < s.gallery.items.count { s.gallery.selected = i }
-            }
+            if let i = ThumbnailList.index(atX: x, y: y, in: layout.gallery.inset(1), count: s.gallery.items.count,
+                                           selected: s.gallery.selected) { s.gallery.selected = i }
         case .prompt, .negative:
             let r = layout.rect(of: pane), field: WritableKeyPath<StudioState, TextBuffer> = pane == .prompt ? \.prompt : \.negative
             if r.inset(1).contains(x: x, y: y) { s[keyPath: field].moveTo(PromptPane.offset(at: x, y, in: r, s[keyPath: field])) }

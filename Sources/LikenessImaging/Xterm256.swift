@@ -1,45 +1,7 @@
-// ANSI half-block rendering: each cell shows two pixels stacked, the upper one as the
-// foreground colour of U+2580 UPPER HALF BLOCK and the lower one as the background colour.
-// Output format (exact, tests depend on it): per row, for each cell the SGR codes that changed
-// since the previous cell of that row (foreground first, then background), then "▀"; each row
-// ends with ESC[0m; rows are joined by "\n" with no trailing newline. When the image has an odd
-// number of pixel rows the last row's lower halves use the default background (ESC[49m).
+// The xterm 256-colour palette: the nearest entry to a colour, for terminals without 24-bit
+// colour (the studio's half-block cells in 256-colour mode are drawn by its ImageLayer).
 
 extension TerminalRender {
-    /// The image as half-block text fitting `maxColumns` x `maxRows` cells (see type docs).
-    public static func halfBlocks(_ image: RGBImage, maxColumns: Int, maxRows: Int,
-                                  colors: TerminalColorMode = .trueColor, cellAspect: Double = 2) throws -> String {
-        try checkBox(maxColumns, maxRows, cellAspect)
-        let g = sampleGrid(imageWidth: image.width, imageHeight: image.height, maxColumns: maxColumns,
-                           maxRows: maxRows, cellAspect: cellAspect, perCellY: 2)
-        let img = try displayScaled(image, g.width, g.height)
-        var out = ""
-        out.reserveCapacity(g.width * ((g.height + 1) / 2) * 40)
-        var y = 0
-        while y < img.height {
-            if y > 0 { out += "\n" }
-            var lastFg = "", lastBg = ""
-            for x in 0..<img.width {
-                let fg = sgr(img[x, y], foreground: true, colors)
-                let bg = y + 1 < img.height ? sgr(img[x, y + 1], foreground: false, colors) : "\u{1b}[49m"
-                if fg != lastFg { out += fg; lastFg = fg }
-                if bg != lastBg { out += bg; lastBg = bg }
-                out += "\u{2580}"
-            }
-            out += "\u{1b}[0m"
-            y += 2
-        }
-        return out
-    }
-
-    private static func sgr(_ c: RGB, foreground: Bool, _ mode: TerminalColorMode) -> String {
-        let base = foreground ? 38 : 48
-        switch mode {
-        case .trueColor: return "\u{1b}[\(base);2;\(c.r);\(c.g);\(c.b)m"
-        case .palette256: return "\u{1b}[\(base);5;\(xterm256Index(c))m"
-        }
-    }
-
     /// The nearest xterm-256 colour index (16...255: the 6x6x6 cube with levels
     /// 0, 95, 135, 175, 215, 255, or the 24 greys 8, 18, ..., 238), by squared RGB distance.
     public static func xterm256Index(_ c: RGB) -> Int {

@@ -37,7 +37,7 @@ extension RuntimeTests {
     }
 
     func testStudioAndCLIWriteTheSameParametersWithAnObjectAndAnAxis() throws {
-        let (rt, mb, items) = try runtimeWithSamples()
+        let (rt, _, items) = try runtimeWithSamples()
         let object = items[3].name
 
         var s = Fixture.state()

@@ -24,8 +24,8 @@ final class KeymapTests: XCTestCase {
         for j in 0..<3 {
             _ = Studio.update(&s, .job(run: 1, index: j, .finished(images: (0..<3).map { Fixture.image($0 + j) }, elapsed: 1, warnings: [])))
         }
-        s.selectedCell = 4
-        s.settingsRow = 2
+        s.preview.selected = 4
+        s.settingsPane.row = 2
         _ = Studio.update(&s, .historyLoaded((0..<4).map {
             HistoryItem(path: "/tmp/h\($0).png", title: "t\($0)", detail: "", recall: Recall(prompt: "p\($0)", negative: "", settings: StudioSettings(), object: nil), thumb: nil)
         }))
@@ -40,7 +40,7 @@ final class KeymapTests: XCTestCase {
         switch context {
         case .anywhere, .studio:
             s.focus = .prompt
-            if command == .escape { s.zoomed = 4 }
+            if command == .escape { s.preview.zoomed = 4 }
         case .outsideText:
             s.focus = .gallery
         case .promptFields, .textEditing:
@@ -53,7 +53,7 @@ final class KeymapTests: XCTestCase {
             s.focus = pane
         case .settingsTyping:
             s.focus = .settings
-            s.settingsEdit = "12"
+            s.settingsPane.edit = "12"
         case .historyScreen:
             s.screen = .history
         case .overlay(let kind):
@@ -100,11 +100,11 @@ final class KeymapTests: XCTestCase {
         XCTAssertEqual(s.gallery.selected, 0)
         s = state(for: .pane(.preview), .zoom)
         send(&s, .char("h"))
-        XCTAssertEqual(s.selectedCell, 3)
+        XCTAssertEqual(s.preview.selected, 3)
         send(&s, .char("k"), .char("l"), .char("j"))
-        XCTAssertEqual(s.selectedCell, 4)
+        XCTAssertEqual(s.preview.selected, 4)
         send(&s, .char("o"))
-        XCTAssertEqual(s.zoomed, 4)
+        XCTAssertEqual(s.preview.zoomed, 4)
         s = state(for: .historyScreen, .refresh)
         XCTAssertTrue(send(&s, .char("g")).contains(.loadHistory))
 
@@ -144,7 +144,7 @@ final class KeymapTests: XCTestCase {
             var s = richState(); s.focus = pane; states.append(s)
         }
         var running = richState(); running.focus = .gallery; send(&running, .ctrl("g")); states.append(running)
-        var typing = richState(); typing.focus = .settings; typing.settingsEdit = "3"; states.append(typing)
+        var typing = richState(); typing.focus = .settings; typing.settingsPane.edit = "3"; states.append(typing)
         var history = richState(); history.screen = .history; states.append(history)
         for overlay: Overlay in [.help, .confirmQuit, .confirmDelete("x"), .input(InputPrompt(kind: .openPNG, title: "t", buffer: TextBuffer("")))] {
             var s = richState(80, 24); s.overlay = overlay; states.append(s)

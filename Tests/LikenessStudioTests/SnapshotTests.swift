@@ -84,7 +84,7 @@ final class SnapshotTests: XCTestCase {
                 }
             }
             s.focus = .preview
-            s.selectedCell = 4
+            s.preview.selected = 4
             return s
         }
     }

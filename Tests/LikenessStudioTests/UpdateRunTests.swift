@@ -134,13 +134,13 @@ final class UpdateRunTests: XCTestCase {
         let plan = try XCTUnwrap(generatePlan(&s))
         s.focus = .preview
         send(&s, .right)
-        XCTAssertEqual(s.selectedCell, 1)
+        XCTAssertEqual(s.preview.selected, 1)
         send(&s, .char("b"))
         XCTAssertEqual(s.settings.generation.seed, 11)
         send(&s, .enter)
-        XCTAssertEqual(s.zoomed, 1)
+        XCTAssertEqual(s.preview.zoomed, 1)
         send(&s, .escape)
-        XCTAssertNil(s.zoomed)
+        XCTAssertNil(s.preview.zoomed)
         XCTAssertTrue(s.jobRunning, "Esc closes the large view before it cancels")
         send(&s, .ctrl("s"))
         XCTAssertNil(s.overlay, "unfinished images cannot be saved")
@@ -242,7 +242,7 @@ final class UpdateRunTests: XCTestCase {
         _ = Studio.update(&s, .galleryLoaded(Fixture.galleryItems(500)))
         s.focus = .gallery
         send(&s, .pageDown, .pageDown)
-        let page = Studio.galleryPageSize(s)
+        let page = StudioView.galleryPageSize(s)
         XCTAssertEqual(s.gallery.selected, 2 * page)
         send(&s, .end)
         XCTAssertEqual(s.gallery.selected, 499)
@@ -332,17 +332,17 @@ final class UpdateRunTests: XCTestCase {
         XCTAssertEqual(s.run?.cells.map(\.axisValue), [.identityGuidance(0.25), .identityGuidance(7)])
         XCTAssertEqual(s.run?.cells[0].axisValue?.label, "id 0.25")
         s.focus = .preview
-        s.selectedCell = 0
+        s.preview.selected = 0
         send(&s, .char("b"))
         XCTAssertEqual(s.settings.generation.identityGuidance, 0.25)
 
         s.settings.axis = .prompt
         s.settings.promptValues = ""
         s.focus = .settings
-        s.settingsRow = SettingField.axisValues.rawValue
+        s.settingsPane.row = SettingField.axisValues.rawValue
         XCTAssertTrue(StudioView.render(s, theme: .builtinDark).grid.text.contains("(type: term"))
         send(&s, .enter)
-        XCTAssertEqual(s.settingsEdit, "", "the hint is not put into the field")
+        XCTAssertEqual(s.settingsPane.edit, "", "the hint is not put into the field")
         type(&s, "snow | sand")
         send(&s, .enter)
         XCTAssertEqual(s.settings.promptValues, "snow | sand")
@@ -352,7 +352,7 @@ final class UpdateRunTests: XCTestCase {
         _ = try XCTUnwrap(generatePlan(&s))
         XCTAssertEqual(s.run?.cells.map(\.axisValue), [.promptTerm("beach"), .promptTerm("snow")])
         s.focus = .preview
-        s.selectedCell = 1
+        s.preview.selected = 1
         send(&s, .char("b"))
         XCTAssertEqual(s.settings.generation.identityGuidance, 0.25, "a prompt term leaves identity guidance alone")
     }

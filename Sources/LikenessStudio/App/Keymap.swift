@@ -234,7 +234,7 @@ public enum Keymap {
         if s.screen == .history { return [.anywhere, .historyScreen] }
         switch s.focus {
         case .prompt, .negative: return [.anywhere, .studio, .promptFields, .textEditing]
-        case .settings where s.settingsEdit != nil: return [.anywhere, .settingsTyping, .studio]
+        case .settings where s.settingsPane.edit != nil: return [.anywhere, .settingsTyping, .studio]
         case let pane: return [.anywhere, .studio, .outsideText, .pane(pane)]
         }
     }
@@ -275,7 +275,7 @@ public enum Keymap {
             return plain(.ctrl("g")) + esc + plain(.ctrl("o"), .ctrl("p"), .tab, .function(1), .ctrl("q"))
         case .gallery:
             return plain(.enter, .char("x"), .char("a"), .char("r"), .char("d"), .char("e"), .ctrl("g")) + esc + plain(.char("q"))
-        case .settings where s.settingsEdit != nil:
+        case .settings where s.settingsPane.edit != nil:
             return plain(.enter, .escape, .up, .ctrl("g"), .function(1), .ctrl("q"))
         case .settings:
             return plain(.up, .left, .char("0"), .ctrl("g")) + esc + plain(.char("?"), .char("q"))

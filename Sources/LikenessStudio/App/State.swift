@@ -47,6 +47,27 @@ public struct GalleryState: Equatable, Sendable {
     public var busy: String?
 }
 
+/// The Settings pane: the selected row, text typed into it not yet applied, and why the last
+/// typed value was refused.
+public struct SettingsPaneState: Equatable, Sendable {
+    public var row = 0
+    public var edit: String?
+    public var error: String?
+}
+
+/// The Preview pane: the selected result cell, and the one shown large over the grid.
+public struct PreviewState: Equatable, Sendable {
+    public var selected = 0
+    public var zoomed: Int?
+}
+
+/// The prompt history (Ctrl-P/N in the prompt fields): entries oldest first, and where the
+/// navigation stands (at none: the draft).
+public struct PromptHistoryState: Equatable, Sendable {
+    public var entries: [PromptHistoryEntry] = []
+    public var navigator = HistoryNavigator()
+}
+
 /// What the tokenizer says about the prompt, refreshed after each edit.
 public struct PromptCheck: Equatable, Sendable {
     public var unknownWords: [String] = []
@@ -162,19 +183,14 @@ public struct StudioState: Equatable, Sendable {
     public var negative: TextBuffer
     public var promptCheck = PromptCheck()
     public var settings = StudioSettings()
-    public var settingsRow = 0
-    /// Text typed into the selected settings field, not yet applied.
-    public var settingsEdit: String?
-    public var settingsError: String?
+    public var settingsPane = SettingsPaneState()
     public var gallery = GalleryState()
     public var history = HistoryState()
     public var run: RunState?
     /// A plan waiting for the running one to end (busy policy "queue").
     public var queued: GenerationPlan?
     public var nextRunID = 1
-    public var selectedCell = 0
-    /// A result cell shown large over the preview pane.
-    public var zoomed: Int?
+    public var preview = PreviewState()
     public var overlay: Overlay?
     /// The page the help overlay shows (small windows need more than one).
     public var helpPage = 0
@@ -185,9 +201,7 @@ public struct StudioState: Equatable, Sendable {
     public var previewModes: [PreviewMode] = PreviewMode.allCases
     /// Draw boxes with + - | (locales without UTF-8).
     public var asciiBoxes = false
-    /// Prompt history, oldest first, and where Ctrl-P/N stands (nil: the draft).
-    public var promptHistory: [PromptHistoryEntry] = []
-    public var historyNav = HistoryNavigator()
+    public var promptHistory = PromptHistoryState()
     public var quit = false
 
     public init(width: Int, height: Int, model: ModelFacts, prompt: String = StudioState.samplePrompt) {

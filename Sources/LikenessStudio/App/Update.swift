@@ -74,8 +74,8 @@ public enum Studio {
             }
             return []
         case .promptHistoryLoaded(let entries):
-            s.promptHistory = entries
-            s.historyNav.reset()
+            s.promptHistory.entries = entries
+            s.promptHistory.navigator.reset()
             return []
         case .sessionRestored(let data):
             s.prompt.setText(data.prompt)
@@ -134,11 +134,11 @@ public enum Studio {
         case .saveAs:
             return beginSave(&s)
         case .escape:
-            if s.zoomed != nil { s.zoomed = nil; return [] }
+            if s.preview.zoomed != nil { s.preview.zoomed = nil; return [] }
             if s.jobRunning, let r = s.run { return cancelRun(&s, r.plan.runID) }
             if s.queued != nil { s.queued = nil; setStatus(&s, "queued run dropped") }
         case .nextPane, .previousPane:
-            s.settingsEdit = nil
+            s.settingsPane.edit = nil
             let all = Pane.allCases
             let i = all.firstIndex(of: s.focus) ?? 0
             s.focus = all[(i + (command == .nextPane ? 1 : all.count - 1)) % all.count]

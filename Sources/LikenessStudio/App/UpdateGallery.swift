@@ -18,13 +18,9 @@ extension Studio {
         }
     }
 
-    static func galleryPageSize(_ s: StudioState) -> Int {
-        ThumbnailList.visible(in: Layout(width: s.width, height: s.height).gallery.inset(1))
-    }
-
     static func handleGalleryKey(_ s: inout StudioState, _ command: Command) -> [Effect] {
         let n = s.gallery.items.count
-        let page = galleryPageSize(s)
+        let page = StudioView.galleryPageSize(s)
         func move(_ d: Int) { s.gallery.selected = clampedRow(s.gallery.selected + d, count: n) }
         let current = n > 0 && s.gallery.selected < n ? s.gallery.items[s.gallery.selected] : nil
         switch command {

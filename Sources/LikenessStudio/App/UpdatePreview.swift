@@ -9,16 +9,16 @@ extension Studio {
             return []
         }
         let cols = r.columns, n = r.cells.count
-        var i = min(max(0, s.selectedCell), n - 1)
+        var i = min(max(0, s.preview.selected), n - 1)
         switch command {
         case .left: i = max(0, i - 1)
         case .right: i = min(n - 1, i + 1)
         case .up: i = i - cols >= 0 ? i - cols : i
         case .down: i = i + cols < n ? i + cols : i
         case .zoom:
-            s.zoomed = s.zoomed == nil ? i : nil
+            s.preview.zoomed = s.preview.zoomed == nil ? i : nil
         case .saveCell:
-            s.selectedCell = i
+            s.preview.selected = i
             return beginSave(&s)
         case .baseSeed:
             s.settings.generation.seed = r.cells[i].seed
@@ -28,8 +28,8 @@ extension Studio {
         default:
             break
         }
-        s.selectedCell = i
-        if s.zoomed != nil && command != .zoom { s.zoomed = i }
+        s.preview.selected = i
+        if s.preview.zoomed != nil && command != .zoom { s.preview.zoomed = i }
         return []
     }
 
@@ -67,40 +67,27 @@ extension Studio {
 
     static func handleClick(_ s: inout StudioState, x: Int, y: Int) -> [Effect] {
         if s.overlay != nil { if s.overlay == .help { s.overlay = nil }; return [] }
-        let layout = Layout(width: s.width, height: s.height)
-        guard !layout.tooSmall else { return [] }
-        if s.screen == .history {
-            if let i = ThumbnailList.index(atX: x, y: y, in: layout.historyList.inset(1), count: s.history.items.count,
-                                           selected: s.history.selected) { s.history.selected = i }
-            return []
+        guard let hit = StudioView.hit(s, x: x, y: y) else { return [] }
+        if let pane = hit.pane {
+            s.focus = pane
+            s.settingsPane.edit = nil
         }
-        guard let pane = layout.pane(atX: x, y: y) else { return [] }
-        s.focus = pane
-        s.settingsEdit = nil
-        switch pane {
-        case .gallery:
-            if let i = ThumbnailList.index(atX: x, y: y, in: layout.gallery.inset(1), count: s.gallery.items.count,
-                                           selected: s.gallery.selected) { s.gallery.selected = i }
-        case .prompt, .negative:
-            let r = layout.rect(of: pane), field: WritableKeyPath<StudioState, TextBuffer> = pane == .prompt ? \.prompt : \.negative
-            if r.inset(1).contains(x: x, y: y) { s[keyPath: field].moveTo(PromptPane.offset(at: x, y, in: r, s[keyPath: field])) }
-        case .settings:
-            let row = y - layout.settings.y - 1
-            if row >= 0 && row < settingRows.count { s.settingsRow = row }
-        case .preview:
-            if let r = s.run, s.zoomed == nil {
-                let rects = PreviewPane.cellRects(PreviewPane.gridArea(layout.preview), rows: r.rows, columns: r.columns, labels: r.rows > 1)
-                if let i = rects.firstIndex(where: { $0.contains(x: x, y: y) }) { s.selectedCell = i }
-            }
+        switch hit {
+        case .history(let row?): s.history.selected = row
+        case .gallery(let row?): s.gallery.selected = row
+        case .text(.prompt, let offset?): s.prompt.moveTo(offset)
+        case .text(.negative, let offset?): s.negative.moveTo(offset)
+        case .settings(let row?): s.settingsPane.row = row
+        case .preview(let cell?): s.preview.selected = cell
+        default: break
         }
         return []
     }
 
     static func handleScroll(_ s: inout StudioState, x: Int, y: Int, delta: Int) -> [Effect] {
-        let layout = Layout(width: s.width, height: s.height)
         if s.screen == .history {
             s.history.selected = clampedRow(s.history.selected + delta, count: s.history.items.count)
-        } else if layout.gallery.contains(x: x, y: y) {
+        } else if case .gallery? = StudioView.hit(s, x: x, y: y) {
             s.gallery.selected = clampedRow(s.gallery.selected + delta, count: s.gallery.items.count)
         }
         return []

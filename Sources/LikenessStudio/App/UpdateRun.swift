@@ -54,7 +54,7 @@ extension Studio {
     }
 
     static func generate(_ s: inout StudioState) -> [Effect] {
-        s.settingsEdit = nil
+        s.settingsPane.edit = nil
         s.screen = .studio
         let plan: GenerationPlan
         switch makePlan(s, runID: s.nextRunID) {
@@ -85,8 +85,8 @@ extension Studio {
 
     static func appendLocalHistory(_ s: inout StudioState, _ prompt: String, _ negative: String) {
         let entry = PromptHistoryEntry(prompt: prompt, negative: negative)
-        if !(s.promptHistory.last?.sameText(entry) ?? false) { s.promptHistory.append(entry) }
-        s.historyNav.reset()
+        if !(s.promptHistory.entries.last?.sameText(entry) ?? false) { s.promptHistory.entries.append(entry) }
+        s.promptHistory.navigator.reset()
     }
 
     static func start(_ s: inout StudioState, _ plan: GenerationPlan) -> [Effect] {
@@ -101,8 +101,8 @@ extension Studio {
             for i in cells.indices { cells[i].image = old.cells[i].image }
         }
         s.run = RunState(plan: plan, jobs: Array(repeating: JobProgress(), count: plan.jobs.count), cells: cells)
-        s.selectedCell = min(s.selectedCell, cells.count - 1)
-        s.zoomed = nil
+        s.preview.selected = min(s.preview.selected, cells.count - 1)
+        s.preview.zoomed = nil
         s.queued = nil
         let n = cells.count
         setStatus(&s, "generating \(n) image\(n == 1 ? "" : "s") (Esc cancels)")
@@ -203,7 +203,7 @@ extension Studio {
             setStatus(&s, "nothing to save yet: Ctrl-G makes an image", .warning)
             return []
         }
-        let cell = min(max(0, s.selectedCell), r.cells.count - 1)
+        let cell = min(max(0, s.preview.selected), r.cells.count - 1)
         guard r.cells[cell].done else {
             setStatus(&s, "that image is not finished yet", .warning)
             return []

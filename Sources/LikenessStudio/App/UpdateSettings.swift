@@ -8,19 +8,19 @@ extension Studio {
 
     static func handleSettingsKey(_ s: inout StudioState, _ command: Command, _ key: Key) -> [Effect] {
         let rows = settingRows
-        s.settingsRow = min(max(0, s.settingsRow), rows.count - 1)
-        let field = rows[s.settingsRow]
+        s.settingsPane.row = min(max(0, s.settingsPane.row), rows.count - 1)
+        let field = rows[s.settingsPane.row]
         switch command {
-        case .up: s.settingsRow = max(0, s.settingsRow - 1); s.settingsError = nil
-        case .down: s.settingsRow = min(rows.count - 1, s.settingsRow + 1); s.settingsError = nil
-        case .first: s.settingsRow = 0
-        case .last: s.settingsRow = rows.count - 1
+        case .up: s.settingsPane.row = max(0, s.settingsPane.row - 1); s.settingsPane.error = nil
+        case .down: s.settingsPane.row = min(rows.count - 1, s.settingsPane.row + 1); s.settingsPane.error = nil
+        case .first: s.settingsPane.row = 0
+        case .last: s.settingsPane.row = rows.count - 1
         case .decrease, .increase:
-            field.step(&s.settings, by: command == .increase ? 1 : -1, s.model); s.settingsError = nil
+            field.step(&s.settings, by: command == .increase ? 1 : -1, s.model); s.settingsPane.error = nil
             return settingChanged(&s, field)
         case .enterSetting:
             if field.acceptsText {
-                s.settingsEdit = field == .axisValues ? field.value(s.settings, s.model) : ""
+                s.settingsPane.edit = field == .axisValues ? field.value(s.settings, s.model) : ""
             } else {
                 field.step(&s.settings, by: 1, s.model)
                 return settingChanged(&s, field)
@@ -28,13 +28,13 @@ extension Studio {
         case .typeSetting:
             switch key {
             case .char(let c) where field.acceptsText && (c.isNumber || c == "." || field == .axisValues):
-                s.settingsEdit = String(c)
-                s.settingsError = nil
+                s.settingsPane.edit = String(c)
+                s.settingsPane.error = nil
             case .paste(let text) where field.acceptsText:
-                s.settingsEdit = text.replacingOccurrences(of: "\n", with: " ")
-                s.settingsError = nil
+                s.settingsPane.edit = text.replacingOccurrences(of: "\n", with: " ")
+                s.settingsPane.error = nil
             case .char(let c) where c.isNumber || c == ".":
-                s.settingsError = "use Left/Right to change \(field.label.lowercased())"
+                s.settingsPane.error = "use Left/Right to change \(field.label.lowercased())"
             default:
                 break
             }
@@ -46,28 +46,28 @@ extension Studio {
 
     /// A value being typed: Enter applies it, Up/Down apply it and move, Esc drops it.
     static func handleSettingsTyping(_ s: inout StudioState, _ command: Command, _ key: Key) -> [Effect] {
-        guard let text = s.settingsEdit else { return [] }
+        guard let text = s.settingsPane.edit else { return [] }
         let rows = settingRows
-        s.settingsRow = min(max(0, s.settingsRow), rows.count - 1)
-        let field = rows[s.settingsRow]
+        s.settingsPane.row = min(max(0, s.settingsPane.row), rows.count - 1)
+        let field = rows[s.settingsPane.row]
         switch command {
         case .applySetting:
             applySettingText(&s, field, text)
         case .applyAndMove:
             applySettingText(&s, field, text)
-            if s.settingsEdit == nil {
-                s.settingsRow = key == .up ? max(0, s.settingsRow - 1) : min(rows.count - 1, s.settingsRow + 1)
-                s.settingsError = nil
+            if s.settingsPane.edit == nil {
+                s.settingsPane.row = key == .up ? max(0, s.settingsPane.row - 1) : min(rows.count - 1, s.settingsPane.row + 1)
+                s.settingsPane.error = nil
             }
         case .deleteBackward:
-            s.settingsEdit = String(text.dropLast())
+            s.settingsPane.edit = String(text.dropLast())
         case .clearSetting:
-            s.settingsEdit = ""
+            s.settingsPane.edit = ""
         case .dropSetting:
-            s.settingsEdit = nil; s.settingsError = nil
+            s.settingsPane.edit = nil; s.settingsPane.error = nil
         case .insertText:
-            if case .char(let c) = key { s.settingsEdit = text + String(c) }
-            if case .paste(let p) = key { s.settingsEdit = text + p.replacingOccurrences(of: "\n", with: " ") }
+            if case .char(let c) = key { s.settingsPane.edit = text + String(c) }
+            if case .paste(let p) = key { s.settingsPane.edit = text + p.replacingOccurrences(of: "\n", with: " ") }
         default:
             break
         }
@@ -76,11 +76,11 @@ extension Studio {
 
     static func applySettingText(_ s: inout StudioState, _ field: SettingField, _ text: String) {
         if let reason = field.set(&s.settings, from: text, s.model) {
-            s.settingsError = reason
+            s.settingsPane.error = reason
             setStatus(&s, reason, .error)
         } else {
-            s.settingsEdit = nil
-            s.settingsError = nil
+            s.settingsPane.edit = nil
+            s.settingsPane.error = nil
             setStatus(&s, "\(field.label.lowercased()): \(field.value(s.settings, s.model))")
         }
     }

@@ -69,7 +69,7 @@ extension Studio {
         guard edit(&b, command, key, wrapWidth: width) else { return [] }
         if field == .prompt { s.prompt = b } else { s.negative = b }
         if b.text != before {
-            s.historyNav.reset()
+            s.promptHistory.navigator.reset()
             return [checkPrompt(s)]
         }
         return []
@@ -77,20 +77,20 @@ extension Studio {
 
     /// Ctrl-P (older) and Ctrl-N (newer) through the prompt history; the draft comes back at the end.
     static func recallPromptHistory(_ s: inout StudioState, older: Bool) -> [Effect] {
-        let entries = s.promptHistory
+        let entries = s.promptHistory.entries
         guard !entries.isEmpty else {
             setStatus(&s, "no prompt history yet (prompts are kept when you generate)")
             return []
         }
         let current = PromptHistoryEntry(prompt: s.prompt.text, negative: s.negative.text)
-        let next = older ? s.historyNav.older(in: entries, current: current) : s.historyNav.newer(in: entries)
+        let next = older ? s.promptHistory.navigator.older(in: entries, current: current) : s.promptHistory.navigator.newer(in: entries)
         guard let entry = next else {
             setStatus(&s, older ? "no older prompt" : "this is your draft")
             return []
         }
         s.prompt.setText(entry.prompt)
         s.negative.setText(entry.negative)
-        if let i = s.historyNav.index { setStatus(&s, "history \(i + 1)/\(entries.count)") } else { setStatus(&s, "back to your draft") }
+        if let i = s.promptHistory.navigator.index { setStatus(&s, "history \(i + 1)/\(entries.count)") } else { setStatus(&s, "back to your draft") }
         return [checkPrompt(s)]
     }
 

@@ -52,14 +52,14 @@ enum PreviewPane {
             }
             return
         }
-        if let z = s.zoomed, z < run.cells.count {
+        if let z = s.preview.zoomed, z < run.cells.count {
             cell(&c, run, z, area, selected: true, focused: focused, zoomed: true)
             return
         }
         let labels = run.rows > 1
         let rects = cellRects(area, rows: run.rows, columns: run.columns, labels: labels)
         for (i, rect) in rects.enumerated() where i < run.cells.count {
-            cell(&c, run, i, rect, selected: i == s.selectedCell && run.cells.count > 1, focused: focused, zoomed: false)
+            cell(&c, run, i, rect, selected: i == s.preview.selected && run.cells.count > 1, focused: focused, zoomed: false)
             if labels && i % run.columns == 0, let label = run.cells[i].axisValue?.label {
                 _ = c.put(clipped(label, labelWidth - 1), x: area.x, y: rect.y + max(0, (rect.height - 1) / 2), .accent, clip: area)
             }

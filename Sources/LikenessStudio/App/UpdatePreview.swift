@@ -1,4 +1,4 @@
-// Keys and clicks of the preview / compare grid and of the history screen, and mouse focus.
+// Keys of the preview / compare grid: moving the selection, zoom, save, taking a cell's seed.
 
 import Foundation
 
@@ -30,66 +30,6 @@ extension Studio {
         }
         s.preview.selected = i
         if s.preview.zoomed != nil && command != .zoom { s.preview.zoomed = i }
-        return []
-    }
-
-    static func handleHistoryKey(_ s: inout StudioState, _ command: Command) -> [Effect] {
-        let n = s.history.items.count
-        func move(_ d: Int) { s.history.selected = clampedRow(s.history.selected + d, count: n) }
-        switch command {
-        case .back: s.screen = .studio
-        case .up: move(-1)
-        case .down: move(1)
-        case .pageUp: move(-10)
-        case .pageDown: move(10)
-        case .first: move(-n)
-        case .last: move(n)
-        case .recall:
-            guard n > 0 else { return [] }
-            let item = s.history.items[s.history.selected]
-            guard let recall = item.recall else {
-                setStatus(&s, "\(item.title) has no Likeness parameters to recall", .warning)
-                return []
-            }
-            return applyRecall(&s, recall, from: item.path)
-        case .openPNG:
-            openInput(&s, .openPNG, title: "Open a PNG with parameters (Tab completes)", text: "")
-        case .refresh:
-            return [.loadHistory]
-        case .showHelp:
-            s.overlay = .help
-            s.helpPage = 0
-        default:
-            break
-        }
-        return []
-    }
-
-    static func handleClick(_ s: inout StudioState, x: Int, y: Int) -> [Effect] {
-        if s.overlay != nil { if s.overlay == .help { s.overlay = nil }; return [] }
-        guard let hit = StudioView.hit(s, x: x, y: y) else { return [] }
-        if let pane = hit.pane {
-            s.focus = pane
-            s.settingsPane.edit = nil
-        }
-        switch hit {
-        case .history(let row?): s.history.selected = row
-        case .gallery(let row?): s.gallery.selected = row
-        case .text(.prompt, let offset?): s.prompt.moveTo(offset)
-        case .text(.negative, let offset?): s.negative.moveTo(offset)
-        case .settings(let row?): s.settingsPane.row = row
-        case .preview(let cell?): s.preview.selected = cell
-        default: break
-        }
-        return []
-    }
-
-    static func handleScroll(_ s: inout StudioState, x: Int, y: Int, delta: Int) -> [Effect] {
-        if s.screen == .history {
-            s.history.selected = clampedRow(s.history.selected + delta, count: s.history.items.count)
-        } else if case .gallery? = StudioView.hit(s, x: x, y: y) {
-            s.gallery.selected = clampedRow(s.gallery.selected + delta, count: s.gallery.items.count)
-        }
         return []
     }
 }

@@ -17,13 +17,13 @@ extension Studio {
         case .last: s.settingsPane.row = rows.count - 1
         case .decrease, .increase:
             field.step(&s.settings, by: command == .increase ? 1 : -1, s.model); s.settingsPane.error = nil
-            return settingChanged(&s, field)
+            showSetting(&s, field)
         case .enterSetting:
             if field.acceptsText {
                 s.settingsPane.edit = field == .axisValues ? field.value(s.settings, s.model) : ""
             } else {
                 field.step(&s.settings, by: 1, s.model)
-                return settingChanged(&s, field)
+                showSetting(&s, field)
             }
         case .typeSetting:
             switch key {
@@ -81,12 +81,12 @@ extension Studio {
         } else {
             s.settingsPane.edit = nil
             s.settingsPane.error = nil
-            setStatus(&s, "\(field.label.lowercased()): \(field.value(s.settings, s.model))")
+            showSetting(&s, field)
         }
     }
 
-    static func settingChanged(_ s: inout StudioState, _ field: SettingField) -> [Effect] {
+    /// The status line shows the field's new value.
+    static func showSetting(_ s: inout StudioState, _ field: SettingField) {
         setStatus(&s, "\(field.label.lowercased()): \(field.value(s.settings, s.model))")
-        return []
     }
 }

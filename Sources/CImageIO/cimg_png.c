@@ -60,6 +60,13 @@ static void ctx_free(png_ctx *c) {
     free(c);
 }
 
+/* Frees `c` (may be NULL) and reports running out of memory before any libpng error handling. */
+static int out_of_memory(png_ctx *c, char *msg, size_t msg_cap) {
+    ctx_free(c);
+    cimg_set_msg(msg, msg_cap, "out of memory");
+    return CIMG_ERR_NOMEM;
+}
+
 static void fail(png_structp png, png_ctx *c, int code, const char *message) {
     if (!c->msg_set) {
         cimg_set_msg(c->msg, c->msg_cap, "%s", message);
@@ -123,22 +130,13 @@ static int begin_read(const unsigned char *data, size_t size, char *msg, size_t 
         return CIMG_ERR_FORMAT;
     }
     png_ctx *c = ctx_new(data, size, msg, msg_cap);
-    if (c == NULL) {
-        cimg_set_msg(msg, msg_cap, "out of memory");
-        return CIMG_ERR_NOMEM;
-    }
+    if (c == NULL) return out_of_memory(NULL, msg, msg_cap);
     png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, c, error_fn, warning_fn);
-    if (png == NULL) {
-        ctx_free(c);
-        cimg_set_msg(msg, msg_cap, "out of memory");
-        return CIMG_ERR_NOMEM;
-    }
+    if (png == NULL) return out_of_memory(c, msg, msg_cap);
     png_infop info = png_create_info_struct(png);
     if (info == NULL) {
         png_destroy_read_struct(&png, NULL, NULL);
-        ctx_free(c);
-        cimg_set_msg(msg, msg_cap, "out of memory");
-        return CIMG_ERR_NOMEM;
+        return out_of_memory(c, msg, msg_cap);
     }
     *out_ctx = c;
     *out_png = png;
@@ -365,26 +363,15 @@ int cimg_encode_png(const unsigned char *pixels, int width, int height, int chan
     }
 
     png_ctx *c = ctx_new(NULL, 0, msg, msg_cap);
-    if (c == NULL) {
-        cimg_set_msg(msg, msg_cap, "out of memory");
-        return CIMG_ERR_NOMEM;
-    }
+    if (c == NULL) return out_of_memory(NULL, msg, msg_cap);
     if (text_count > 0) {
         c->texts = calloc(text_count, sizeof(png_text));
         c->text_copies = calloc(text_count, sizeof(char *));
         c->text_count = text_count;
-        if (c->texts == NULL || c->text_copies == NULL) {
-            ctx_free(c);
-            cimg_set_msg(msg, msg_cap, "out of memory");
-            return CIMG_ERR_NOMEM;
-        }
+        if (c->texts == NULL || c->text_copies == NULL) return out_of_memory(c, msg, msg_cap);
         for (size_t i = 0; i < text_count; i++) {
             c->text_copies[i] = dup_bytes(texts[i].value ? texts[i].value : "", texts[i].value_len);
-            if (c->text_copies[i] == NULL) {
-                ctx_free(c);
-                cimg_set_msg(msg, msg_cap, "out of memory");
-                return CIMG_ERR_NOMEM;
-            }
+            if (c->text_copies[i] == NULL) return out_of_memory(c, msg, msg_cap);
             c->texts[i].compression = texts[i].value_is_utf8 ? PNG_ITXT_COMPRESSION_NONE
                                                               : PNG_TEXT_COMPRESSION_NONE;
             c->texts[i].key = (png_charp)texts[i].key;
@@ -396,17 +383,11 @@ int cimg_encode_png(const unsigned char *pixels, int width, int height, int chan
     }
 
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, c, error_fn, warning_fn);
-    if (png == NULL) {
-        ctx_free(c);
-        cimg_set_msg(msg, msg_cap, "out of memory");
-        return CIMG_ERR_NOMEM;
-    }
+    if (png == NULL) return out_of_memory(c, msg, msg_cap);
     png_infop info = png_create_info_struct(png);
     if (info == NULL) {
         png_destroy_write_struct(&png, NULL);
-        ctx_free(c);
-        cimg_set_msg(msg, msg_cap, "out of memory");
-        return CIMG_ERR_NOMEM;
+        return out_of_memory(c, msg, msg_cap);
     }
     if (setjmp(png_jmpbuf(png))) {
         png_destroy_write_struct(&png, &info);

@@ -60,6 +60,13 @@ static void ctx_free(png_ctx *c) {
     free(c);
 }
 
+/* Frees `c` (may be NULL) and reports running out of memory before any libpng error handling. */
+static int out_of_memory(png_ctx *c, char *msg, size_t msg_cap) {
+    ctx_free(c);
+    cimg_set_msg(msg, msg_cap, "out of memory");
+    return CIMG_ERR_NOMEM;
+}
+
 static void fail(png_structp png, png_ctx *c, int code, const char *message) {
     if (!c->msg_set) {
         cimg_set_msg(c->msg, c->msg_cap, "%s", message);
@@ -110,9 +117,10 @@ int cimg_is_png(const unsigned char *data, size_t size) {
     return data != NULL && size >= 8 && png_sig_cmp(data, 0, 8) == 0;
 }
 
-/* Common start of both readers: signature check, structs, limits. */
+/* Common start of both readers: signature check, context, read and info structs. On success the
+ * caller sets its setjmp, then calls read_header; every later exit goes through end_read. */
 static int begin_read(const unsigned char *data, size_t size, char *msg, size_t msg_cap,
-                      png_ctx **out_ctx) {
+                      png_ctx **out_ctx, png_structp *out_png, png_infop *out_info) {
     if (data == NULL || size == 0) {
         cimg_set_msg(msg, msg_cap, "not a PNG file: no data");
         return CIMG_ERR_FORMAT;
@@ -122,15 +130,29 @@ static int begin_read(const unsigned char *data, size_t size, char *msg, size_t 
         return CIMG_ERR_FORMAT;
     }
     png_ctx *c = ctx_new(data, size, msg, msg_cap);
-    if (c == NULL) {
-        cimg_set_msg(msg, msg_cap, "out of memory");
-        return CIMG_ERR_NOMEM;
+    if (c == NULL) return out_of_memory(NULL, msg, msg_cap);
+    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, c, error_fn, warning_fn);
+    if (png == NULL) return out_of_memory(c, msg, msg_cap);
+    png_infop info = png_create_info_struct(png);
+    if (info == NULL) {
+        png_destroy_read_struct(&png, NULL, NULL);
+        return out_of_memory(c, msg, msg_cap);
     }
     *out_ctx = c;
+    *out_png = png;
+    *out_info = info;
     return CIMG_OK;
 }
 
-static void setup_reader(png_structp png, png_ctx *c) {
+/* Frees what begin_read made; returns `rc`. */
+static int end_read(png_structp png, png_infop info, png_ctx *c, int rc) {
+    png_destroy_read_struct(&png, &info, NULL);
+    ctx_free(c);
+    return rc;
+}
+
+/* Called after the caller's setjmp: reads through the header with our callbacks and limits. */
+static void read_header(png_structp png, png_infop info, png_ctx *c) {
     png_set_read_fn(png, c, read_fn);
     /* A CRC error in any chunk, critical or ancillary, is an error. */
     png_set_crc_action(png, PNG_CRC_ERROR_QUIT, PNG_CRC_ERROR_QUIT);
@@ -139,6 +161,18 @@ static void setup_reader(png_structp png, png_ctx *c) {
     /* The same cap on every build of libpng (some default to 8 MB, some to none): it bounds what
      * a text chunk, or a compressed one once inflated, may take. */
     png_set_chunk_malloc_max(png, CIMG_MAX_CHUNK);
+    png_read_info(png, info);
+}
+
+/* Our size limit for `channels` bytes per pixel; longjmps with the limit's message when over. */
+static void check_size(png_structp png, png_infop info, png_ctx *c, int channels) {
+    int rc = cimg_check_size("PNG", png_get_image_width(png, info), png_get_image_height(png, info),
+                             channels, c->msg, c->msg_cap);
+    if (rc != CIMG_OK) {
+        c->msg_set = 1;
+        c->code = rc;
+        png_error(png, "size limit");
+    }
 }
 
 int cimg_decode_png(const unsigned char *data, size_t size, cimg_image *out,
@@ -149,30 +183,12 @@ int cimg_decode_png(const unsigned char *data, size_t size, cimg_image *out,
     }
     memset(out, 0, sizeof *out);
     png_ctx *c = NULL;
-    int rc = begin_read(data, size, msg, msg_cap, &c);
+    png_structp png = NULL;
+    png_infop info = NULL;
+    int rc = begin_read(data, size, msg, msg_cap, &c, &png, &info);
     if (rc != CIMG_OK) return rc;
-
-    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, c, error_fn, warning_fn);
-    if (png == NULL) {
-        ctx_free(c);
-        cimg_set_msg(msg, msg_cap, "out of memory");
-        return CIMG_ERR_NOMEM;
-    }
-    png_infop info = png_create_info_struct(png);
-    if (info == NULL) {
-        png_destroy_read_struct(&png, NULL, NULL);
-        ctx_free(c);
-        cimg_set_msg(msg, msg_cap, "out of memory");
-        return CIMG_ERR_NOMEM;
-    }
-    if (setjmp(png_jmpbuf(png))) {
-        png_destroy_read_struct(&png, &info, NULL);
-        rc = c->code;
-        ctx_free(c);
-        return rc;
-    }
-    setup_reader(png, c);
-    png_read_info(png, info);
+    if (setjmp(png_jmpbuf(png))) return end_read(png, info, c, c->code);
+    read_header(png, info, c);
 
     png_uint_32 width = png_get_image_width(png, info);
     png_uint_32 height = png_get_image_height(png, info);
@@ -180,13 +196,7 @@ int cimg_decode_png(const unsigned char *data, size_t size, cimg_image *out,
     int bit_depth = png_get_bit_depth(png, info);
     int has_trns = png_get_valid(png, info, PNG_INFO_tRNS) != 0;
     int channels = ((color_type & PNG_COLOR_MASK_ALPHA) || has_trns) ? 4 : 3;
-
-    rc = cimg_check_size("PNG", width, height, channels, msg, msg_cap);
-    if (rc != CIMG_OK) {
-        c->msg_set = 1;
-        c->code = rc;
-        png_error(png, "size limit");
-    }
+    check_size(png, info, c, channels);
 
     if (bit_depth == 16) png_set_scale_16(png);
     if (color_type == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
@@ -217,9 +227,7 @@ int cimg_decode_png(const unsigned char *data, size_t size, cimg_image *out,
     out->height = (int)height;
     out->channels = channels;
     c->pixels = NULL; /* ownership moves to the caller */
-    png_destroy_read_struct(&png, &info, NULL);
-    ctx_free(c);
-    return CIMG_OK;
+    return end_read(png, info, c, CIMG_OK);
 }
 
 static char *dup_bytes(const char *s, size_t n) {
@@ -240,38 +248,14 @@ int cimg_png_read_text(const unsigned char *data, size_t size,
     *out_texts = NULL;
     *out_count = 0;
     png_ctx *c = NULL;
-    int rc = begin_read(data, size, msg, msg_cap, &c);
+    png_structp png = NULL;
+    png_infop info = NULL;
+    int rc = begin_read(data, size, msg, msg_cap, &c, &png, &info);
     if (rc != CIMG_OK) return rc;
-
-    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, c, error_fn, warning_fn);
-    if (png == NULL) {
-        ctx_free(c);
-        cimg_set_msg(msg, msg_cap, "out of memory");
-        return CIMG_ERR_NOMEM;
-    }
-    png_infop info = png_create_info_struct(png);
-    if (info == NULL) {
-        png_destroy_read_struct(&png, NULL, NULL);
-        ctx_free(c);
-        cimg_set_msg(msg, msg_cap, "out of memory");
-        return CIMG_ERR_NOMEM;
-    }
-    if (setjmp(png_jmpbuf(png))) {
-        png_destroy_read_struct(&png, &info, NULL);
-        rc = c->code;
-        ctx_free(c);
-        return rc;
-    }
-    setup_reader(png, c);
-    png_read_info(png, info);
-    png_uint_32 width = png_get_image_width(png, info);
+    if (setjmp(png_jmpbuf(png))) return end_read(png, info, c, c->code);
+    read_header(png, info, c);
     png_uint_32 height = png_get_image_height(png, info);
-    rc = cimg_check_size("PNG", width, height, 4, msg, msg_cap);
-    if (rc != CIMG_OK) {
-        c->msg_set = 1;
-        c->code = rc;
-        png_error(png, "size limit");
-    }
+    check_size(png, info, c, 4);
     /* Decode the raw rows one at a time into a scratch row: this checks every IDAT byte and
      * brings us to the chunks after the image data. */
     int passes = png_set_interlace_handling(png);
@@ -305,9 +289,7 @@ int cimg_png_read_text(const unsigned char *data, size_t size,
         *out_texts = result;
         *out_count = (size_t)n;
     }
-    png_destroy_read_struct(&png, &info, NULL);
-    ctx_free(c);
-    return CIMG_OK;
+    return end_read(png, info, c, CIMG_OK);
 }
 
 /* PNG keyword rules (PNG spec 11.3.4.3): 1-79 bytes of printable Latin-1, no leading, trailing
@@ -384,26 +366,15 @@ int cimg_encode_png(const unsigned char *pixels, int width, int height, int chan
     }
 
     png_ctx *c = ctx_new(NULL, 0, msg, msg_cap);
-    if (c == NULL) {
-        cimg_set_msg(msg, msg_cap, "out of memory");
-        return CIMG_ERR_NOMEM;
-    }
+    if (c == NULL) return out_of_memory(NULL, msg, msg_cap);
     if (text_count > 0) {
         c->texts = calloc(text_count, sizeof(png_text));
         c->text_copies = calloc(text_count, sizeof(char *));
         c->text_count = text_count;
-        if (c->texts == NULL || c->text_copies == NULL) {
-            ctx_free(c);
-            cimg_set_msg(msg, msg_cap, "out of memory");
-            return CIMG_ERR_NOMEM;
-        }
+        if (c->texts == NULL || c->text_copies == NULL) return out_of_memory(c, msg, msg_cap);
         for (size_t i = 0; i < text_count; i++) {
             c->text_copies[i] = dup_bytes(texts[i].value ? texts[i].value : "", texts[i].value_len);
-            if (c->text_copies[i] == NULL) {
-                ctx_free(c);
-                cimg_set_msg(msg, msg_cap, "out of memory");
-                return CIMG_ERR_NOMEM;
-            }
+            if (c->text_copies[i] == NULL) return out_of_memory(c, msg, msg_cap);
             c->texts[i].compression = texts[i].value_is_utf8 ? PNG_ITXT_COMPRESSION_NONE
                                                               : PNG_TEXT_COMPRESSION_NONE;
             c->texts[i].key = (png_charp)texts[i].key;
@@ -415,17 +386,11 @@ int cimg_encode_png(const unsigned char *pixels, int width, int height, int chan
     }
 
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, c, error_fn, warning_fn);
-    if (png == NULL) {
-        ctx_free(c);
-        cimg_set_msg(msg, msg_cap, "out of memory");
-        return CIMG_ERR_NOMEM;
-    }
+    if (png == NULL) return out_of_memory(c, msg, msg_cap);
     png_infop info = png_create_info_struct(png);
     if (info == NULL) {
         png_destroy_write_struct(&png, NULL);
-        ctx_free(c);
-        cimg_set_msg(msg, msg_cap, "out of memory");
-        return CIMG_ERR_NOMEM;
+        return out_of_memory(c, msg, msg_cap);
     }
     if (setjmp(png_jmpbuf(png))) {
         png_destroy_write_struct(&png, &info);

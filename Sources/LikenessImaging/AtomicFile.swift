@@ -43,19 +43,8 @@ public enum AtomicFile {
         if exists && (existing.st_mode & S_IFMT) == S_IFREG {
             _ = fchmod(fd, existing.st_mode & 0o7777)
         }
-        try data.withUnsafeBytes { raw in
-            guard var p = raw.baseAddress else { return }
-            var left = raw.count
-            while left > 0 {
-                let n = Glibc_write(fd, p, left)
-                if n < 0 {
-                    let err = errno
-                    if err == EINTR { continue }
-                    throw ImageError.writeFailed(path: path, reason: "write failed: \(errnoText(err))")
-                }
-                left -= n
-                p += n
-            }
+        if let err = Self.writeAll(data, to: fd) {
+            throw ImageError.writeFailed(path: path, reason: "write failed: \(errnoText(err))")
         }
         guard fsync(fd) == 0 else {
             let err = errno
@@ -71,6 +60,26 @@ public enum AtomicFile {
             throw ImageError.writeFailed(path: path, reason: "rename failed: \(errnoText(err))")
         }
         renamed = true
+    }
+
+    /// Writes all of `data` to the open descriptor `fd`, retrying writes that a signal
+    /// interrupted (EINTR) or that wrote part; returns the errno of a failed write, or nil.
+    public static func writeAll(_ data: Data, to fd: Int32) -> Int32? {
+        data.withUnsafeBytes { raw -> Int32? in
+            guard var p = raw.baseAddress else { return nil }
+            var left = raw.count
+            while left > 0 {
+                let n = Glibc_write(fd, p, left)
+                if n < 0 {
+                    let err = errno
+                    if err == EINTR { continue }
+                    return err
+                }
+                left -= n
+                p += n
+            }
+            return nil
+        }
     }
 
     /// Text variant: writes the UTF-8 bytes of `string`.

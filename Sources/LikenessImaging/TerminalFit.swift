@@ -1,15 +1,7 @@
 // Fitting images to terminal cell grids. Pure functions: no terminal I/O anywhere in this
 // module; callers pass the cell grid size (and, for sixel, the cell size in pixels).
 
-/// Colour depth for `TerminalRender.halfBlocks`.
-public enum TerminalColorMode: Sendable, Equatable {
-    /// 24-bit SGR colours (`ESC[38;2;R;G;Bm`).
-    case trueColor
-    /// The xterm 256-colour palette (`ESC[38;5;Nm`): 6x6x6 cube and 24 greys.
-    case palette256
-}
-
-/// Text and sixel renderings of an `RGBImage` for terminals. Each renderer scales the image to
+/// Text and sixel renderings of an `RGBImage` for terminals, and the cell grids of half blocks. Each renderer scales the image to
 /// fit a box of `maxColumns` x `maxRows` cells keeping its aspect ratio, assuming a cell is
 /// `cellAspect` times as tall as it is wide (about 2 in most terminal fonts). Shrinking uses the
 /// `.area` filter, enlarging uses `.nearest` so that small images stay crisp.
@@ -45,8 +37,9 @@ public enum TerminalRender {
         return (gw, gh)
     }
 
-    /// The cell grid (columns, rows) that `halfBlocks` uses for an image of `imageWidth` x
-    /// `imageHeight` in a box of `maxColumns` x `maxRows` cells; (0, 0) for non-positive input.
+    /// The cell grid (columns, rows) of half-block cells (two pixel rows each) for an image of
+    /// `imageWidth` x `imageHeight` in a box of `maxColumns` x `maxRows` cells; (0, 0) for
+    /// non-positive input.
     public static func halfBlockCells(imageWidth: Int, imageHeight: Int, maxColumns: Int, maxRows: Int,
                                       cellAspect: Double = 2) -> (columns: Int, rows: Int) {
         guard imageWidth > 0, imageHeight > 0, maxColumns > 0, maxRows > 0, cellAspect > 0 else { return (0, 0) }

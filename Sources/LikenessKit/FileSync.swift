@@ -1,6 +1,7 @@
 // Small POSIX helpers for crash-safe writes: fsync of files and folders, errno text.
 
 import Foundation
+import LikenessImaging
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -21,19 +22,7 @@ enum FileSync {
         let fd = open(url.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw KitError("\(url.path): cannot create the file: \(errnoText())") }
         defer { close(fd) }
-        try data.withUnsafeBytes { raw in
-            guard var p = raw.baseAddress else { return }
-            var left = raw.count
-            while left > 0 {
-                let n = write(fd, p, left)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw KitError("\(url.path): write failed: \(errnoText())")
-                }
-                left -= n
-                p += n
-            }
-        }
+        if let err = AtomicFile.writeAll(data, to: fd) { throw KitError("\(url.path): write failed: \(errnoText(err))") }
         guard fsync(fd) == 0 else { throw KitError("\(url.path): fsync failed: \(errnoText())") }
     }
 

@@ -1,6 +1,6 @@
-// The typed meaning of a `parameters` chunk: what Likeness writes for each image and what it can
-// take back from one (`likeness generate --from`, the studio's recall). Independent of settings
-// files and of the engine's job API; `apply(to:)` fills a GenerationRequest.
+// The one generation configuration: the typed meaning of a `parameters` chunk, what Likeness
+// writes for each image and what it can take back from one (`likeness generate --from`, the
+// studio's recall); `apply(to:)` fills the engine's GenerationRequest.
 //
 // Keys written: Steps, Sampler, Karras (samplers with Karras sigmas: euler, dpmpp-2m; the value
 // used, the scheduler default included), CFG scale, Seed, Size, Model hash, Model, and with an
@@ -33,36 +33,58 @@ public struct LoRAWeight: Equatable, Sendable, Codable {
     }
 }
 
-public struct GenerationSpec: Equatable, Sendable {
+/// The one description of a generation, shared by the CLI, the studio and the PNG parameters.
+/// Each optional field is nil when not given (a PNG that does not record it, a flag left out);
+/// `apply(to:)` leaves the request's default then. Every mapping lives beside the fields:
+/// engine request (`apply(to:)`, `init(request:…)`), A1111 text (`parameters`,
+/// GenerationSpec+Recall.swift), JSON (`jsonObject`), specs over specs (`merge`). The studio's
+/// settings hold a GenerationSpec as their generation values (saved through its Codable form) and
+/// the CLI's flags (likeness/GenerateCommand.swift) build one. A new setting: a field here and
+/// its entries in this file and in GenerationSpec+Recall.swift, then its row in the studio
+/// (LikenessStudio/App/SettingField.swift) and its flag.
+public struct GenerationSpec: Equatable, Sendable, Codable {
+    /// The prompt; `<obj>` (the model's placeholder) marks where the object goes. A1111: first lines.
     public var prompt: String
+    /// What to steer away from. A1111: `Negative prompt:`.
     public var negativePrompt: String = ""
+    /// Sampling steps (>= 1). A1111: `Steps`.
     public var steps: Int?
+    /// A1111: `Sampler` (with Karras folded into the name, e.g. `DPM++ 2M Karras`).
     public var sampler: SamplerKind?
-    /// The Karras choice recorded (nil: not recorded, use the scheduler config's default).
+    /// The Karras choice recorded (nil: not recorded, use the scheduler config's default); only
+    /// for samplers with Karras sigmas. Ours: `Karras`; A1111 1.9+: `Schedule type`.
     public var karras: Bool?
+    /// s_text, classifier-free text guidance. A1111: `CFG scale`.
     public var textGuidance: Float?
+    /// The seed of this image (PyTorch-exact noise). A1111: `Seed`.
     public var seed: UInt64?
+    /// Size in pixels. A1111: `Size: WxH`.
     public var width: Int?
     public var height: Int?
+    /// Model name and short hash (informational: recall warns when they differ). A1111: `Model`, `Model hash`.
     public var model: String?
     public var modelHash: String?
+    /// s_id, identity guidance, written only with an object. Ours: `Identity guidance`.
     public var identityGuidance: Float?
-    /// Object name (gallery) or reference file name.
+    /// Object name (gallery) or reference file name. Ours: `Object`.
     public var object: String?
+    /// Short hash of the object tokens used (recall warns when the object changed). Ours: `Object hash`.
     public var objectHash: String?
-    /// File name of initial latents given instead of the seed's noise.
+    /// File name of initial latents given instead of the seed's noise. Ours: `Latents`.
     public var latents: String?
     /// Image-to-image: how far the initial image was noised (0...1), as recorded by the image's
-    /// tool. Recorded, not honoured: Likeness generates from noise.
+    /// tool. Recorded, not honoured: Likeness generates from noise. A1111: `Denoising strength`.
     public var strength: Float?
-    /// LoRAs the image's tool lists. Recorded, not honoured.
+    /// LoRAs the image's tool lists. Recorded, not honoured. A1111: `Lora weights`, `<lora:…>` tags.
     public var loras: [LoRAWeight] = []
     /// Pairs kept as they were read (informational keys such as Version).
     public var extra: [ParameterPair] = []
 
     public init(prompt: String) { self.prompt = prompt }
 
-    /// What to write for one finished image of `request` (one seed).
+    /// What to write for one finished image of `request` (one seed): the CLI and the studio both
+    /// write through this, so the same settings give the same text. With an object (tokens in the
+    /// request, or its name given) the identity guidance and the object are written.
     public init(request: GenerationRequest, seed: UInt64, width: Int, height: Int, karras: Bool,
                 model: ModelIdentity?, object: String? = nil, objectHash: String? = nil, latents: String? = nil) {
         prompt = request.prompt
@@ -76,12 +98,24 @@ public struct GenerationSpec: Equatable, Sendable {
         self.height = height
         self.model = model?.name
         modelHash = model?.shortHash
-        if request.objectTokens != nil {
+        if request.objectTokens != nil || object != nil {
             identityGuidance = request.identityGuidance
             self.object = object
             self.objectHash = objectHash
         }
         self.latents = latents
+    }
+
+    /// The values a generation is made from, without the record of what was used (model, object,
+    /// latents file, img2img strength and LoRAs, informational pairs): what the studio's recall takes.
+    public var settingValues: GenerationSpec {
+        var s = self
+        s.model = nil; s.modelHash = nil
+        s.object = nil; s.objectHash = nil
+        s.latents = nil
+        s.strength = nil; s.loras = []
+        s.extra = []
+        return s
     }
 
     // MARK: to and from the text chunk
@@ -118,6 +152,26 @@ public struct GenerationSpec: Equatable, Sendable {
         if let width { request.width = width }
         if let height { request.height = height }
         if let identityGuidance { request.identityGuidance = identityGuidance }
+    }
+
+    /// Fields `other` records replace this spec's (the prompt texts stay: they are the caller's);
+    /// a sampler without a Karras choice drops the old choice, which belonged to the old sampler.
+    /// Used for the CLI's flags over --from's values.
+    public mutating func merge(_ other: GenerationSpec) {
+        if let v = other.steps { steps = v }
+        if let v = other.sampler { sampler = v; karras = other.karras }
+        if let v = other.karras { karras = v }
+        if let v = other.textGuidance { textGuidance = v }
+        if let v = other.seed { seed = v }
+        if let v = other.width { width = v }
+        if let v = other.height { height = v }
+        if let v = other.model { model = v }
+        if let v = other.modelHash { modelHash = v }
+        if let v = other.identityGuidance { identityGuidance = v }
+        if let v = other.object { object = v; objectHash = other.objectHash }
+        if let v = other.latents { latents = v }
+        if let v = other.strength { strength = v }
+        if !other.loras.isEmpty { loras = other.loras }
     }
 
     /// `name: 0.8, other: 1` (Fooocus's A1111-layout key `Lora weights`); a LoRA without a weight is

@@ -1,4 +1,4 @@
-// The `parameters` text chunk in AUTOMATIC1111's format (../shared/STUDIO.md), text level only:
+// The `parameters` text chunk in AUTOMATIC1111's format (docs/FORMAT.md, "PNG parameters"), text level only:
 //
 //   <prompt, may span lines>
 //   Negative prompt: <negative, may span lines>      (left out when empty)

@@ -118,3 +118,13 @@ public struct ReferenceImage: Sendable {
         }
     }
 }
+
+extension LikenessPipeline {
+    /// The object tokens of `reference`: its centred square at the encoder's input size, one
+    /// encoder pass ([1, K, D]). The one way from a reference image to tokens, for the gallery,
+    /// `likeness encode` and `generate --object PATH`.
+    public func objectTokens(for reference: ReferenceImage) throws -> Tensor {
+        guard let size = objectImageSize else { throw GenerationError.noObjectEncoder(model: folder.url.path) }
+        return try encodeObject(pixels: reference.encoderPixels(size: size))
+    }
+}

@@ -4,6 +4,7 @@
 // so a crash mid-write leaves the previous file.
 
 import Foundation
+import LikenessEngine
 import LikenessImaging
 import LikenessKit
 
@@ -29,7 +30,8 @@ public struct SessionData: Codable, Equatable, Sendable {
         prompt = try c.decodeIfPresent(String.self, forKey: .prompt) ?? StudioState.samplePrompt
         negative = try c.decodeIfPresent(String.self, forKey: .negative) ?? ""
         object = try c.decodeIfPresent(String.self, forKey: .object)
-        settings = try c.decodeIfPresent(StudioSettings.self, forKey: .settings) ?? StudioSettings()
+        settings = (try? c.decodeIfPresent(JSONValue.self, forKey: .settings)).flatMap { $0 }
+            .map(StudioSettings.init(session:)) ?? StudioSettings()
         focus = (try? c.decodeIfPresent(Pane.self, forKey: .focus)) ?? .prompt
         selectedObject = (try? c.decodeIfPresent(Int.self, forKey: .selectedObject)) ?? 0
         screen = (try? c.decodeIfPresent(Screen.self, forKey: .screen)) ?? .studio
@@ -40,6 +42,24 @@ public struct SessionData: Codable, Equatable, Sendable {
         self.init(prompt: s.prompt.text, negative: s.negative.text, object: s.gallery.active, settings: s.settings,
                   focus: s.focus, selectedObject: s.gallery.selected)
         screen = s.screen
+    }
+}
+
+extension StudioSettings {
+    /// Settings read tolerantly from a session file. Files from before the generation values were
+    /// one GenerationSpec kept them as flat keys of the same names ("steps", "sampler", "seed", ...):
+    /// those move under "generation" first.
+    init(session value: JSONValue) {
+        var value = value
+        if case .object(var o) = value, o["generation"] == nil,
+           let data = try? JSONEncoder().encode(StudioSettings.defaultGeneration),
+           case .object(let fields)? = try? JSONDecoder().decode(JSONValue.self, from: data) {
+            var moved: [String: JSONValue] = [:]
+            for key in fields.keys { if let v = o.removeValue(forKey: key) { moved[key] = v } }
+            o["generation"] = .object(moved)
+            value = .object(o)
+        }
+        self = value.decode(StudioSettings.self, defaults: StudioSettings())
     }
 }
 

@@ -22,15 +22,14 @@ struct EncodeCommand: ParsableCommand {
         let reference: ReferenceImage
         do { reference = try ReferenceImage(contentsOf: URL(fileURLWithPath: image)) } catch { fail("\(error)") }
         let pipeline = loadPipeline(model)
-        guard let size = pipeline.objectImageSize else {
+        guard pipeline.objectImageSize != nil else {
             fail("\(GenerationError.noObjectEncoder(model: pipeline.folder.url.path))")
         }
         let identity: ModelIdentity
         do { identity = try ModelIdentity(folder: pipeline.folder.url, cache: FingerprintCache()) } catch { fail("\(error)") }
         do {
-            let pixels = try reference.encoderPixels(size: size)
             let start = DispatchTime.now().uptimeNanoseconds
-            let tokens = try pipeline.encodeObject(pixels: pixels)
+            let tokens = try pipeline.objectTokens(for: reference)
             let ms = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
             let store = LikenessCLI.gallery(gallery)
             let (object, replaced) = try store.save(name: name, tokens: tokens, reference: reference, model: identity)

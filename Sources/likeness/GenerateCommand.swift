@@ -55,9 +55,14 @@ struct GenerateCommand: ParsableCommand {
     var outputs: String?
 
     func run() throws {
-        var request = GenerationRequest(prompt: "")
+        // --from's values, then the flags over them, then the engine request: one spec throughout.
         let recalled = from.map(recall)
-        recalled?.apply(to: &request)
+        var spec = recalled ?? GenerationSpec(prompt: "")
+        spec.merge(flags)
+        if let prompt { spec.prompt = prompt }
+        if let negativePrompt { spec.negativePrompt = negativePrompt }
+        var request = GenerationRequest(prompt: "")
+        spec.apply(to: &request)
         let recalledObject = recalled?.object.map { (name: $0, hash: recalled?.objectHash) }
         try applyOptions(to: &request)
         guard !request.prompt.isEmpty || prompt != nil else { fail("--prompt is required (or --from IMAGE)") }
@@ -93,18 +98,24 @@ struct GenerateCommand: ParsableCommand {
         return spec
     }
 
-    /// Command-line options over the request (and over --from's values).
-    private func applyOptions(to request: inout GenerationRequest) throws {
-        if let prompt { request.prompt = prompt }
-        if let negativePrompt { request.negativePrompt = negativePrompt }
-        if let steps { request.steps = steps }
-        if let guidance { request.textGuidance = guidance }
-        if let identityGuidance { request.identityGuidance = identityGuidance }
+    /// The generation flags as a spec: the CLI's one mapping to the shared configuration (flags
+    /// left out stay unrecorded, so --from's values or the defaults hold).
+    var flags: GenerationSpec {
+        var f = GenerationSpec(prompt: "")
+        f.steps = steps
+        f.textGuidance = guidance
+        f.identityGuidance = identityGuidance
         if let sampler {
-            do { request.sampler = try SamplerKind(parsing: sampler) } catch { fail("\(error)") }
-            if karras == nil { request.karras = nil }
+            do { f.sampler = try SamplerKind(parsing: sampler) } catch { fail("\(error)") }
         }
-        if let karras { request.karras = karras }
+        f.karras = karras
+        f.width = width
+        f.height = height
+        return f
+    }
+
+    /// The options that are not generation values (seed lists, checks, prompt handling).
+    private func applyOptions(to request: inout GenerationRequest) throws {
         if request.karras == true && !request.sampler.supportsKarrasSigmas {
             fail("sampler \(request.sampler) has no Karras sigmas; use euler or dpmpp-2m with --karras")
         }
@@ -118,8 +129,6 @@ struct GenerateCommand: ParsableCommand {
             if let seeds { request.seeds = try SeedList.parse(seeds) }
         } catch { fail("\(error)") }
         if grid && request.seeds.count < 2 && seeds == nil { fail("--grid needs several seeds (--seeds 1,2,3,4 or 7+4)") }
-        if let width { request.width = width }
-        if let height { request.height = height }
         request.allowTruncation = truncate
         request.allowUnknownWords = allowUnknownWords
     }

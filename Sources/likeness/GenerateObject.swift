@@ -16,11 +16,7 @@ extension GenerateCommand {
             let isFile = FileManager.default.fileExists(atPath: object)
             if isFile || object.contains("/") || !ObjectName.isValid(object) {
                 do {
-                    let reference = try ReferenceImage(contentsOf: URL(fileURLWithPath: object))
-                    guard let size = pipeline.objectImageSize else {
-                        throw GenerationError.noObjectEncoder(model: pipeline.folder.url.path)
-                    }
-                    let tokens = try pipeline.encodeObject(pixels: reference.encoderPixels(size: size))
+                    let tokens = try pipeline.objectTokens(for: ReferenceImage(contentsOf: URL(fileURLWithPath: object)))
                     request.objectTokens = tokens
                     return (URL(fileURLWithPath: object).lastPathComponent, tokensHash(tokens))
                 } catch { fail("\(error)") }

@@ -11,39 +11,18 @@ final class TerminalRenderTests: XCTestCase {
         try RGBImage(width: 2, height: 2, pixels: [255, 0, 0, 0, 255, 0, 0, 0, 255, 255, 255, 255])
     }
 
-    func testHalfBlockTrueColourExactCodes() throws {
-        let s = try TerminalRender.halfBlocks(try twoByTwo(), maxColumns: 2, maxRows: 1)
-        let expected = "\(esc)[38;2;255;0;0m\(esc)[48;2;0;0;255m\u{2580}"
-            + "\(esc)[38;2;0;255;0m\(esc)[48;2;255;255;255m\u{2580}\(esc)[0m"
-        XCTAssertEqual(s, expected)
-    }
-
-    func testHalfBlock256ColourExactCodes() throws {
-        let s = try TerminalRender.halfBlocks(try twoByTwo(), maxColumns: 2, maxRows: 1, colors: .palette256)
-        let expected = "\(esc)[38;5;196m\(esc)[48;5;21m\u{2580}\(esc)[38;5;46m\(esc)[48;5;231m\u{2580}\(esc)[0m"
-        XCTAssertEqual(s, expected)
+    func testXterm256Index() {
+        XCTAssertEqual(TerminalRender.xterm256Index(RGB(255, 0, 0)), 196)
+        XCTAssertEqual(TerminalRender.xterm256Index(RGB(0, 0, 255)), 21)
+        XCTAssertEqual(TerminalRender.xterm256Index(RGB(0, 255, 0)), 46)
+        XCTAssertEqual(TerminalRender.xterm256Index(RGB(255, 255, 255)), 231)
         XCTAssertEqual(TerminalRender.xterm256Index(RGB(0, 0, 0)), 16)
         XCTAssertEqual(TerminalRender.xterm256Index(RGB(128, 128, 128)), 244)  // grey ramp, 8 + 10 * 12
         XCTAssertEqual(TerminalRender.xterm256Index(RGB(95, 135, 175)), 16 + 36 + 12 + 3)
     }
 
-    func testHalfBlockRunsSkipRepeatedCodesAndOddRows() throws {
-        // 3 x 3 all grey: one row of full cells, one row with default background below.
-        let img = try RGBImage(width: 3, height: 3, fill: RGB(10, 20, 30))
-        let s = try TerminalRender.halfBlocks(img, maxColumns: 3, maxRows: 2)
-        let fg = "\(esc)[38;2;10;20;30m"
-        let row0 = fg + "\(esc)[48;2;10;20;30m" + String(repeating: "\u{2580}", count: 3) + "\(esc)[0m"
-        let row1 = fg + "\(esc)[49m" + String(repeating: "\u{2580}", count: 3) + "\(esc)[0m"
-        XCTAssertEqual(s, row0 + "\n" + row1)
-    }
-
-    func testHalfBlockFitsBoxKeepingAspect() throws {
-        let img = try randomImage(width: 64, height: 32, seed: 5)
-        let s = try TerminalRender.halfBlocks(img, maxColumns: 20, maxRows: 20)
-        let rows = s.split(separator: "\n", omittingEmptySubsequences: false)
+    func testHalfBlockCellsFitTheBoxKeepingAspect() {
         // 64 x 32 into 20 columns: 20 x 10 pixels -> 5 rows of half blocks.
-        XCTAssertEqual(rows.count, 5)
-        for row in rows { XCTAssertEqual(row.filter { $0 == "\u{2580}" }.count, 20) }
         let cells = TerminalRender.halfBlockCells(imageWidth: 64, imageHeight: 32, maxColumns: 20, maxRows: 20)
         XCTAssertEqual(cells.columns, 20)
         XCTAssertEqual(cells.rows, 5)
@@ -79,7 +58,6 @@ final class TerminalRenderTests: XCTestCase {
     func testTinyBoxesThrow() throws {
         let img = try twoByTwo()
         assertImageError(try TerminalRender.ascii(img, maxColumns: 0, maxRows: 5), contains: ["too small"])
-        assertImageError(try TerminalRender.halfBlocks(img, maxColumns: 5, maxRows: 0), contains: ["too small"])
         assertImageError(try TerminalRender.sixel(img, maxColumns: 0, maxRows: 0), contains: ["too small"])
         // 1 x 1 cell still renders.
         XCTAssertEqual(try TerminalRender.ascii(img, maxColumns: 1, maxRows: 1).count, 1)

@@ -74,12 +74,12 @@ final class OverlayImagesTests: XCTestCase {
         let a = Fixture.image(1, w: 64, h: 64), b = Fixture.image(2, w: 64, h: 64), wide = Fixture.image(3, w: 128, h: 64)
         let r1 = Rect(x: 10, y: 5, width: 20, height: 10), r2 = Rect(x: 40, y: 5, width: 20, height: 10)
         let old = [ImagePlacement(rect: r1, image: a), ImagePlacement(rect: r2, image: a)]
-        XCTAssertEqual(CursesDriver.removedImages(from: old, to: [ImagePlacement(rect: r1, image: b), ImagePlacement(rect: r2, image: a)]), [],
+        XCTAssertEqual(CursesPainter.removedImages(from: old, to: [ImagePlacement(rect: r1, image: b), ImagePlacement(rect: r2, image: a)]), [],
                        "a new image of the same size in the same place covers the old one")
-        XCTAssertEqual(CursesDriver.removedImages(from: old, to: [ImagePlacement(rect: r1, image: a)]), [r2])
-        XCTAssertEqual(CursesDriver.removedImages(from: old, to: [ImagePlacement(rect: r1, image: wide), ImagePlacement(rect: r2, image: a)]), [r1],
+        XCTAssertEqual(CursesPainter.removedImages(from: old, to: [ImagePlacement(rect: r1, image: a)]), [r2])
+        XCTAssertEqual(CursesPainter.removedImages(from: old, to: [ImagePlacement(rect: r1, image: wide), ImagePlacement(rect: r2, image: a)]), [r1],
                        "another size may not cover all of the old one")
-        XCTAssertEqual(CursesDriver.removedImages(from: old, to: []), [r1, r2])
+        XCTAssertEqual(CursesPainter.removedImages(from: old, to: []), [r1, r2])
     }
 
     func testKittyFramesCarryTheirImagesAndTheProtocol() throws {

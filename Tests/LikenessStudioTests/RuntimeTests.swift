@@ -35,6 +35,17 @@ final class RuntimeTests: XCTestCase {
         return (runtime, mailbox)
     }
 
+    /// A runtime whose gallery holds the twelve sample objects (encoded at first start).
+    func runtimeWithSamples() throws -> (StudioRuntime, Mailbox, [GalleryItem]) {
+        let (rt, mb) = try makeRuntime(samples: true)
+        rt.perform(.loadGallery)
+        let items = try wait(mb) { m -> [GalleryItem]? in
+            if case .galleryLoaded(let items) = m, items.count == 12 { return items }
+            return nil
+        }
+        return (rt, mb, items)
+    }
+
     /// Drains the mailbox until `match` returns a value (or fails after `timeout`).
     func wait<T>(_ mailbox: Mailbox, timeout: Double = 120, _ match: (Msg) -> T?, file: StaticString = #filePath, line: UInt = #line) throws -> T {
         let end = Date().addingTimeInterval(timeout)
@@ -63,19 +74,14 @@ final class RuntimeTests: XCTestCase {
     }
 
     func testFirstStartSamplesThenTwoSeedJobSavesImagesWithParameters() throws {
-        let (rt, mb) = try makeRuntime(samples: true)
-        rt.perform(.loadGallery)
-        let items = try wait(mb) { m -> [GalleryItem]? in
-            if case .galleryLoaded(let items) = m, items.count == 12 { return items }
-            return nil
-        }
+        let (rt, mb, items) = try runtimeWithSamples()
         XCTAssertTrue(items.allSatisfy { !$0.stale && $0.thumb != nil })
         var settings = StudioSettings()
-        settings.steps = 3
-        settings.seed = 7
+        settings.generation.steps = 3
+        settings.generation.seed = 7
         let name = items[1].name
         let plan = GenerationPlan(runID: 1, settings: settings, object: name,
-                                  jobs: [JobSpec(prompt: "a <obj> in the snow", negative: "", seeds: [7, 8], identityGuidance: 3, axisLabel: nil)])
+                                  jobs: [JobSpec(prompt: "a <obj> in the snow", negative: "", seeds: [7, 8], identityGuidance: 3, axisValue: nil)])
         rt.perform(.generate(plan))
         var steps = 0
         let images = try wait(mb) { m -> [RGBImage]? in
@@ -94,16 +100,16 @@ final class RuntimeTests: XCTestCase {
         XCTAssertEqual(steps, 3)
         XCTAssertEqual(images.count, 2)
         XCTAssertNotEqual(images[0], images[1], "two seeds, two images")
-        let meta = OutputMeta(prompt: "a <obj> in the snow", negative: "", settings: settings, seed: 8, identityGuidance: 3,
-                              object: name, model: "toybox", elapsed: 1)
+        let meta = OutputMeta(request: plan.request(job: 0), seed: 8, object: name, model: "toybox", elapsed: 1)
         rt.perform(.saveOutput(run: 1, cell: 1, image: images[1], meta: meta))
         let path = try wait(mb) { if case let .outputSaved(_, cell, path) = $0, cell == 1 { return path }; return nil }
         let recall = try rt.recall(URL(fileURLWithPath: path))
         XCTAssertEqual(recall.prompt, "a <obj> in the snow")
-        XCTAssertEqual(recall.settings.seed, 8)
-        XCTAssertEqual(recall.settings.steps, 3)
+        XCTAssertEqual(recall.settings.generation.seed, 8)
+        XCTAssertEqual(recall.settings.generation.steps, 3)
         XCTAssertEqual(recall.object, name)
-        XCTAssertEqual(recall.settings.identityGuidance, 3)
+        XCTAssertEqual(recall.settings.generation.identityGuidance, 3)
+        XCTAssertNotNil(recall.spec.objectHash, "studio images carry the object hash, as the CLI's do")
         XCTAssertEqual(try RGBImage(contentsOf: URL(fileURLWithPath: path)), images[1])
     }
 
@@ -117,10 +123,10 @@ final class RuntimeTests: XCTestCase {
         XCTAssertEqual(from, url.path)
         XCTAssertEqual(recall.prompt, "a small circle in the snow")
         XCTAssertEqual(recall.negative, "blurry")
-        XCTAssertEqual(recall.settings.sampler, "euler-a")
-        XCTAssertEqual(recall.settings.steps, 20)
-        XCTAssertEqual(recall.settings.seed, 123)
-        XCTAssertEqual(recall.settings.textGuidance, 7)
+        XCTAssertEqual(recall.settings.generation.sampler, .eulerAncestral)
+        XCTAssertEqual(recall.settings.generation.steps, 20)
+        XCTAssertEqual(recall.settings.generation.seed, 123)
+        XCTAssertEqual(recall.settings.generation.textGuidance, 7)
         XCTAssertTrue(recall.notes.contains { $0.contains("Hires") }, "what cannot be honoured is reported: \(recall.notes)")
         rt.perform(.openParameters(path: tmp.appendingPathComponent("missing.png").path))
         let err = try wait(mb) { if case let .status(t, .error) = $0 { return t }; return nil }
@@ -142,11 +148,11 @@ final class RuntimeTests: XCTestCase {
         let comfy = try rt.recall(try fixture("comfyui-two-samplers.png"))
         XCTAssertEqual(comfy.prompt, "a purple heart in the city")
         XCTAssertEqual(comfy.negative, "lowres")
-        XCTAssertEqual(comfy.settings.seed, UInt64.max)
-        XCTAssertEqual(comfy.settings.steps, 25)
-        XCTAssertEqual(comfy.settings.sampler, "dpmpp-2m")
-        XCTAssertTrue(comfy.settings.karras)
-        XCTAssertEqual(comfy.settings.textGuidance, 6.5)
+        XCTAssertEqual(comfy.settings.generation.seed, UInt64.max)
+        XCTAssertEqual(comfy.settings.generation.steps, 25)
+        XCTAssertEqual(comfy.settings.generation.sampler, .dpmpp2m)
+        XCTAssertEqual(comfy.settings.generation.karras, true)
+        XCTAssertEqual(comfy.settings.generation.textGuidance, 6.5)
         XCTAssertEqual(comfy.source, "ComfyUI")
         XCTAssertTrue(comfy.notes.contains { $0.contains("2 samplers") && $0.contains("node 3") }, "\(comfy.notes)")
         for file in ["a1111.jpg", "a1111.webp"] {
@@ -154,8 +160,8 @@ final class RuntimeTests: XCTestCase {
             let (recall, from) = try wait(mb) { if case let .recalled(r, from) = $0 { return (r, from) }; return nil }
             XCTAssertTrue(from.hasSuffix(file))
             XCTAssertEqual(recall.prompt, "a red star on the beach, (sunset:1.2)", file)
-            XCTAssertEqual(recall.settings.seed, 1234, file)
-            XCTAssertEqual(recall.settings.sampler, "dpmpp-2m", file)
+            XCTAssertEqual(recall.settings.generation.seed, 1234, file)
+            XCTAssertEqual(recall.settings.generation.sampler, .dpmpp2m, file)
             XCTAssertNil(recall.source, "A1111's own format needs no naming")
         }
         rt.perform(.openParameters(path: try fixture("bad/comfyui-missing-node.png").path))
@@ -181,15 +187,15 @@ final class RuntimeTests: XCTestCase {
         let paths = LikenessPaths(dataHome: tmp.appendingPathComponent("data"), configHome: tmp.appendingPathComponent("config"))
         XCTAssertNil(try SessionStore.load(paths: paths))
         var st = StudioSettings()
-        st.steps = 9; st.axis = .identity; st.busyPolicy = .queue
+        st.generation.steps = 9; st.axis = .identity; st.busyPolicy = .queue
         var data = SessionData(prompt: "p", negative: "n", object: "o", settings: st, focus: .gallery, selectedObject: 3)
         data.screen = .history
         try SessionStore.save(data, paths: paths)
         XCTAssertEqual(try SessionStore.load(paths: paths), data)
         try Data(#"{"prompt":"x","negative":"","focus":"prompt","selectedObject":0,"settings":{"steps":12}}"#.utf8).write(to: paths.session)
         let old = try XCTUnwrap(try SessionStore.load(paths: paths))
-        XCTAssertEqual(old.settings.steps, 12)
-        XCTAssertEqual(old.settings.sampler, "ddim", "missing keys keep their defaults")
+        XCTAssertEqual(old.settings.generation.steps, 12)
+        XCTAssertEqual(old.settings.generation.sampler, .ddim, "missing keys keep their defaults")
         XCTAssertEqual(old.screen, .studio)
         try Data("not json".utf8).write(to: paths.session)
         XCTAssertThrowsError(try SessionStore.load(paths: paths)) { XCTAssertTrue("\($0)".contains("session.json")) }

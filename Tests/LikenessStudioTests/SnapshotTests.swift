@@ -84,7 +84,7 @@ final class SnapshotTests: XCTestCase {
                 }
             }
             s.focus = .preview
-            s.selectedCell = 4
+            s.preview.selected = 4
             return s
         }
     }
@@ -93,7 +93,7 @@ final class SnapshotTests: XCTestCase {
         check("history") { w, h in
             var s = scene(w, h)
             var st = StudioSettings()
-            st.seed = 42
+            st.generation.seed = 42
             let items = (0..<4).map { i in
                 HistoryItem(path: "/tmp/outputs/0000\(4 - i)-\(42 + i).png", title: "a <obj> on the beach \(i)", detail: "seed \(42 + i) · 25 steps · ddim",
                             recall: Recall(prompt: "a <obj> on the beach \(i)", negative: i == 0 ? "blurry" : "", settings: st, object: "star-red-striped-blue"),

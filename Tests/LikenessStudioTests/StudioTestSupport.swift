@@ -5,6 +5,7 @@
 
 import Foundation
 import LikenessImaging
+import LikenessKit
 import XCTest
 @testable import LikenessStudio
 
@@ -82,5 +83,23 @@ func assertSnapshot(_ grid: CellGrid, _ name: String, file: StaticString = #file
         let firstDiff = zip(e, a).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(e.count, a.count)
         XCTFail("snapshot \(name) differs at line \(firstDiff + 1):\nexpected: \(firstDiff < e.count ? String(e[firstDiff]) : "<none>")\nactual:   \(firstDiff < a.count ? String(a[firstDiff]) : "<none>")\n\(text)",
                 file: file, line: line)
+    }
+}
+
+extension Recall {
+    /// What recall reads from a PNG written with `settings` (every generation value recorded).
+    init(prompt: String, negative: String, settings: StudioSettings, object: String?) {
+        var spec = settings.generation
+        spec.prompt = prompt
+        spec.negativePrompt = negative
+        spec.object = object
+        self.init(spec: spec)
+    }
+
+    /// The recalled values as the studio's settings would take them.
+    var settings: StudioSettings {
+        var st = StudioSettings()
+        st.apply(spec)
+        return st
     }
 }

@@ -133,39 +133,39 @@ final class UpdateKeysTests: XCTestCase {
         var s = Fixture.state()
         s.focus = .settings
         send(&s, .right)
-        XCTAssertEqual(s.settings.sampler, "euler")
+        XCTAssertEqual(s.settings.generation.sampler, .euler)
         send(&s, .down)
         send(&s, .right)
-        XCTAssertTrue(s.settings.karras, "euler offers Karras sigmas")
+        XCTAssertEqual(s.settings.generation.karras, true, "euler offers Karras sigmas")
         send(&s, .down)  // steps
         type(&s, "40")
-        XCTAssertEqual(s.settingsEdit, "40")
+        XCTAssertEqual(s.settingsPane.edit, "40")
         send(&s, .enter)
-        XCTAssertEqual(s.settings.steps, 40)
-        XCTAssertNil(s.settingsEdit)
+        XCTAssertEqual(s.settings.generation.steps, 40)
+        XCTAssertNil(s.settingsPane.edit)
         type(&s, "0")
         send(&s, .enter)
-        XCTAssertEqual(s.settings.steps, 40, "a refused value keeps the old one")
-        XCTAssertEqual(s.settingsError, "steps must be a whole number from 1 to 1000")
+        XCTAssertEqual(s.settings.generation.steps, 40, "a refused value keeps the old one")
+        XCTAssertEqual(s.settingsPane.error, "steps must be a whole number from 1 to 1000")
         send(&s, .escape)
-        XCTAssertNil(s.settingsEdit)
-        s.settingsRow = SettingField.size.rawValue
+        XCTAssertNil(s.settingsPane.edit)
+        s.settingsPane.row = SettingField.size.rawValue
         type(&s, "60")
         send(&s, .enter)
-        XCTAssertEqual(s.settings.width, 64)
-        XCTAssertTrue(s.settingsError?.contains("multiples of 8") ?? false)
+        XCTAssertEqual(s.settings.generation.width, 64)
+        XCTAssertTrue(s.settingsPane.error?.contains("multiples of 8") ?? false)
         send(&s, .escape)
         type(&s, "96")
         send(&s, .enter)
-        XCTAssertEqual(s.settings.width, 96)
-        XCTAssertEqual(s.settings.height, 96)
+        XCTAssertEqual(s.settings.generation.width, 96)
+        XCTAssertEqual(s.settings.generation.height, 96)
         // Digits arriving together (a paste, or a fast tmux send-keys) start an edit too.
-        s.settingsRow = SettingField.seed.rawValue
+        s.settingsPane.row = SettingField.seed.rawValue
         send(&s, .paste("12345"), .enter)
-        XCTAssertEqual(s.settings.seed, 12345)
-        s.settingsRow = SettingField.sampler.rawValue
+        XCTAssertEqual(s.settings.generation.seed, 12345)
+        s.settingsPane.row = SettingField.sampler.rawValue
         send(&s, .left, .left)
-        XCTAssertEqual(s.settings.sampler, "dpmpp-2m")
+        XCTAssertEqual(s.settings.generation.sampler, .dpmpp2m)
         send(&s, .char("q"))
         XCTAssertTrue(s.quit, "q quits from the settings pane when no value is being typed")
     }
@@ -177,13 +177,36 @@ final class UpdateKeysTests: XCTestCase {
         let layout = Layout(width: 200, height: 60)
         _ = Studio.update(&s, .click(x: layout.settings.x + 2, y: layout.settings.y + 3))
         XCTAssertEqual(s.focus, .settings)
-        XCTAssertEqual(s.settingsRow, 2)
+        XCTAssertEqual(s.settingsPane.row, 2)
         _ = Studio.update(&s, .galleryLoaded(Fixture.galleryItems(5)))
-        _ = Studio.update(&s, .click(x: layout.gallery.x + 3, y: layout.gallery.y + 1 + GalleryPane.rowHeight * 3))
+        _ = Studio.update(&s, .click(x: layout.gallery.x + 3, y: layout.gallery.y + 1 + ThumbnailList.rowHeight * 3))
         XCTAssertEqual(s.focus, .gallery)
         XCTAssertEqual(s.gallery.selected, 3)
         _ = Studio.update(&s, .scroll(x: layout.gallery.x + 3, y: layout.gallery.y + 2, delta: 1))
         XCTAssertEqual(s.gallery.selected, 4)
+    }
+
+    /// A click finds the list row the view drew at that line, also when the list is scrolled.
+    func testClicksHitTheRowsTheViewDraws() {
+        var s = Fixture.state(120, 30)
+        _ = Studio.update(&s, .galleryLoaded(Fixture.galleryItems(40)))
+        s.gallery.selected = 30
+        let lines = StudioView.render(s, theme: .builtinDark).grid.text.split(separator: "\n", omittingEmptySubsequences: false)
+        let gallery = Layout(width: 120, height: 30).gallery
+        for row in [28, 31] {
+            let name = String(format: "object-%03d", row)
+            guard let y = lines.firstIndex(where: { $0.contains(name) }) else { return XCTFail("\(name) is not drawn") }
+            XCTAssertEqual(StudioView.hit(s, x: gallery.x + 2, y: y), .gallery(row: row))
+        }
+        XCTAssertEqual(StudioView.hit(s, x: gallery.x, y: gallery.y), .gallery(row: nil), "the border is on no row")
+
+        s.screen = .history
+        s.history.items = (0..<20).map { HistoryItem(path: "/tmp/h\($0).png", title: "title-\($0)", detail: "", recall: nil, thumb: nil) }
+        s.history.selected = 15
+        let history = StudioView.render(s, theme: .builtinDark).grid.text.split(separator: "\n", omittingEmptySubsequences: false)
+        guard let y = history.firstIndex(where: { $0.contains("title-14") }) else { return XCTFail("title-14 is not drawn") }
+        _ = Studio.update(&s, .click(x: Layout(width: 120, height: 30).historyList.x + 9, y: y))
+        XCTAssertEqual(s.history.selected, 14)
     }
 
     func testPromptHistoryCtrlPAndCtrlNKeepTheDraft() {
@@ -205,12 +228,12 @@ final class UpdateKeysTests: XCTestCase {
     func testSessionRestoreAppliesPromptSettingsAndObject() {
         var s = Fixture.state()
         var st = StudioSettings()
-        st.steps = 12
+        st.generation.steps = 12
         let data = SessionData(prompt: "a <obj> in the snow", negative: "blurry", object: "star", settings: st, focus: .settings, selectedObject: 2)
         let effects = Studio.update(&s, .sessionRestored(data))
         XCTAssertEqual(s.prompt.text, "a <obj> in the snow")
         XCTAssertEqual(s.negative.text, "blurry")
-        XCTAssertEqual(s.settings.steps, 12)
+        XCTAssertEqual(s.settings.generation.steps, 12)
         XCTAssertEqual(s.gallery.active, "star")
         XCTAssertEqual(s.focus, .settings)
         XCTAssertEqual(effects, [.checkPrompt(prompt: "a <obj> in the snow", negative: "blurry", object: "star")])

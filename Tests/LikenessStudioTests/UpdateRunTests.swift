@@ -125,22 +125,22 @@ final class UpdateRunTests: XCTestCase {
         let e = try XCTUnwrap(generatePlan(&s))
         let f = try XCTUnwrap(generatePlan(&s))
         XCTAssertNotEqual(e.jobs[0].seeds, f.jobs[0].seeds)
-        XCTAssertEqual(s.settings.seed, f.jobs[0].seeds[0], "the seed used is shown in settings")
+        XCTAssertEqual(s.settings.generation.seed, f.jobs[0].seeds[0], "the seed used is shown in settings")
     }
 
     func testPreviewKeysPickZoomSaveAndBaseSeed() throws {
         var s = Fixture.state()
-        s.settings.seed = 10
+        s.settings.generation.seed = 10
         let plan = try XCTUnwrap(generatePlan(&s))
         s.focus = .preview
         send(&s, .right)
-        XCTAssertEqual(s.selectedCell, 1)
+        XCTAssertEqual(s.preview.selected, 1)
         send(&s, .char("b"))
-        XCTAssertEqual(s.settings.seed, 11)
+        XCTAssertEqual(s.settings.generation.seed, 11)
         send(&s, .enter)
-        XCTAssertEqual(s.zoomed, 1)
+        XCTAssertEqual(s.preview.zoomed, 1)
         send(&s, .escape)
-        XCTAssertNil(s.zoomed)
+        XCTAssertNil(s.preview.zoomed)
         XCTAssertTrue(s.jobRunning, "Esc closes the large view before it cancels")
         send(&s, .ctrl("s"))
         XCTAssertNil(s.overlay, "unfinished images cannot be saved")
@@ -242,7 +242,7 @@ final class UpdateRunTests: XCTestCase {
         _ = Studio.update(&s, .galleryLoaded(Fixture.galleryItems(500)))
         s.focus = .gallery
         send(&s, .pageDown, .pageDown)
-        let page = Studio.galleryPageSize(s)
+        let page = StudioView.galleryPageSize(s)
         XCTAssertEqual(s.gallery.selected, 2 * page)
         send(&s, .end)
         XCTAssertEqual(s.gallery.selected, 499)
@@ -257,7 +257,7 @@ final class UpdateRunTests: XCTestCase {
         XCTAssertEqual(send(&s, .function(2)), [.loadHistory])
         XCTAssertEqual(s.screen, .history)
         var st = StudioSettings()
-        st.steps = 30; st.seed = 77; st.sampler = "euler"; st.karras = true; st.textGuidance = 7.5; st.identityGuidance = 1.5
+        st.generation.steps = 30; st.generation.seed = 77; st.generation.sampler = .euler; st.generation.karras = true; st.generation.textGuidance = 7.5; st.generation.identityGuidance = 1.5
         let r = Recall(prompt: "a <obj> on the beach", negative: "blurry", settings: st, object: "heart-blue-checkered-black")
         _ = Studio.update(&s, .historyLoaded([HistoryItem(path: "/o/00001-5.png", title: "x", detail: "", recall: nil, thumb: nil),
                                               HistoryItem(path: "/o/00002-77.png", title: "y", detail: "", recall: r, thumb: nil)]))
@@ -269,19 +269,19 @@ final class UpdateRunTests: XCTestCase {
         XCTAssertEqual(s.screen, .studio)
         XCTAssertEqual(s.prompt.text, "a <obj> on the beach")
         XCTAssertEqual(s.negative.text, "blurry")
-        XCTAssertEqual(s.settings.steps, 30)
-        XCTAssertEqual(s.settings.seed, 77)
-        XCTAssertEqual(s.settings.sampler, "euler")
-        XCTAssertTrue(s.settings.karras)
-        XCTAssertEqual(s.settings.textGuidance, 7.5)
-        XCTAssertEqual(s.settings.identityGuidance, 1.5)
+        XCTAssertEqual(s.settings.generation.steps, 30)
+        XCTAssertEqual(s.settings.generation.seed, 77)
+        XCTAssertEqual(s.settings.generation.sampler, .euler)
+        XCTAssertEqual(s.settings.generation.karras, true)
+        XCTAssertEqual(s.settings.generation.textGuidance, 7.5)
+        XCTAssertEqual(s.settings.generation.identityGuidance, 1.5)
         XCTAssertEqual(s.settings.seedMode, .fixed)
         XCTAssertEqual(s.gallery.active, "heart-blue-checkered-black")
         XCTAssertEqual(effects.count, 1)
         // A recall from another tool's format names the tool.
         var comfy = r
         comfy.source = "ComfyUI"
-        comfy.object = nil
+        comfy.spec.object = nil
         _ = Studio.update(&s, .recalled(comfy, from: "/tmp/ComfyUI_00001_.png"))
         XCTAssertEqual(s.status, "recalled ComfyUI_00001_.png (ComfyUI); Ctrl-G regenerates")
         // Opening any image goes through the path prompt.
@@ -325,5 +325,41 @@ final class UpdateRunTests: XCTestCase {
         XCTAssertTrue(sd.previewPlan(.decode, width: 768, height: 768) == (.decode, 1), "asked for by name: every step")
         XCTAssertTrue(sd.previewPlan(.latent, width: 512, height: 512) == (.latent, 1))
         XCTAssertEqual(StudioSettings().previewQuality, .auto)
+    }
+
+    /// The second axis travels as a typed value (no label parsed back), and the Values row's hint
+    /// is drawn, never edited or stored.
+    func testAxisValuesAreTypedAndTheValuesHintIsNoValue() throws {
+        var s = withObject()
+        s.settings.axis = .identity
+        s.settings.identityValues = "0.25, 7"
+        s.settings.compareCount = 1
+        _ = try XCTUnwrap(generatePlan(&s))
+        XCTAssertEqual(s.run?.cells.map(\.axisValue), [.identityGuidance(0.25), .identityGuidance(7)])
+        XCTAssertEqual(s.run?.cells[0].axisValue?.label, "id 0.25")
+        s.focus = .preview
+        s.preview.selected = 0
+        send(&s, .char("b"))
+        XCTAssertEqual(s.settings.generation.identityGuidance, 0.25)
+
+        s.settings.axis = .prompt
+        s.settings.promptValues = ""
+        s.focus = .settings
+        s.settingsPane.row = SettingField.axisValues.rawValue
+        XCTAssertTrue(StudioView.render(s, theme: .builtinDark).grid.text.contains("(type: term"))
+        send(&s, .enter)
+        XCTAssertEqual(s.settingsPane.edit, "", "the hint is not put into the field")
+        type(&s, "snow | sand")
+        send(&s, .enter)
+        XCTAssertEqual(s.settings.promptValues, "snow | sand")
+        s.settings.promptValues = "beach | snow"
+        s.prompt.setText("a <obj> on the beach")
+        s.settings.axis = .prompt
+        _ = try XCTUnwrap(generatePlan(&s))
+        XCTAssertEqual(s.run?.cells.map(\.axisValue), [.promptTerm("beach"), .promptTerm("snow")])
+        s.focus = .preview
+        s.preview.selected = 1
+        send(&s, .char("b"))
+        XCTAssertEqual(s.settings.generation.identityGuidance, 0.25, "a prompt term leaves identity guidance alone")
     }
 }

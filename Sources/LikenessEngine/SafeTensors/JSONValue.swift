@@ -1,11 +1,11 @@
 // A minimal JSON value used to validate untrusted input field by field (safetensors headers,
 // other tools' image metadata), so that errors can name the offending field instead of failing
-// wholesale.
+// wholesale; the studio reads its session files field by field with it too.
 
 import Foundation
 
 /// Any JSON value; integers that fit Int64 or UInt64 are kept exact.
-public enum JSONValue: Decodable, Equatable, Sendable {
+public enum JSONValue: Codable, Equatable, Sendable {
     case null
     case bool(Bool)
     case int(Int64)
@@ -27,6 +27,20 @@ public enum JSONValue: Decodable, Equatable, Sendable {
         if let a = try? c.decode([JSONValue].self) { self = .array(a); return }
         if let o = try? c.decode([String: JSONValue].self) { self = .object(o); return }
         throw DecodingError.dataCorruptedError(in: c, debugDescription: "unrecognised JSON value")
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .null: try c.encodeNil()
+        case .bool(let b): try c.encode(b)
+        case .int(let i): try c.encode(i)
+        case .uint(let u): try c.encode(u)
+        case .double(let d): try c.encode(d)
+        case .string(let s): try c.encode(s)
+        case .array(let a): try c.encode(a)
+        case .object(let o): try c.encode(o)
+        }
     }
 
     /// The value as a non-negative Int, if it is an integer literal >= 0.

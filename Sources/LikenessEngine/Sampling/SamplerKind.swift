@@ -6,7 +6,7 @@
 // The sampler name fixes the algorithm; scheduler_config.json supplies the noise schedule.
 
 /// A sampling algorithm, named as on the command line.
-public enum SamplerKind: String, CaseIterable, Sendable, CustomStringConvertible {
+public enum SamplerKind: String, Codable, CaseIterable, Sendable, CustomStringConvertible {
     case ddim
     case euler
     case eulerAncestral = "euler-a"

@@ -1,7 +1,9 @@
 // What `update` asks the runtime to do. Effects are plain values, so tests can assert them.
 
 import Foundation
+import LikenessEngine
 import LikenessImaging
+import LikenessKit
 
 /// One engine job: all seeds of a run in one batch, for one value of the second axis.
 public struct JobSpec: Equatable, Sendable {
@@ -9,7 +11,23 @@ public struct JobSpec: Equatable, Sendable {
     public var negative: String
     public var seeds: [UInt64]
     public var identityGuidance: Double
-    public var axisLabel: String?
+    /// This job's value of the second axis (nil without one).
+    public var axisValue: AxisValue?
+}
+
+/// A value of the compare grid's second axis, as the job used it.
+public enum AxisValue: Equatable, Sendable {
+    case identityGuidance(Double)
+    /// The prompt S/R term put in place of the first one.
+    case promptTerm(String)
+
+    /// The row label of the grid.
+    public var label: String {
+        switch self {
+        case .identityGuidance(let v): return "id \(fmt(v))"
+        case .promptTerm(let t): return t
+        }
+    }
 }
 
 public struct GenerationPlan: Equatable, Sendable {
@@ -17,15 +35,25 @@ public struct GenerationPlan: Equatable, Sendable {
     public var settings: StudioSettings
     public var object: String?
     public var jobs: [JobSpec]
+
+    /// The engine request of job `index` (object tokens aside: `object` names them): the settings'
+    /// request with the job's prompt, seeds and identity guidance.
+    public func request(job index: Int) -> GenerationRequest {
+        let job = jobs[index]
+        var r = settings.request
+        r.prompt = job.prompt
+        r.negativePrompt = job.negative
+        r.identityGuidance = Float(job.identityGuidance)
+        r.seeds = job.seeds
+        return r
+    }
 }
 
-/// What goes into a saved PNG's parameters.
+/// What goes into a saved PNG's parameters: the image's request and seed, named through
+/// GenerationSpec(request:…) as the CLI names its images.
 public struct OutputMeta: Equatable, Sendable {
-    public var prompt: String
-    public var negative: String
-    public var settings: StudioSettings
+    public var request: GenerationRequest
     public var seed: UInt64
-    public var identityGuidance: Double
     public var object: String?
     public var model: String
     public var elapsed: Double

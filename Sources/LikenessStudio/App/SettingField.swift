@@ -35,43 +35,53 @@ public enum SettingField: Int, CaseIterable, Sendable {
     }
 
     public func value(_ s: StudioSettings, _ m: ModelFacts) -> String {
+        let r = s.request
         switch self {
-        case .sampler: return s.sampler
+        case .sampler: return r.sampler.rawValue
         case .karras:
-            if !s.samplerKind.supportsKarrasSigmas { return "n/a" }
-            return s.karras ? "on" : "off"
-        case .steps: return "\(s.steps)"
-        case .textGuidance: return fmt(s.textGuidance)
-        case .identityGuidance: return fmt(s.identityGuidance)
+            if !r.sampler.supportsKarrasSigmas { return "n/a" }
+            return r.karras ?? m.karrasDefault ? "on" : "off"
+        case .steps: return "\(r.steps)"
+        case .textGuidance: return fmt(Double(r.textGuidance))
+        case .identityGuidance: return fmt(Double(r.identityGuidance))
         case .seedMode: return s.seedMode.rawValue
-        case .seed: return "\(s.seed)"
-        case .size: return "\(s.width)x\(s.height)"
+        case .seed: return "\(r.seed)"
+        case .size: return "\(r.width ?? m.defaultSize)x\(r.height ?? m.defaultSize)"
         case .compare: return "\(s.compareCount)"
         case .axis: return s.axis.label
         case .axisValues:
             switch s.axis {
-            case .none: return "-"
+            case .none: return ""
             case .identity: return s.identityValues
-            case .prompt: return s.promptValues.isEmpty ? "(type: term | alt | alt)" : s.promptValues
+            case .prompt: return s.promptValues
             }
         case .previewQuality: return s.previewQuality.label
         case .busyPolicy: return s.busyPolicy.rawValue
         }
     }
 
+    /// What the pane shows in place of an empty value.
+    public func hint(_ s: StudioSettings) -> String {
+        switch self {
+        case .axisValues where s.axis == .prompt: return "(type: term | alt | alt)"
+        default: return "-"
+        }
+    }
+
     /// Left (-1) or Right (+1).
     public func step(_ s: inout StudioSettings, by d: Int, _ m: ModelFacts) {
+        let r = s.request
         switch self {
-        case .sampler: s.sampler = cycle(SamplerKind.allCases.map(\.rawValue), s.sampler, d)
-        case .karras: if s.samplerKind.supportsKarrasSigmas { s.karras.toggle() }
-        case .steps: s.steps = min(1000, max(1, s.steps + d * (s.steps >= 50 ? 5 : 1)))
-        case .textGuidance: s.textGuidance = min(30, max(0, (s.textGuidance + Double(d) * 0.5)))
-        case .identityGuidance: s.identityGuidance = min(30, max(0, (s.identityGuidance + Double(d) * 0.5)))
+        case .sampler: s.generation.sampler = cycle(SamplerKind.allCases, r.sampler, d)
+        case .karras: if r.sampler.supportsKarrasSigmas { s.generation.karras = !(r.karras ?? m.karrasDefault) }
+        case .steps: s.generation.steps = min(1000, max(1, r.steps + d * (r.steps >= 50 ? 5 : 1)))
+        case .textGuidance: s.generation.textGuidance = min(30, max(0, r.textGuidance + Float(d) * 0.5))
+        case .identityGuidance: s.generation.identityGuidance = min(30, max(0, r.identityGuidance + Float(d) * 0.5))
         case .seedMode: s.seedMode = cycle(SeedMode.allCases, s.seedMode, d)
-        case .seed: s.seed = d < 0 ? (s.seed == 0 ? 0 : s.seed - 1) : s.seed &+ 1
+        case .seed: s.generation.seed = d < 0 ? (r.seed == 0 ? 0 : r.seed - 1) : r.seed &+ 1
         case .size:
-            let v = min(m.maxSide, max(m.sizeMultiple, s.width + d * m.sizeMultiple))
-            s.width = v; s.height = v
+            let v = min(m.maxSide, max(m.sizeMultiple, (r.width ?? m.defaultSize) + d * m.sizeMultiple))
+            s.generation.width = v; s.generation.height = v
         case .compare: s.compareCount = min(8, max(1, s.compareCount + d))
         case .axis: s.axis = cycle(CompareAxis.allCases, s.axis, d)
         case .axisValues: break
@@ -86,13 +96,13 @@ public enum SettingField: Int, CaseIterable, Sendable {
         switch self {
         case .steps:
             guard let v = Int(t), v >= 1, v <= 1000 else { return "steps must be a whole number from 1 to 1000" }
-            s.steps = v
+            s.generation.steps = v
         case .textGuidance, .identityGuidance:
-            guard let v = Double(t), v.isFinite, v >= 0, v <= 30 else { return "\(label.lowercased()) must be a number from 0 to 30" }
-            if self == .textGuidance { s.textGuidance = v } else { s.identityGuidance = v }
+            guard let v = Float(t), v.isFinite, v >= 0, v <= 30 else { return "\(label.lowercased()) must be a number from 0 to 30" }
+            if self == .textGuidance { s.generation.textGuidance = v } else { s.generation.identityGuidance = v }
         case .seed:
             guard let v = UInt64(t) else { return "seed must be a whole number from 0 to \(UInt64.max)" }
-            s.seed = v
+            s.generation.seed = v
         case .size:
             let parts = t.lowercased().split(separator: "x").map { Int($0.trimmingCharacters(in: .whitespaces)) }
             let w: Int?, h: Int?
@@ -101,7 +111,7 @@ public enum SettingField: Int, CaseIterable, Sendable {
             guard w > 0, h > 0, w % m.sizeMultiple == 0, h % m.sizeMultiple == 0, w <= m.maxSide, h <= m.maxSide else {
                 return "width and height must be multiples of \(m.sizeMultiple), at most \(m.maxSide)"
             }
-            s.width = w; s.height = h
+            s.generation.width = w; s.generation.height = h
         case .compare:
             guard let v = Int(t), v >= 1, v <= 8 else { return "seeds to compare must be from 1 to 8" }
             s.compareCount = v

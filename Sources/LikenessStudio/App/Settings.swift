@@ -1,8 +1,11 @@
-// The sampler settings the studio keeps, saved with the session. Plain Codable values; the
-// Settings pane edits them through `SettingField` (one place for names, steps and validation).
+// The settings the studio keeps, saved with the session: the generation values (LikenessKit's
+// GenerationSpec itself) and the studio's own (compare, axis, preview, busy policy). Plain Codable
+// values, decoded tolerantly by SessionData; the Settings pane edits them through `SettingField`
+// (one place for names, steps and validation).
 
 import Foundation
 import LikenessEngine
+import LikenessKit
 
 public enum SeedMode: String, Codable, CaseIterable, Sendable {
     /// The same seeds every run, so differences come from the prompt.
@@ -40,15 +43,12 @@ public enum CompareAxis: String, Codable, CaseIterable, Sendable {
 }
 
 public struct StudioSettings: Codable, Equatable, Sendable {
-    public var sampler: String = SamplerKind.ddim.rawValue
-    public var karras = false
-    public var steps = 25
-    public var textGuidance = 5.0
-    public var identityGuidance = 3.0
+    /// The generation values, held as the shared configuration itself (prompt texts empty: the
+    /// editor holds them): a new GenerationSpec field is a studio setting once it has a row in
+    /// SettingField. The studio sets every field it edits; Karras is kept across sampler changes
+    /// and sent only with samplers that have Karras sigmas.
+    public var generation: GenerationSpec = StudioSettings.defaultGeneration
     public var seedMode: SeedMode = .fixed
-    public var seed: UInt64 = 1
-    public var width = 64
-    public var height = 64
     public var compareCount = 2
     public var axis: CompareAxis = .none
     public var identityValues = "0, 1.5, 3, 5"
@@ -58,24 +58,35 @@ public struct StudioSettings: Codable, Equatable, Sendable {
 
     public init() {}
 
-    /// Tolerant decoding: keys missing from an older session file keep their defaults.
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        func get<T: Decodable>(_ k: CodingKeys, _ d: T) -> T { ((try? c.decodeIfPresent(T.self, forKey: k)) ?? nil) ?? d }
-        let d = StudioSettings()
-        sampler = get(.sampler, d.sampler); karras = get(.karras, d.karras); steps = get(.steps, d.steps)
-        textGuidance = get(.textGuidance, d.textGuidance); identityGuidance = get(.identityGuidance, d.identityGuidance)
-        seedMode = get(.seedMode, d.seedMode); seed = get(.seed, d.seed); width = get(.width, d.width)
-        height = get(.height, d.height); compareCount = get(.compareCount, d.compareCount); axis = get(.axis, d.axis)
-        identityValues = get(.identityValues, d.identityValues); promptValues = get(.promptValues, d.promptValues)
-        previewQuality = get(.previewQuality, d.previewQuality); busyPolicy = get(.busyPolicy, d.busyPolicy)
+    /// The engine's defaults with a 64 x 64 size, seed 1 and Karras off.
+    public static let defaultGeneration: GenerationSpec = {
+        var g = GenerationSpec(request: GenerationRequest(prompt: ""), seed: 1, width: 64, height: 64, karras: false, model: nil)
+        g.identityGuidance = GenerationRequest(prompt: "").identityGuidance
+        g.karras = false
+        return g
+    }()
+
+    /// The engine request these settings make (prompt texts empty, the base seed as its seed):
+    /// what the rows show and what every job starts from.
+    public var request: GenerationRequest {
+        var spec = generation
+        if spec.sampler?.supportsKarrasSigmas != true { spec.karras = nil }
+        var r = GenerationRequest(prompt: "")
+        spec.apply(to: &r)
+        return r
     }
 
-    public var samplerKind: SamplerKind { SamplerKind(rawValue: sampler) ?? .ddim }
+    /// Takes the values a recalled image records (`GenerationSpec.merge`), not its record of the
+    /// model and object used: the studio's own settings (seeds to compare, axis, preview quality,
+    /// busy policy, seed mode) stay as they are.
+    public mutating func apply(_ spec: GenerationSpec) {
+        generation.merge(spec.settingValues)
+    }
 
     /// Seeds of the next run from the base seed.
     public func seeds() -> [UInt64] {
-        (0..<max(1, compareCount)).map { seed &+ UInt64($0) }
+        let seed = request.seed
+        return (0..<max(1, compareCount)).map { seed &+ UInt64($0) }
     }
 
     /// Identity guidance values of the second axis (parsed; invalid entries make the list nil).

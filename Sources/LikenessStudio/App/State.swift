@@ -2,6 +2,7 @@
 
 import Foundation
 import LikenessImaging
+import LikenessKit
 
 public enum Pane: String, Codable, CaseIterable, Sendable {
     case gallery, prompt, negative, settings, preview
@@ -18,6 +19,10 @@ public enum Pane: String, Codable, CaseIterable, Sendable {
 }
 
 public enum Screen: String, Codable, Sendable { case studio, history }
+
+/// A list row index kept inside a list of `count` rows (0 when the list is empty): every list's
+/// selection (objects, history) moves and reloads through this.
+func clampedRow(_ row: Int, count: Int) -> Int { min(max(0, row), max(0, count - 1)) }
 
 public enum StatusKind: Equatable, Sendable { case info, ok, warning, error }
 
@@ -42,6 +47,27 @@ public struct GalleryState: Equatable, Sendable {
     public var busy: String?
 }
 
+/// The Settings pane: the selected row, text typed into it not yet applied, and why the last
+/// typed value was refused.
+public struct SettingsPaneState: Equatable, Sendable {
+    public var row = 0
+    public var edit: String?
+    public var error: String?
+}
+
+/// The Preview pane: the selected result cell, and the one shown large over the grid.
+public struct PreviewState: Equatable, Sendable {
+    public var selected = 0
+    public var zoomed: Int?
+}
+
+/// The prompt history (Ctrl-P/N in the prompt fields): entries oldest first, and where the
+/// navigation stands (at none: the draft).
+public struct PromptHistoryState: Equatable, Sendable {
+    public var entries: [PromptHistoryEntry] = []
+    public var navigator = HistoryNavigator()
+}
+
 /// What the tokenizer says about the prompt, refreshed after each edit.
 public struct PromptCheck: Equatable, Sendable {
     public var unknownWords: [String] = []
@@ -58,7 +84,7 @@ public struct PromptCheck: Equatable, Sendable {
 public struct ResultCell: Equatable, Sendable {
     public var seed: UInt64
     public var job: Int
-    public var axisLabel: String?
+    public var axisValue: AxisValue?
     public var image: RGBImage?
     public var step = 0
     public var total = 0
@@ -114,18 +140,19 @@ public struct HistoryImage: Equatable, Sendable {
     public init(path: String, image: RGBImage) { self.path = path; self.image = image }
 }
 
-/// Settings read back from an image's parameters.
+/// An image's parameters read back (PNG, JPEG or WebP; any tool's format), and what in them
+/// cannot be honoured.
 public struct Recall: Equatable, Sendable {
-    public var prompt: String
-    public var negative: String
-    public var settings: StudioSettings
-    public var object: String?
+    public var spec: GenerationSpec
     public var notes: [String]
     /// The tool whose format was read, where it is not A1111's (ComfyUI, InvokeAI, ...).
     public var source: String?
-    public init(prompt: String, negative: String, settings: StudioSettings, object: String?, notes: [String] = []) {
-        self.prompt = prompt; self.negative = negative; self.settings = settings; self.object = object; self.notes = notes
+    public init(spec: GenerationSpec, notes: [String] = [], source: String? = nil) {
+        self.spec = spec; self.notes = notes; self.source = source
     }
+    public var prompt: String { spec.prompt }
+    public var negative: String { spec.negativePrompt }
+    public var object: String? { spec.object }
 }
 
 public enum InputKind: Equatable, Sendable {
@@ -161,20 +188,17 @@ public struct StudioState: Equatable, Sendable {
     public var negative: TextBuffer
     public var promptCheck = PromptCheck()
     public var settings = StudioSettings()
-    public var settingsRow = 0
-    /// Text typed into the selected settings field, not yet applied.
-    public var settingsEdit: String?
-    public var settingsError: String?
+    public var settingsPane = SettingsPaneState()
     public var gallery = GalleryState()
     public var history = HistoryState()
     public var run: RunState?
     /// A plan waiting for the running one to end (busy policy "queue").
     public var queued: GenerationPlan?
     public var nextRunID = 1
-    public var selectedCell = 0
-    /// A result cell shown large over the preview pane.
-    public var zoomed: Int?
+    public var preview = PreviewState()
     public var overlay: Overlay?
+    /// The page the help overlay shows (small windows need more than one).
+    public var helpPage = 0
     public var status = ""
     public var statusKind: StatusKind = .info
     public var previewMode: PreviewMode = .halfblockTruecolor
@@ -182,17 +206,15 @@ public struct StudioState: Equatable, Sendable {
     public var previewModes: [PreviewMode] = PreviewMode.allCases
     /// Draw boxes with + - | (locales without UTF-8).
     public var asciiBoxes = false
-    /// Prompt history, oldest first, and where Ctrl-P/N stands (nil: the draft).
-    public var promptHistory: [PromptHistoryEntry] = []
-    public var historyNav = HistoryNavigator()
+    public var promptHistory = PromptHistoryState()
     public var quit = false
 
     public init(width: Int, height: Int, model: ModelFacts, prompt: String = StudioState.samplePrompt) {
         self.width = width; self.height = height; self.model = model
         self.prompt = TextBuffer(prompt)
         self.negative = TextBuffer("")
-        self.settings.width = model.defaultSize
-        self.settings.height = model.defaultSize
+        self.settings.generation.width = model.defaultSize
+        self.settings.generation.height = model.defaultSize
     }
 
     /// Text only, so Ctrl-G works at once on a first start (before any object is chosen).

@@ -62,7 +62,7 @@ public enum Studio {
             s.history.requested = nil
             s.history.image = nil
             s.history.loaded = true
-            s.history.selected = min(s.history.selected, max(0, items.count - 1))
+            s.history.selected = clampedRow(s.history.selected, count: items.count)
             return []
         case let .recalled(recall, from):
             return applyRecall(&s, recall, from: from)
@@ -74,8 +74,8 @@ public enum Studio {
             }
             return []
         case .promptHistoryLoaded(let entries):
-            s.promptHistory = entries
-            s.historyNav.reset()
+            s.promptHistory.entries = entries
+            s.promptHistory.navigator.reset()
             return []
         case .sessionRestored(let data):
             s.prompt.setText(data.prompt)
@@ -100,67 +100,52 @@ public enum Studio {
 
     // MARK: keys
 
+    /// Looks the key up in the keymap (`Keymap.contexts(for:)` says where) and performs its
+    /// command: the global ones here, the others in the update function of their context.
     static func handleKey(_ s: inout StudioState, _ key: Key) -> [Effect] {
-        if s.overlay != nil { return handleOverlayKey(&s, key) }
-
-        // Bindings that work everywhere.
-        switch key {
-        case .ctrl("q"):
+        guard let (binding, command) = Keymap.lookup(key, in: Keymap.contexts(for: s)) else { return [] }
+        if s.overlay != nil { return handleOverlayKey(&s, command, key) }
+        switch binding.context {
+        case .overlay: return []
+        case .historyScreen: return handleHistoryKey(&s, command)
+        case .promptFields, .textEditing: return handlePromptKey(&s, command, key)
+        case .settingsTyping: return handleSettingsTyping(&s, command, key)
+        case .pane(.gallery): return handleGalleryKey(&s, command)
+        case .pane(.settings): return handleSettingsKey(&s, command, key)
+        case .pane(.preview): return handlePreviewKey(&s, command)
+        case .pane: return []
+        case .anywhere, .studio, .outsideText: break
+        }
+        switch command {
+        case .quit:
             return requestQuit(&s)
-        case .ctrl("c"):
+        case .interrupt:
             if s.jobRunning, let r = s.run { return cancelRun(&s, r.plan.runID) }
             return requestQuit(&s)
-        case .ctrl("g"):
+        case .generate:
             return generate(&s)
-        case .function(1):
+        case .showHelp:
             s.overlay = .help
-            return []
-        case .function(2):
+            s.helpPage = 0
+        case .toggleHistory:
             return toggleHistory(&s)
-        case .function(4):
+        case .cyclePreviewMode:
             cyclePreviewMode(&s)
-            return []
-        case .ctrl("s"):
+        case .saveAs:
             return beginSave(&s)
+        case .escape:
+            if s.preview.zoomed != nil { s.preview.zoomed = nil; return [] }
+            if s.jobRunning, let r = s.run { return cancelRun(&s, r.plan.runID) }
+            if s.queued != nil { s.queued = nil; setStatus(&s, "queued run dropped") }
+        case .nextPane, .previousPane:
+            s.settingsPane.edit = nil
+            let all = Pane.allCases
+            let i = all.firstIndex(of: s.focus) ?? 0
+            s.focus = all[(i + (command == .nextPane ? 1 : all.count - 1)) % all.count]
         default:
             break
         }
-        if s.screen == .history { return handleHistoryKey(&s, key) }
-
-        if key == .escape {
-            if s.settingsEdit != nil && s.focus == .settings {
-                s.settingsEdit = nil; s.settingsError = nil
-                return []
-            }
-            if s.zoomed != nil { s.zoomed = nil; return [] }
-            if s.jobRunning, let r = s.run { return cancelRun(&s, r.plan.runID) }
-            if s.queued != nil { s.queued = nil; setStatus(&s, "queued run dropped"); return [] }
-            return []
-        }
-        if key == .tab || key == .backTab {
-            s.settingsEdit = nil
-            let all = Pane.allCases
-            let i = all.firstIndex(of: s.focus) ?? 0
-            s.focus = all[(i + (key == .tab ? 1 : all.count - 1)) % all.count]
-            return []
-        }
-        // Single letters are commands only outside text fields (and outside a settings edit).
-        let typing = s.focus.isTextField || (s.focus == .settings && s.settingsEdit != nil)
-        if !typing {
-            switch key {
-            case .char("?"): s.overlay = .help; return []
-            case .char("q"): return requestQuit(&s)
-            case .char("H"): return toggleHistory(&s)
-            case .char("v"): cyclePreviewMode(&s); return []
-            default: break
-            }
-        }
-        switch s.focus {
-        case .prompt, .negative: return handlePromptKey(&s, key)
-        case .settings: return handleSettingsKey(&s, key)
-        case .gallery: return handleGalleryKey(&s, key)
-        case .preview: return handlePreviewKey(&s, key)
-        }
+        return []
     }
 
     static func requestQuit(_ s: inout StudioState) -> [Effect] {
@@ -198,30 +183,28 @@ public enum Studio {
 
     // MARK: overlays
 
-    static func handleOverlayKey(_ s: inout StudioState, _ key: Key) -> [Effect] {
+    static func handleOverlayKey(_ s: inout StudioState, _ command: Command, _ key: Key) -> [Effect] {
         guard let overlay = s.overlay else { return [] }
         switch overlay {
         case .help:
-            s.overlay = nil
+            let pages = HelpOverlay.pageCount(width: s.width, height: s.height)
+            let next = s.helpPage + (command == .pageDown ? 1 : command == .pageUp ? -1 : pages)
+            if next >= 0 && next < pages { s.helpPage = next } else { s.overlay = nil }
             return []
         case .confirmQuit:
-            switch key {
-            case .char("y"), .char("Y"), .enter, .ctrl("q"): s.overlay = nil; return quitNow(&s)
-            default: s.overlay = nil; return []
-            }
+            s.overlay = nil
+            return command == .yes ? quitNow(&s) : []
         case .confirmDelete(let name):
             s.overlay = nil
-            switch key {
-            case .char("y"), .char("Y"):
+            if command == .yes {
                 if s.gallery.active == name { s.gallery.active = nil }
                 setStatus(&s, "removing \(name)…")
                 return [.removeObject(name)]
-            default:
-                setStatus(&s, "kept \(name)")
-                return []
             }
+            setStatus(&s, "kept \(name)")
+            return []
         case .input(let prompt):
-            return handleInputKey(&s, prompt, key)
+            return handleInputKey(&s, prompt, command, key)
         }
     }
 }

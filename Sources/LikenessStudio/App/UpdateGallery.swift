@@ -1,5 +1,5 @@
-// Keys of the object gallery: move, choose the active object (Enter), none (x), add (a),
-// rename (r), delete with confirmation (d), re-encode a stale object (e).
+// The object gallery's commands (keys in Keymap.swift): move, choose the active object, none,
+// add, rename, delete with confirmation, re-encode a stale object.
 
 import Foundation
 
@@ -11,30 +11,26 @@ extension Studio {
         if let name = selectedName, let i = items.firstIndex(where: { $0.name == name }) {
             s.gallery.selected = i
         }
-        s.gallery.selected = min(max(0, s.gallery.selected), max(0, items.count - 1))
+        s.gallery.selected = clampedRow(s.gallery.selected, count: items.count)
         if let active = s.gallery.active, !items.contains(where: { $0.name == active }) {
             setStatus(&s, "object \(active) is no longer in the gallery; generating from text", .warning)
             s.gallery.active = nil
         }
     }
 
-    static func galleryPageSize(_ s: StudioState) -> Int {
-        max(1, (Layout(width: s.width, height: s.height).gallery.height - 2) / GalleryPane.rowHeight)
-    }
-
-    static func handleGalleryKey(_ s: inout StudioState, _ key: Key) -> [Effect] {
+    static func handleGalleryKey(_ s: inout StudioState, _ command: Command) -> [Effect] {
         let n = s.gallery.items.count
-        let page = galleryPageSize(s)
-        func move(_ d: Int) { if n > 0 { s.gallery.selected = min(n - 1, max(0, s.gallery.selected + d)) } }
+        let page = StudioView.galleryPageSize(s)
+        func move(_ d: Int) { s.gallery.selected = clampedRow(s.gallery.selected + d, count: n) }
         let current = n > 0 && s.gallery.selected < n ? s.gallery.items[s.gallery.selected] : nil
-        switch key {
-        case .up, .char("k"): move(-1)
-        case .down, .char("j"): move(1)
+        switch command {
+        case .up: move(-1)
+        case .down: move(1)
         case .pageUp: move(-page)
         case .pageDown: move(page)
-        case .home, .char("g"): move(-n)
-        case .end, .char("G"): move(n)
-        case .enter, .char(" "):
+        case .first: move(-n)
+        case .last: move(n)
+        case .useObject:
             guard let item = current else { return [] }
             if s.gallery.active == item.name {
                 s.gallery.active = nil
@@ -56,19 +52,19 @@ extension Studio {
                 }
             }
             return [checkPrompt(s)]
-        case .char("x"):
+        case .noObject:
             s.gallery.active = nil
             setStatus(&s, "no active object: text only")
             return [checkPrompt(s)]
-        case .char("a"):
+        case .addObject:
             openInput(&s, .addObjectPath, title: "Add object from image (Tab completes)", text: "")
-        case .char("r"):
+        case .renameObject:
             guard let item = current else { return [] }
             openInput(&s, .rename(item.name), title: "Rename \(item.name) to", text: item.name)
-        case .char("d"), .delete:
+        case .deleteObject:
             guard let item = current else { return [] }
             s.overlay = .confirmDelete(item.name)
-        case .char("e"):
+        case .reencodeObject:
             guard let item = current else { return [] }
             setStatus(&s, "re-encoding \(item.name)…")
             s.gallery.busy = "encoding \(item.name)"

@@ -1,121 +1,35 @@
-// Keys and clicks of the preview / compare grid and of the history screen, and mouse focus.
+// Keys of the preview / compare grid: moving the selection, zoom, save, taking a cell's seed.
 
 import Foundation
 
 extension Studio {
-    static func handlePreviewKey(_ s: inout StudioState, _ key: Key) -> [Effect] {
+    static func handlePreviewKey(_ s: inout StudioState, _ command: Command) -> [Effect] {
         guard let r = s.run, !r.cells.isEmpty else {
-            if key == .enter { setStatus(&s, "nothing here yet: Ctrl-G makes an image") }
+            if command == .zoom { setStatus(&s, "nothing here yet: Ctrl-G makes an image") }
             return []
         }
         let cols = r.columns, n = r.cells.count
-        var i = min(max(0, s.selectedCell), n - 1)
-        switch key {
-        case .left, .char("h"): i = max(0, i - 1)
-        case .right, .char("l"): i = min(n - 1, i + 1)
-        case .up, .char("k"): i = i - cols >= 0 ? i - cols : i
-        case .down, .char("j"): i = i + cols < n ? i + cols : i
-        case .enter, .char("o"):
-            s.zoomed = s.zoomed == nil ? i : nil
-        case .char("s"):
-            s.selectedCell = i
+        var i = min(max(0, s.preview.selected), n - 1)
+        switch command {
+        case .left: i = max(0, i - 1)
+        case .right: i = min(n - 1, i + 1)
+        case .up: i = i - cols >= 0 ? i - cols : i
+        case .down: i = i + cols < n ? i + cols : i
+        case .zoom:
+            s.preview.zoomed = s.preview.zoomed == nil ? i : nil
+        case .saveCell:
+            s.preview.selected = i
             return beginSave(&s)
-        case .char("b"):
-            s.settings.seed = r.cells[i].seed
+        case .baseSeed:
+            s.settings.generation.seed = r.cells[i].seed
             s.settings.seedMode = .fixed
-            if let label = r.cells[i].axisLabel, r.plan.settings.axis == .identity,
-               let v = Double(label.replacingOccurrences(of: "id ", with: "")) {
-                s.settings.identityGuidance = v
-            }
+            if case .identityGuidance(let v)? = r.cells[i].axisValue { s.settings.generation.identityGuidance = Float(v) }
             setStatus(&s, "base seed is now \(r.cells[i].seed) (seed mode fixed)", .ok)
         default:
             break
         }
-        s.selectedCell = i
-        if s.zoomed != nil && key != .enter && key != .char("o") { s.zoomed = i }
-        return []
-    }
-
-    static func handleHistoryKey(_ s: inout StudioState, _ key: Key) -> [Effect] {
-        let n = s.history.items.count
-        func move(_ d: Int) { if n > 0 { s.history.selected = min(n - 1, max(0, s.history.selected + d)) } }
-        switch key {
-        case .escape, .char("q"), .char("H"): s.screen = .studio
-        case .up, .char("k"): move(-1)
-        case .down, .char("j"): move(1)
-        case .pageUp: move(-10)
-        case .pageDown: move(10)
-        case .home: move(-n)
-        case .end: move(n)
-        case .enter, .char("r"):
-            guard n > 0 else { return [] }
-            let item = s.history.items[s.history.selected]
-            guard let recall = item.recall else {
-                setStatus(&s, "\(item.title) has no Likeness parameters to recall", .warning)
-                return []
-            }
-            return applyRecall(&s, recall, from: item.path)
-        case .char("o"):
-            openInput(&s, .openPNG, title: "Open an image with parameters: PNG, JPEG or WebP (Tab completes)", text: "")
-        case .char("g"):
-            return [.loadHistory]
-        case .char("?"):
-            s.overlay = .help
-        default:
-            break
-        }
-        return []
-    }
-
-    static func handleClick(_ s: inout StudioState, x: Int, y: Int) -> [Effect] {
-        if s.overlay != nil { if s.overlay == .help { s.overlay = nil }; return [] }
-        let layout = Layout(width: s.width, height: s.height)
-        guard !layout.tooSmall else { return [] }
-        if s.screen == .history {
-            let list = layout.historyList.inset(1)
-            if list.contains(x: x, y: y) {
-                let top = GalleryPane.top(selected: s.history.selected, count: s.history.items.count, visible: list.height / HistoryPane.rowHeight)
-                let i = top + (y - list.y) / HistoryPane.rowHeight
-                if i < s.history.items.count { s.history.selected = i }
-            }
-            return []
-        }
-        guard let pane = layout.pane(atX: x, y: y) else { return [] }
-        s.focus = pane
-        s.settingsEdit = nil
-        switch pane {
-        case .gallery:
-            let inner = layout.gallery.inset(1)
-            let visible = max(1, inner.height / GalleryPane.rowHeight)
-            let top = GalleryPane.top(selected: s.gallery.selected, count: s.gallery.items.count, visible: visible)
-            if inner.contains(x: x, y: y) {
-                let i = top + (y - inner.y) / GalleryPane.rowHeight
-                if i < s.gallery.items.count { s.gallery.selected = i }
-            }
-        case .prompt, .negative:
-            let r = layout.rect(of: pane), field: WritableKeyPath<StudioState, TextBuffer> = pane == .prompt ? \.prompt : \.negative
-            if r.inset(1).contains(x: x, y: y) { s[keyPath: field].moveTo(PromptPane.offset(at: x, y, in: r, s[keyPath: field])) }
-        case .settings:
-            let row = y - layout.settings.y - 1
-            if row >= 0 && row < settingRows.count { s.settingsRow = row }
-        case .preview:
-            if let r = s.run, s.zoomed == nil {
-                let rects = PreviewPane.cellRects(PreviewPane.gridArea(layout.preview), rows: r.rows, columns: r.columns, labels: r.rows > 1)
-                if let i = rects.firstIndex(where: { $0.contains(x: x, y: y) }) { s.selectedCell = i }
-            }
-        }
-        return []
-    }
-
-    static func handleScroll(_ s: inout StudioState, x: Int, y: Int, delta: Int) -> [Effect] {
-        let layout = Layout(width: s.width, height: s.height)
-        if s.screen == .history {
-            let n = s.history.items.count
-            if n > 0 { s.history.selected = min(n - 1, max(0, s.history.selected + delta)) }
-        } else if layout.gallery.contains(x: x, y: y) {
-            let n = s.gallery.items.count
-            if n > 0 { s.gallery.selected = min(n - 1, max(0, s.gallery.selected + delta)) }
-        }
+        s.preview.selected = i
+        if s.preview.zoomed != nil && command != .zoom { s.preview.zoomed = i }
         return []
     }
 }

@@ -2,22 +2,14 @@
 // replace while busy, and folding engine events into the result cells.
 
 import Foundation
+import LikenessEngine
 import LikenessImaging
 
 extension Studio {
-    /// Whether `prompt` has the placeholder as a word of its own (punctuation around it allowed).
+    /// Whether `prompt` has the placeholder as a word of its own (the engine's rule).
     static func hasPlaceholder(_ prompt: String, _ ph: String) -> Bool {
-        var search = prompt.startIndex..<prompt.endIndex
-        while let r = prompt.range(of: ph, range: search) {
-            let beforeOK = r.lowerBound == prompt.startIndex || !isWordChar(prompt[prompt.index(before: r.lowerBound)])
-            let afterOK = r.upperBound == prompt.endIndex || !isWordChar(prompt[r.upperBound])
-            if beforeOK && afterOK { return true }
-            search = r.upperBound..<prompt.endIndex
-        }
-        return false
+        !PromptEncoder.placeholderRanges(in: prompt, placeholder: ph).isEmpty
     }
-
-    private static func isWordChar(_ c: Character) -> Bool { c.isLetter || c.isNumber || c == "_" }
 
     /// The run Ctrl-G would start, or the reason it cannot.
     static func makePlan(_ s: StudioState, runID: Int) -> Result<GenerationPlan, PlanError> {
@@ -36,32 +28,33 @@ extension Studio {
         }
         var settings = s.settings
         if settings.seedMode == .random {
-            settings.seed = splitmix(settings.seed ^ (UInt64(runID) &* 0x9E37_79B9_7F4A_7C15)) >> 33
+            settings.generation.seed = splitmix(settings.request.seed ^ (UInt64(runID) &* 0x9E37_79B9_7F4A_7C15)) >> 33
         }
         let seeds = settings.seeds()
         let negative = s.negative.text
+        let identity = Double(settings.request.identityGuidance)
         var jobs: [JobSpec] = []
         switch settings.axis {
         case .none:
-            jobs = [JobSpec(prompt: prompt, negative: negative, seeds: seeds, identityGuidance: settings.identityGuidance, axisLabel: nil)]
+            jobs = [JobSpec(prompt: prompt, negative: negative, seeds: seeds, identityGuidance: identity, axisValue: nil)]
         case .identity:
             guard let values = StudioSettings.parseValues(settings.identityValues) else {
                 return .failure(PlanError("identity guidance values are not a list of numbers: \(settings.identityValues)"))
             }
             if !wantsObject { return .failure(PlanError("an identity guidance sweep needs an object and \(ph) in the prompt")) }
-            jobs = values.map { JobSpec(prompt: prompt, negative: negative, seeds: seeds, identityGuidance: $0, axisLabel: "id \(fmt($0))") }
+            jobs = values.map { JobSpec(prompt: prompt, negative: negative, seeds: seeds, identityGuidance: $0, axisValue: .identityGuidance($0)) }
         case .prompt:
             let terms = StudioSettings.parseTerms(settings.promptValues)
             guard terms.count >= 2 else { return .failure(PlanError("prompt S/R needs a term and alternatives in Settings › Values: beach | snow")) }
             guard prompt.contains(terms[0]) else { return .failure(PlanError("prompt S/R: \"\(terms[0])\" is not in the prompt")) }
             jobs = terms.map { JobSpec(prompt: prompt.replacingOccurrences(of: terms[0], with: $0), negative: negative, seeds: seeds,
-                                       identityGuidance: settings.identityGuidance, axisLabel: $0) }
+                                       identityGuidance: identity, axisValue: .promptTerm($0)) }
         }
         return .success(GenerationPlan(runID: runID, settings: settings, object: wantsObject ? s.gallery.active : nil, jobs: jobs))
     }
 
     static func generate(_ s: inout StudioState) -> [Effect] {
-        s.settingsEdit = nil
+        s.settingsPane.edit = nil
         s.screen = .studio
         let plan: GenerationPlan
         switch makePlan(s, runID: s.nextRunID) {
@@ -72,8 +65,8 @@ extension Studio {
             plan = p
         }
         s.nextRunID += 1
-        if s.settings.seedMode == .increment { s.settings.seed = s.settings.seed &+ UInt64(plan.jobs[0].seeds.count) }
-        if s.settings.seedMode == .random { s.settings.seed = plan.settings.seed }
+        if s.settings.seedMode == .increment { s.settings.generation.seed = s.settings.request.seed &+ UInt64(plan.jobs[0].seeds.count) }
+        if s.settings.seedMode == .random { s.settings.generation.seed = plan.settings.request.seed }
         var effects: [Effect] = [.appendPromptHistory(prompt: plan.jobs[0].prompt, negative: plan.jobs[0].negative)]
         appendLocalHistory(&s, plan.jobs[0].prompt, plan.jobs[0].negative)
         // The session is kept at every run too, so a killed studio still comes back to it.
@@ -92,15 +85,15 @@ extension Studio {
 
     static func appendLocalHistory(_ s: inout StudioState, _ prompt: String, _ negative: String) {
         let entry = PromptHistoryEntry(prompt: prompt, negative: negative)
-        if !(s.promptHistory.last?.sameText(entry) ?? false) { s.promptHistory.append(entry) }
-        s.historyNav.reset()
+        if !(s.promptHistory.entries.last?.sameText(entry) ?? false) { s.promptHistory.entries.append(entry) }
+        s.promptHistory.navigator.reset()
     }
 
     static func start(_ s: inout StudioState, _ plan: GenerationPlan) -> [Effect] {
         var cells: [ResultCell] = []
         for (j, job) in plan.jobs.enumerated() {
             for seed in job.seeds {
-                cells.append(ResultCell(seed: seed, job: j, axisLabel: job.axisLabel, total: plan.settings.steps))
+                cells.append(ResultCell(seed: seed, job: j, axisValue: job.axisValue, total: plan.settings.request.steps))
             }
         }
         // Keep the previous images in place until the new previews arrive (same grid shape).
@@ -108,8 +101,8 @@ extension Studio {
             for i in cells.indices { cells[i].image = old.cells[i].image }
         }
         s.run = RunState(plan: plan, jobs: Array(repeating: JobProgress(), count: plan.jobs.count), cells: cells)
-        s.selectedCell = min(s.selectedCell, cells.count - 1)
-        s.zoomed = nil
+        s.preview.selected = min(s.preview.selected, cells.count - 1)
+        s.preview.zoomed = nil
         s.queued = nil
         let n = cells.count
         setStatus(&s, "generating \(n) image\(n == 1 ? "" : "s") (Esc cancels)")
@@ -142,12 +135,13 @@ extension Studio {
             }
         case let .finished(images, elapsed, warnings):
             r.jobs[index].phase = .finished
-            r.jobs[index].step = r.jobs[index].total > 0 ? r.jobs[index].total : r.plan.settings.steps
+            r.jobs[index].step = r.jobs[index].total > 0 ? r.jobs[index].total : r.plan.settings.request.steps
             r.jobs[index].elapsed = elapsed
             for k in 0..<min(seedCount, images.count) {
                 let c = index * seedCount + k
                 r.cells[c].image = images[k]; r.cells[c].done = true; r.cells[c].elapsed = elapsed
-                r.cells[c].step = r.plan.settings.steps; r.cells[c].total = r.plan.settings.steps
+                let steps = r.plan.settings.request.steps
+                r.cells[c].step = steps; r.cells[c].total = steps
                 effects.append(.saveOutput(run: run, cell: c, image: images[k], meta: meta(for: r, cell: c, model: s.model.name)))
             }
             if !warnings.isEmpty { setStatus(&s, warnings.joined(separator: "; "), .warning) }
@@ -176,23 +170,15 @@ extension Studio {
 
     static func meta(for r: RunState, cell: Int, model: String) -> OutputMeta {
         let c = r.cells[cell]
-        let job = r.plan.jobs[c.job]
-        return OutputMeta(prompt: job.prompt, negative: job.negative, settings: r.plan.settings, seed: c.seed,
-                          identityGuidance: job.identityGuidance, object: r.plan.object, model: model, elapsed: c.elapsed)
+        return OutputMeta(request: r.plan.request(job: c.job), seed: c.seed, object: r.plan.object, model: model, elapsed: c.elapsed)
     }
 
     static func applyRecall(_ s: inout StudioState, _ recall: Recall, from: String) -> [Effect] {
         s.prompt.setText(recall.prompt)
         s.negative.setText(recall.negative)
-        var settings = recall.settings
-        settings.compareCount = s.settings.compareCount
-        settings.axis = s.settings.axis
-        settings.identityValues = s.settings.identityValues
-        settings.promptValues = s.settings.promptValues
-        settings.previewQuality = s.settings.previewQuality
-        settings.busyPolicy = s.settings.busyPolicy
-        settings.seedMode = .fixed
-        s.settings = settings
+        s.settings.apply(recall.spec)
+        // The recalled seed is the one to use again.
+        s.settings.seedMode = .fixed
         var notes = recall.notes
         if let obj = recall.object {
             if s.gallery.items.contains(where: { $0.name == obj }) {
@@ -217,7 +203,7 @@ extension Studio {
             setStatus(&s, "nothing to save yet: Ctrl-G makes an image", .warning)
             return []
         }
-        let cell = min(max(0, s.selectedCell), r.cells.count - 1)
+        let cell = min(max(0, s.preview.selected), r.cells.count - 1)
         guard r.cells[cell].done else {
             setStatus(&s, "that image is not finished yet", .warning)
             return []

@@ -1,43 +1,50 @@
-// Keys for the text fields: the prompt, the negative prompt and the one-line inputs of overlays
-// (object path, names, save path). Editing itself is TextBuffer's.
+// Commands of the text fields (keys in Keymap.swift): the prompt, the negative prompt and the
+// one-line inputs of overlays (object path, names, save path). Editing itself is TextBuffer's.
 
 import Foundation
 import LikenessKit
 
 extension Studio {
-    /// Applies an editing key to `buffer`; returns whether the key was an editing key.
-    /// `wrapWidth`: the field is multi-line, shown wrapped at that many cells (Enter inserts a line
-    /// break, Up/Down move by the rows shown); nil: a one-line field.
-    static func edit(_ buffer: inout TextBuffer, _ key: Key, wrapWidth: Int?) -> Bool {
-        switch key {
-        case .char(let c): buffer.insert(String(c))
-        case .paste(let text): buffer.paste(wrapWidth != nil ? text : text.replacingOccurrences(of: "\n", with: " "))
-        case .enter where wrapWidth != nil: buffer.insert("\n")
-        case .backspace: buffer.backspace()
-        case .delete, .ctrl("d"): buffer.deleteForward()
-        case .left, .ctrl("b"): buffer.moveLeft()
-        case .right, .ctrl("f"): buffer.moveRight()
-        case .up, .down:
+    /// Performs a text-editing command (the `.textEditing` bindings) on `buffer`; returns whether
+    /// it was one. `key` carries the typed text. `wrapWidth`: the field is multi-line, shown wrapped
+    /// at that many cells (a new line can be typed, row up/down move by the rows shown); nil: a
+    /// one-line field, where those two do nothing.
+    static func edit(_ buffer: inout TextBuffer, _ command: Command, _ key: Key, wrapWidth: Int?) -> Bool {
+        switch command {
+        case .insertText:
+            switch key {
+            case .char(let c): buffer.insert(String(c))
+            case .paste(let text): buffer.paste(wrapWidth != nil ? text : text.replacingOccurrences(of: "\n", with: " "))
+            default: return false
+            }
+        case .newline:
+            guard wrapWidth != nil else { return false }
+            buffer.insert("\n")
+        case .deleteBackward: buffer.backspace()
+        case .deleteForward: buffer.deleteForward()
+        case .cursorLeft: buffer.moveLeft()
+        case .cursorRight: buffer.moveRight()
+        case .rowUp, .rowDown:
             guard let w = wrapWidth else { return false }
-            if key == .up { buffer.moveUp(wrapWidth: w) } else { buffer.moveDown(wrapWidth: w) }
-        case .home, .ctrl("a"): buffer.moveHome()
-        case .end, .ctrl("e"): buffer.moveEnd()
-        case .alt("b"): buffer.moveWordLeft()
-        case .alt("f"): buffer.moveWordRight()
-        case .ctrl("w"), .altBackspace: buffer.deleteWordBackward()
-        case .ctrl("u"): buffer.killToLineStart()
-        case .ctrl("k"): buffer.killToLineEnd()
-        case .ctrl("z"), .ctrl("_"): buffer.undo()
-        case .ctrl("y"), .alt("z"): buffer.redo()
+            if command == .rowUp { buffer.moveUp(wrapWidth: w) } else { buffer.moveDown(wrapWidth: w) }
+        case .lineStart: buffer.moveHome()
+        case .lineEnd: buffer.moveEnd()
+        case .wordLeft: buffer.moveWordLeft()
+        case .wordRight: buffer.moveWordRight()
+        case .deleteWord: buffer.deleteWordBackward()
+        case .deleteToStart: buffer.killToLineStart()
+        case .deleteToEnd: buffer.killToLineEnd()
+        case .undo: buffer.undo()
+        case .redo: buffer.redo()
         default: return false
         }
         return true
     }
 
-    static func handlePromptKey(_ s: inout StudioState, _ key: Key) -> [Effect] {
+    static func handlePromptKey(_ s: inout StudioState, _ command: Command, _ key: Key) -> [Effect] {
         let field = s.focus
-        switch key {
-        case .ctrl("o"):
+        switch command {
+        case .insertPlaceholder:
             let ph = s.model.placeholder
             var b = field == .prompt ? s.prompt : s.negative
             let before = b.text.prefix(b.cursor)
@@ -48,9 +55,9 @@ extension Studio {
                 setStatus(&s, "\(ph) inserted; choose an object in the gallery (Tab to Objects, Enter)", .warning)
             }
             return [checkPrompt(s)]
-        case .ctrl("p"):
+        case .olderPrompt:
             return recallPromptHistory(&s, older: true)
-        case .ctrl("n"):
+        case .newerPrompt:
             return recallPromptHistory(&s, older: false)
         default:
             break
@@ -59,10 +66,10 @@ extension Studio {
         let before = b.text
         // Wrapped as the pane draws it, so Up/Down move by the rows the user sees.
         let width = Layout(width: s.width, height: s.height).rect(of: field).inset(1).width
-        guard edit(&b, key, wrapWidth: width) else { return [] }
+        guard edit(&b, command, key, wrapWidth: width) else { return [] }
         if field == .prompt { s.prompt = b } else { s.negative = b }
         if b.text != before {
-            s.historyNav.reset()
+            s.promptHistory.navigator.reset()
             return [checkPrompt(s)]
         }
         return []
@@ -70,20 +77,20 @@ extension Studio {
 
     /// Ctrl-P (older) and Ctrl-N (newer) through the prompt history; the draft comes back at the end.
     static func recallPromptHistory(_ s: inout StudioState, older: Bool) -> [Effect] {
-        let entries = s.promptHistory
+        let entries = s.promptHistory.entries
         guard !entries.isEmpty else {
             setStatus(&s, "no prompt history yet (prompts are kept when you generate)")
             return []
         }
         let current = PromptHistoryEntry(prompt: s.prompt.text, negative: s.negative.text)
-        let next = older ? s.historyNav.older(in: entries, current: current) : s.historyNav.newer(in: entries)
+        let next = older ? s.promptHistory.navigator.older(in: entries, current: current) : s.promptHistory.navigator.newer(in: entries)
         guard let entry = next else {
             setStatus(&s, older ? "no older prompt" : "this is your draft")
             return []
         }
         s.prompt.setText(entry.prompt)
         s.negative.setText(entry.negative)
-        if let i = s.historyNav.index { setStatus(&s, "history \(i + 1)/\(entries.count)") } else { setStatus(&s, "back to your draft") }
+        if let i = s.promptHistory.navigator.index { setStatus(&s, "history \(i + 1)/\(entries.count)") } else { setStatus(&s, "back to your draft") }
         return [checkPrompt(s)]
     }
 
@@ -94,21 +101,21 @@ extension Studio {
         s.overlay = .input(InputPrompt(kind: kind, title: title, buffer: b))
     }
 
-    static func handleInputKey(_ s: inout StudioState, _ prompt: InputPrompt, _ key: Key) -> [Effect] {
+    static func handleInputKey(_ s: inout StudioState, _ prompt: InputPrompt, _ command: Command, _ key: Key) -> [Effect] {
         var p = prompt
-        switch key {
-        case .escape, .ctrl("c"), .ctrl("g"):
+        switch command {
+        case .cancelInput:
             s.overlay = nil
             return []
-        case .tab:
+        case .complete:
             switch p.kind {
             case .addObjectPath, .saveImage, .openPNG: return [.completePath(p.buffer.text)]
             default: return []
             }
-        case .enter:
+        case .accept:
             return commitInput(&s, p)
         default:
-            if edit(&p.buffer, key, wrapWidth: nil) {
+            if edit(&p.buffer, command, key, wrapWidth: nil) {
                 p.error = nil
                 s.overlay = .input(p)
             }

@@ -71,8 +71,7 @@ extension StudioRuntime {
     private func encodeAndSave(_ url: URL, name: String, replace: Bool) throws {
         guard let identity else { throw KitError("this model has no object encoder") }
         let reference = try ReferenceImage(contentsOf: url)
-        guard let size = pipeline.objectImageSize else { throw KitError("\(identity.name) has no object encoder") }
-        let tokens = try engine.encodeObject(pixels: try reference.encoderPixels(size: size))
+        let tokens = try pipeline.objectTokens(for: reference)
         try gallery.save(name: name, tokens: tokens, reference: reference, model: identity, replace: replace)
     }
 
@@ -125,27 +124,17 @@ extension StudioRuntime {
 
     // MARK: outputs
 
-    func spec(_ m: OutputMeta) -> GenerationSpec {
-        var spec = GenerationSpec(prompt: m.prompt)
-        spec.negativePrompt = m.negative
-        spec.steps = m.settings.steps
-        spec.sampler = m.settings.samplerKind
-        spec.karras = m.settings.samplerKind.supportsKarrasSigmas ? m.settings.karras : nil
-        spec.textGuidance = Float(m.settings.textGuidance)
-        spec.seed = m.seed
-        spec.width = m.settings.width
-        spec.height = m.settings.height
-        spec.model = identity?.name ?? m.model
-        spec.modelHash = identity?.shortHash
-        if let obj = m.object {
-            spec.identityGuidance = Float(m.identityGuidance)
-            spec.object = obj
-        }
-        return spec
+    /// The parameters of a studio image, named as the CLI names its own (GenerationSpec(request:…)).
+    func parameters(_ m: OutputMeta) -> PNGParameters {
+        var spec = GenerationSpec(request: m.request, seed: m.seed, width: m.request.width ?? pipeline.defaultSize,
+                                  height: m.request.height ?? pipeline.defaultSize, karras: m.request.karras ?? false,
+                                  model: identity, object: m.object, objectHash: m.object.flatMap { objectHash($0) })
+        if identity == nil { spec.model = m.model }
+        return spec.parameters
     }
 
     func saveOutput(run: Int, cell: Int, image: RGBImage, meta: OutputMeta) {
-        let parameters = spec(meta).parameters
+        let parameters = parameters(meta)
         files.async { [self] in
             do {
                 let url = try outputs.save(image, parameters: parameters, seed: meta.seed)
@@ -157,7 +146,7 @@ extension StudioRuntime {
     }
 
     func saveImage(_ image: RGBImage, meta: OutputMeta, path: String) {
-        let parameters = spec(meta).parameters
+        let parameters = parameters(meta)
         files.async { [self] in
             let url = URL(fileURLWithPath: expandTilde(path))
             do {
@@ -174,20 +163,9 @@ extension StudioRuntime {
     func recall(_ url: URL) throws -> Recall {
         let read = try ImageParameters.read(from: url)
         let (spec, unsupported) = GenerationSpec.from(read)
-        var st = StudioSettings()
-        st.width = pipeline.defaultSize; st.height = pipeline.defaultSize
-        if let v = spec.steps { st.steps = v }
-        if let v = spec.sampler { st.sampler = v.rawValue }
-        if let v = spec.karras { st.karras = v }
-        if let v = spec.textGuidance { st.textGuidance = Double(v) }
-        if let v = spec.identityGuidance { st.identityGuidance = Double(v) }
-        if let v = spec.seed { st.seed = v }
-        if let w = spec.width, let h = spec.height { st.width = w; st.height = h }
         var notes = read.notes + unsupported.map(\.description)
         if let id = identity { notes += spec.mismatches(model: id).map(\.description) }
-        var recall = Recall(prompt: spec.prompt, negative: spec.negativePrompt, settings: st, object: spec.object, notes: notes)
-        if read.format != .a1111 { recall.source = read.format.tool }
-        return recall
+        return Recall(spec: spec, notes: notes, source: read.format == .a1111 ? nil : read.format.tool)
     }
 
     /// The full image of one history entry, fitted to at most 1024 pixels a side.
@@ -208,8 +186,10 @@ extension StudioRuntime {
                     let title = r.map { $0.prompt.replacingOccurrences(of: "\n", with: " ") } ?? item.url.lastPathComponent
                     var detail = item.url.lastPathComponent
                     if let r {
-                        let s = r.settings
-                        detail = "seed \(s.seed) · \(s.steps) steps · \(s.sampler)" + (r.object != nil ? " · id \(fmt(s.identityGuidance))" : "")
+                        var s = StudioSettings()
+                        s.apply(r.spec)
+                        let q = s.request
+                        detail = "seed \(q.seed) · \(q.steps) steps · \(q.sampler)" + (r.object != nil ? " · id \(fmt(Double(q.identityGuidance)))" : "")
                     }
                     return HistoryItem(path: item.url.path, title: title, detail: detail, recall: r, thumb: Self.thumb(item.url))
                 }

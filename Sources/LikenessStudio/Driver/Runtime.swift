@@ -20,7 +20,7 @@ public final class StudioRuntime {
     let files = DispatchQueue(label: "likeness.studio.files", qos: .utility)
     private var jobs: [Int: [GenerationJob]] = [:]
     /// Object tokens by gallery name (UI thread only); dropped when the object changes.
-    private var tokenCache: [String: Tensor] = [:]
+    private var tokenCache: [String: ObjectTokens] = [:]
 
     public init(engine: GenerationEngine, identity: ModelIdentity?, gallery: ObjectGallery, outputs: OutputStore,
                 paths: LikenessPaths, mailbox: Mailbox, samples: URL?) {
@@ -90,36 +90,31 @@ public final class StudioRuntime {
 
     // MARK: engine
 
-    private func tokens(for name: String) throws -> Tensor {
+    private func tokens(for name: String) throws -> ObjectTokens {
         if let t = tokenCache[name] { return t }
         guard let identity else { throw KitError("this model cannot use objects") }
-        let t = try gallery.tokens(named: name, for: identity).tensor
+        let t = try gallery.tokens(named: name, for: identity)
         tokenCache[name] = t
         return t
     }
 
+    /// The short hash of the object's tokens, as the CLI writes it (`Object hash`).
+    func objectHash(_ name: String) -> String? { (try? tokens(for: name))?.shortHash }
+
     private func submit(_ plan: GenerationPlan) {
         var objectTokens: Tensor?
         if let name = plan.object {
-            do { objectTokens = try tokens(for: name) } catch {
+            do { objectTokens = try tokens(for: name).tensor } catch {
                 for i in plan.jobs.indices { mailbox.post(.job(run: plan.runID, index: i, .failed("object \(name): \(error)"))) }
                 return
             }
         }
-        let st = plan.settings
-        let previews = Self.facts(pipeline).previewPlan(st.previewQuality, width: st.width, height: st.height)
+        let facts = Self.facts(pipeline), size = plan.settings.generation
+        let previews = facts.previewPlan(plan.settings.previewQuality, width: size.width ?? facts.defaultSize,
+                                         height: size.height ?? facts.defaultSize)
         var handles: [GenerationJob] = []
-        for (i, spec) in plan.jobs.enumerated() {
-            var r = GenerationRequest(prompt: spec.prompt)
-            r.negativePrompt = spec.negative
-            r.seeds = spec.seeds
-            r.steps = st.steps
-            r.textGuidance = Float(st.textGuidance)
-            r.identityGuidance = Float(spec.identityGuidance)
-            r.sampler = st.samplerKind
-            r.karras = st.samplerKind.supportsKarrasSigmas ? st.karras : nil
-            r.width = st.width
-            r.height = st.height
+        for i in plan.jobs.indices {
+            var r = plan.request(job: i)
             r.objectTokens = objectTokens
             r.allowUnknownWords = true
             r.preview = previews.kind == .latent ? .latent : .decode

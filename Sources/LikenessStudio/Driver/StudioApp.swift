@@ -29,27 +29,64 @@ public enum StudioApp {
 
     /// Runs the studio; returns the process exit status.
     public static func run(_ o: StudioOptions, environment env: [String: String] = ProcessInfo.processInfo.environment) -> Int32 {
-        guard isatty(0) == 1, isatty(1) == 1 else {
-            return fail("needs a terminal on standard input and output (use `likeness generate` in scripts)")
-        }
-        let term = env["TERM"] ?? ""
-        guard !term.isEmpty, term != "dumb" else {
-            return fail("TERM is \(term.isEmpty ? "not set" : "dumb"): the studio needs a terminal that can move the cursor")
-        }
-        // Ask the terminal what it can show (DA1 last, with a timeout) before curses starts.
-        // The terminal is asked only when the answer matters; kitty's query is left out inside tmux
-        // or screen, which do not pass it on.
-        let guessed = TerminalDetect.fromEnvironment(env)
-        let caps = ["auto", "sixel", "kitty"].contains(o.preview.lowercased())
-            ? TerminalTTY.detect(env: env, kitty: !guessed.inMultiplexer).capabilities : guessed
-        let mode: PreviewMode
-        do { mode = try TerminalDetect.resolve(requested: o.preview, caps: caps) } catch { return fail("\(error)") }
-        setlocale(LC_ALL, "")
-        let utf8 = PreviewChoice.localeIsUTF8()
-
+        let terminal: Terminal
+        do { terminal = try Terminal(o, environment: env) } catch { return fail("\(error)") }
         FileHandle.standardError.write(Data("likeness studio: loading \(o.model)…\n".utf8))
         let pipeline: LikenessPipeline
         do { pipeline = try LikenessPipeline(folder: URL(fileURLWithPath: o.model)) } catch { return fail("\(error)") }
+        StudioTrace.start(environment: env)
+        defer { StudioTrace.finish() }
+        var studio = start(o, environment: env, terminal: terminal, pipeline: pipeline)
+        defer { studio.driver.end() }
+        loop(&studio)
+        return 0
+    }
+
+    /// What the terminal can show, checked before curses starts.
+    struct Terminal {
+        var caps: TerminalCapabilities
+        /// The preview mode asked for (or found, for `auto`).
+        var mode: PreviewMode
+        var utf8: Bool
+
+        init(_ o: StudioOptions, environment env: [String: String]) throws {
+            guard isatty(0) == 1, isatty(1) == 1 else {
+                throw StartError("needs a terminal on standard input and output (use `likeness generate` in scripts)")
+            }
+            let term = env["TERM"] ?? ""
+            guard !term.isEmpty, term != "dumb" else {
+                throw StartError("TERM is \(term.isEmpty ? "not set" : "dumb"): the studio needs a terminal that can move the cursor")
+            }
+            // Ask the terminal what it can show (DA1 last, with a timeout) before curses starts.
+            // The terminal is asked only when the answer matters; kitty's query is left out inside tmux
+            // or screen, which do not pass it on.
+            let guessed = TerminalDetect.fromEnvironment(env)
+            caps = ["auto", "sixel", "kitty"].contains(o.preview.lowercased())
+                ? TerminalTTY.detect(env: env, kitty: !guessed.inMultiplexer).capabilities : guessed
+            mode = try TerminalDetect.resolve(requested: o.preview, caps: caps)
+            setlocale(LC_ALL, "")
+            utf8 = TerminalDetect.localeIsUTF8()
+        }
+    }
+
+    struct StartError: Error, CustomStringConvertible {
+        var description: String
+        init(_ message: String) { description = message }
+    }
+
+    /// Everything the loop works with.
+    struct Running {
+        var state: StudioState
+        let driver: CursesDriver
+        let runtime: StudioRuntime
+        let mailbox: Mailbox
+        let theme: Theme
+    }
+
+    /// Opens the stores, the theme and the session, starts curses and builds the first state,
+    /// with the start-up messages already applied.
+    static func start(_ o: StudioOptions, environment env: [String: String], terminal: Terminal,
+                      pipeline: LikenessPipeline) -> Running {
         let paths = LikenessPaths(environment: env)
         // The fingerprint cache the CLI uses, so the encoder weights are hashed once, not at every start.
         let identity = try? ModelIdentity(folder: URL(fileURLWithPath: o.model), cache: FingerprintCache(paths: paths))
@@ -68,14 +105,12 @@ public enum StudioApp {
         var sessionWarning: String?
         do { session = try SessionStore.load(paths: paths) } catch { sessionWarning = "\(error)" }
 
-        StudioTrace.start(environment: env)
-        defer { StudioTrace.finish() }
         // NO_COLOR takes the theme's colours away (and picks ASCII for `--preview auto`); a
         // half-block preview the user asks for by name still draws its pixels in colour.
         // Graphics asked for by name inside tmux go through its passthrough (allow-passthrough on).
+        let caps = terminal.caps, mode = terminal.mode, utf8 = terminal.utf8
         let driver = CursesDriver(cellPixels: (caps.cellPixelWidth ?? 10, caps.cellPixelHeight ?? 20),
                                   passthrough: caps.inTmux && mode.isGraphics)
-        defer { driver.end() }
         var state = StudioState(width: Int(driver.width), height: Int(driver.height), model: StudioRuntime.facts(pipeline))
         state.previewMode = (!utf8 && !mode.isGraphics) ? .ascii : (noColor && o.preview == "auto" ? .ascii : mode)
         // F4 cycles through the modes this terminal showed it has (and the one asked for).
@@ -96,24 +131,28 @@ public enum StudioApp {
                                warning == nil ? .info : .warning))
         for m in startup { runtime.perform(Studio.update(&state, m)) }
         runtime.perform([.loadGallery, Studio.checkPrompt(state)])
+        return Running(state: state, driver: driver, runtime: runtime, mailbox: mailbox, theme: theme)
+    }
 
+    /// Until quit: paint the frame when it changed, wait for a key or a mailbox message (poll on
+    /// stdin and the mailbox's pipe), feed messages to `update`, hand effects to the runtime.
+    static func loop(_ r: inout Running) {
         var dirty = true
-        while !state.quit {
+        while !r.state.quit {
             if dirty {
-                driver.paint(StudioView.render(state, theme: theme))
-                StudioTrace.shared?.frame(state)
+                r.driver.paint(StudioView.render(r.state, theme: r.theme))
+                StudioTrace.shared?.frame(r.state)
                 dirty = false
             }
-            var fds = [pollfd(fd: 0, events: Int16(POLLIN), revents: 0), pollfd(fd: mailbox.readFD, events: Int16(POLLIN), revents: 0)]
+            var fds = [pollfd(fd: 0, events: Int16(POLLIN), revents: 0), pollfd(fd: r.mailbox.readFD, events: Int16(POLLIN), revents: 0)]
             _ = poll(&fds, 2, 1000)
-            let msgs = driver.readInput() + mailbox.drain()
+            let msgs = r.driver.readInput() + r.mailbox.drain()
             for m in msgs {
-                runtime.perform(Studio.update(&state, m))
+                r.runtime.perform(Studio.update(&r.state, m))
                 dirty = true
-                if state.quit { break }
+                if r.state.quit { break }
             }
         }
-        return 0
     }
 
     /// Samples/objects beside the working directory, the model folder or the executable.
@@ -130,13 +169,5 @@ public enum StudioApp {
             if FileManager.default.fileExists(atPath: dir.path, isDirectory: &isDir), isDir.boolValue { return dir }
         }
         return nil
-    }
-}
-
-enum PreviewChoice {
-    static func localeIsUTF8() -> Bool {
-        guard let cs = nl_langinfo(nl_item(CODESET)) else { return false }
-        let name = String(cString: cs).uppercased()
-        return name == "UTF-8" || name == "UTF8"
     }
 }

@@ -9,7 +9,7 @@ enum Chrome {
         let help = "F1 help "
         var right = help
         if s.jobRunning, let run = s.run {
-            let done = run.jobs.reduce(0) { $0 + $1.step }, total = max(1, run.plan.settings.steps * run.jobs.count)
+            let done = run.jobs.reduce(0) { $0 + $1.step }, total = max(1, run.plan.settings.request.steps * run.jobs.count)
             right = "● \(done * 100 / total)%  " + help
         }
         var parts = [s.model.name, "object: \(s.gallery.active ?? "none")", s.previewMode.label]
@@ -34,29 +34,8 @@ enum Chrome {
         if !right.isEmpty { _ = c.put(right + " ", x: r.maxX - rw - 1, y: r.y, .dim, clip: r) }
     }
 
-    static func keys(for s: StudioState) -> [(String, String)] {
-        if let o = s.overlay {
-            switch o {
-            case .help: return [("any key", "close")]
-            case .confirmQuit, .confirmDelete: return [("y", "yes"), ("other", "no")]
-            case .input: return [("Enter", "accept"), ("Esc", "cancel"), ("Tab", "complete")]
-            }
-        }
-        if s.screen == .history {
-            return [("Enter", "recall"), ("o", "open PNG"), ("g", "refresh"), ("Esc", "back"), ("Ctrl-Q", "quit")]
-        }
-        let running: [(String, String)] = s.jobRunning ? [("Esc", "cancel")] : []
-        switch s.focus {
-        case .prompt, .negative:
-            return [("Ctrl-G", "generate")] + running + [("Ctrl-O", "<obj>"), ("Ctrl-P/N", "history"), ("Tab", "next pane"), ("F1", "help"), ("Ctrl-Q", "quit")]
-        case .gallery:
-            return [("Enter", "use"), ("x", "none"), ("a", "add"), ("r", "rename"), ("d", "delete"), ("e", "re-encode"), ("Ctrl-G", "generate")] + running + [("q", "quit")]
-        case .settings:
-            return [("↑↓", "choose"), ("←→", "change"), ("0-9", "type"), ("Ctrl-G", "generate")] + running + [("?", "help"), ("q", "quit")]
-        case .preview:
-            return [("←→↑↓", "pick"), ("Enter", "large"), ("s", "save"), ("b", "base seed"), ("Ctrl-G", "generate")] + running + [("F2", "history"), ("q", "quit")]
-        }
-    }
+    /// The focused context's keys, from the keymap.
+    static func keys(for s: StudioState) -> [(String, String)] { Keymap.footer(for: s) }
 
     static func footer(_ c: inout Canvas, _ s: StudioState, _ r: Rect) {
         c.grid.fill(r, with: Cell(" ", c.style(.footerText)))

@@ -1,18 +1,9 @@
-// The object gallery: a thumbnail and the name per row, the active object marked, stale objects
-// flagged. Only the visible rows are drawn, so hundreds of objects cost nothing extra.
+// The object gallery: a thumbnail and the name per row (a ThumbnailList), the active object
+// marked, stale objects flagged.
 
 import Foundation
 
 enum GalleryPane {
-    static let rowHeight = 3
-    static let thumbWidth = 6
-
-    /// First visible row for a selection (keeps the selection in view, centred when scrolling).
-    static func top(selected: Int, count: Int, visible: Int) -> Int {
-        guard count > visible, visible > 0 else { return 0 }
-        return max(0, min(count - visible, selected - visible / 2))
-    }
-
     static func draw(_ c: inout Canvas, _ s: StudioState, _ r: Rect) {
         let focused = s.focus == .gallery && s.overlay == nil
         let g = s.gallery
@@ -27,23 +18,12 @@ enum GalleryPane {
             }
             return
         }
-        let visible = max(1, inner.height / rowHeight)
-        let top = top(selected: g.selected, count: g.items.count, visible: visible)
-        for (k, item) in g.items.enumerated().dropFirst(top).prefix(visible) {
-            let y = inner.y + (k - top) * rowHeight
-            let selected = k == g.selected
+        ThumbnailList.draw(&c, in: inner, count: g.items.count, selected: g.selected, selection: focused ? .selection : .highlight,
+                           thumb: { g.items[$0].thumb }, placeholder: "[ ? ]") { c, row in
+            let item = g.items[row.index]
+            let selected = row.selected, y = row.y
             let active = g.active == item.name
-            let textX = inner.x + thumbWidth + 1
-            let textW = inner.maxX - textX
-            if selected {
-                let sel = c.style(focused ? .selection : .highlight)
-                c.grid.fill(Rect(x: textX - 1, y: y, width: textW + 1, height: min(rowHeight, inner.maxY - y)), with: Cell(" ", sel))
-            }
-            if let thumb = item.thumb {
-                c.image(thumb, in: Rect(x: inner.x, y: y, width: thumbWidth, height: min(rowHeight, inner.maxY - y)))
-            } else {
-                _ = c.put("[ ? ]", x: inner.x, y: y + 1, .dim, clip: inner)
-            }
+            let textX = row.text.x, textW = row.text.width
             let nameRole: ThemeRole = selected ? (focused ? .selection : .highlight) : (active ? .accent : .text)
             var nameStyle = c.style(nameRole)
             if active { nameStyle.bold = true }
@@ -51,7 +31,7 @@ enum GalleryPane {
             if item.stale { mark = (item.note ?? "stale: e re-encodes", .warning) } else if active {
                 mark = ("active", selected ? nameRole : .ok)
             } else if let note = item.note { mark = (note, selected ? nameRole : .dim) }
-            let nameLines = wrapName((active ? "● " : "") + item.name, textW, maxLines: rowHeight - (mark == nil ? 0 : 1))
+            let nameLines = wrapName((active ? "● " : "") + item.name, textW, maxLines: ThumbnailList.rowHeight - (mark == nil ? 0 : 1))
             for (k, line) in nameLines.enumerated() {
                 _ = c.put(line, x: textX, y: y + k, style: nameStyle, clip: inner)
             }
@@ -59,7 +39,7 @@ enum GalleryPane {
                 _ = c.put(clipped(text, textW), x: textX, y: y + nameLines.count, role, clip: inner)
             }
         }
-        if g.items.count > visible {
+        if g.items.count > ThumbnailList.visible(in: inner) {
             c.bottomNote(r, "\(g.selected + 1)/\(g.items.count)", .dim)
         }
     }

@@ -4,8 +4,6 @@
 import Foundation
 
 enum HistoryPane {
-    static let rowHeight = 3
-
     static func draw(_ c: inout Canvas, _ s: StudioState, _ layout: Layout) {
         let list = layout.historyList, detail = layout.historyDetail
         let h = s.history
@@ -19,22 +17,11 @@ enum HistoryPane {
                 _ = c.put(line, x: inner.x, y: inner.y + k, .dim, clip: inner)
             }
         }
-        let visible = max(1, inner.height / rowHeight)
-        let top = GalleryPane.top(selected: h.selected, count: h.items.count, visible: visible)
-        for (k, item) in h.items.enumerated().dropFirst(top).prefix(visible) {
-            let y = inner.y + (k - top) * rowHeight
-            let selected = k == h.selected
-            let textX = inner.x + GalleryPane.thumbWidth + 1
-            if selected {
-                c.grid.fill(Rect(x: textX - 1, y: y, width: inner.maxX - textX + 1, height: min(rowHeight, inner.maxY - y)),
-                            with: Cell(" ", c.style(.selection)))
-            }
-            if let t = item.thumb {
-                c.image(t, in: Rect(x: inner.x, y: y, width: GalleryPane.thumbWidth, height: min(rowHeight, inner.maxY - y)))
-            }
-            let role: ThemeRole = selected ? .selection : .text
-            _ = c.put(clipped(item.title, inner.maxX - textX), x: textX, y: y, role, clip: inner)
-            _ = c.put(clipped(item.detail, inner.maxX - textX), x: textX, y: y + 1, selected ? .selection : .dim, clip: inner)
+        ThumbnailList.draw(&c, in: inner, count: h.items.count, selected: h.selected, selection: .selection,
+                           thumb: { h.items[$0].thumb }) { c, row in
+            let item = h.items[row.index], t = row.text
+            _ = c.put(clipped(item.title, t.width), x: t.x, y: t.y, row.selected ? .selection : .text, clip: inner)
+            _ = c.put(clipped(item.detail, t.width), x: t.x, y: t.y + 1, row.selected ? .selection : .dim, clip: inner)
         }
         let dInner = detail.inset(1)
         guard h.items.indices.contains(h.selected), dInner.width > 4, dInner.height > 2 else { return }
@@ -50,9 +37,12 @@ enum HistoryPane {
         if let r = item.recall {
             lines.append(r.prompt)
             if !r.negative.isEmpty { lines.append("Negative: \(r.negative)") }
-            let st = r.settings
-            lines.append("\(st.sampler)\(st.karras ? " karras" : "") · \(st.steps) steps · seed \(st.seed) · \(st.width)x\(st.height)")
-            lines.append("text \(fmt(st.textGuidance)) · identity \(fmt(st.identityGuidance))" + (r.object.map { " · object \($0)" } ?? ""))
+            // Unrecorded values shown as the defaults recall leaves in place.
+            var st = StudioSettings()
+            st.apply(r.spec)
+            let q = st.request
+            lines.append("\(q.sampler)\(q.karras == true ? " karras" : "") · \(q.steps) steps · seed \(q.seed) · \(q.width ?? 0)x\(q.height ?? 0)")
+            lines.append("text \(fmt(Double(q.textGuidance))) · identity \(fmt(Double(q.identityGuidance)))" + (r.object.map { " · object \($0)" } ?? ""))
             lines += r.notes
         } else {
             lines.append("no parameters Likeness can read")

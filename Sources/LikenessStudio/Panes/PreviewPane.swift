@@ -52,15 +52,15 @@ enum PreviewPane {
             }
             return
         }
-        if let z = s.zoomed, z < run.cells.count {
+        if let z = s.preview.zoomed, z < run.cells.count {
             cell(&c, run, z, area, selected: true, focused: focused, zoomed: true)
             return
         }
         let labels = run.rows > 1
         let rects = cellRects(area, rows: run.rows, columns: run.columns, labels: labels)
         for (i, rect) in rects.enumerated() where i < run.cells.count {
-            cell(&c, run, i, rect, selected: i == s.selectedCell && run.cells.count > 1, focused: focused, zoomed: false)
-            if labels && i % run.columns == 0, let label = run.cells[i].axisLabel {
+            cell(&c, run, i, rect, selected: i == s.preview.selected && run.cells.count > 1, focused: focused, zoomed: false)
+            if labels && i % run.columns == 0, let label = run.cells[i].axisValue?.label {
                 _ = c.put(clipped(label, labelWidth - 1), x: area.x, y: rect.y + max(0, (rect.height - 1) / 2), .accent, clip: area)
             }
         }
@@ -81,7 +81,7 @@ enum PreviewPane {
         if cell.done {
             let t = String(format: "%.1f s", cell.elapsed)
             options = ["\(seed) · \(cell.total) steps · \(t)", "\(seed) · \(t)", seed]
-            if zoomed, let label = cell.axisLabel { options.insert("\(seed) · \(label) · \(cell.total) steps · \(t)", at: 0) }
+            if zoomed, let label = cell.axisValue?.label { options.insert("\(seed) · \(label) · \(cell.total) steps · \(t)", at: 0) }
             if zoomed, let path = cell.savedPath { options.insert(options[0] + " · " + (path as NSString).lastPathComponent, at: 0) }
         } else if cell.step > 0 {
             options = ["\(seed) · \(cell.step)/\(cell.total)", seed]
@@ -101,7 +101,7 @@ enum PreviewPane {
             _ = c.put(clipped("idle · Ctrl-G generates · F4 preview mode", line.width), x: line.x, y: line.y, .dim, clip: line)
             return
         }
-        let steps = run.plan.settings.steps
+        let steps = run.plan.settings.request.steps
         let total = max(1, steps * run.jobs.count)
         let done = run.jobs.reduce(0) { acc, j in acc + ((j.phase == .finished) ? steps : min(steps, j.step)) }
         let current = run.jobs.first { $0.phase == .running } ?? run.jobs.last { $0.step > 0 } ?? JobProgress()

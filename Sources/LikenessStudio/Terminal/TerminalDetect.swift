@@ -85,6 +85,14 @@ public enum TerminalDetect {
         detectWithInput(env: env, write: write, read: read, timeoutMs: timeoutMs, kitty: kitty).capabilities
     }
 
+    /// Whether the locale (after setlocale) encodes text as UTF-8; without it the studio draws
+    /// its boxes and symbols in ASCII.
+    static func localeIsUTF8() -> Bool {
+        guard let cs = nl_langinfo(nl_item(CODESET)) else { return false }
+        let name = String(cString: cs).uppercased()
+        return name == "UTF-8" || name == "UTF8"
+    }
+
     /// The preview mode for `--preview auto|sixel|halfblock|halfblock256|ascii` (any case).
     /// "halfblock" is 24-bit where the terminal has it, else 256 colours; the others are taken
     /// as asked, sixel even inside tmux.

@@ -71,6 +71,27 @@ final class ImageLayerTests: XCTestCase {
         for i in 16...255 { XCTAssertEqual(ImageLayer.xterm256Index(ImageLayer.xterm256Color(i)), i, "entry \(i)") }
     }
 
+    func testPalette256CellsOfPrimaryColours() throws {
+        // red, green / blue, white: the xterm entries 196, 46 over 21, 231.
+        var grid = CellGrid(width: 2, height: 1)
+        let img = try RGBImage(width: 2, height: 2, pixels: [255, 0, 0, 0, 255, 0, 0, 0, 255, 255, 255, 255])
+        ImageLayer.draw(img, into: &grid, rect: grid.bounds, mode: .halfblock256)
+        XCTAssertEqual(grid[0, 0], Cell("▀", Style(fg: ImageLayer.xterm256Color(196), bg: ImageLayer.xterm256Color(21))))
+        XCTAssertEqual(grid[1, 0], Cell("▀", Style(fg: ImageLayer.xterm256Color(46), bg: ImageLayer.xterm256Color(231))))
+    }
+
+    func testFitsTheBoxAndDrawsNothingInAnEmptyOne() throws {
+        let img = try RGBImage(width: 64, height: 32, fill: .white)
+        var grid = CellGrid(width: 20, height: 20)
+        let r = ImageLayer.draw(img, into: &grid, rect: grid.bounds, mode: .halfblockTruecolor)
+        XCTAssertEqual(r.width, 20)
+        XCTAssertEqual(r.height, 5, "64 x 32 into 20 columns: 20 x 10 pixels, 5 rows of half blocks")
+        var empty = CellGrid(width: 5, height: 1, fill: Cell("x"))
+        let none = ImageLayer.draw(img, into: &empty, rect: Rect(x: 0, y: 0, width: 5, height: 0), mode: .halfblockTruecolor)
+        XCTAssertEqual(none.width * none.height, 0)
+        XCTAssertEqual(empty.text, "xxxxx")
+    }
+
     func testASCIIHasNoColour() throws {
         var grid = CellGrid(width: 2, height: 1)
         let img = try RGBImage(width: 2, height: 1, pixels: [0, 0, 0, 255, 255, 255])

@@ -56,7 +56,7 @@ public enum ImageLayer {
     private static func drawHalfBlocks(_ image: RGBImage, into grid: inout CellGrid, rect: Rect, palette256: Bool,
                                        filter: Filter, cellAspect: Double, background: Style) -> Rect {
         // Pixel rows per cell are 2, so the sample grid is the ASCII one at half the cell aspect
-        // and twice the rows: the same arithmetic TerminalRender.halfBlocks uses.
+        // and twice the rows: the arithmetic of TerminalRender.halfBlockCells.
         let px = TerminalRender.asciiCells(imageWidth: image.width, imageHeight: image.height, maxColumns: rect.width,
                                            maxRows: rect.height * 2, cellAspect: cellAspect / 2)
         let target = fittedRect(imageWidth: image.width, imageHeight: image.height, in: rect, mode: .halfblockTruecolor,

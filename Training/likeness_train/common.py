@@ -245,6 +245,48 @@ class Deadline:
         print(f"{stage}: time budget of {self.minutes:g} min reached at step {step}/{total}", flush=True)
 
 
+def train_loop(acc, cfg, stage: str, opt, ckpt: "Checkpoint", saved: dict, step: int, batch, lr_lambda, *,
+               clip_params=None, after_update=None, after_step=None, max_minutes: float = 0.0) -> int:
+    """The loop every training stage shares; a stage keeps only its model, batch and loss.
+
+    batch(gen) -> (loss, {name: float}): one batch's loss and the values to log, drawing its
+    randomness from `gen` (seeded with cfg.seed + step, so a resumed run continues the stream);
+    lr_lambda(step) multiplies each parameter group's base learning rate; clip_params: gradients
+    clipped to norm 1; after_update(): after each optimiser step (EMA); after_step(step): after
+    the log line (evaluations, kept snapshots). Saves `saved` (name -> module) with the optimiser
+    every cfg.save_every steps, at the end and when the `max_minutes` budget runs out (Deadline).
+    Returns the last step."""
+    if step:
+        for g in opt.param_groups:  # a checkpoint from a loop without a scheduler has no initial_lr
+            g.setdefault("initial_lr", g["lr"])
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda, last_epoch=step - 1 if step else -1)
+    gen = torch.Generator().manual_seed(cfg.seed + step)
+    log = Log()
+    deadline = Deadline(max_minutes)
+    while step < cfg.steps:
+        loss, values = batch(gen)
+        opt.zero_grad(set_to_none=True)
+        acc.backward(loss)
+        if clip_params is not None:
+            acc.clip_grad_norm_(clip_params, 1.0)
+        opt.step()
+        sched.step()
+        if after_update is not None:
+            after_update()
+        step += 1
+        log(step, cfg.steps, cfg.batch_size, **values)
+        if after_step is not None:
+            after_step(step)
+        cfg.steps = deadline.fit(step, cfg.steps)
+        stop = deadline.passed()
+        if step % cfg.save_every == 0 or step == cfg.steps or stop:
+            ckpt.save(saved, opt, step)
+        if stop:
+            deadline.report(stage, step, cfg.steps)
+            break
+    return step
+
+
 class Log:
     def __init__(self, every: int = 25):
         self.every, self.t0, self.acc, self.n = every, time.time(), {}, 0

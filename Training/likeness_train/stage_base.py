@@ -4,6 +4,7 @@ Latents and text states are computed once (both frozen) and cached in memory."""
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
 
 import torch
@@ -71,6 +72,22 @@ def encode_latents(vae, data: common.SceneCache, device, batch: int = 256) -> to
     return torch.cat(out)
 
 
+def cached_latents(vae, data: common.SceneCache, device, path: Path) -> torch.Tensor:
+    """encode_latents, kept in `path` beside the VAE for the next start (a resumed run skips the
+    encoding); recomputed when the file was made from other weights or data."""
+    key = {"n": len(data), "first": data.full[0], "last": data.full[-1],
+           "weights": float(sum(p.double().sum() for p in vae.parameters()))}
+    if path.exists():
+        saved = torch.load(path, map_location="cpu", weights_only=False)
+        if saved.get("key") == key:
+            return saved["latents"].to(device)
+    latents = encode_latents(vae, data, device)
+    tmp = path.with_suffix(".tmp")
+    torch.save({"key": key, "latents": latents.cpu()}, tmp)
+    os.replace(tmp, path)
+    return latents
+
+
 @torch.no_grad()
 def encode_texts(text, tok, texts: list[str], device, batch: int = 512) -> torch.Tensor:
     out = []
@@ -98,7 +115,7 @@ def run(cfg: BaseConfig):
     common.save_config(cfg, out / "train_config.json")
     data = common.SceneCache(common.ensure_data(run_dir, quick=cfg.quick)["train"])
     vae, text, tok = load_frozen(run_dir, acc.device)
-    latents = encode_latents(vae, data, acc.device)
+    latents = cached_latents(vae, data, acc.device, run_dir / "vae" / "latents.pt")
     null_caps = [c.replace(common.PLACEHOLDER, models.ObjectEncoderConfig.null_word) for c in data.placeholder]
     uniq = sorted(set(data.full) | (set(null_caps) if cfg.null_word_rate > 0 else set())) + [""]
     where = {c: i for i, c in enumerate(uniq)}
@@ -127,14 +144,10 @@ def run(cfg: BaseConfig):
     if ema:
         ema.model.to(acc.device)
     saved = {"unet": acc.unwrap_model(unet), **({"ema": ema} if ema else {})}  # what a checkpoint holds
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: levers.lr_factor(s, cfg.steps, 100, cfg.lr_schedule, 0.1, cfg.final_decay), last_epoch=step - 1 if step else -1)
     noise_sched = noise_scheduler()
-    gen = torch.Generator().manual_seed(cfg.seed + step)
-    log = common.Log()
     unet.train()
-    deadline = common.Deadline(cfg.max_minutes)
-    while step < cfg.steps:
+
+    def batch(gen):
         idx = torch.randint(len(data), (cfg.batch_size,), generator=gen)
         x0 = latents[idx]
         ci = cap_idx[idx].clone()
@@ -154,24 +167,16 @@ def run(cfg: BaseConfig):
             m = lat_masks[idx].to(acc.device)
             err = err * (1 + (cfg.mask_weight - 1) * m) / (1 + (cfg.mask_weight - 1) * m.mean(dim=(1, 2, 3), keepdim=True))
         loss = (err.mean(dim=(1, 2, 3)) * w).mean()
-        opt.zero_grad(set_to_none=True)
-        acc.backward(loss)
-        acc.clip_grad_norm_(unet.parameters(), 1.0)
-        opt.step()
-        sched.step()
-        if ema:
-            ema.update(acc.unwrap_model(unet))
-        step += 1
-        log(step, cfg.steps, cfg.batch_size, loss=loss.item())
-        cfg.steps = deadline.fit(step, cfg.steps)
-        stop = deadline.passed()
-        if step % cfg.save_every == 0 or step == cfg.steps or stop:
-            ckpt.save(saved, opt, step)
+        return loss, {"loss": loss.item()}
+
+    def keep(step):
         if cfg.keep_every and step % cfg.keep_every == 0:
             common.Checkpoint(out / "snapshots" / f"step-{step}.pt").save(saved, None, step)
-        if stop:
-            deadline.report("base", step, cfg.steps)
-            break
+
+    common.train_loop(acc, cfg, "base", opt, ckpt, saved, step, batch,
+                      lambda s: levers.lr_factor(s, cfg.steps, 100, cfg.lr_schedule, 0.1, cfg.final_decay),
+                      clip_params=list(unet.parameters()), after_update=(lambda: ema.update(acc.unwrap_model(unet))) if ema else None,
+                      after_step=keep, max_minutes=cfg.max_minutes)
     (ema.model if ema else acc.unwrap_model(unet)).save_pretrained(out / "unet")
     print(f"wrote {out / 'unet'}", flush=True)
 

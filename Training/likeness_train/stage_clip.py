@@ -39,6 +39,15 @@ class ClipConfig:
     attribute_weight: float = 1.0
     separation_weight: float = 1.0
     separation_margin: float = 0.3
+    # The vision tower's shape (RESULTS.md, "the towers"): a dense head on the patch states that
+    # predicts each patch's pixels of the object's mask (weight 0: off), a multiplier of the
+    # vision shape head's loss, and whether the text tower trains (false: the text tower, its
+    # projection and its heads stay as `init_state` left them, so a base model trained on that
+    # text encoder stays valid while the vision tower improves).
+    mask_weight: float = 0.0
+    vision_shape_weight: float = 1.0
+    train_text: bool = True
+    init_state: str = ""  # a clip state.pt to start from (weights only; a fresh optimiser)
 
 
 def main(argv=None):
@@ -50,12 +59,20 @@ class AttributeHeads(torch.nn.Module):
     """Linear heads: pooled vision and text states -> every attribute; text states at the size,
     colour and shape words -> that word's value."""
 
-    def __init__(self, dv: int, dt: int):
+    def __init__(self, dv: int, dt: int, patch: int = 8):
         super().__init__()
         A = towers.ATTRIBUTES
         self.vision = torch.nn.ModuleDict({a: torch.nn.Linear(dv, len(v)) for a, v in A.items()})
         self.text = torch.nn.ModuleDict({a: torch.nn.Linear(dt, len(v)) for a, v in A.items()})
         self.token = torch.nn.ModuleDict({a: torch.nn.Linear(dt, len(A[a])) for a in towers.TOKEN_INDEX})
+        self.mask = torch.nn.Linear(dv, patch * patch)  # patch state -> its pixels' mask logits
+
+    def mask_loss(self, patch_states: torch.Tensor, masks: torch.Tensor, patch: int) -> torch.Tensor:
+        """patch_states [B, P, Dv] (P patches row-major), masks [B, R, R] in {0, 1}"""
+        b, r = masks.shape[0], masks.shape[-1]
+        g = r // patch
+        target = masks.view(b, g, patch, g, patch).permute(0, 1, 3, 2, 4).reshape(b, g * g, patch * patch)
+        return F.binary_cross_entropy_with_logits(self.mask(patch_states), target)
 
 
 def batch_labels(scenes, image: bool) -> dict:
@@ -94,19 +111,28 @@ def run(cfg: ClipConfig):
     clip_cfg = CLIPConfig(text_config=models.clip_text_config(len(tok), cfg.max_length, cfg.quick),
                           vision_config=models.clip_vision_config(cfg.quick), projection_dim=64)
     model = CLIPModel(clip_cfg)
-    heads = AttributeHeads(clip_cfg.vision_config.hidden_size, clip_cfg.text_config.hidden_size)
-    params = list(model.parameters()) + list(heads.parameters())
-    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.05)
+    patch = clip_cfg.vision_config.patch_size
+    heads = AttributeHeads(clip_cfg.vision_config.hidden_size, clip_cfg.text_config.hidden_size, patch)
     ckpt = common.Checkpoint(out / "state.pt")
+    if cfg.init_state and not ckpt.path.exists():
+        init = torch.load(cfg.init_state, map_location="cpu", weights_only=False)["modules"]
+        model.load_state_dict(init["model"])
+        missing, unexpected = heads.load_state_dict(init["heads"], strict=False)
+        if unexpected or any(not k.startswith("mask.") for k in missing):
+            raise ValueError(f"{cfg.init_state}: heads missing {missing}, unused {unexpected}")
+        print(f"clip: started from {cfg.init_state}", flush=True)
+    if not cfg.train_text:
+        for part in (model.text_model, model.text_projection, heads.text, heads.token):
+            part.requires_grad_(False)
+    params = [p for p in list(model.parameters()) + list(heads.parameters()) if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.05)
     step = ckpt.load({"model": model, "heads": heads}, opt)
     model, heads, opt = acc.prepare(model, heads, opt)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / 100) * max(0.05, 1 - s / cfg.steps),
-                                              last_epoch=step - 1 if step else -1)
-    gen = torch.Generator().manual_seed(cfg.seed + step)
     rng = np.random.default_rng(cfg.seed + step)
-    log = common.Log()
     model.train()
-    while step < cfg.steps:
+    m, h = acc.unwrap_model(model), acc.unwrap_model(heads)
+
+    def batch(gen):
         idx = torch.randint(len(data), (cfg.batch_size,), generator=gen).numpy()
         images = data.image_tensor(idx).to(acc.device)
         batch_scenes = [scenes[i] for i in idx]
@@ -117,7 +143,6 @@ def run(cfg: ClipConfig):
             texts += [world.caption(n) + suffix[i] for n, i in zip(negs, idx)]
             text_scenes += negs
         ids = common.tokenize(tok, texts).to(acc.device)
-        m = acc.unwrap_model(model)
         v_out = m.vision_model(pixel_values=images)
         t_out = m.text_model(input_ids=ids)
         img = F.normalize(_features(m.visual_projection(v_out.pooler_output)), dim=-1)
@@ -134,9 +159,9 @@ def run(cfg: ClipConfig):
         loss = loss_clip
         terms = {"clip": loss_clip.item()}
         if cfg.attribute_weight > 0:
-            h = acc.unwrap_model(heads)
             vl, tl = batch_labels(batch_scenes, True), batch_labels(text_scenes, False)
-            la = sum(F.cross_entropy(h.vision[a](v_out.pooler_output), vl[a].to(acc.device)) for a in vl)
+            la = sum(F.cross_entropy(h.vision[a](v_out.pooler_output), vl[a].to(acc.device)) *
+                     (cfg.vision_shape_weight if a == "shape" else 1.0) for a in vl)
             la = la + sum(F.cross_entropy(h.text[a](t_out.pooler_output), tl[a].to(acc.device)) for a in tl)
             la = la + sum(F.cross_entropy(h.token[a](t_out.last_hidden_state[:, k]), tl[a].to(acc.device))
                           for a, k in towers.TOKEN_INDEX.items())
@@ -148,16 +173,16 @@ def run(cfg: ClipConfig):
                                 cfg.separation_margin) for a in ("shape", "color"))
             loss = loss + cfg.separation_weight * ls
             terms["sep"] = ls.item()
-        opt.zero_grad(set_to_none=True)
-        acc.backward(loss)
-        opt.step()
-        sched.step()
-        step += 1
+        if cfg.mask_weight > 0:
+            lm = h.mask_loss(v_out.last_hidden_state[:, 1:], data.mask_tensor(idx)[:, 0].to(acc.device), patch)
+            loss = loss + cfg.mask_weight * lm
+            terms["mask"] = lm.item()
         with torch.no_grad():
             terms["acc"] = (logits.argmax(1) == torch.arange(len(idx), device=acc.device)).float().mean().item()
-        log(step, cfg.steps, cfg.batch_size, **terms)
-        if step % cfg.save_every == 0 or step == cfg.steps:
-            ckpt.save({"model": acc.unwrap_model(model), "heads": acc.unwrap_model(heads)}, opt, step)
+        return loss, terms
+
+    common.train_loop(acc, cfg, "clip", opt, ckpt, {"model": m, "heads": h}, step, batch,
+                      lambda s: min(1.0, (s + 1) / 100) * max(0.05, 1 - s / cfg.steps))
     model = acc.unwrap_model(model)
     export(model, out)
 

@@ -136,20 +136,14 @@ def run(cfg: EncoderConfig):
     ckpt = common.Checkpoint(out / "state.pt")
     step = ckpt.load({"encoder": enc, "unet": unet, "text": text}, opt)
     enc, unet, text, opt = acc.prepare(enc, unet, text, opt)
-    base_lrs = [g["lr"] for g in opt.param_groups]
     kind_pred = noise_sched.config.prediction_type
     print(f"noise schedule: {noise_sched.config.beta_schedule}, {noise_sched.config.num_train_timesteps} steps, "
           f"predicts {kind_pred}", flush=True)
     acp = noise_sched.alphas_cumprod.to(dev)
-    gen = torch.Generator().manual_seed(cfg.seed + step)
-    log = common.Log()
     vae.requires_grad_(False)
     e_mod, t_mod, u_mod = acc.unwrap_model(enc), acc.unwrap_model(text), acc.unwrap_model(unet)
-    deadline = common.Deadline(cfg.max_minutes)
-    while step < cfg.steps:
-        warm = min(1.0, (step + 1) / 100) * max(0.1, 1 - step / cfg.steps)
-        for g, lr in zip(opt.param_groups, base_lrs):
-            g["lr"] = lr * warm
+
+    def batch(gen):
         b = cfg.batch_size
         idx = torch.randint(len(data), (b,), generator=gen)
         r = torch.rand(b, generator=gen)
@@ -202,19 +196,11 @@ def run(cfg: EncoderConfig):
                 ref_sel = tokens_ref[[pos[int(s)] for s in sel.tolist()]].detach()
                 cons = (1 - F.cosine_similarity(tok_pred, ref_sel, dim=-1)).mean()
                 loss = loss + cfg.consistency_weight * cons
-        opt.zero_grad(set_to_none=True)
-        acc.backward(loss)
-        acc.clip_grad_norm_([p for g in opt.param_groups for p in g["params"]], 1.0)
-        opt.step()
-        step += 1
-        log(step, cfg.steps, b, loss=diff_loss.item(), cons=cons.item())
-        cfg.steps = deadline.fit(step, cfg.steps)
-        stop = deadline.passed()
-        if step % cfg.save_every == 0 or step == cfg.steps or stop:
-            ckpt.save({"encoder": e_mod, "unet": u_mod, "text": t_mod}, opt, step)
-        if stop:
-            deadline.report("encoder", step, cfg.steps)
-            break
+        return loss, {"loss": diff_loss.item(), "cons": cons.item()}
+
+    common.train_loop(acc, cfg, "encoder", opt, ckpt, {"encoder": e_mod, "unet": u_mod, "text": t_mod}, step, batch,
+                      lambda s: min(1.0, (s + 1) / 100) * max(0.1, 1 - s / cfg.steps),
+                      clip_params=[p for g in opt.param_groups for p in g["params"]], max_minutes=cfg.max_minutes)
     save_weights(out, e_mod, u_mod, t_mod)
 
 

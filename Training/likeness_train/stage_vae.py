@@ -70,42 +70,32 @@ def run(cfg: VaeConfig):
     ckpt = common.Checkpoint(out / "state.pt")
     step = ckpt.load({"vae": vae}, opt)
     vae, opt = acc.prepare(vae, opt)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: levers.lr_factor(s, cfg.schedule_steps or cfg.steps, 50, "linear", 0.05),
-                                              last_epoch=step - 1 if step else -1)
-    gen = torch.Generator().manual_seed(cfg.seed + step)
-    log = common.Log()
     vae.train()
-    deadline = common.Deadline(cfg.max_minutes)
-    while step < cfg.steps:
+    m = acc.unwrap_model(vae)
+
+    def batch(gen):
         idx = torch.randint(len(data), (cfg.batch_size,), generator=gen).numpy()
         x = data.image_tensor(idx).to(acc.device)
-        posterior = acc.unwrap_model(vae).encode(x).latent_dist
+        posterior = m.encode(x).latent_dist
         z = posterior.sample()
-        rec = acc.unwrap_model(vae).decode(z).sample
+        rec = m.decode(z).sample
         rec_loss = F.l1_loss(rec, x) + F.mse_loss(rec, x)
         kl = posterior.kl().mean()
-        loss = rec_loss + cfg.kl_weight * kl
-        opt.zero_grad(set_to_none=True)
-        acc.backward(loss)
-        opt.step()
-        sched.step()
-        step += 1
-        log(step, cfg.steps, cfg.batch_size, rec=rec_loss.item(), kl=kl.item())
-        if cfg.eval_every and step % cfg.eval_every == 0:
-            m = acc.unwrap_model(vae)
-            m.eval()
-            with torch.no_grad():
-                xh = held.image_tensor(range(min(256, len(held)))).to(acc.device)
-                p = psnr(m.decode(m.encode(xh).latent_dist.mode()).sample, xh)
-            m.train()
-            print(f"eval step {step} images {step * cfg.batch_size} heldout_psnr_db {p:.2f}", flush=True)
-        cfg.steps = deadline.fit(step, cfg.steps)
-        stop = deadline.passed()
-        if step % cfg.save_every == 0 or step == cfg.steps or stop:
-            ckpt.save({"vae": acc.unwrap_model(vae)}, opt, step)
-        if stop:
-            deadline.report("vae", step, cfg.steps)
-            break
+        return rec_loss + cfg.kl_weight * kl, {"rec": rec_loss.item(), "kl": kl.item()}
+
+    def evaluate(step):
+        if not cfg.eval_every or step % cfg.eval_every:
+            return
+        m.eval()
+        with torch.no_grad():
+            xh = held.image_tensor(range(min(256, len(held)))).to(acc.device)
+            p = psnr(m.decode(m.encode(xh).latent_dist.mode()).sample, xh)
+        m.train()
+        print(f"eval step {step} images {step * cfg.batch_size} heldout_psnr_db {p:.2f}", flush=True)
+
+    step = common.train_loop(acc, cfg, "vae", opt, ckpt, {"vae": m}, step, batch,
+                             lambda s: levers.lr_factor(s, cfg.schedule_steps or cfg.steps, 50, "linear", 0.05),
+                             after_step=evaluate, max_minutes=cfg.max_minutes)
     vae = acc.unwrap_model(vae).eval()
     with torch.no_grad():
         x = held.image_tensor(range(min(256, len(held)))).to(acc.device)

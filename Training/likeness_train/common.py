@@ -246,7 +246,8 @@ class Deadline:
 
 
 def train_loop(acc, cfg, stage: str, opt, ckpt: "Checkpoint", saved: dict, step: int, batch, lr_lambda, *,
-               clip_params=None, after_update=None, after_step=None, max_minutes: float = 0.0) -> int:
+               clip_params=None, after_update=None, after_step=None, max_minutes: float = 0.0,
+               stop_at: int = 0) -> int:
     """The loop every training stage shares; a stage keeps only its model, batch and loss.
 
     batch(gen) -> (loss, {name: float}): one batch's loss and the values to log, drawing its
@@ -254,8 +255,9 @@ def train_loop(acc, cfg, stage: str, opt, ckpt: "Checkpoint", saved: dict, step:
     lr_lambda(step) multiplies each parameter group's base learning rate; clip_params: gradients
     clipped to norm 1; after_update(): after each optimiser step (EMA); after_step(step): after
     the log line (evaluations, kept snapshots). Saves `saved` (name -> module) with the optimiser
-    every cfg.save_every steps, at the end and when the `max_minutes` budget runs out (Deadline).
-    Returns the last step."""
+    every cfg.save_every steps, at the end and when the `max_minutes` budget runs out (Deadline);
+    stop_at > 0 ends the run there while the schedule still reads cfg.steps (a checkpoint taken
+    part-way through a schedule, reproduced). Returns the last step."""
     if step:
         for g in opt.param_groups:  # a checkpoint from a loop without a scheduler has no initial_lr
             g.setdefault("initial_lr", g["lr"])
@@ -278,11 +280,12 @@ def train_loop(acc, cfg, stage: str, opt, ckpt: "Checkpoint", saved: dict, step:
         if after_step is not None:
             after_step(step)
         cfg.steps = deadline.fit(step, cfg.steps)
-        stop = deadline.passed()
+        stop = deadline.passed() or step == stop_at
         if step % cfg.save_every == 0 or step == cfg.steps or stop:
             ckpt.save(saved, opt, step)
         if stop:
-            deadline.report(stage, step, cfg.steps)
+            if step != stop_at:
+                deadline.report(stage, step, cfg.steps)
             break
     return step
 

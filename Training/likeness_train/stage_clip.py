@@ -48,6 +48,8 @@ class ClipConfig:
     vision_shape_weight: float = 1.0
     train_text: bool = True
     init_state: str = ""  # a clip state.pt to start from (weights only; a fresh optimiser)
+    max_minutes: float = 0.0  # stop, save and export after this much wall time (0: no limit)
+    stop_at: int = 0  # stop, save and export at this step, the schedule still reading `steps`
 
 
 def main(argv=None):
@@ -182,7 +184,8 @@ def run(cfg: ClipConfig):
         return loss, terms
 
     common.train_loop(acc, cfg, "clip", opt, ckpt, {"model": m, "heads": h}, step, batch,
-                      lambda s: min(1.0, (s + 1) / 100) * max(0.05, 1 - s / cfg.steps))
+                      lambda s: min(1.0, (s + 1) / 100) * max(0.05, 1 - s / cfg.steps), max_minutes=cfg.max_minutes,
+                      stop_at=cfg.stop_at)
     model = acc.unwrap_model(model)
     export(model, out)
 

@@ -136,3 +136,23 @@ def test_base_stage_with_the_levers_resumes_and_base_folder_reads_its_heads(chai
     assert cfg["attention_head_dim"] == [2, 4, 4]
     out = stage_base_folder.run(stage_base_folder.BaseFolderConfig(run_dir=str(run), out=str(tmp_path / "folder")))
     assert json.loads((out / "base_state.json").read_text())["step"] == 3
+
+
+def test_clip_stage_stops_at_a_step_of_a_longer_schedule_and_freezes_the_text_tower(chain, tmp_path):
+    import shutil
+    run = tmp_path / "run"
+    shutil.copytree(chain / "data", run / "data")
+    stage_clip.main(["--run-dir", str(run), "--quick", "true", "--steps", "50", "--stop-at", "3", "--batch-size", "8"])
+    state = torch.load(run / "clip" / "state.pt", weights_only=False)
+    assert state["step"] == 3
+    assert (run / "clip" / "text_encoder" / "config.json").exists()
+    run2 = tmp_path / "run2"
+    shutil.copytree(chain / "data", run2 / "data")
+    stage_clip.main(["--run-dir", str(run2), "--quick", "true", "--steps", "2", "--batch-size", "8", "--init-state",
+                     str(run / "clip" / "state.pt"), "--train-text", "false", "--mask-weight", "1"])
+    a = torch.load(run / "clip" / "state.pt", weights_only=False)["modules"]["model"]
+    b = torch.load(run2 / "clip" / "state.pt", weights_only=False)["modules"]["model"]
+    text = [k for k in a if k.startswith("text_model.")]
+    vision = [k for k in a if k.startswith("vision_model.encoder")]
+    assert text and all(torch.equal(a[k], b[k]) for k in text)
+    assert any(not torch.equal(a[k], b[k]) for k in vision)

@@ -1,0 +1,56 @@
+"""Can the vision tower learn shape at all? Trains the Toybox CLIP vision tower alone on the
+cached scenes with only the shape head's loss (or every attribute head's) and prints the shape
+head's accuracy on its own training batches (docs/RESULTS.md, "The towers").
+
+    cd Training && python ../scripts/vision_shape_diag.py --run-dir ../runs/t3 --patch 8 --heads shape
+"""
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "Training"))
+from likeness_train import common, models, stage_clip, towers  # noqa: E402
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--run-dir", default="../runs/t3")
+    p.add_argument("--patch", type=int, default=8)
+    p.add_argument("--heads", choices=["shape", "all"], default="shape")
+    p.add_argument("--steps", type=int, default=300)
+    p.add_argument("--lr", type=float, default=1e-3)
+    a = p.parse_args()
+    from transformers import CLIPVisionConfig, CLIPVisionModel
+
+    torch.manual_seed(0)
+    cfg = models.clip_vision_config()
+    cfg["patch_size"] = a.patch
+    vision = CLIPVisionModel(CLIPVisionConfig(**cfg))
+    heads = stage_clip.AttributeHeads(cfg["hidden_size"], cfg["hidden_size"], a.patch)
+    data = common.SceneCache(Path(a.run_dir) / "data" / "train.npz")
+    scenes = [towers.scene_of(data.ident_keys[data.ident[i]], data.meta[i]) for i in range(len(data))]
+    opt = torch.optim.AdamW(list(vision.parameters()) + list(heads.vision.parameters()), lr=a.lr, weight_decay=0.05)
+    gen = torch.Generator().manual_seed(0)
+    t0, accs = time.time(), []
+    for step in range(1, a.steps + 1):
+        idx = torch.randint(len(data), (128,), generator=gen).numpy()
+        labels = stage_clip.batch_labels([scenes[i] for i in idx], True)
+        pooled = vision(pixel_values=data.image_tensor(idx)).pooler_output
+        names = ["shape"] if a.heads == "shape" else list(labels)
+        loss = sum(F.cross_entropy(heads.vision[n](pooled), labels[n]) for n in names)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        accs.append(float((heads.vision["shape"](pooled).argmax(1) == labels["shape"]).float().mean()))
+        if step % 50 == 0:
+            print(f"patch {a.patch} heads {a.heads} step {step} shape accuracy on training batches "
+                  f"{np.mean(accs[-50:]):.3f} ({time.time() - t0:.0f}s)", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -74,7 +74,7 @@ struct GenerateCommand: ParsableCommand {
 
         let pipeline = loadPipeline(model)
         let identity: ModelIdentity
-        do { identity = try ModelIdentity(folder: pipeline.folder.url, cache: FingerprintCache()) } catch { fail("\(error)") }
+        do { identity = try ModelIdentity(folder: pipeline.modelURL, cache: FingerprintCache()) } catch { fail("\(error)") }
         if let from, let recalled {
             for m in recalled.mismatches(model: identity) { warn("\(from): cannot honour \(m)") }
         }

@@ -29,7 +29,7 @@ final class RuntimeTests: XCTestCase {
         guard let (pipeline, engine) = Self.shared else { throw XCTSkip("no model") }
         let paths = LikenessPaths(dataHome: tmp.appendingPathComponent("data"), configHome: tmp.appendingPathComponent("config"))
         let mailbox = Mailbox()
-        let runtime = StudioRuntime(engine: engine, identity: try ModelIdentity(folder: pipeline.folder.url),
+        let runtime = StudioRuntime(engine: engine, identity: try ModelIdentity(folder: pipeline.modelURL),
                                     gallery: ObjectGallery(paths: paths), outputs: OutputStore(paths: paths), paths: paths,
                                     mailbox: mailbox, samples: samples ? Self.root.appendingPathComponent("Samples/objects") : nil)
         return (runtime, mailbox)

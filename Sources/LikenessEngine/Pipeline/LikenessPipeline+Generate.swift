@@ -49,11 +49,11 @@ extension LikenessPipeline {
         }
         if let tokens = request.objectTokens {
             // Tokens from another model (other K or D) would be read out of bounds.
-            guard let enc = objectEncoder else { throw GenerationError.noObjectEncoder(model: folder.url.path) }
+            guard let enc = objectEncoder else { throw GenerationError.noObjectEncoder(model: modelURL.path) }
             let expected = [1, enc.tokenCount, textEncoder.config.hidden_size]
             guard tokens.shape == expected else {
                 throw ModelInputError.badShape(what: "object tokens", shape: tokens.shape,
-                                               expected: "\(expected) for \(folder.name) (encode the object with this model)")
+                                               expected: "\(expected) for \(modelName) (encode the object with this model)")
             }
         }
 

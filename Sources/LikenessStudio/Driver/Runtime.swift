@@ -36,7 +36,7 @@ public final class StudioRuntime {
     }
 
     public static func facts(_ p: LikenessPipeline) -> ModelFacts {
-        ModelFacts(name: p.folder.name, defaultSize: p.defaultSize, sizeMultiple: p.sizeMultiple,
+        ModelFacts(name: p.modelName, defaultSize: p.defaultSize, sizeMultiple: p.sizeMultiple,
                    maxSide: LikenessPipeline.maxImageSide, maxTokens: p.promptEncoder.maxLength,
                    placeholder: p.promptEncoder.placeholder, hasObjectEncoder: p.objectEncoder != nil,
                    vaeFactor: p.vaeFactor, hasLatentPreview: p.preview != nil)

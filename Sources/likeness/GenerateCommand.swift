@@ -9,8 +9,10 @@ struct GenerateCommand: ParsableCommand {
         commandName: "generate",
         abstract: "Generate images from a prompt, optionally with your object (<obj>), or again from an image's parameters.")
 
-    @Option(help: "A model folder (diffusers Stable Diffusion layout, docs/FORMAT.md).")
+    @Option(help: "A model folder (diffusers Stable Diffusion layout) or a single-file SD 1.x/2.x .safetensors checkpoint (docs/FORMAT.md).")
     var model: String = "Models/toybox"
+    @Option(help: "A single file's prediction type, epsilon or v (default: what the file states, else epsilon for SD 1.x and v for SD 2.x).")
+    var prediction: String?
     @Option(help: "The prompt; with --object, write <obj> where the object goes.")
     var prompt: String?
     @Option(name: .customLong("negative-prompt"), help: "What to steer away from.")
@@ -72,7 +74,7 @@ struct GenerateCommand: ParsableCommand {
             fail("--output must be a .png file, got \(output)")
         }
 
-        let pipeline = loadPipeline(model)
+        let pipeline = loadPipeline(model, prediction: prediction)
         let identity: ModelIdentity
         do { identity = try ModelIdentity(folder: pipeline.modelURL, cache: FingerprintCache()) } catch { fail("\(error)") }
         if let from, let recalled {

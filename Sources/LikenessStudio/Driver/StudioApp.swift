@@ -14,10 +14,12 @@ public struct StudioOptions: Sendable {
     public var preview: String
     public var theme: String?
     public var threads: Int?
+    /// A single file's prediction type, "epsilon" or "v" (nil: what the file states, else the version's).
+    public var prediction: String?
     public init(model: String, gallery: String? = nil, outputs: String? = nil, preview: String = "auto",
-                theme: String? = nil, threads: Int? = nil) {
+                theme: String? = nil, threads: Int? = nil, prediction: String? = nil) {
         self.model = model; self.gallery = gallery; self.outputs = outputs; self.preview = preview
-        self.theme = theme; self.threads = threads
+        self.theme = theme; self.threads = threads; self.prediction = prediction
     }
 }
 
@@ -33,7 +35,15 @@ public enum StudioApp {
         do { terminal = try Terminal(o, environment: env) } catch { return fail("\(error)") }
         FileHandle.standardError.write(Data("likeness studio: loading \(o.model)…\n".utf8))
         let pipeline: LikenessPipeline
-        do { pipeline = try LikenessPipeline(folder: URL(fileURLWithPath: o.model)) } catch { return fail("\(error)") }
+        var prediction: PredictionType?
+        if let p = o.prediction {
+            guard let parsed = PredictionType(flag: p) else { return fail("--prediction must be epsilon or v, got \(p)") }
+            prediction = parsed
+        }
+        do { pipeline = try LikenessPipeline(model: URL(fileURLWithPath: o.model), prediction: prediction) } catch { return fail("\(error)") }
+        if let ckpt = pipeline.checkpoint {
+            FileHandle.standardError.write(Data("likeness studio: \(ckpt.url.lastPathComponent): \(ckpt.version.rawValue) single file, prediction \(pipeline.predictionNote ?? "?")\n".utf8))
+        }
         StudioTrace.start(environment: env)
         defer { StudioTrace.finish() }
         var studio = start(o, environment: env, terminal: terminal, pipeline: pipeline)

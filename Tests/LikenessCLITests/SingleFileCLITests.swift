@@ -1,0 +1,65 @@
+// `likeness info` and `generate` on single-file checkpoints (scripts/fixtures/single_file.py):
+// the file is described as the engine reads it, the prediction type used is said, the PNG's
+// Model hash is the file's SHA-256 prefix (as A1111 writes it), and a .ckpt is refused with one
+// clear message and exit status 1.
+
+import Foundation
+import LikenessEngine
+import XCTest
+
+extension LikenessCLITests {
+    func singleFile(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws -> String {
+        let u = LikenessCLITests.fixtures.deletingLastPathComponent().appendingPathComponent("single_file/\(name)")
+        guard FileManager.default.fileExists(atPath: u.path) else {
+            let message = "fixture \(u.path) is missing; run `make fixtures` (or .venv/bin/python scripts/fixtures/single_file.py)"
+            XCTFail(message, file: file, line: line)
+            throw CocoaError(.fileNoSuchFile, userInfo: [NSLocalizedDescriptionKey: message])
+        }
+        return u.path
+    }
+
+    func testInfoDescribesSingleFiles() throws {
+        let sd2 = try likeness(["info", try singleFile("sd2.safetensors")])
+        XCTAssertEqual(sd2.status, 0, sd2.stderr)
+        for expected in ["single file, SD 2.x original layout", "CLIPTextModel (OpenCLIP)", "cond_stage_model.model.*",
+                         "padded with \"!\"", "DDIMScheduler", "prediction      v (SD 2.x default", "every component loads"] {
+            XCTAssertTrue(sd2.stdout.contains(expected), "missing '\(expected)' in:\n\(sd2.stdout)")
+        }
+        let ema = try likeness(["info", "--model", try singleFile("sd1-ema.safetensors"), "--prediction", "v"])
+        XCTAssertEqual(ema.status, 0, ema.stderr)
+        for expected in ["SD 1.x original layout", "model_ema.* present, not used", "prediction      v (--prediction)", "PNDMScheduler"] {
+            XCTAssertTrue(ema.stdout.contains(expected), "missing '\(expected)' in:\n\(ema.stdout)")
+        }
+        let bad = try likeness(["info", try singleFile("sd1.safetensors"), "--prediction", "x"])
+        XCTAssertEqual(bad.status, 1)
+        XCTAssertTrue(bad.stderr.contains("--prediction must be epsilon or v"), bad.stderr)
+    }
+
+    func testGenerateFromSingleFileRecordsTheFileHash() throws {
+        let model = try singleFile("sd1-fp16.safetensors")
+        let output = tmp.appendingPathComponent("out.png")
+        let run = try likeness(["generate", "--model", model, "--prompt", "a red cat", "--steps", "2", "--seed", "3",
+                                    "--width", "64", "--height", "64", "--output", output.path])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertTrue(run.stderr.contains("sd1-fp16.safetensors: SD 1.x single file, prediction epsilon (SD 1.x default)"), run.stderr)
+        let sha = Process(), pipe = Pipe()
+        sha.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
+        sha.arguments = [model]
+        sha.standardOutput = pipe
+        try sha.run()
+        let digest = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).prefix(10)
+        sha.waitUntilExit()
+        let params = try likeness(["params", output.path])
+        XCTAssertEqual(params.status, 0, params.stderr)
+        XCTAssertTrue(params.stdout.contains("Model hash: \(digest), Model: sd1-fp16"), params.stdout)
+    }
+
+    func testPickleIsRefused() throws {
+        let ckpt = tmp.appendingPathComponent("model.ckpt")
+        try Data([0x80, 0x02, 0x7d]).write(to: ckpt)
+        let run = try likeness(["generate", "--model", ckpt.path, "--prompt", "x"])
+        XCTAssertEqual(run.status, 1)
+        XCTAssertTrue(run.stderr.contains("never unpickles"), run.stderr)
+        XCTAssertFalse(run.stderr.contains("Fatal error"), run.stderr)
+    }
+}

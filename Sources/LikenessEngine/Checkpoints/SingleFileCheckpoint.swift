@@ -50,7 +50,8 @@ public final class SingleFileCheckpoint {
     public let file: SafeTensorsFile
     public let version: StableDiffusionVersion
     public let unetConfig: UNet2DConditionConfig
-    public let vaeConfig: AutoencoderKLConfig
+    /// Nil when the file holds no VAE (first_stage_model.*): then a standalone VAE must be given.
+    public let vaeConfig: AutoencoderKLConfig?
     public let textConfig: CLIPTextConfig
     /// The prediction type the file states, nil when it says nothing.
     public let statedPrediction: PredictionType?
@@ -94,9 +95,7 @@ public final class SingleFileCheckpoint {
         } else {
             throw fail("no text encoder (neither cond_stage_model.transformer.* for SD 1.x nor cond_stage_model.model.* for SD 2.x); only complete SD 1.x/2.x checkpoints load as --model")
         }
-        guard let vaePrefix = ["first_stage_model.", "vae."].first(where: { p in keys.contains { $0.hasPrefix(p) } }) else {
-            throw fail("no VAE (first_stage_model.*) in the file")
-        }
+        let vaePrefix = ["first_stage_model.", "vae."].first(where: { p in keys.contains { $0.hasPrefix(p) } })
 
         // UNet.
         guard let convIn = shape(unetPrefix + "input_blocks.0.0.weight"), convIn.count == 4 else {
@@ -207,13 +206,19 @@ public final class SingleFileCheckpoint {
             guard let name = OriginalLayout.unetName(k, layersPerBlock: lpb) else { unmapped.append(unetPrefix + k); continue }
             unetMap[name] = .init(unetPrefix + k)
         }
-        let vaeKeys = keys.filter { $0.hasPrefix(vaePrefix) && !$0.hasPrefix(vaePrefix + "loss.") }
-        let (vaeMap, vaeConfig, vaeUnmapped) = try Self.vaeLayout(keys: vaeKeys, prefix: vaePrefix, file: file, fail: fail)
-        unmapped += vaeUnmapped
+        var vaeMap: [String: MappedTensorSource.Mapping] = [:]
+        var vaeConfig: AutoencoderKLConfig?
+        if let vaePrefix {
+            let vaeKeys = keys.filter { $0.hasPrefix(vaePrefix) && !$0.hasPrefix(vaePrefix + "loss.") }
+            let layout = try Self.vaeLayout(keys: vaeKeys, prefix: vaePrefix, file: file, fail: fail)
+            vaeMap = layout.0
+            vaeConfig = layout.1
+            unmapped += layout.2
+        }
         hasEMA = keys.contains { $0.hasPrefix("model_ema.") }
         let known = Set(unetMap.values.map(\.sourceKey)).union(vaeMap.values.map(\.sourceKey)).union(textMap.values.map(\.sourceKey))
         for k in keys where !known.contains(k) && !unmapped.contains(k) {
-            if k.hasPrefix("model_ema.") || k.hasPrefix(vaePrefix + "loss.") || Self.ignoredKeys.contains(k) { continue }
+            if k.hasPrefix("model_ema.") || (vaePrefix.map { k.hasPrefix($0 + "loss.") } ?? false) || Self.ignoredKeys.contains(k) { continue }
             if k.hasPrefix(openPrefix) { continue }   // the unused last resblock and text_projection
             unmapped.append(k)
         }

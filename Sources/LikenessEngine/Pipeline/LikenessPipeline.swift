@@ -34,6 +34,8 @@ public final class LikenessPipeline: @unchecked Sendable {
     /// How the prediction type was chosen for a single file ("stated by the file (...)", "--prediction",
     /// "SD 2.x default"); nil for a folder, whose scheduler config states it.
     public let predictionNote: String?
+    /// The standalone VAE used instead of the model's own, nil when the model's VAE is used.
+    public let vaeReplacement: URL?
     /// Prompt encodings of recent jobs, reused while the prompt, object and options are unchanged.
     let conditioning = ConditioningCache(capacity: 16)
 
@@ -47,11 +49,12 @@ public final class LikenessPipeline: @unchecked Sendable {
 
     /// Loads a model folder or a single-file checkpoint (.safetensors, SD 1.x/2.x original layout).
     /// `prediction` overrides the file's prediction type (single files only; a folder's scheduler config states it).
-    public convenience init(model url: URL, prediction: PredictionType? = nil) throws {
+    /// `vae`, a standalone VAE (file or folder, see `StandaloneVAE`), replaces the model's own.
+    public convenience init(model url: URL, prediction: PredictionType? = nil, vae: URL? = nil) throws {
         var isDir: ObjCBool = false
         let exists = FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir)
         if exists && !isDir.boolValue {
-            try self.init(checkpoint: SingleFileCheckpoint(url: url), prediction: prediction)
+            try self.init(checkpoint: SingleFileCheckpoint(url: url), prediction: prediction, vae: vae)
             return
         }
         let folder = try ModelFolder(url)
@@ -63,7 +66,8 @@ public final class LikenessPipeline: @unchecked Sendable {
         let unet = try UNet2DConditionModel(folder: folder.component("unet"))
         try self.init(folder: folder, checkpoint: nil, url: url, name: folder.name,
                       tokenizer: try loadTokenizer(folder: folder.component("tokenizer")),
-                      textEncoder: textEncoder, unet: unet, vae: try AutoencoderKL(folder: folder.component("vae")),
+                      textEncoder: textEncoder, unet: unet,
+                      vae: try vae.map(StandaloneVAE.load) ?? AutoencoderKL(folder: folder.component("vae")), vaeReplacement: vae,
                       schedulerConfig: try folder.schedulerConfig(),
                       objectEncoder: folder.hasObjectEncoder ? try ObjectEncoder(folder: folder.component("object_encoder")) : nil,
                       preview: folder.hasLatentPreview
@@ -73,7 +77,7 @@ public final class LikenessPipeline: @unchecked Sendable {
 
     /// Loads the three components of a single-file checkpoint from its mapping, failing on any
     /// missing, unused or wrong-shaped tensor (named with the file's own key).
-    public convenience init(checkpoint ckpt: SingleFileCheckpoint, prediction: PredictionType? = nil) throws {
+    public convenience init(checkpoint ckpt: SingleFileCheckpoint, prediction: PredictionType? = nil, vae vaeURL: URL? = nil) throws {
         func load<T>(_ source: MappedTensorSource, _ make: (WeightStore) throws -> T) throws -> T {
             let store = WeightStore(source: source)
             let model = try make(store)
@@ -83,7 +87,14 @@ public final class LikenessPipeline: @unchecked Sendable {
         let name = ckpt.url.lastPathComponent
         let text = try load(ckpt.textSource()) { try CLIPTextModel(config: ckpt.textConfig, weights: $0, configFile: "\(name) (text encoder)") }
         let unet = try load(ckpt.unetSource()) { try UNet2DConditionModel(config: ckpt.unetConfig, weights: $0, configFile: "\(name) (UNet)") }
-        let vae = try load(ckpt.vaeSource()) { try AutoencoderKL(config: ckpt.vaeConfig, weights: $0, configFile: "\(name) (VAE)") }
+        let vae: AutoencoderKL
+        if let vaeURL {
+            vae = try StandaloneVAE.load(vaeURL)
+        } else if let config = ckpt.vaeConfig {
+            vae = try load(ckpt.vaeSource()) { try AutoencoderKL(config: config, weights: $0, configFile: "\(name) (VAE)") }
+        } else {
+            throw CheckpointError(file: name, reason: "the file holds no VAE (first_stage_model.*); pass one with --vae FILE")
+        }
         let used = prediction ?? ckpt.defaultPrediction
         let note: String
         if prediction != nil {
@@ -96,12 +107,12 @@ public final class LikenessPipeline: @unchecked Sendable {
                 : "v (SD 2.x default, the 768-v model; pass --prediction epsilon for 512-base models)"
         }
         try self.init(folder: nil, checkpoint: ckpt, url: ckpt.url, name: ckpt.name, tokenizer: try ckpt.tokenizer(),
-                      textEncoder: text, unet: unet, vae: vae, schedulerConfig: ckpt.schedulerConfig(prediction: used),
+                      textEncoder: text, unet: unet, vae: vae, vaeReplacement: vaeURL, schedulerConfig: ckpt.schedulerConfig(prediction: used),
                       objectEncoder: nil, preview: nil, predictionNote: note)
     }
 
     private init(folder: ModelFolder?, checkpoint: SingleFileCheckpoint?, url: URL, name: String, tokenizer: TextTokenizer,
-                 textEncoder: CLIPTextModel, unet: UNet2DConditionModel, vae: AutoencoderKL, schedulerConfig: SchedulerConfig,
+                 textEncoder: CLIPTextModel, unet: UNet2DConditionModel, vae: AutoencoderKL, vaeReplacement: URL?, schedulerConfig: SchedulerConfig,
                  objectEncoder: ObjectEncoder?, preview: LatentPreview?, predictionNote: String?) throws {
         self.folder = folder
         self.checkpoint = checkpoint
@@ -111,6 +122,11 @@ public final class LikenessPipeline: @unchecked Sendable {
         self.textEncoder = textEncoder
         self.unet = unet
         self.vae = vae
+        self.vaeReplacement = vaeReplacement
+        if vae.config.latent_channels != unet.config.in_channels {
+            throw CheckpointError(file: vaeReplacement?.lastPathComponent ?? "vae",
+                                  reason: "the VAE has \(vae.config.latent_channels) latent channels, the UNet takes \(unet.config.in_channels); this VAE does not fit the model")
+        }
         self.schedulerConfig = schedulerConfig
         self.objectEncoder = objectEncoder
         self.preview = preview

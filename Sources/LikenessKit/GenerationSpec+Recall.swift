@@ -17,7 +17,7 @@ enum UnsupportedReason {
     static let notAdjustable = "not adjustable in Likeness"
     static let noiseSource = "Likeness draws noise as torch's CPU generator does; other sources give other images"
     static let variationSeeds = "variation seeds are not supported"
-    static let vae = "a separate VAE is not supported; the model's own is used"
+    static let vae = "a separate VAE: recall uses the model's own; pass that VAE with --vae FILE"
     static let refiner = "a refiner model is not supported; the base model alone makes the image"
     static let seamless = "seamless tiling is not supported"
     static let cfgRescale = "CFG rescale is not supported"
@@ -78,6 +78,8 @@ extension GenerationSpec {
                 } else { bad(pair, "expected WIDTHxHEIGHT") }
             case "Model": spec.model = v
             case "Model hash": spec.modelHash = v
+            case "VAE": spec.vae = v
+            case "VAE hash": spec.vaeHash = v
             case "Identity guidance":
                 if let f = Float(v), f.isFinite { spec.identityGuidance = f } else { bad(pair, "not a number") }
             case "Object": spec.object = v
@@ -163,6 +165,20 @@ extension GenerationSpec {
         } else if let h = modelHash, h != model.shortHash {
             out.append(UnsupportedParameter(key: "Model hash", value: h,
                                             reason: "the model \(model.name) has changed since (now \(model.shortHash)); the image may differ"))
+        }
+        if let v = vae {
+            if let now = model.vae {
+                if now.name != v {
+                    out.append(UnsupportedParameter(key: "VAE", value: v, reason: "generating with the VAE \(now.name) instead"))
+                } else if let h = vaeHash, h != now.shortHash {
+                    out.append(UnsupportedParameter(key: "VAE hash", value: h,
+                                                    reason: "the VAE \(now.name) has changed since (now \(now.shortHash)); the image may differ"))
+                }
+            } else {
+                out.append(UnsupportedParameter(key: "VAE", value: v, reason: "generating with the model's own VAE; pass --vae with that file"))
+            }
+        } else if let now = model.vae {
+            out.append(UnsupportedParameter(key: "VAE", value: "(the model's own)", reason: "generating with the VAE \(now.name) instead"))
         }
         return out
     }

@@ -17,6 +17,8 @@ public struct ModelIdentity: Equatable, Sendable {
     public var hiddenSize: Int
     /// "input_embedding" or "hidden_state" (nil without an object encoder).
     public var injection: String?
+    /// The standalone VAE used instead of the model's own (--vae), nil for the model's own.
+    public var vae: VAEIdentity?
 
     /// The short hash written into PNGs (`Model hash`): the fingerprint's first 10 hex digits.
     public var shortHash: String { String(fingerprint.prefix(10)) }

@@ -11,6 +11,8 @@ struct GenerateCommand: ParsableCommand {
 
     @Option(help: "A model folder (diffusers Stable Diffusion layout) or a single-file SD 1.x/2.x .safetensors checkpoint (docs/FORMAT.md).")
     var model: String = "Models/toybox"
+    @Option(help: "A standalone VAE replacing the model's own: a .safetensors file (original or diffusers layout) or a diffusers VAE folder.")
+    var vae: String?
     @Option(help: "A single file's prediction type, epsilon or v (default: what the file states, else epsilon for SD 1.x and v for SD 2.x).")
     var prediction: String?
     @Option(help: "The prompt; with --object, write <obj> where the object goes.")
@@ -74,9 +76,12 @@ struct GenerateCommand: ParsableCommand {
             fail("--output must be a .png file, got \(output)")
         }
 
-        let pipeline = loadPipeline(model, prediction: prediction)
-        let identity: ModelIdentity
-        do { identity = try ModelIdentity(folder: pipeline.modelURL, cache: FingerprintCache()) } catch { fail("\(error)") }
+        let pipeline = loadPipeline(model, prediction: prediction, vae: vae)
+        var identity: ModelIdentity
+        do {
+            identity = try ModelIdentity(folder: pipeline.modelURL, cache: FingerprintCache())
+            identity.vae = try pipeline.vaeReplacement.map { try VAEIdentity(url: $0, cache: FingerprintCache()) }
+        } catch { fail("\(error)") }
         if let from, let recalled {
             for m in recalled.mismatches(model: identity) { warn("\(from): cannot honour \(m)") }
         }

@@ -54,6 +54,29 @@ extension LikenessCLITests {
         XCTAssertTrue(params.stdout.contains("Model hash: \(digest), Model: sd1-fp16"), params.stdout)
     }
 
+    func testGenerateWithStandaloneVAERecordsItAndRecallReportsItsAbsence() throws {
+        let model = try singleFile("sd1.safetensors"), vae = try singleFile("vae-orig.safetensors")
+        let output = tmp.appendingPathComponent("vae.png")
+        let run = try likeness(["generate", "--model", model, "--vae", vae, "--prompt", "a red cat", "--steps", "2", "--seed", "3",
+                                "--width", "64", "--height", "64", "--output", output.path])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let params = try likeness(["params", output.path])
+        XCTAssertTrue(params.stdout.contains(", Model: sd1, VAE hash: "), params.stdout)
+        XCTAssertTrue(params.stdout.contains(", VAE: vae-orig.safetensors"), params.stdout)
+        let again = try likeness(["generate", "--model", model, "--from", output.path, "--output", tmp.appendingPathComponent("again.png").path])
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertTrue(again.stderr.contains("cannot honour VAE: vae-orig.safetensors (generating with the model's own VAE; pass --vae"), again.stderr)
+        let same = try likeness(["generate", "--model", model, "--vae", vae, "--from", output.path,
+                                 "--output", tmp.appendingPathComponent("same.png").path])
+        XCTAssertEqual(same.status, 0, same.stderr)
+        XCTAssertFalse(same.stderr.contains("cannot honour"), same.stderr)
+        XCTAssertEqual(try Data(contentsOf: tmp.appendingPathComponent("same.png")), try Data(contentsOf: output),
+                       "the same model, VAE and parameters give the same file")
+        let bad = try likeness(["generate", "--model", model, "--vae", model, "--prompt", "x"])
+        XCTAssertEqual(bad.status, 1)
+        XCTAssertTrue(bad.stderr.contains("whole model checkpoint, not a VAE"), bad.stderr)
+    }
+
     func testPickleIsRefused() throws {
         let ckpt = tmp.appendingPathComponent("model.ckpt")
         try Data([0x80, 0x02, 0x7d]).write(to: ckpt)

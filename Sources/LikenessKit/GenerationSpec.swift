@@ -151,6 +151,8 @@ public struct GenerationSpec: Equatable, Sendable, Codable {
     /// the gallery). Unrecorded fields keep the request's values.
     public func apply(to request: inout GenerationRequest) {
         request.prompt = prompt
+        // Prompts are read as A1111 reads them: emphasis, BREAK and 75-token chunks.
+        request.emphasis = true
         request.negativePrompt = negativePrompt
         if let steps { request.steps = steps }
         if let sampler { request.sampler = sampler }

@@ -45,8 +45,10 @@ struct GenerateCommand: ParsableCommand {
     var height: Int?
     @Option(name: .customLong("latents-in"), help: "Initial noise from a safetensors file (tensor 'latents', [N, C, h, w]).")
     var latentsIn: String?
-    @Flag(help: "Cut an over-long prompt instead of failing.")
+    @Flag(help: "With --no-emphasis: cut an over-long prompt instead of failing.")
     var truncate = false
+    @Flag(name: .customLong("no-emphasis"), help: "Read the prompt as diffusers does: brackets are text, one window of the text encoder (too long: an error, or --truncate). Default: A1111 emphasis (a:1.3), (a), [a], BREAK, and long prompts in 75-token chunks.")
+    var noEmphasis = false
     @Flag(name: .customLong("allow-unknown-words"), help: "Map words outside the vocabulary to the unknown token instead of failing.")
     var allowUnknownWords = false
     @Option(help: "Regenerate from an image's parameters (PNG, JPEG or WebP from Likeness, AUTOMATIC1111, Fooocus, ComfyUI, InvokeAI or NovelAI); other options given override them.")
@@ -137,6 +139,7 @@ struct GenerateCommand: ParsableCommand {
         } catch { fail("\(error)") }
         if grid && request.seeds.count < 2 && seeds == nil { fail("--grid needs several seeds (--seeds 1,2,3,4 or 7+4)") }
         request.allowTruncation = truncate
+        if noEmphasis { request.emphasis = false }
         request.allowUnknownWords = allowUnknownWords
     }
 

@@ -36,6 +36,8 @@ public final class LikenessPipeline: @unchecked Sendable {
     public let predictionNote: String?
     /// The standalone VAE used instead of the model's own, nil when the model's VAE is used.
     public let vaeReplacement: URL?
+    /// LoRAs merged into the UNet and text encoder weights (Checkpoints/LoRA.swift).
+    public private(set) var loras: [LoRAApplication] = []
     /// Prompt encodings of recent jobs, reused while the prompt, object and options are unchanged.
     let conditioning = ConditioningCache(capacity: 16)
 
@@ -50,20 +52,36 @@ public final class LikenessPipeline: @unchecked Sendable {
     /// Loads a model folder or a single-file checkpoint (.safetensors, SD 1.x/2.x original layout).
     /// `prediction` overrides the file's prediction type (single files only; a folder's scheduler config states it).
     /// `vae`, a standalone VAE (file or folder, see `StandaloneVAE`), replaces the model's own.
-    public convenience init(model url: URL, prediction: PredictionType? = nil, vae: URL? = nil) throws {
+    /// `loras` are merged into the UNet and text encoder weights as they are read.
+    public convenience init(model url: URL, prediction: PredictionType? = nil, vae: URL? = nil, loras: [LoRAApplication] = []) throws {
         var isDir: ObjCBool = false
         let exists = FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir)
         if exists && !isDir.boolValue {
-            try self.init(checkpoint: SingleFileCheckpoint(url: url), prediction: prediction, vae: vae)
+            try self.init(checkpoint: SingleFileCheckpoint(url: url), prediction: prediction, vae: vae, loras: loras)
             return
         }
+        let files = try loras.map { (try LoRAFile(url: $0.url), $0.weight) }
         let folder = try ModelFolder(url)
         if prediction != nil {
             throw ConfigError(file: folder.url.appendingPathComponent("scheduler/scheduler_config.json").path, field: "prediction_type",
                               reason: "--prediction applies to single-file checkpoints; a model folder's scheduler config states it")
         }
-        let textEncoder = try CLIPTextModel(folder: folder.component("text_encoder"))
-        let unet = try UNet2DConditionModel(folder: folder.component("unet"))
+        let textEncoder: CLIPTextModel, unet: UNet2DConditionModel
+        if files.isEmpty {
+            textEncoder = try CLIPTextModel(folder: folder.component("text_encoder"))
+            unet = try UNet2DConditionModel(folder: folder.component("unet"))
+        } else {
+            let te = ComponentFolder(folder.component("text_encoder")), un = ComponentFolder(folder.component("unet"))
+            let teStore = WeightStore(source: try LoRATensorSource.wrap(
+                try te.weights(["model.safetensors", "model.fp16.safetensors"]).source, component: .textEncoder, loras: files))
+            textEncoder = try CLIPTextModel(config: te.config(CLIPTextConfig.self), weights: teStore, configFile: te.configDisplayName)
+            try teStore.finish()
+            let unStore = WeightStore(source: try LoRATensorSource.wrap(
+                try un.weights(["diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.fp16.safetensors"]).source,
+                component: .unet, loras: files))
+            unet = try UNet2DConditionModel(config: un.config(UNet2DConditionConfig.self), weights: unStore, configFile: un.configDisplayName)
+            try unStore.finish()
+        }
         try self.init(folder: folder, checkpoint: nil, url: url, name: folder.name,
                       tokenizer: try loadTokenizer(folder: folder.component("tokenizer")),
                       textEncoder: textEncoder, unet: unet,
@@ -73,20 +91,23 @@ public final class LikenessPipeline: @unchecked Sendable {
                       preview: folder.hasLatentPreview
                           ? try LatentPreview(url: folder.component("preview/latent_rgb.json"), channels: unet.config.in_channels) : nil,
                       predictionNote: nil)
+        self.loras = loras
     }
 
     /// Loads the three components of a single-file checkpoint from its mapping, failing on any
     /// missing, unused or wrong-shaped tensor (named with the file's own key).
-    public convenience init(checkpoint ckpt: SingleFileCheckpoint, prediction: PredictionType? = nil, vae vaeURL: URL? = nil) throws {
-        func load<T>(_ source: MappedTensorSource, _ make: (WeightStore) throws -> T) throws -> T {
+    public convenience init(checkpoint ckpt: SingleFileCheckpoint, prediction: PredictionType? = nil, vae vaeURL: URL? = nil,
+                            loras: [LoRAApplication] = []) throws {
+        let files = try loras.map { (try LoRAFile(url: $0.url), $0.weight) }
+        func load<T>(_ source: TensorSource, _ make: (WeightStore) throws -> T) throws -> T {
             let store = WeightStore(source: source)
             let model = try make(store)
             try store.finish()
             return model
         }
         let name = ckpt.url.lastPathComponent
-        let text = try load(ckpt.textSource()) { try CLIPTextModel(config: ckpt.textConfig, weights: $0, configFile: "\(name) (text encoder)") }
-        let unet = try load(ckpt.unetSource()) { try UNet2DConditionModel(config: ckpt.unetConfig, weights: $0, configFile: "\(name) (UNet)") }
+        let text = try load(try LoRATensorSource.wrap(ckpt.textSource(), component: .textEncoder, loras: files)) { try CLIPTextModel(config: ckpt.textConfig, weights: $0, configFile: "\(name) (text encoder)") }
+        let unet = try load(try LoRATensorSource.wrap(ckpt.unetSource(), component: .unet, loras: files)) { try UNet2DConditionModel(config: ckpt.unetConfig, weights: $0, configFile: "\(name) (UNet)") }
         let vae: AutoencoderKL
         if let vaeURL {
             vae = try StandaloneVAE.load(vaeURL)
@@ -109,6 +130,7 @@ public final class LikenessPipeline: @unchecked Sendable {
         try self.init(folder: nil, checkpoint: ckpt, url: ckpt.url, name: ckpt.name, tokenizer: try ckpt.tokenizer(),
                       textEncoder: text, unet: unet, vae: vae, vaeReplacement: vaeURL, schedulerConfig: ckpt.schedulerConfig(prediction: used),
                       objectEncoder: nil, preview: nil, predictionNote: note)
+        self.loras = loras
     }
 
     private init(folder: ModelFolder?, checkpoint: SingleFileCheckpoint?, url: URL, name: String, tokenizer: TextTokenizer,

@@ -10,7 +10,7 @@ import LikenessEngine
 
 /// Why Likeness cannot honour a setting, in the words every format's reader uses.
 enum UnsupportedReason {
-    static let lora = "LoRA is not supported; the image is made without it"
+    static let lora = "LoRA by name is applied only by likeness generate (<lora:NAME:W> from the LoRA folder); elsewhere the image is made without it"
     static let hires = "hires fix is not supported; the image is made at its base size only"
     static let img2img = "img2img is not supported; Likeness starts from noise, so the image differs"
     static let clipSkip = "Likeness always uses the text encoder's last layer"
@@ -38,7 +38,7 @@ extension GenerationSpec {
         spec.loras = loraTags(in: parameters.prompt)
         for l in spec.loras {
             unsupported.append(UnsupportedParameter(key: "LoRA", value: GenerationSpec.loraText([l]),
-                                                    reason: "a <lora:...> tag in the prompt; " + UnsupportedReason.lora + " (the tag is left in the prompt as text)"))
+                                                    reason: "a <lora:...> tag in the prompt: likeness generate applies it from the LoRA folder (--loras); the studio does not yet and leaves the tag in the prompt as text"))
         }
         var samplerKarras: Bool?
         var explicitKarras: Bool?
@@ -147,7 +147,8 @@ extension GenerationSpec {
         if k.hasPrefix("hires") { return UnsupportedReason.hires }
         if k.contains("denoising strength") { return "img2img and hires fix are not supported" }
         if k.hasPrefix("variation seed") || k.hasPrefix("seed resize") { return UnsupportedReason.variationSeeds }
-        if k.contains("lora") || k.contains("ti hashes") || k.contains("lyco") { return "LoRA and embeddings are not supported" }
+        if k == "lora hashes" { return "recorded; likeness generate applies the prompt's <lora:...> tags from the LoRA folder" }
+        if k.contains("lora") || k.contains("ti hashes") || k.contains("lyco") { return "LyCORIS and embeddings are not supported" }
         if k == "clip skip" { return UnsupportedReason.clipSkip }
         if k == "eta" || k == "ensd" || k == "eta noise seed delta" || k == "eta ddim" { return UnsupportedReason.notAdjustable }
         if k == "rng" { return UnsupportedReason.noiseSource }

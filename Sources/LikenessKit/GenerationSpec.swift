@@ -192,7 +192,7 @@ public struct GenerationSpec: Equatable, Sendable, Codable {
     }
 
     /// `5` for 5.0, `4.5` for 4.5: the shortest text that reads back as the same Float.
-    static func number(_ f: Float) -> String {
+    public static func number(_ f: Float) -> String {
         if f == f.rounded(), abs(f) < 1e7 { return String(Int(f)) }
         return "\(f)"
     }

@@ -13,6 +13,10 @@ struct GenerateCommand: ParsableCommand {
     var model: String = "Models/toybox"
     @Option(help: "A standalone VAE replacing the model's own: a .safetensors file (original or diffusers layout) or a diffusers VAE folder.")
     var vae: String?
+    @Option(name: .customLong("lora"), help: "A LoRA file merged at a weight, FILE.safetensors[:WEIGHT] (default weight 1); repeat for several. Prompts may also name LoRAs as <lora:NAME:WEIGHT>.")
+    var loraFiles: [String] = []
+    @Option(help: "The folder <lora:NAME:W> tags are looked up in (NAME.safetensors; default: $XDG_DATA_HOME/likeness/loras).")
+    var loras: String?
     @Option(help: "A single file's prediction type, epsilon or v (default: what the file states, else epsilon for SD 1.x and v for SD 2.x).")
     var prediction: String?
     @Option(help: "The prompt; with --object, write <obj> where the object goes.")
@@ -78,7 +82,20 @@ struct GenerateCommand: ParsableCommand {
             fail("--output must be a .png file, got \(output)")
         }
 
-        let pipeline = loadPipeline(model, prediction: prediction, vae: vae)
+        // LoRAs: --lora files, then <lora:NAME:W> tags, which the text encoder does not see.
+        let writtenPrompt: String
+        let applications: [LoRAApplication]
+        do {
+            let (stripped, tags) = try LoRATags.extract(from: request.prompt)
+            let folder = loras.map { URL(fileURLWithPath: $0) } ?? LikenessPaths().loras
+            var apps = loraFiles.map(Self.loraOption)
+            for t in tags { apps.append(LoRAApplication(url: try LoRATags.resolve(t.name, in: folder), weight: t.weight ?? 1)) }
+            applications = apps
+            // As A1111 records them: the tags stay in the written prompt (--lora files added as tags).
+            writtenPrompt = request.prompt + apps.prefix(loraFiles.count).map { " <lora:\($0.name):\(GenerationSpec.number($0.weight))>" }.joined()
+            request.prompt = stripped
+        } catch { fail("\(error)") }
+        let pipeline = loadPipeline(model, prediction: prediction, vae: vae, loras: applications)
         var identity: ModelIdentity
         do {
             identity = try ModelIdentity(folder: pipeline.modelURL, cache: FingerprintCache())
@@ -94,7 +111,19 @@ struct GenerateCommand: ParsableCommand {
 
         let result = runJob(request, pipeline: pipeline)
         for w in result.warnings { warn(w) }
-        writeImages(result, identity: identity, object: objectLabel)
+        var loraHashes: [String] = []
+        do {
+            for a in applications { loraHashes.append("\(a.name): \(try LoRATags.shortHash(of: a.url))") }
+        } catch { fail("\(error)") }
+        writeImages(result, identity: identity, object: objectLabel, prompt: writtenPrompt, loraHashes: loraHashes)
+    }
+
+    /// `FILE[:WEIGHT]` of --lora.
+    static func loraOption(_ text: String) -> LoRAApplication {
+        if let colon = text.lastIndex(of: ":"), let w = Float(text[text.index(after: colon)...]), w.isFinite {
+            return LoRAApplication(url: URL(fileURLWithPath: String(text[..<colon])), weight: w)
+        }
+        return LoRAApplication(url: URL(fileURLWithPath: text), weight: 1)
     }
 
     /// Reads --from's parameters (any tool's image), reporting what cannot be honoured.
@@ -103,7 +132,9 @@ struct GenerateCommand: ParsableCommand {
         do { read = try ImageParameters.read(from: URL(fileURLWithPath: path)) } catch { fail("\(error)") }
         let (spec, unsupported) = GenerationSpec.from(read)
         for note in read.notes { warn("\(path): \(note)") }
-        for item in unsupported { warn("\(path): cannot honour \(item)") }
+        // <lora:NAME:W> tags (and A1111's Lora hashes beside them) are honoured here: the tags stay
+        // in the prompt and are applied from the LoRA folder.
+        for item in unsupported where item.key != "LoRA" && item.key != "Lora hashes" { warn("\(path): cannot honour \(item)") }
         return spec
     }
 

@@ -5,6 +5,7 @@
 
 import Foundation
 import LikenessEngine
+import LikenessImaging
 import XCTest
 
 extension LikenessCLITests {
@@ -75,6 +76,50 @@ extension LikenessCLITests {
         let bad = try likeness(["generate", "--model", model, "--vae", model, "--prompt", "x"])
         XCTAssertEqual(bad.status, 1)
         XCTAssertTrue(bad.stderr.contains("whole model checkpoint, not a VAE"), bad.stderr)
+    }
+
+    func testLoRAsFromTagsAndFilesAreAppliedRecordedAndRecalled() throws {
+        let model = try singleFile("sd1.safetensors")
+        let folder = tmp.appendingPathComponent("loras")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: try singleFile("lora-kohya.safetensors"), toPath: folder.appendingPathComponent("style.safetensors").path)
+        let peft = try singleFile("lora-peft.safetensors")
+        let out = tmp.appendingPathComponent("lora.png")
+        let run = try likeness(["generate", "--model", model, "--loras", folder.path, "--lora", peft + ":0.5",
+                                "--prompt", "a (red:1.2) cat <lora:style:0.8>", "--steps", "2", "--seed", "3",
+                                "--width", "64", "--height", "64", "--output", out.path])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let params = try likeness(["params", out.path])
+        XCTAssertTrue(params.stdout.hasPrefix("a (red:1.2) cat <lora:style:0.8> <lora:lora-peft:0.5>\n"), params.stdout)
+        XCTAssertTrue(params.stdout.contains("Lora hashes: \"lora-peft: "), params.stdout)
+        XCTAssertTrue(params.stdout.contains(", style: "), params.stdout)
+        // The same LoRAs through the engine give the same image; a different weight another.
+        let pipe = try LikenessPipeline(model: URL(fileURLWithPath: model), loras: [
+            LoRAApplication(url: URL(fileURLWithPath: peft), weight: 0.5),
+            LoRAApplication(url: folder.appendingPathComponent("style.safetensors"), weight: 0.8)])
+        var r = GenerationRequest(prompt: "a (red:1.2) cat ")
+        r.emphasis = true
+        r.seeds = [3]; r.steps = 2; r.width = 64; r.height = 64
+        let image = try RGBImage(contentsOf: out)
+        XCTAssertEqual(image.pixels, try pipe.generate(r).pixels.bytes, "the CLI's LoRA image differs from the engine's")
+        // --from applies the tags again (the --lora file is recorded as a tag: it must be in the folder).
+        try FileManager.default.copyItem(atPath: peft, toPath: folder.appendingPathComponent("lora-peft.safetensors").path)
+        let again = tmp.appendingPathComponent("again.png")
+        let recalled = try likeness(["generate", "--model", model, "--loras", folder.path, "--from", out.path, "--output", again.path])
+        XCTAssertEqual(recalled.status, 0, recalled.stderr)
+        XCTAssertFalse(recalled.stderr.contains("LoRA"), recalled.stderr)
+        XCTAssertEqual(try RGBImage(contentsOf: again).pixels, image.pixels)
+        // A missing or malformed LoRA is one clear line.
+        for (prompt, needle) in [("a cat <lora:nothere:1>", "LoRA \"nothere\" not found"), ("a cat <lora:style:x>", "is not a number"),
+                                 ("a cat <lora:style", "unclosed LoRA tag")] {
+            let bad = try likeness(["generate", "--model", model, "--loras", folder.path, "--prompt", prompt, "--steps", "1"])
+            XCTAssertEqual(bad.status, 1, prompt)
+            XCTAssertTrue(bad.stderr.contains(needle), "\(prompt): \(bad.stderr)")
+        }
+        let sd2 = try likeness(["generate", "--model", try singleFile("sd2.safetensors"), "--loras", folder.path,
+                                "--prompt", "a cat <lora:style>", "--steps", "1"])
+        XCTAssertEqual(sd2.status, 1)
+        XCTAssertTrue(sd2.stderr.contains("LoRA style") && sd2.stderr.contains("another model"), sd2.stderr)
     }
 
     func testPickleIsRefused() throws {

@@ -9,7 +9,8 @@
 //    chunk's mean is the unweighted one; the chunks are concatenated along the sequence;
 //  - the placeholder (docs/FORMAT.md) is found inside a piece and its K slots take that piece's
 //    weight; the K slots never straddle two chunks (the chunk is closed early instead).
-// Not done: A1111's "comma backtrack" (a full chunk is not cut back to a recent comma).
+//  - a full chunk whose last comma is at most 20 tokens from its end is cut after that comma and
+//    the tokens after it start the next chunk (A1111's default "comma padding backtrack", 20).
 // A prompt without emphasis syntax that fits one chunk encodes exactly as `encode` does.
 
 import Foundation
@@ -27,6 +28,8 @@ public struct WeightedPromptInfo: Equatable, Sendable {
 extension PromptEncoder {
     /// Most chunks a prompt may take (A1111 sets no limit; this bounds the work per prompt).
     public static let maxChunks = 16
+    /// A1111's default comma padding backtrack, in tokens.
+    public static let commaBacktrack = 20
 
     /// Tokens and weights of `prompt` in chunks, with K slots at the placeholder.
     public func weightedChunks(for prompt: String, slotCount k: Int) throws -> WeightedPromptInfo {
@@ -37,14 +40,29 @@ extension PromptEncoder {
         var ids: [Int] = [], ws: [Float] = []
         var unknown: [String] = []
         var placeholders = 0
+        let comma = (try? tokenizer.tokenize(","))?.first
+        var lastComma = -1
         func close() {
             chunks.append(ids); weights.append(ws)
             ids = []; ws = []
+            lastComma = -1
         }
         func add(_ tokens: [Int], weight: Float, group: Bool) {
             if group, ids.count + tokens.count > chunkSize { close() }
             for t in tokens {
-                if ids.count == chunkSize { close() }
+                if ids.count == chunkSize {
+                    if lastComma >= 0, chunkSize - lastComma <= Self.commaBacktrack {
+                        // Cut after the comma; the words after it start the next chunk.
+                        let cut = lastComma + 1
+                        let movedIDs = Array(ids[cut...]), movedWeights = Array(ws[cut...])
+                        ids.removeSubrange(cut...); ws.removeSubrange(cut...)
+                        close()
+                        ids = movedIDs; ws = movedWeights
+                    } else {
+                        close()
+                    }
+                }
+                if t == comma { lastComma = ids.count }
                 ids.append(t); ws.append(weight)
             }
         }

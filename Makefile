@@ -32,12 +32,13 @@ apt-install:
 
 # torch is pinned (an unpinned torch pulls a multi-GB CUDA build); open-clip-torch is installed
 # without its dependencies only for the CLIP BPE vocabulary file its wheel ships (tokenizer tests);
-# sd-parsers is a third-party reader of A1111 PNG parameters (Training/tests/test_png_parameters.py).
+# sd-parsers is a third-party reader of A1111 PNG parameters (Training/tests/test_png_parameters.py);
+# peft is what diffusers' load_lora_weights needs (the LoRA fixtures of scripts/fixtures/single_file.py).
 $(VENV)/.installed: Training/pyproject.toml Makefile
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q diffusers transformers tokenizers safetensors accelerate numpy pillow pytest sd-parsers
+	$(PY) -m pip install -q diffusers transformers tokenizers safetensors accelerate numpy pillow pytest sd-parsers peft
 	$(PY) -m pip install -q --no-deps open-clip-torch
 	touch $@
 

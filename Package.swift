@@ -33,6 +33,8 @@ let package = Package(
             name: "LikenessEngine",
             dependencies: ["CBLAS", "CLikenessKernels"],
             path: "Sources/LikenessEngine",
+            // The CLIP BPE merges (MIT) for single-file checkpoints, which carry no tokenizer.
+            resources: [.copy("Resources/clip-bpe")],
             swiftSettings: [.unsafeFlags(["-Ounchecked"])]
         ),
         .target(

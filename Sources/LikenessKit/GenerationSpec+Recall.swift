@@ -10,14 +10,14 @@ import LikenessEngine
 
 /// Why Likeness cannot honour a setting, in the words every format's reader uses.
 enum UnsupportedReason {
-    static let lora = "LoRA is not supported; the image is made without it"
+    static let lora = "LoRA by name is applied only by likeness generate (<lora:NAME:W> from the LoRA folder); elsewhere the image is made without it"
     static let hires = "hires fix is not supported; the image is made at its base size only"
     static let img2img = "img2img is not supported; Likeness starts from noise, so the image differs"
     static let clipSkip = "Likeness always uses the text encoder's last layer"
     static let notAdjustable = "not adjustable in Likeness"
     static let noiseSource = "Likeness draws noise as torch's CPU generator does; other sources give other images"
     static let variationSeeds = "variation seeds are not supported"
-    static let vae = "a separate VAE is not supported; the model's own is used"
+    static let vae = "a separate VAE: recall uses the model's own; pass that VAE with --vae FILE"
     static let refiner = "a refiner model is not supported; the base model alone makes the image"
     static let seamless = "seamless tiling is not supported"
     static let cfgRescale = "CFG rescale is not supported"
@@ -38,7 +38,7 @@ extension GenerationSpec {
         spec.loras = loraTags(in: parameters.prompt)
         for l in spec.loras {
             unsupported.append(UnsupportedParameter(key: "LoRA", value: GenerationSpec.loraText([l]),
-                                                    reason: "a <lora:...> tag in the prompt; " + UnsupportedReason.lora + " (the tag is left in the prompt as text)"))
+                                                    reason: "a <lora:...> tag in the prompt: likeness generate applies it from the LoRA folder (--loras); the studio does not yet and leaves the tag in the prompt as text"))
         }
         var samplerKarras: Bool?
         var explicitKarras: Bool?
@@ -78,6 +78,8 @@ extension GenerationSpec {
                 } else { bad(pair, "expected WIDTHxHEIGHT") }
             case "Model": spec.model = v
             case "Model hash": spec.modelHash = v
+            case "VAE": spec.vae = v
+            case "VAE hash": spec.vaeHash = v
             case "Identity guidance":
                 if let f = Float(v), f.isFinite { spec.identityGuidance = f } else { bad(pair, "not a number") }
             case "Object": spec.object = v
@@ -145,7 +147,8 @@ extension GenerationSpec {
         if k.hasPrefix("hires") { return UnsupportedReason.hires }
         if k.contains("denoising strength") { return "img2img and hires fix are not supported" }
         if k.hasPrefix("variation seed") || k.hasPrefix("seed resize") { return UnsupportedReason.variationSeeds }
-        if k.contains("lora") || k.contains("ti hashes") || k.contains("lyco") { return "LoRA and embeddings are not supported" }
+        if k == "lora hashes" { return "recorded; likeness generate applies the prompt's <lora:...> tags from the LoRA folder" }
+        if k.contains("lora") || k.contains("ti hashes") || k.contains("lyco") { return "LyCORIS and embeddings are not supported" }
         if k == "clip skip" { return UnsupportedReason.clipSkip }
         if k == "eta" || k == "ensd" || k == "eta noise seed delta" || k == "eta ddim" { return UnsupportedReason.notAdjustable }
         if k == "rng" { return UnsupportedReason.noiseSource }
@@ -163,6 +166,20 @@ extension GenerationSpec {
         } else if let h = modelHash, h != model.shortHash {
             out.append(UnsupportedParameter(key: "Model hash", value: h,
                                             reason: "the model \(model.name) has changed since (now \(model.shortHash)); the image may differ"))
+        }
+        if let v = vae {
+            if let now = model.vae {
+                if now.name != v {
+                    out.append(UnsupportedParameter(key: "VAE", value: v, reason: "generating with the VAE \(now.name) instead"))
+                } else if let h = vaeHash, h != now.shortHash {
+                    out.append(UnsupportedParameter(key: "VAE hash", value: h,
+                                                    reason: "the VAE \(now.name) has changed since (now \(now.shortHash)); the image may differ"))
+                }
+            } else {
+                out.append(UnsupportedParameter(key: "VAE", value: v, reason: "generating with the model's own VAE; pass --vae with that file"))
+            }
+        } else if let now = model.vae {
+            out.append(UnsupportedParameter(key: "VAE", value: "(the model's own)", reason: "generating with the VAE \(now.name) instead"))
         }
         return out
     }

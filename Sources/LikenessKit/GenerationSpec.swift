@@ -64,6 +64,9 @@ public struct GenerationSpec: Equatable, Sendable, Codable {
     /// Model name and short hash (informational: recall warns when they differ). A1111: `Model`, `Model hash`.
     public var model: String?
     public var modelHash: String?
+    /// A standalone VAE used instead of the model's own: file name and short hash. A1111: `VAE`, `VAE hash`.
+    public var vae: String?
+    public var vaeHash: String?
     /// s_id, identity guidance, written only with an object. Ours: `Identity guidance`.
     public var identityGuidance: Float?
     /// Object name (gallery) or reference file name. Ours: `Object`.
@@ -98,6 +101,8 @@ public struct GenerationSpec: Equatable, Sendable, Codable {
         self.height = height
         self.model = model?.name
         modelHash = model?.shortHash
+        vae = model?.vae?.name
+        vaeHash = model?.vae?.shortHash
         if request.objectTokens != nil || object != nil {
             identityGuidance = request.identityGuidance
             self.object = object
@@ -111,6 +116,7 @@ public struct GenerationSpec: Equatable, Sendable, Codable {
     public var settingValues: GenerationSpec {
         var s = self
         s.model = nil; s.modelHash = nil
+        s.vae = nil; s.vaeHash = nil
         s.object = nil; s.objectHash = nil
         s.latents = nil
         s.strength = nil; s.loras = []
@@ -130,6 +136,8 @@ public struct GenerationSpec: Equatable, Sendable, Codable {
         if let width, let height { p.append(.init("Size", "\(width)x\(height)")) }
         if let modelHash { p.append(.init("Model hash", modelHash)) }
         if let model { p.append(.init("Model", model)) }
+        if let vaeHash { p.append(.init("VAE hash", vaeHash)) }
+        if let vae { p.append(.init("VAE", vae)) }
         if let identityGuidance { p.append(.init("Identity guidance", Self.number(identityGuidance))) }
         if let object { p.append(.init("Object", object)) }
         if let objectHash { p.append(.init("Object hash", objectHash)) }
@@ -143,6 +151,8 @@ public struct GenerationSpec: Equatable, Sendable, Codable {
     /// the gallery). Unrecorded fields keep the request's values.
     public func apply(to request: inout GenerationRequest) {
         request.prompt = prompt
+        // Prompts are read as A1111 reads them: emphasis, BREAK and 75-token chunks.
+        request.emphasis = true
         request.negativePrompt = negativePrompt
         if let steps { request.steps = steps }
         if let sampler { request.sampler = sampler }
@@ -167,6 +177,7 @@ public struct GenerationSpec: Equatable, Sendable, Codable {
         if let v = other.height { height = v }
         if let v = other.model { model = v }
         if let v = other.modelHash { modelHash = v }
+        if let v = other.vae { vae = v; vaeHash = other.vaeHash }
         if let v = other.identityGuidance { identityGuidance = v }
         if let v = other.object { object = v; objectHash = other.objectHash }
         if let v = other.latents { latents = v }
@@ -181,7 +192,7 @@ public struct GenerationSpec: Equatable, Sendable, Codable {
     }
 
     /// `5` for 5.0, `4.5` for 4.5: the shortest text that reads back as the same Float.
-    static func number(_ f: Float) -> String {
+    public static func number(_ f: Float) -> String {
         if f == f.rounded(), abs(f) < 1e7 { return String(Int(f)) }
         return "\(f)"
     }
@@ -197,6 +208,8 @@ public struct GenerationSpec: Equatable, Sendable, Codable {
         if let width, let height { o["width"] = width; o["height"] = height }
         if let model { o["model"] = model }
         if let modelHash { o["model_hash"] = modelHash }
+        if let vae { o["vae"] = vae }
+        if let vaeHash { o["vae_hash"] = vaeHash }
         if let identityGuidance { o["identity_guidance"] = Double(Self.number(identityGuidance)) ?? Double(identityGuidance) }
         if let object { o["object"] = object }
         if let objectHash { o["object_hash"] = objectHash }

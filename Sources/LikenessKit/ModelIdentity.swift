@@ -17,6 +17,8 @@ public struct ModelIdentity: Equatable, Sendable {
     public var hiddenSize: Int
     /// "input_embedding" or "hidden_state" (nil without an object encoder).
     public var injection: String?
+    /// The standalone VAE used instead of the model's own (--vae), nil for the model's own.
+    public var vae: VAEIdentity?
 
     /// The short hash written into PNGs (`Model hash`): the fingerprint's first 10 hex digits.
     public var shortHash: String { String(fingerprint.prefix(10)) }
@@ -33,7 +35,26 @@ public struct ModelIdentity: Equatable, Sendable {
 
     /// Reads `folder`; throws naming the missing or malformed file. With a `cache`, the
     /// fingerprint of unchanged weight files is taken from it instead of hashing them again.
+    /// A single-file checkpoint's identity: the SHA-256 of the whole file (its first 10 hex digits
+    /// are the `Model hash` A1111 writes for the same file), no object encoder.
     public init(folder: URL, cache: FingerprintCache? = nil) throws {
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDir), !isDir.boolValue {
+            let checkpoint = try SingleFileCheckpoint(url: folder)
+            let key = cache != nil ? FingerprintCache.key([folder]) : nil
+            let fingerprint: String
+            if let key, let cached = cache?.lookup(key) {
+                fingerprint = cached
+            } else {
+                var hasher = SHA256()
+                try hasher.update(fileAt: folder)
+                fingerprint = hasher.hexDigest()
+                if let key { cache?.store(key, fingerprint) }
+            }
+            self.init(name: checkpoint.name, folder: folder, fingerprint: fingerprint, tokenCount: nil,
+                      hiddenSize: checkpoint.textConfig.hidden_size, injection: nil)
+            return
+        }
         let layout = try ModelFolder(folder)
         let textDir = folder.appendingPathComponent("text_encoder")
         let textConfig = try Self.json(textDir.appendingPathComponent("config.json"))

@@ -33,6 +33,8 @@ public struct LikenessPaths: Sendable, Equatable {
     public var objects: URL { dataHome.appendingPathComponent("objects") }
     /// Finished images with their `parameters` chunk.
     public var outputs: URL { dataHome.appendingPathComponent("outputs") }
+    /// LoRA files named in prompts as <lora:NAME:W>: NAME.safetensors here.
+    public var loras: URL { dataHome.appendingPathComponent("loras") }
     /// Prompt history, one JSON object per line.
     public var promptHistory: URL { dataHome.appendingPathComponent("prompt_history.jsonl") }
     /// Studio settings.

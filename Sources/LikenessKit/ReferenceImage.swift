@@ -124,7 +124,7 @@ extension LikenessPipeline {
     /// encoder pass ([1, K, D]). The one way from a reference image to tokens, for the gallery,
     /// `likeness encode` and `generate --object PATH`.
     public func objectTokens(for reference: ReferenceImage) throws -> Tensor {
-        guard let size = objectImageSize else { throw GenerationError.noObjectEncoder(model: folder.url.path) }
+        guard let size = objectImageSize else { throw GenerationError.noObjectEncoder(model: modelURL.path) }
         return try encodeObject(pixels: reference.encoderPixels(size: size))
     }
 }

@@ -23,10 +23,10 @@ struct EncodeCommand: ParsableCommand {
         do { reference = try ReferenceImage(contentsOf: URL(fileURLWithPath: image)) } catch { fail("\(error)") }
         let pipeline = loadPipeline(model)
         guard pipeline.objectImageSize != nil else {
-            fail("\(GenerationError.noObjectEncoder(model: pipeline.folder.url.path))")
+            fail("\(GenerationError.noObjectEncoder(model: pipeline.modelURL.path))")
         }
         let identity: ModelIdentity
-        do { identity = try ModelIdentity(folder: pipeline.folder.url, cache: FingerprintCache()) } catch { fail("\(error)") }
+        do { identity = try ModelIdentity(folder: pipeline.modelURL, cache: FingerprintCache()) } catch { fail("\(error)") }
         do {
             let start = DispatchTime.now().uptimeNanoseconds
             let tokens = try pipeline.objectTokens(for: reference)

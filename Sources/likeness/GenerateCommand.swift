@@ -9,8 +9,16 @@ struct GenerateCommand: ParsableCommand {
         commandName: "generate",
         abstract: "Generate images from a prompt, optionally with your object (<obj>), or again from an image's parameters.")
 
-    @Option(help: "A model folder (diffusers Stable Diffusion layout, docs/FORMAT.md).")
+    @Option(help: "A model folder (diffusers Stable Diffusion layout) or a single-file SD 1.x/2.x .safetensors checkpoint (docs/FORMAT.md).")
     var model: String = "Models/toybox"
+    @Option(help: "A standalone VAE replacing the model's own: a .safetensors file (original or diffusers layout) or a diffusers VAE folder.")
+    var vae: String?
+    @Option(name: .customLong("lora"), help: "A LoRA file merged at a weight, FILE.safetensors[:WEIGHT] (default weight 1); repeat for several. Prompts may also name LoRAs as <lora:NAME:WEIGHT>.")
+    var loraFiles: [String] = []
+    @Option(help: "The folder <lora:NAME:W> tags are looked up in (NAME.safetensors; default: $XDG_DATA_HOME/likeness/loras).")
+    var loras: String?
+    @Option(help: "A single file's prediction type, epsilon or v (default: what the file states, else epsilon for SD 1.x and v for SD 2.x).")
+    var prediction: String?
     @Option(help: "The prompt; with --object, write <obj> where the object goes.")
     var prompt: String?
     @Option(name: .customLong("negative-prompt"), help: "What to steer away from.")
@@ -41,8 +49,10 @@ struct GenerateCommand: ParsableCommand {
     var height: Int?
     @Option(name: .customLong("latents-in"), help: "Initial noise from a safetensors file (tensor 'latents', [N, C, h, w]).")
     var latentsIn: String?
-    @Flag(help: "Cut an over-long prompt instead of failing.")
+    @Flag(help: "With --no-emphasis: cut an over-long prompt instead of failing.")
     var truncate = false
+    @Flag(name: .customLong("no-emphasis"), help: "Read the prompt as diffusers does: brackets are text, one window of the text encoder (too long: an error, or --truncate). Default: A1111 emphasis (a:1.3), (a), [a], BREAK, and long prompts in 75-token chunks.")
+    var noEmphasis = false
     @Flag(name: .customLong("allow-unknown-words"), help: "Map words outside the vocabulary to the unknown token instead of failing.")
     var allowUnknownWords = false
     @Option(help: "Regenerate from an image's parameters (PNG, JPEG or WebP from Likeness, AUTOMATIC1111, Fooocus, ComfyUI, InvokeAI or NovelAI); other options given override them.")
@@ -72,9 +82,25 @@ struct GenerateCommand: ParsableCommand {
             fail("--output must be a .png file, got \(output)")
         }
 
-        let pipeline = loadPipeline(model)
-        let identity: ModelIdentity
-        do { identity = try ModelIdentity(folder: pipeline.folder.url, cache: FingerprintCache()) } catch { fail("\(error)") }
+        // LoRAs: --lora files, then <lora:NAME:W> tags, which the text encoder does not see.
+        let writtenPrompt: String
+        let applications: [LoRAApplication]
+        do {
+            let (stripped, tags) = try LoRATags.extract(from: request.prompt)
+            let folder = loras.map { URL(fileURLWithPath: $0) } ?? LikenessPaths().loras
+            var apps = loraFiles.map(Self.loraOption)
+            for t in tags { apps.append(LoRAApplication(url: try LoRATags.resolve(t.name, in: folder), weight: t.weight ?? 1)) }
+            applications = apps
+            // As A1111 records them: the tags stay in the written prompt (--lora files added as tags).
+            writtenPrompt = request.prompt + apps.prefix(loraFiles.count).map { " <lora:\($0.name):\(GenerationSpec.number($0.weight))>" }.joined()
+            request.prompt = stripped
+        } catch { fail("\(error)") }
+        let pipeline = loadPipeline(model, prediction: prediction, vae: vae, loras: applications)
+        var identity: ModelIdentity
+        do {
+            identity = try ModelIdentity(folder: pipeline.modelURL, cache: FingerprintCache())
+            identity.vae = try pipeline.vaeReplacement.map { try VAEIdentity(url: $0, cache: FingerprintCache()) }
+        } catch { fail("\(error)") }
         if let from, let recalled {
             for m in recalled.mismatches(model: identity) { warn("\(from): cannot honour \(m)") }
         }
@@ -85,7 +111,19 @@ struct GenerateCommand: ParsableCommand {
 
         let result = runJob(request, pipeline: pipeline)
         for w in result.warnings { warn(w) }
-        writeImages(result, identity: identity, object: objectLabel)
+        var loraHashes: [String] = []
+        do {
+            for a in applications { loraHashes.append("\(a.name): \(try LoRATags.shortHash(of: a.url))") }
+        } catch { fail("\(error)") }
+        writeImages(result, identity: identity, object: objectLabel, prompt: writtenPrompt, loraHashes: loraHashes)
+    }
+
+    /// `FILE[:WEIGHT]` of --lora.
+    static func loraOption(_ text: String) -> LoRAApplication {
+        if let colon = text.lastIndex(of: ":"), let w = Float(text[text.index(after: colon)...]), w.isFinite {
+            return LoRAApplication(url: URL(fileURLWithPath: String(text[..<colon])), weight: w)
+        }
+        return LoRAApplication(url: URL(fileURLWithPath: text), weight: 1)
     }
 
     /// Reads --from's parameters (any tool's image), reporting what cannot be honoured.
@@ -94,7 +132,9 @@ struct GenerateCommand: ParsableCommand {
         do { read = try ImageParameters.read(from: URL(fileURLWithPath: path)) } catch { fail("\(error)") }
         let (spec, unsupported) = GenerationSpec.from(read)
         for note in read.notes { warn("\(path): \(note)") }
-        for item in unsupported { warn("\(path): cannot honour \(item)") }
+        // <lora:NAME:W> tags (and A1111's Lora hashes beside them) are honoured here: the tags stay
+        // in the prompt and are applied from the LoRA folder.
+        for item in unsupported where item.key != "LoRA" && item.key != "Lora hashes" { warn("\(path): cannot honour \(item)") }
         return spec
     }
 
@@ -130,6 +170,7 @@ struct GenerateCommand: ParsableCommand {
         } catch { fail("\(error)") }
         if grid && request.seeds.count < 2 && seeds == nil { fail("--grid needs several seeds (--seeds 1,2,3,4 or 7+4)") }
         request.allowTruncation = truncate
+        if noEmphasis { request.emphasis = false }
         request.allowUnknownWords = allowUnknownWords
     }
 

@@ -7,8 +7,12 @@ struct StudioCommand: ParsableCommand {
         commandName: "studio",
         abstract: "The terminal studio: object gallery, prompt editor, settings, live previews, seeds side by side.")
 
-    @Option(help: "A model folder (diffusers Stable Diffusion layout, docs/FORMAT.md).")
+    @Option(help: "A model folder (diffusers Stable Diffusion layout) or a single-file SD 1.x/2.x .safetensors checkpoint (docs/FORMAT.md).")
     var model: String = "Models/toybox"
+    @Option(help: "A standalone VAE replacing the model's own: a .safetensors file (original or diffusers layout) or a diffusers VAE folder.")
+    var vae: String?
+    @Option(help: "A single file's prediction type, epsilon or v (default: what the file states, else epsilon for SD 1.x and v for SD 2.x).")
+    var prediction: String?
     @Option(help: "The object gallery folder (default: $XDG_DATA_HOME/likeness/objects).")
     var gallery: String?
     @Option(help: "Where finished images are kept (default: $XDG_DATA_HOME/likeness/outputs).")
@@ -22,7 +26,7 @@ struct StudioCommand: ParsableCommand {
 
     func run() throws {
         let status = StudioApp.run(StudioOptions(model: model, gallery: gallery, outputs: outputs, preview: preview,
-                                                 theme: theme, threads: threads))
+                                                 theme: theme, threads: threads, prediction: prediction, vae: vae))
         if status != 0 { throw ExitCode(status) }
     }
 }

@@ -155,12 +155,19 @@ final class LikenessCLITests: XCTestCase {
         let model = try fixture("toy-a")
         let output = tmp.appendingPathComponent("long.png")
         let long = "a large red star with blue dots on the beach , at the left next to a small green heart"
-        let failed = try likeness(["generate", "--model", model, "--prompt", long, "--steps", "1", "--output", output.path])
+        // Read as diffusers reads it (--no-emphasis): one window, too long is an error or truncated.
+        let failed = try likeness(["generate", "--model", model, "--prompt", long, "--steps", "1", "--no-emphasis", "--output", output.path])
         assertOneLineFailure(failed, mentioning: "truncation")
         XCTAssertFalse(FileManager.default.fileExists(atPath: output.path))
-        let ok = try likeness(["generate", "--model", model, "--prompt", long, "--steps", "1", "--truncate", "--output", output.path])
+        let ok = try likeness(["generate", "--model", model, "--prompt", long, "--steps", "1", "--no-emphasis", "--truncate",
+                               "--output", output.path])
         XCTAssertEqual(ok.status, 0, ok.stderr)
         XCTAssertTrue(ok.stderr.contains("warning: prompt truncated"), ok.stderr)
+        // By default (A1111 emphasis) a long prompt goes in chunks: nothing is cut.
+        let chunked = try likeness(["generate", "--model", model, "--prompt", long, "--steps", "1", "--output",
+                                    tmp.appendingPathComponent("chunked.png").path])
+        XCTAssertEqual(chunked.status, 0, chunked.stderr)
+        XCTAssertFalse(chunked.stderr.contains("truncated"), chunked.stderr)
     }
 
     // MARK: bad input

@@ -20,6 +20,8 @@ final class PNGParametersTests: XCTestCase {
             r.width = 96
             r.height = 64
             r.objectTokens = tokens()
+            // A1111 parameters are read with A1111 emphasis, as the CLI and the studio make requests.
+            r.emphasis = true
             let spec = GenerationSpec(request: r, seed: r.seed, width: 96, height: 64, karras: karras, model: model,
                                       object: "my mug", objectHash: "0123456789")
             let text = spec.parameters.text

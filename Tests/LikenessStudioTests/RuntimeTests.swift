@@ -29,7 +29,7 @@ final class RuntimeTests: XCTestCase {
         guard let (pipeline, engine) = Self.shared else { throw XCTSkip("no model") }
         let paths = LikenessPaths(dataHome: tmp.appendingPathComponent("data"), configHome: tmp.appendingPathComponent("config"))
         let mailbox = Mailbox()
-        let runtime = StudioRuntime(engine: engine, identity: try ModelIdentity(folder: pipeline.folder.url),
+        let runtime = StudioRuntime(engine: engine, identity: try ModelIdentity(folder: pipeline.modelURL),
                                     gallery: ObjectGallery(paths: paths), outputs: OutputStore(paths: paths), paths: paths,
                                     mailbox: mailbox, samples: samples ? Self.root.appendingPathComponent("Samples/objects") : nil)
         return (runtime, mailbox)
@@ -68,6 +68,14 @@ final class RuntimeTests: XCTestCase {
         rt.perform(.checkPrompt(prompt: Array(repeating: "a red star", count: 20).joined(separator: " "), negative: "", object: nil))
         let long = try wait(mb) { if case .promptChecked(let c) = $0 { return c }; return nil }
         XCTAssertGreaterThan(long.tokenCount, long.maxTokens)
+        // A1111 reading: the long prompt goes in chunks of maxTokens - 2, and emphasis syntax is not a word.
+        XCTAssertEqual(long.chunks, (long.tokenCount + long.maxTokens - 3) / (long.maxTokens - 2))
+        XCTAssertGreaterThan(long.chunks, 1)
+        rt.perform(.checkPrompt(prompt: "a (glittery:1.3) [red] <obj> BREAK on the beach", negative: "", object: nil))
+        let weighted = try wait(mb) { if case .promptChecked(let c) = $0 { return c }; return nil }
+        XCTAssertEqual(weighted.unknownWords, ["glittery"])
+        XCTAssertEqual(weighted.chunks, 2)
+        XCTAssertNil(weighted.problem)
         rt.perform(.checkPrompt(prompt: "a <obj> and a <obj>", negative: "", object: nil))
         let twice = try wait(mb) { if case .promptChecked(let c) = $0 { return c }; return nil }
         XCTAssertTrue(twice.problem?.contains("once") ?? false, twice.problem ?? "no problem reported")

@@ -8,11 +8,14 @@ struct ConditioningKey: Hashable {
     var text: String
     var objectTokens: [Float]?
     var allowTruncation: Bool
+    var emphasis: Bool = false
 }
 
 struct ConditioningEntry {
     var states: Tensor // [1, L, D]
     var slots: PromptSlots
+    /// Emphasis syntax warnings (unbalanced brackets).
+    var warnings: [String] = []
 }
 
 final class ConditioningCache: @unchecked Sendable {

@@ -40,6 +40,10 @@ public struct GenerationRequest: Sendable, Equatable {
     public var allowTruncation: Bool = false
     /// Map words outside the vocabulary to the unknown token instead of failing.
     public var allowUnknownWords: Bool = false
+    /// AUTOMATIC1111 prompt emphasis ((a), [a], (a:1.3), BREAK) and prompts longer than the text
+    /// encoder's window in chunks (PromptEncoder+Emphasis.swift). Off: the prompt is encoded as
+    /// diffusers does (one window, brackets are text). The CLI and the studio turn it on.
+    public var emphasis: Bool = false
     /// How step previews are made.
     public var preview: PreviewKind = .latent
     /// Produce previews every N steps (0: none); the last step always has one when enabled.

@@ -49,11 +49,11 @@ extension LikenessPipeline {
         }
         if let tokens = request.objectTokens {
             // Tokens from another model (other K or D) would be read out of bounds.
-            guard let enc = objectEncoder else { throw GenerationError.noObjectEncoder(model: folder.url.path) }
+            guard let enc = objectEncoder else { throw GenerationError.noObjectEncoder(model: modelURL.path) }
             let expected = [1, enc.tokenCount, textEncoder.config.hidden_size]
             guard tokens.shape == expected else {
                 throw ModelInputError.badShape(what: "object tokens", shape: tokens.shape,
-                                               expected: "\(expected) for \(folder.name) (encode the object with this model)")
+                                               expected: "\(expected) for \(modelName) (encode the object with this model)")
             }
         }
 
@@ -61,11 +61,19 @@ extension LikenessPipeline {
         var rows: [Tensor] = []
         var unknown: [String] = []
         func encode(_ text: String, _ tokens: Tensor?) throws -> Tensor {
-            let key = ConditioningKey(text: text, objectTokens: tokens?.storage, allowTruncation: request.allowTruncation)
+            let key = ConditioningKey(text: text, objectTokens: tokens?.storage, allowTruncation: request.allowTruncation,
+                                      emphasis: request.emphasis)
             let entry = try conditioning.value(for: key) {
+                if request.emphasis {
+                    let (states, info) = try promptEncoder.encodeWeighted(text, objectTokens: tokens)
+                    let slots = PromptSlots(ids: info.chunks.flatMap { $0 }, slotStart: nil, slotCount: tokens?.shape[1] ?? 0,
+                                            droppedTokens: 0, unknownWords: info.unknownWords)
+                    return ConditioningEntry(states: states, slots: slots, warnings: info.warnings)
+                }
                 let (states, slots) = try promptEncoder.encode(text, objectTokens: tokens, allowTruncation: request.allowTruncation)
                 return ConditioningEntry(states: states, slots: slots)
             }
+            for w in entry.warnings where !warnings.contains(w) { warnings.append(w) }
             unknown += entry.slots.unknownWords
             if entry.slots.droppedTokens > 0 {
                 let n = entry.slots.droppedTokens
@@ -88,6 +96,18 @@ extension LikenessPipeline {
         if !unknown.isEmpty && !request.allowUnknownWords {
             var seen = Set<String>()
             throw PromptError.unknownWords(unknown.filter { seen.insert($0).inserted })
+        }
+        // Chunked prompts of different lengths: the shorter rows are completed with the empty
+        // prompt's chunk, as A1111 does, so that all rows share one sequence length.
+        let longest = rows.map { $0.shape[1] }.max() ?? 0
+        if rows.contains(where: { $0.shape[1] != longest }) {
+            let empty = try encode("", nil) // [1, L, D]
+            rows = rows.map { row in
+                var storage = row.storage
+                var length = row.shape[1]
+                while length < longest { storage += empty.storage; length += empty.shape[1] }
+                return Tensor(uncheckedShape: [1, length, row.shape[2]], storage: storage)
+            }
         }
         let n = seeds.count
         let branches = rows.count

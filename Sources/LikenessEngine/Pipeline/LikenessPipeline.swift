@@ -15,7 +15,14 @@ import Foundation
 extension Tensor: @unchecked Sendable {}
 
 public final class LikenessPipeline: @unchecked Sendable {
-    public let folder: ModelFolder
+    /// The model folder, nil for a single-file checkpoint.
+    public let folder: ModelFolder?
+    /// The single-file checkpoint, nil for a model folder.
+    public let checkpoint: SingleFileCheckpoint?
+    /// The folder or file the model was loaded from.
+    public let modelURL: URL
+    /// The folder's name or the file's name without its extension.
+    public let modelName: String
     public let tokenizer: TextTokenizer
     public let textEncoder: CLIPTextModel
     public let unet: UNet2DConditionModel
@@ -24,25 +31,128 @@ public final class LikenessPipeline: @unchecked Sendable {
     public let preview: LatentPreview?
     public let schedulerConfig: SchedulerConfig
     public let promptEncoder: PromptEncoder
+    /// How the prediction type was chosen for a single file ("stated by the file (...)", "--prediction",
+    /// "SD 2.x default"); nil for a folder, whose scheduler config states it.
+    public let predictionNote: String?
+    /// The standalone VAE used instead of the model's own, nil when the model's VAE is used.
+    public let vaeReplacement: URL?
+    /// LoRAs merged into the UNet and text encoder weights (Checkpoints/LoRA.swift).
+    public private(set) var loras: [LoRAApplication] = []
     /// Prompt encodings of recent jobs, reused while the prompt, object and options are unchanged.
     let conditioning = ConditioningCache(capacity: 16)
 
     /// Largest width or height accepted, in pixels.
     public static let maxImageSide = 2048
 
-    /// Loads every component, failing with the missing or malformed part named.
-    public init(folder url: URL) throws {
+    /// Loads every component of a model folder, failing with the missing or malformed part named.
+    public convenience init(folder url: URL) throws {
+        try self.init(model: url)
+    }
+
+    /// Loads a model folder or a single-file checkpoint (.safetensors, SD 1.x/2.x original layout).
+    /// `prediction` overrides the file's prediction type (single files only; a folder's scheduler config states it).
+    /// `vae`, a standalone VAE (file or folder, see `StandaloneVAE`), replaces the model's own.
+    /// `loras` are merged into the UNet and text encoder weights as they are read.
+    public convenience init(model url: URL, prediction: PredictionType? = nil, vae: URL? = nil, loras: [LoRAApplication] = []) throws {
+        var isDir: ObjCBool = false
+        let exists = FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir)
+        if exists && !isDir.boolValue {
+            try self.init(checkpoint: SingleFileCheckpoint(url: url), prediction: prediction, vae: vae, loras: loras)
+            return
+        }
+        let files = try loras.map { (try LoRAFile(url: $0.url), $0.weight) }
         let folder = try ModelFolder(url)
+        if prediction != nil {
+            throw ConfigError(file: folder.url.appendingPathComponent("scheduler/scheduler_config.json").path, field: "prediction_type",
+                              reason: "--prediction applies to single-file checkpoints; a model folder's scheduler config states it")
+        }
+        let textEncoder: CLIPTextModel, unet: UNet2DConditionModel
+        if files.isEmpty {
+            textEncoder = try CLIPTextModel(folder: folder.component("text_encoder"))
+            unet = try UNet2DConditionModel(folder: folder.component("unet"))
+        } else {
+            let te = ComponentFolder(folder.component("text_encoder")), un = ComponentFolder(folder.component("unet"))
+            let teStore = WeightStore(source: try LoRATensorSource.wrap(
+                try te.weights(["model.safetensors", "model.fp16.safetensors"]).source, component: .textEncoder, loras: files))
+            textEncoder = try CLIPTextModel(config: te.config(CLIPTextConfig.self), weights: teStore, configFile: te.configDisplayName)
+            try teStore.finish()
+            let unStore = WeightStore(source: try LoRATensorSource.wrap(
+                try un.weights(["diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.fp16.safetensors"]).source,
+                component: .unet, loras: files))
+            unet = try UNet2DConditionModel(config: un.config(UNet2DConditionConfig.self), weights: unStore, configFile: un.configDisplayName)
+            try unStore.finish()
+        }
+        try self.init(folder: folder, checkpoint: nil, url: url, name: folder.name,
+                      tokenizer: try loadTokenizer(folder: folder.component("tokenizer")),
+                      textEncoder: textEncoder, unet: unet,
+                      vae: try vae.map(StandaloneVAE.load) ?? AutoencoderKL(folder: folder.component("vae")), vaeReplacement: vae,
+                      schedulerConfig: try folder.schedulerConfig(),
+                      objectEncoder: folder.hasObjectEncoder ? try ObjectEncoder(folder: folder.component("object_encoder")) : nil,
+                      preview: folder.hasLatentPreview
+                          ? try LatentPreview(url: folder.component("preview/latent_rgb.json"), channels: unet.config.in_channels) : nil,
+                      predictionNote: nil)
+        self.loras = loras
+    }
+
+    /// Loads the three components of a single-file checkpoint from its mapping, failing on any
+    /// missing, unused or wrong-shaped tensor (named with the file's own key).
+    public convenience init(checkpoint ckpt: SingleFileCheckpoint, prediction: PredictionType? = nil, vae vaeURL: URL? = nil,
+                            loras: [LoRAApplication] = []) throws {
+        let files = try loras.map { (try LoRAFile(url: $0.url), $0.weight) }
+        func load<T>(_ source: TensorSource, _ make: (WeightStore) throws -> T) throws -> T {
+            let store = WeightStore(source: source)
+            let model = try make(store)
+            try store.finish()
+            return model
+        }
+        let name = ckpt.url.lastPathComponent
+        let text = try load(try LoRATensorSource.wrap(ckpt.textSource(), component: .textEncoder, loras: files)) { try CLIPTextModel(config: ckpt.textConfig, weights: $0, configFile: "\(name) (text encoder)") }
+        let unet = try load(try LoRATensorSource.wrap(ckpt.unetSource(), component: .unet, loras: files)) { try UNet2DConditionModel(config: ckpt.unetConfig, weights: $0, configFile: "\(name) (UNet)") }
+        let vae: AutoencoderKL
+        if let vaeURL {
+            vae = try StandaloneVAE.load(vaeURL)
+        } else if let config = ckpt.vaeConfig {
+            vae = try load(ckpt.vaeSource()) { try AutoencoderKL(config: config, weights: $0, configFile: "\(name) (VAE)") }
+        } else {
+            throw CheckpointError(file: name, reason: "the file holds no VAE (first_stage_model.*); pass one with --vae FILE")
+        }
+        let used = prediction ?? ckpt.defaultPrediction
+        let note: String
+        if prediction != nil {
+            note = "\(used.shortName) (--prediction)"
+        } else if let evidence = ckpt.predictionEvidence {
+            note = "\(used.shortName) (stated by the file: \(evidence))"
+        } else {
+            note = ckpt.version == .v1
+                ? "epsilon (SD 1.x default)"
+                : "v (SD 2.x default, the 768-v model; pass --prediction epsilon for 512-base models)"
+        }
+        try self.init(folder: nil, checkpoint: ckpt, url: ckpt.url, name: ckpt.name, tokenizer: try ckpt.tokenizer(),
+                      textEncoder: text, unet: unet, vae: vae, vaeReplacement: vaeURL, schedulerConfig: ckpt.schedulerConfig(prediction: used),
+                      objectEncoder: nil, preview: nil, predictionNote: note)
+        self.loras = loras
+    }
+
+    private init(folder: ModelFolder?, checkpoint: SingleFileCheckpoint?, url: URL, name: String, tokenizer: TextTokenizer,
+                 textEncoder: CLIPTextModel, unet: UNet2DConditionModel, vae: AutoencoderKL, vaeReplacement: URL?, schedulerConfig: SchedulerConfig,
+                 objectEncoder: ObjectEncoder?, preview: LatentPreview?, predictionNote: String?) throws {
         self.folder = folder
-        tokenizer = try loadTokenizer(folder: folder.component("tokenizer"))
-        textEncoder = try CLIPTextModel(folder: folder.component("text_encoder"))
-        unet = try UNet2DConditionModel(folder: folder.component("unet"))
-        vae = try AutoencoderKL(folder: folder.component("vae"))
-        schedulerConfig = try folder.schedulerConfig()
-        objectEncoder = folder.hasObjectEncoder ? try ObjectEncoder(folder: folder.component("object_encoder")) : nil
-        preview = folder.hasLatentPreview
-            ? try LatentPreview(url: folder.component("preview/latent_rgb.json"), channels: unet.config.in_channels)
-            : nil
+        self.checkpoint = checkpoint
+        modelURL = url
+        modelName = name
+        self.tokenizer = tokenizer
+        self.textEncoder = textEncoder
+        self.unet = unet
+        self.vae = vae
+        self.vaeReplacement = vaeReplacement
+        if vae.config.latent_channels != unet.config.in_channels {
+            throw CheckpointError(file: vaeReplacement?.lastPathComponent ?? "vae",
+                                  reason: "the VAE has \(vae.config.latent_channels) latent channels, the UNet takes \(unet.config.in_channels); this VAE does not fit the model")
+        }
+        self.schedulerConfig = schedulerConfig
+        self.objectEncoder = objectEncoder
+        self.preview = preview
+        self.predictionNote = predictionNote
         if let enc = objectEncoder, enc.config.text_hidden_size != textEncoder.config.hidden_size {
             throw ConfigError(file: "object_encoder/config.json", field: "text_hidden_size",
                               reason: "\(enc.config.text_hidden_size) differs from the text encoder's hidden_size \(textEncoder.config.hidden_size)")
@@ -63,7 +173,7 @@ public final class LikenessPipeline: @unchecked Sendable {
 
     /// One encoder pass: pixels [1, 3, S, S] in [0, 1] → object tokens [1, K, D]. Cache the result per object.
     public func encodeObject(pixels: Tensor) throws -> Tensor {
-        guard let enc = objectEncoder else { throw GenerationError.noObjectEncoder(model: folder.url.path) }
+        guard let enc = objectEncoder else { throw GenerationError.noObjectEncoder(model: modelURL.path) }
         return try enc(pixels: pixels)
     }
 

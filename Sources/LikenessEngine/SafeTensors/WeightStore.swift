@@ -45,12 +45,17 @@ public struct WeightLoadError: Error, Equatable, CustomStringConvertible, Locali
 
 /// Hands out a safetensors file's tensors by key and checks that all were used, once, with the right shapes.
 public final class WeightStore {
-    public let file: SafeTensorsFile
+    /// Where the tensors come from: a safetensors file, or a view of one under other names.
+    public let source: TensorSource
     private var used: Set<String> = []
     private var problems: [WeightProblem] = []
 
     public init(file: SafeTensorsFile) {
-        self.file = file
+        source = file
+    }
+
+    public init(source: TensorSource) {
+        self.source = source
     }
 
     /// Opens `url` (see `SafeTensorsFile.init`).
@@ -62,7 +67,10 @@ public final class WeightStore {
     public var root: WeightScope { WeightScope(store: self, prefix: "") }
 
     /// Whether the file holds `key`.
-    public func contains(_ key: String) -> Bool { file.entries[key] != nil }
+    public func contains(_ key: String) -> Bool { source.shape(of: key) != nil }
+
+    /// The stored shape of `key`, nil when absent.
+    public func shape(of key: String) -> [Int]? { source.shape(of: key) }
 
     /// Marks `key` as consumed without reading it (for buffers the engine recomputes).
     public func markUsed(_ key: String) { used.insert(key) }
@@ -70,27 +78,32 @@ public final class WeightStore {
     /// Takes the first of `keys` present in the file (aliases for the same tensor), checking its shape.
     /// A missing or wrong-shaped tensor is recorded and zeros are returned; `finish()` reports it.
     public func take(_ keys: [String], shape: [Int]) throws -> Tensor {
-        guard let key = keys.first(where: { file.entries[$0] != nil }), let entry = file.entries[key] else {
+        guard let key = keys.first(where: { source.shape(of: $0) != nil }), let actual = source.shape(of: key) else {
             problems.append(.missing(tensor: keys.first ?? "", expectedShape: shape))
             return Tensor(zeros: shape)
         }
         used.insert(key)
-        guard entry.shape == shape else {
-            problems.append(.wrongShape(tensor: key, expected: shape, actual: entry.shape))
+        guard actual == shape else {
+            problems.append(.wrongShape(tensor: named(key), expected: shape, actual: actual))
             return Tensor(zeros: shape)
         }
-        return try file.tensor(entry)
+        return try source.tensor(named: key)
     }
 
     /// Problems found so far, plus every tensor not taken.
     public var allProblems: [WeightProblem] {
-        problems + file.names.filter { !used.contains($0) }.map { .unused(tensor: $0) }
+        problems + source.names.filter { !used.contains($0) }.map { .unused(tensor: named($0)) }
     }
 
     /// Throws `WeightLoadError` listing every missing, wrong-shaped and unused tensor.
     public func finish() throws {
         let all = allProblems
-        if !all.isEmpty { throw WeightLoadError(file: file.displayName, problems: all) }
+        if !all.isEmpty { throw WeightLoadError(file: source.displayName, problems: all) }
+    }
+
+    /// `key`, with the file's own name for it when the source is a view ("conv_in.weight (model.diffusion_model.input_blocks.0.0.weight)").
+    private func named(_ key: String) -> String {
+        source.origin(of: key).map { "\(key) (\($0))" } ?? key
     }
 }
 

@@ -19,6 +19,10 @@ public let defaultModelMaxLength = 77
 
 struct TokenizerLoader {
     let folder: URL
+    /// Used instead of tokenizer_config.json / special_tokens_map.json (the bundled CLIP tokenizer).
+    var configOverride: TokenizerConfig? = nil
+    /// Used instead of vocab.json (the bundled CLIP tokenizer derives it from merges.txt).
+    var vocabularyOverride: [String: Int]? = nil
 
     private func url(_ name: String) -> URL { folder.appendingPathComponent(name) }
 
@@ -64,6 +68,7 @@ struct TokenizerLoader {
         guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw TokenizerError.missingFile(path: folder.path, hint: "the tokenizer folder does not exist")
         }
+        if let config = configOverride, vocabularyOverride != nil { return try loadCLIPVocab(config: config) }
         var config = exists("tokenizer_config.json") ? try decode(TokenizerConfig.self, from: "tokenizer_config.json") : TokenizerConfig()
         if exists("special_tokens_map.json") {
             config = config.overridden(by: try decode(TokenizerConfig.self, from: "special_tokens_map.json"))
@@ -136,7 +141,7 @@ struct TokenizerLoader {
 
     private func loadCLIPVocab(config: TokenizerConfig) throws -> PipelineTokenizer {
         let vocabFile = url("vocab.json").path
-        let vocab = try decode([String: Int].self, from: "vocab.json")
+        let vocab = try vocabularyOverride ?? decode([String: Int].self, from: "vocab.json")
         let merges = try parseMerges()
         var resolved = config
         if resolved.bosToken == nil { resolved.bosToken = SpecialTokenValue(content: "<|startoftext|>") }

@@ -73,6 +73,9 @@ public struct PromptCheck: Equatable, Sendable {
     public var unknownWords: [String] = []
     public var tokenCount = 0
     public var maxTokens = 77
+    /// 75-token chunks the prompt takes (A1111 emphasis); with more than one, `tokenCount` counts
+    /// content tokens over all chunks and is not limited by `maxTokens`.
+    public var chunks = 1
     /// A placeholder without an object, an object without a placeholder, or a tokenizer error.
     public var problem: String?
     public init(unknownWords: [String] = [], tokenCount: Int = 0, maxTokens: Int = 77, problem: String? = nil) {

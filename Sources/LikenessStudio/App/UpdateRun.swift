@@ -23,7 +23,7 @@ extension Studio {
         if !wantsObject && s.gallery.active != nil {
             return .failure(PlanError("object \(s.gallery.active ?? "") is active but the prompt has no \(ph): add it (Ctrl-O) or press x in Objects"))
         }
-        if s.promptCheck.tokenCount > s.promptCheck.maxTokens {
+        if s.promptCheck.chunks <= 1 && s.promptCheck.tokenCount > s.promptCheck.maxTokens {
             return .failure(PlanError("the prompt is \(s.promptCheck.tokenCount) tokens; this model reads \(s.promptCheck.maxTokens)"))
         }
         var settings = s.settings

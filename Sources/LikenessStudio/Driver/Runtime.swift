@@ -36,7 +36,7 @@ public final class StudioRuntime {
     }
 
     public static func facts(_ p: LikenessPipeline) -> ModelFacts {
-        ModelFacts(name: p.folder.name, defaultSize: p.defaultSize, sizeMultiple: p.sizeMultiple,
+        ModelFacts(name: p.modelName, defaultSize: p.defaultSize, sizeMultiple: p.sizeMultiple,
                    maxSide: LikenessPipeline.maxImageSide, maxTokens: p.promptEncoder.maxLength,
                    placeholder: p.promptEncoder.placeholder, hasObjectEncoder: p.objectEncoder != nil,
                    vaeFactor: p.vaeFactor, hasLatentPreview: p.preview != nil)
@@ -159,12 +159,13 @@ public final class StudioRuntime {
         var check = PromptCheck(maxTokens: enc.maxLength)
         let k = pipeline.objectEncoder?.tokenCount ?? 0
         do {
-            let slots = try enc.slots(for: prompt, slotCount: k, allowTruncation: true)
-            let eos = pipeline.tokenizer.eosId
-            let end = slots.ids.dropFirst().firstIndex(of: eos) ?? slots.ids.count - 1
-            check.tokenCount = end + 1 + slots.droppedTokens
-            check.unknownWords = slots.unknownWords
-            if !negative.isEmpty, let neg = try? enc.slots(for: negative, slotCount: 0, allowTruncation: true) {
+            // As the studio's jobs encode it: A1111 emphasis, 75-token chunks (the syntax is not
+            // counted and its brackets are not words).
+            let info = try enc.weightedChunks(for: prompt, slotCount: k)
+            check.chunks = info.chunks.count
+            check.tokenCount = info.chunks.count == 1 ? info.tokenCount + 2 : info.tokenCount
+            check.unknownWords = info.unknownWords
+            if !negative.isEmpty, let neg = try? enc.weightedChunks(for: negative, slotCount: 0) {
                 check.unknownWords += neg.unknownWords.filter { !check.unknownWords.contains($0) }
             }
         } catch {

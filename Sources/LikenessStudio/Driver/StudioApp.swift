@@ -14,10 +14,14 @@ public struct StudioOptions: Sendable {
     public var preview: String
     public var theme: String?
     public var threads: Int?
+    /// A single file's prediction type, "epsilon" or "v" (nil: what the file states, else the version's).
+    public var prediction: String?
+    /// A standalone VAE replacing the model's own (file or folder).
+    public var vae: String?
     public init(model: String, gallery: String? = nil, outputs: String? = nil, preview: String = "auto",
-                theme: String? = nil, threads: Int? = nil) {
+                theme: String? = nil, threads: Int? = nil, prediction: String? = nil, vae: String? = nil) {
         self.model = model; self.gallery = gallery; self.outputs = outputs; self.preview = preview
-        self.theme = theme; self.threads = threads
+        self.theme = theme; self.threads = threads; self.prediction = prediction; self.vae = vae
     }
 }
 
@@ -33,7 +37,16 @@ public enum StudioApp {
         do { terminal = try Terminal(o, environment: env) } catch { return fail("\(error)") }
         FileHandle.standardError.write(Data("likeness studio: loading \(o.model)…\n".utf8))
         let pipeline: LikenessPipeline
-        do { pipeline = try LikenessPipeline(folder: URL(fileURLWithPath: o.model)) } catch { return fail("\(error)") }
+        var prediction: PredictionType?
+        if let p = o.prediction {
+            guard let parsed = PredictionType(flag: p) else { return fail("--prediction must be epsilon or v, got \(p)") }
+            prediction = parsed
+        }
+        do { pipeline = try LikenessPipeline(model: URL(fileURLWithPath: o.model), prediction: prediction,
+                                                vae: o.vae.map { URL(fileURLWithPath: $0) }) } catch { return fail("\(error)") }
+        if let ckpt = pipeline.checkpoint {
+            FileHandle.standardError.write(Data("likeness studio: \(ckpt.url.lastPathComponent): \(ckpt.version.rawValue) single file, prediction \(pipeline.predictionNote ?? "?")\n".utf8))
+        }
         StudioTrace.start(environment: env)
         defer { StudioTrace.finish() }
         var studio = start(o, environment: env, terminal: terminal, pipeline: pipeline)
@@ -89,7 +102,8 @@ public enum StudioApp {
                       pipeline: LikenessPipeline) -> Running {
         let paths = LikenessPaths(environment: env)
         // The fingerprint cache the CLI uses, so the encoder weights are hashed once, not at every start.
-        let identity = try? ModelIdentity(folder: URL(fileURLWithPath: o.model), cache: FingerprintCache(paths: paths))
+        var identity = try? ModelIdentity(folder: URL(fileURLWithPath: o.model), cache: FingerprintCache(paths: paths))
+        if let vae = pipeline.vaeReplacement { identity?.vae = try? VAEIdentity(url: vae, cache: FingerprintCache(paths: paths)) }
         let engine = GenerationEngine(pipeline: pipeline, threads: o.threads)
         let gallery = o.gallery.map { ObjectGallery(directory: URL(fileURLWithPath: expandTilde($0))) } ?? ObjectGallery(paths: paths)
         let outputs = o.outputs.map { OutputStore(directory: URL(fileURLWithPath: expandTilde($0))) } ?? OutputStore(paths: paths)

@@ -11,7 +11,9 @@ enum PromptPane {
         var title = field.title
         if field == .prompt {
             let check = s.promptCheck
-            title += " · \(check.tokenCount)/\(check.maxTokens) tokens"
+            title += check.chunks > 1
+                ? " · \(check.tokenCount) tokens in \(check.chunks) chunks of \(check.maxTokens - 2)"
+                : " · \(check.tokenCount)/\(check.maxTokens) tokens"
         }
         c.pane(r, title: title, focused: focused)
         let inner = r.inset(1)
@@ -45,7 +47,7 @@ enum PromptPane {
                 c.bottomNote(r, problem, .error)
             } else if !s.promptCheck.unknownWords.isEmpty {
                 c.bottomNote(r, "unknown: " + s.promptCheck.unknownWords.joined(separator: ", "), .warning)
-            } else if s.promptCheck.tokenCount > s.promptCheck.maxTokens {
+            } else if s.promptCheck.chunks <= 1 && s.promptCheck.tokenCount > s.promptCheck.maxTokens {
                 c.bottomNote(r, "too long for this model", .error)
             }
         }

@@ -134,7 +134,7 @@ public struct CLIPTextModel {
             position_embedding: try Embedding(w["embeddings"]["position_embedding"], count: c.max_position_embeddings, dim: c.hidden_size))
         // transformers 4 saved position_ids = arange(max_positions) as a persistent buffer; it is recomputed here.
         let positionIDs = w["embeddings"].key("position_ids")
-        if let entry = store.file.entries[positionIDs], entry.shape == [1, c.max_position_embeddings] {
+        if store.shape(of: positionIDs) == [1, c.max_position_embeddings] {
             store.markUsed(positionIDs)
         }
         encoder = CLIPEncoder(layers: try (0..<c.num_hidden_layers).map {

@@ -101,7 +101,7 @@ public struct CLIPVisionModel {
             position_embedding: try Embedding(w["embeddings"]["position_embedding"], count: positions, dim: d))
         // transformers 4 keeps position_ids = arange(positions) as a buffer; it is recomputed here.
         let positionIDs = w["embeddings"].key("position_ids")
-        if let entry = w.store.file.entries[positionIDs], entry.shape == [1, positions] {
+        if w.store.shape(of: positionIDs) == [1, positions] {
             w.store.markUsed(positionIDs)
         }
         pre_layrnorm = try LayerNorm(w["pre_layrnorm"], dim: d, eps: c.layer_norm_eps)

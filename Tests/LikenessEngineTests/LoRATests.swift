@@ -1,0 +1,89 @@
+// LoRA files against diffusers' load_lora_weights + fuse_lora(lora_scale=w) on the same files
+// (scripts/fixtures/single_file.py): a kohya LoRA (rank 4, alpha 2; attention, 1x1 and 3x3
+// convolutions, text encoder) at 0.5 and 1.0, a PEFT LoRA (rank 2, UNet and text encoder) at
+// 1.0, and both at once. Text states and UNet outputs max-abs <= 1e-4 x max(1, |reference|),
+// 2-step generations PSNR >= 40 dB, on the sd1 folder and on the sd1 single file. Loading
+// again without LoRAs gives the original weights. LoRAs that do not fit: clear errors.
+
+import Foundation
+import XCTest
+@testable import LikenessEngine
+
+final class LoRATests: XCTestCase {
+    struct Meta: Decodable {
+        struct LoRA: Decodable { let model: String; let sampler: String; let cases: [String: [[Entry]]] }
+        enum Entry: Decodable {
+            case name(String), weight(Float)
+            init(from decoder: Decoder) throws {
+                let c = try decoder.singleValueContainer()
+                if let s = try? c.decode(String.self) { self = .name(s) } else { self = .weight(try c.decode(Float.self)) }
+            }
+        }
+        let prompt: String
+        let negative_prompt: String
+        let lora: LoRA
+    }
+
+    func testMatchesDiffusersFuseLoRA() throws {
+        let meta = try JSONDecoder().decode(Meta.self, from: Data(contentsOf: SingleFileFixtures.url("expected.json")))
+        let ref = try SafeTensorsFile(url: SingleFileFixtures.url("expected.safetensors"))
+        let latents = try ref.tensor(named: "latents.in")
+        XCTAssertEqual(Set(meta.lora.cases.keys), ["kohya-0.5", "kohya-1", "peft-1", "both"])
+        for (name, entries) in meta.lora.cases.sorted(by: { $0.key < $1.key }) {
+            let loras = try entries.map { e -> LoRAApplication in
+                guard case let .name(n) = e[0], case let .weight(w) = e[1] else { throw CocoaError(.coderReadCorrupt) }
+                return LoRAApplication(url: try SingleFileFixtures.url("\(n).safetensors"), weight: w)
+            }
+            for model in ["sd1", "sd1.safetensors"] {
+                let label = "LoRA \(name) on \(model)"
+                let pipe = try LikenessPipeline(model: SingleFileFixtures.url(model), loras: loras)
+                XCTAssertEqual(pipe.loras, loras)
+                let ids = try ref.tensor(named: "ids.sd1").storage.map { Int($0) }
+                let text = try pipe.textEncoder(ids: [ids])
+                assertClose(text, try ref.tensor(named: "text.lora.\(name)"), label + " text encoder")
+                assertClose(try pipe.unet(sample: latents, timestep: 500, encoderHiddenStates: text),
+                            try ref.tensor(named: "unet.lora.\(name)"), label + " UNet")
+                var request = GenerationRequest(prompt: meta.prompt)
+                request.negativePrompt = meta.negative_prompt
+                request.seeds = [7]
+                request.steps = 2
+                request.textGuidance = 5
+                request.sampler = try SamplerKind(parsing: meta.lora.sampler)
+                request.width = 64
+                request.height = 64
+                assertPSNR(try pipe.generate(request).image, try ref.tensor(named: "image.lora.\(name)"), label + " 2-step generation")
+            }
+        }
+        // Without LoRAs the same file gives the original model again.
+        let plain = try LikenessPipeline(model: SingleFileFixtures.url("sd1.safetensors"))
+        let ids = try ref.tensor(named: "ids.sd1").storage.map { Int($0) }
+        assertClose(try plain.textEncoder(ids: [ids]), try ref.tensor(named: "text.sd1"), "no LoRA text encoder")
+    }
+
+    func testLoRAsThatDoNotFitAreNamed() throws {
+        func expectError(_ body: () throws -> Void, contains words: [String], _ label: String) {
+            do { try body(); XCTFail("\(label): loaded") } catch {
+                for w in words { XCTAssertTrue("\(error)".contains(w), "\(label): \(error)") }
+            }
+        }
+        let kohya = LoRAApplication(url: try SingleFileFixtures.url("lora-kohya.safetensors"), weight: 1)
+        // Made for sd1 (text width 64 both, but other UNet channels and 23 text layers): sd2 does not fit.
+        expectError({ _ = try LikenessPipeline(model: SingleFileFixtures.url("sd2.safetensors"), loras: [kohya]) },
+                    contains: ["LoRA lora-kohya", "another model"], "sd1 LoRA on sd2")
+        expectError({ _ = try LoRAFile(url: SingleFileFixtures.url("sd1.safetensors")) }, contains: ["not a LoRA"], "model as LoRA")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("likeness-lora-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let xl = dir.appendingPathComponent("xl.safetensors")
+        try SafeTensorsWriter.write(["lora_te1_text_model_encoder_layers_0_self_attn_q_proj.lora_down.weight": Tensor(zeros: [2, 2]),
+                                     "lora_te1_text_model_encoder_layers_0_self_attn_q_proj.lora_up.weight": Tensor(zeros: [2, 2])], to: xl)
+        expectError({ _ = try LoRAFile(url: xl) }, contains: ["Stable Diffusion XL"], "SDXL LoRA")
+        let loha = dir.appendingPathComponent("loha.safetensors")
+        try SafeTensorsWriter.write(["lora_unet_conv_in.hada_w1_a": Tensor(zeros: [2, 2]), "lora_unet_conv_in.lora_down.weight": Tensor(zeros: [2, 2]),
+                                     "lora_unet_conv_in.lora_up.weight": Tensor(zeros: [2, 2])], to: loha)
+        expectError({ _ = try LoRAFile(url: loha) }, contains: ["hada_w1_a", "not supported"], "LoHa")
+        let pickle = dir.appendingPathComponent("lora.pt")
+        try Data([0x80, 0x02]).write(to: pickle)
+        expectError({ _ = try LoRAFile(url: pickle) }, contains: ["never unpickles"], "pickle")
+    }
+}

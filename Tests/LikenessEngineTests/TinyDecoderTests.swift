@@ -81,6 +81,12 @@ final class TinyDecoderTests: XCTestCase {
                 XCTAssertTrue("\(error)".contains("not an AutoencoderTiny"), "\(error)")
             }
         }
+        let encoderFile = FileManager.default.temporaryDirectory.appendingPathComponent("taesd_encoder-\(UUID().uuidString).safetensors")
+        defer { try? FileManager.default.removeItem(at: encoderFile) }
+        try SafeTensorsWriter.write(["0.weight": Tensor(uncheckedShape: [1, 3, 1, 1], storage: [1, 2, 3])], to: encoderFile)
+        XCTAssertThrowsError(try StandaloneTinyDecoder.load(encoderFile)) { error in
+            XCTAssertTrue("\(error)".contains("looks like a TAESD encoder"), "\(error)")
+        }
         let decoder = try StandaloneTinyDecoder.load(fixture("small"))
         XCTAssertThrowsError(try decoder.decode(Tensor(uncheckedShape: [1, 3, 2, 2], storage: [Float](repeating: 0, count: 12))))
     }

@@ -39,6 +39,8 @@ public enum StandaloneTinyDecoder {
             layout = "diffusers layout"
         } else if file.names.contains(where: { $0.hasPrefix("decoder.up") || $0.hasPrefix("decoder.conv_in") }) {
             throw fail("a full VAE (AutoencoderKL), not a tiny decoder; pass it with --vae")
+        } else if file.names.contains("0.weight") {
+            throw fail("looks like a TAESD encoder (its first layer is 0.*; the decoder's starts at 1.* after the clamp); pass the decoder file, e.g. taesd_decoder.safetensors")
         } else {
             for k in file.names {
                 let parts = k.split(separator: ".", maxSplits: 1)

@@ -80,6 +80,7 @@ extension GenerationSpec {
             case "Model hash": spec.modelHash = v
             case "VAE": spec.vae = v
             case "VAE hash": spec.vaeHash = v
+            case "Decoder": spec.decoder = v
             case "Identity guidance":
                 if let f = Float(v), f.isFinite { spec.identityGuidance = f } else { bad(pair, "not a number") }
             case "Object": spec.object = v

@@ -67,6 +67,9 @@ public struct GenerationSpec: Equatable, Sendable, Codable {
     /// A standalone VAE used instead of the model's own: file name and short hash. A1111: `VAE`, `VAE hash`.
     public var vae: String?
     public var vaeHash: String?
+    /// The tiny decoder (TAESD, an AutoencoderTiny folder or file name) that decoded the final image
+    /// instead of the VAE; nil: the VAE did. Recall decodes with a tiny decoder again. Ours: `Decoder`.
+    public var decoder: String?
     /// s_id, identity guidance, written only with an object. Ours: `Identity guidance`.
     public var identityGuidance: Float?
     /// Object name (gallery) or reference file name. Ours: `Object`.
@@ -89,7 +92,8 @@ public struct GenerationSpec: Equatable, Sendable, Codable {
     /// write through this, so the same settings give the same text. With an object (tokens in the
     /// request, or its name given) the identity guidance and the object are written.
     public init(request: GenerationRequest, seed: UInt64, width: Int, height: Int, karras: Bool,
-                model: ModelIdentity?, object: String? = nil, objectHash: String? = nil, latents: String? = nil) {
+                model: ModelIdentity?, object: String? = nil, objectHash: String? = nil, latents: String? = nil,
+                tinyDecoder: String? = nil) {
         prompt = request.prompt
         negativePrompt = request.negativePrompt
         steps = request.steps
@@ -109,14 +113,16 @@ public struct GenerationSpec: Equatable, Sendable, Codable {
             self.objectHash = objectHash
         }
         self.latents = latents
+        decoder = request.decoder == .tiny ? (tinyDecoder ?? "tiny") : nil
     }
 
-    /// The values a generation is made from, without the record of what was used (model, object,
-    /// latents file, img2img strength and LoRAs, informational pairs): what the studio's recall takes.
+    /// The values a generation is made from, without the record of what was used (model, VAE and
+    /// decoder, object, latents file, img2img strength and LoRAs, informational pairs): what the studio's recall takes.
     public var settingValues: GenerationSpec {
         var s = self
         s.model = nil; s.modelHash = nil
         s.vae = nil; s.vaeHash = nil
+        s.decoder = nil // the studio decodes finals with the VAE; its previews pick their own decoder
         s.object = nil; s.objectHash = nil
         s.latents = nil
         s.strength = nil; s.loras = []
@@ -138,6 +144,7 @@ public struct GenerationSpec: Equatable, Sendable, Codable {
         if let model { p.append(.init("Model", model)) }
         if let vaeHash { p.append(.init("VAE hash", vaeHash)) }
         if let vae { p.append(.init("VAE", vae)) }
+        if let decoder { p.append(.init("Decoder", decoder)) }
         if let identityGuidance { p.append(.init("Identity guidance", Self.number(identityGuidance))) }
         if let object { p.append(.init("Object", object)) }
         if let objectHash { p.append(.init("Object hash", objectHash)) }
@@ -162,6 +169,7 @@ public struct GenerationSpec: Equatable, Sendable, Codable {
         if let width { request.width = width }
         if let height { request.height = height }
         if let identityGuidance { request.identityGuidance = identityGuidance }
+        if decoder != nil { request.decoder = .tiny }
     }
 
     /// Fields `other` records replace this spec's (the prompt texts stay: they are the caller's);
@@ -178,6 +186,7 @@ public struct GenerationSpec: Equatable, Sendable, Codable {
         if let v = other.model { model = v }
         if let v = other.modelHash { modelHash = v }
         if let v = other.vae { vae = v; vaeHash = other.vaeHash }
+        if let v = other.decoder { decoder = v }
         if let v = other.identityGuidance { identityGuidance = v }
         if let v = other.object { object = v; objectHash = other.objectHash }
         if let v = other.latents { latents = v }
@@ -210,6 +219,7 @@ public struct GenerationSpec: Equatable, Sendable, Codable {
         if let modelHash { o["model_hash"] = modelHash }
         if let vae { o["vae"] = vae }
         if let vaeHash { o["vae_hash"] = vaeHash }
+        if let decoder { o["decoder"] = decoder }
         if let identityGuidance { o["identity_guidance"] = Double(Self.number(identityGuidance)) ?? Double(identityGuidance) }
         if let object { o["object"] = object }
         if let objectHash { o["object_hash"] = objectHash }

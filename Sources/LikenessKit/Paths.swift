@@ -35,6 +35,8 @@ public struct LikenessPaths: Sendable, Equatable {
     public var outputs: URL { dataHome.appendingPathComponent("outputs") }
     /// LoRA files named in prompts as <lora:NAME:W>: NAME.safetensors here.
     public var loras: URL { dataHome.appendingPathComponent("loras") }
+    /// Tiny decoders (TAESD folders) found by `--decoder tiny` and the studio.
+    public var decoders: URL { dataHome.appendingPathComponent("decoders") }
     /// Prompt history, one JSON object per line.
     public var promptHistory: URL { dataHome.appendingPathComponent("prompt_history.jsonl") }
     /// Studio settings.

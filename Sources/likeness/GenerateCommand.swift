@@ -13,6 +13,8 @@ struct GenerateCommand: ParsableCommand {
     var model: String = "Models/toybox"
     @Option(help: "A standalone VAE replacing the model's own: a .safetensors file (original or diffusers layout) or a diffusers VAE folder.")
     var vae: String?
+    @Option(help: "What decodes the final image: full (the VAE), tiny (a TAESD folder named taesd beside the model or in $XDG_DATA_HOME/likeness/decoders), or PATH (a diffusers AutoencoderTiny folder or .safetensors file). Default: full, or tiny when --from's image was decoded by one.")
+    var decoder: String?
     @Option(name: .customLong("lora"), help: "A LoRA file merged at a weight, FILE.safetensors[:WEIGHT] (default weight 1); repeat for several. Prompts may also name LoRAs as <lora:NAME:WEIGHT>.")
     var loraFiles: [String] = []
     @Option(help: "The folder <lora:NAME:W> tags are looked up in (NAME.safetensors; default: $XDG_DATA_HOME/likeness/loras).")
@@ -106,6 +108,7 @@ struct GenerateCommand: ParsableCommand {
         }
         let objectLabel = resolveObject(recalled: recalledObject, into: &request, pipeline: pipeline, identity: identity)
         if let latentsIn { request.initialNoise = readLatents(latentsIn) }
+        let tinyName = attachDecoder(recalled: recalled, to: &request, pipeline: pipeline)
         request.previewEvery = 0
         request.preview = .none
 
@@ -115,7 +118,27 @@ struct GenerateCommand: ParsableCommand {
         do {
             for a in applications { loraHashes.append("\(a.name): \(try LoRATags.shortHash(of: a.url))") }
         } catch { fail("\(error)") }
-        writeImages(result, identity: identity, object: objectLabel, prompt: writtenPrompt, loraHashes: loraHashes)
+        writeImages(result, identity: identity, object: objectLabel, prompt: writtenPrompt, loraHashes: loraHashes,
+                    tinyDecoder: tinyName)
+    }
+
+    /// --decoder (or --from's `Decoder`): attaches the tiny decoder and returns the name recorded.
+    private func attachDecoder(recalled: GenerationSpec?, to request: inout GenerationRequest, pipeline: LikenessPipeline) -> String? {
+        let choice = decoder ?? (recalled?.decoder != nil ? "tiny" : "full")
+        guard choice != "full" else { request.decoder = .full; return nil }
+        let url: URL
+        if choice == "tiny" {
+            guard let found = TinyDecoderSearch.find(model: pipeline.modelURL) else {
+                fail((decoder == nil ? "\(from ?? "--from"): the image was decoded by the tiny decoder \(recalled?.decoder ?? ""), but " : "")
+                     + TinyDecoderSearch.notFound(model: pipeline.modelURL) + (decoder == nil ? " (or --decoder full)" : ""))
+            }
+            url = found
+        } else {
+            url = URL(fileURLWithPath: choice)
+        }
+        do { try pipeline.attachTinyDecoder(url) } catch { fail("--decoder \(choice): \(error)") }
+        request.decoder = .tiny
+        return url.lastPathComponent
     }
 
     /// `FILE[:WEIGHT]` of --lora.

@@ -8,7 +8,7 @@ import LikenessKit
 
 extension GenerateCommand {
     func writeImages(_ result: GenerationResult, identity: ModelIdentity, object: (name: String, hash: String)?,
-                     prompt: String, loraHashes: [String]) {
+                     prompt: String, loraHashes: [String], tinyDecoder: String? = nil) {
         let many = result.images.count > 1 || seeds != nil
         let store = OutputStore(directory: outputs.map { URL(fileURLWithPath: $0) } ?? LikenessPaths().outputs)
         var images: [RGBImage] = []
@@ -17,7 +17,8 @@ extension GenerateCommand {
             var spec = GenerationSpec(request: result.request, seed: generated.seed, width: generated.pixels.width,
                                       height: generated.pixels.height, karras: result.karras, model: identity,
                                       object: object?.name, objectHash: object?.hash,
-                                      latents: latentsIn.map { URL(fileURLWithPath: $0).lastPathComponent })
+                                      latents: latentsIn.map { URL(fileURLWithPath: $0).lastPathComponent },
+                                      tinyDecoder: tinyDecoder)
             // The prompt as written (LoRA tags included) and A1111's Lora hashes.
             spec.prompt = prompt
             if !loraHashes.isEmpty { spec.extra.append(ParameterPair("Lora hashes", loraHashes.joined(separator: ", "))) }

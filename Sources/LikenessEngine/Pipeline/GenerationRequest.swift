@@ -12,6 +12,18 @@ public enum PreviewKind: String, Sendable, CaseIterable, Codable {
     case latent
     /// A full VAE decode of the predicted clean latents (cheap at the built-in model's size).
     case decode
+    /// The pipeline's tiny decoder (TAESD, `LikenessPipeline.attachTinyDecoder`) on the predicted
+    /// clean latents: a full-resolution preview at a small fraction of the VAE's cost; without a
+    /// tiny decoder it falls back as `latent` does.
+    case tiny
+}
+
+/// What decodes the final latents into the image.
+public enum FinalDecoder: String, Sendable, CaseIterable, Codable {
+    /// The model's VAE (or its `--vae` replacement).
+    case full
+    /// The pipeline's tiny decoder (TAESD); an error when none is attached.
+    case tiny
 }
 
 public struct GenerationRequest: Sendable, Equatable {
@@ -46,6 +58,8 @@ public struct GenerationRequest: Sendable, Equatable {
     public var emphasis: Bool = false
     /// How step previews are made.
     public var preview: PreviewKind = .latent
+    /// What decodes the final image.
+    public var decoder: FinalDecoder = .full
     /// Produce previews every N steps (0: none); the last step always has one when enabled.
     public var previewEvery: Int = 1
 
@@ -133,6 +147,7 @@ public enum GenerationError: Error, CustomStringConvertible, Equatable {
     case badInitialNoise(shape: [Int], expected: [Int])
     case badGuidance(String)
     case badSeeds(String)
+    case noTinyDecoder
 
     public var description: String {
         switch self {
@@ -144,6 +159,8 @@ public enum GenerationError: Error, CustomStringConvertible, Equatable {
             return "initial latents have shape \(shape), this model and size need \(expected)"
         case let .badGuidance(message), let .badSeeds(message):
             return message
+        case .noTinyDecoder:
+            return "the tiny decoder was asked for, but none is loaded (a diffusers AutoencoderTiny folder or file, e.g. taesd)"
         }
     }
 }

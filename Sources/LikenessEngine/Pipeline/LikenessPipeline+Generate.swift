@@ -152,7 +152,9 @@ extension LikenessPipeline {
             return e
         }
         var previewKind = request.preview
+        if previewKind == .tiny && tinyDecoder == nil { previewKind = .latent }
         if previewKind == .latent && preview == nil { previewKind = .decode }
+        if request.decoder == .tiny && tinyDecoder == nil { throw GenerationError.noTinyDecoder }
         let previewEvery = request.previewEvery
         let final = try runSampling(plan: plan, latents: latents0, generators: &generators, model: model) { event in
             stepsDone = event.step
@@ -170,7 +172,7 @@ extension LikenessPipeline {
         for i in 0..<n {
             try checkpoint?(stepsDone)
             let latents = Tensor(uncheckedShape: [1, c, h, w], storage: Array(final[i * count..<(i + 1) * count]))
-            var image = try vae.decode(diffusionLatents: latents) // [1, 3, H, W]
+            var image = try decode(latents, with: request.decoder) // [1, 3, H, W]
             // As the reference pipeline's .clamp(-1, 1) (diffusers' postprocess clamps the same range).
             image.withUnsafeMutableBufferPointer { p in for i in 0..<p.count { p[i] = min(max(p[i], -1), 1) } }
             images.append(GeneratedImage(seed: seeds[i], image: image, pixels: rgbPixels(fromImage: image), finalLatents: latents))
@@ -188,11 +190,22 @@ extension LikenessPipeline {
             if kind == .latent, let preview {
                 out.append(preview.render(latents: block, channels: c, height: h, width: w))
             } else {
-                var image = try vae.decode(diffusionLatents: Tensor(uncheckedShape: [1, c, h, w], storage: block))
+                let latents = Tensor(uncheckedShape: [1, c, h, w], storage: block)
+                var image = try decode(latents, with: kind == .tiny ? .tiny : .full)
                 image.withUnsafeMutableBufferPointer { p in for j in 0..<p.count { p[j] = min(max(p[j], -1), 1) } }
                 out.append(rgbPixels(fromImage: image))
             }
         }
         return out
+    }
+
+    /// Diffusion latents [1, C, h, w] → image [1, 3, H, W] by the VAE or the tiny decoder.
+    func decode(_ latents: Tensor, with decoder: FinalDecoder) throws -> Tensor {
+        switch decoder {
+        case .full: return try vae.decode(diffusionLatents: latents)
+        case .tiny:
+            guard let tinyDecoder else { throw GenerationError.noTinyDecoder }
+            return try tinyDecoder.decode(diffusionLatents: latents)
+        }
     }
 }

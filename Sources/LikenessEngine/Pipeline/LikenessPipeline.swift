@@ -36,6 +36,11 @@ public final class LikenessPipeline: @unchecked Sendable {
     public let predictionNote: String?
     /// The standalone VAE used instead of the model's own, nil when the model's VAE is used.
     public let vaeReplacement: URL?
+    /// The tiny decoder (TAESD) for `.tiny` previews and `FinalDecoder.tiny`; set with
+    /// `attachTinyDecoder` before generating.
+    public private(set) var tinyDecoder: AutoencoderTiny?
+    /// Where `tinyDecoder` was loaded from.
+    public private(set) var tinyDecoderURL: URL?
     /// LoRAs merged into the UNet and text encoder weights (Checkpoints/LoRA.swift).
     public private(set) var loras: [LoRAApplication] = []
     /// Prompt encodings of recent jobs, reused while the prompt, object and options are unchanged.
@@ -161,6 +166,11 @@ public final class LikenessPipeline: @unchecked Sendable {
                                       placeholder: objectEncoder?.config.placeholder_token ?? "<obj>",
                                       injection: objectEncoder?.injection ?? .inputEmbedding,
                                       slotEmbedding: objectEncoder?.slot_embedding)
+    }
+
+    func setTinyDecoder(_ decoder: AutoencoderTiny?, url: URL?) {
+        tinyDecoder = decoder
+        tinyDecoderURL = url
     }
 
     /// Pixels per latent cell (2^(VAE blocks - 1)).

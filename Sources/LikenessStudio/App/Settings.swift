@@ -19,7 +19,7 @@ public enum SeedMode: String, Codable, CaseIterable, Sendable {
 /// How step previews are made: `auto` decodes them with the VAE where that is cheap (small
 /// latents) and otherwise uses the model's latent->RGB map, or decodes every few steps.
 public enum PreviewQuality: String, Codable, CaseIterable, Sendable {
-    case auto, latent, decode
+    case auto, latent, decode, tiny
     public var label: String { rawValue }
 }
 
@@ -121,25 +121,32 @@ public struct ModelFacts: Equatable, Sendable {
     public var vaeFactor: Int
     /// The folder has preview/latent_rgb.json.
     public var hasLatentPreview: Bool
+    /// A tiny decoder (TAESD) is attached to the pipeline.
+    public var hasTinyDecoder: Bool
 
     public init(name: String, defaultSize: Int = 64, sizeMultiple: Int = 8, maxSide: Int = 2048, maxTokens: Int = 77,
                 placeholder: String = "<obj>", hasObjectEncoder: Bool = true, karrasDefault: Bool = false,
-                vaeFactor: Int = 8, hasLatentPreview: Bool = false) {
+                vaeFactor: Int = 8, hasLatentPreview: Bool = false, hasTinyDecoder: Bool = false) {
         self.name = name; self.defaultSize = defaultSize; self.sizeMultiple = sizeMultiple; self.maxSide = maxSide
         self.maxTokens = maxTokens; self.placeholder = placeholder; self.hasObjectEncoder = hasObjectEncoder
         self.karrasDefault = karrasDefault; self.vaeFactor = vaeFactor; self.hasLatentPreview = hasLatentPreview
+        self.hasTinyDecoder = hasTinyDecoder
     }
 
     /// The previews a run at `width` x `height` gets for `quality`: what kind, and every how many
     /// steps. `auto` decodes every step up to 32 x 32 latents (the built-in model's 16 x 16 decode
-    /// costs less than a step); larger, it uses the latent->RGB map when the folder has one, else
-    /// decodes every (latents / 512) steps, since a VAE decode at SD size costs more than a step.
+    /// costs less than a step); larger, it uses the tiny decoder (TAESD) every step when one is
+    /// attached, else the latent->RGB map when the folder has one, else decodes every
+    /// (latents / 512) steps, since a VAE decode at SD size costs more than a step. `tiny` without
+    /// a tiny decoder falls back as `auto` does.
     public func previewPlan(_ quality: PreviewQuality, width: Int, height: Int) -> (kind: PreviewQuality, every: Int) {
         switch quality {
         case .latent, .decode: return (quality, 1)
-        case .auto:
+        case .tiny where hasTinyDecoder: return (.tiny, 1)
+        case .auto, .tiny:
             let latents = max(1, width / max(1, vaeFactor)) * max(1, height / max(1, vaeFactor))
             if latents <= 32 * 32 { return (.decode, 1) }
+            if hasTinyDecoder { return (.tiny, 1) }
             if hasLatentPreview { return (.latent, 1) }
             return (.decode, max(1, latents / 512))
         }

@@ -39,7 +39,16 @@ public final class StudioRuntime {
         ModelFacts(name: p.modelName, defaultSize: p.defaultSize, sizeMultiple: p.sizeMultiple,
                    maxSide: LikenessPipeline.maxImageSide, maxTokens: p.promptEncoder.maxLength,
                    placeholder: p.promptEncoder.placeholder, hasObjectEncoder: p.objectEncoder != nil,
-                   vaeFactor: p.vaeFactor, hasLatentPreview: p.preview != nil)
+                   vaeFactor: p.vaeFactor, hasLatentPreview: p.preview != nil, hasTinyDecoder: p.tinyDecoder != nil)
+    }
+
+    /// The engine's preview kind for a planned preview quality (`auto` is never planned).
+    static func previewKind(_ q: PreviewQuality) -> PreviewKind {
+        switch q {
+        case .latent: return .latent
+        case .tiny: return .tiny
+        case .decode, .auto: return .decode
+        }
     }
 
     public func perform(_ effects: [Effect]) {
@@ -117,7 +126,7 @@ public final class StudioRuntime {
             var r = plan.request(job: i)
             r.objectTokens = objectTokens
             r.allowUnknownWords = true
-            r.preview = previews.kind == .latent ? .latent : .decode
+            r.preview = Self.previewKind(previews.kind)
             r.previewEvery = previews.every
             let run = plan.runID, mailbox = self.mailbox
             handles.append(engine.submit(r) { event in

@@ -44,6 +44,16 @@ public enum StudioApp {
         }
         do { pipeline = try LikenessPipeline(model: URL(fileURLWithPath: o.model), prediction: prediction,
                                                 vae: o.vae.map { URL(fileURLWithPath: $0) }) } catch { return fail("\(error)") }
+        // A tiny decoder (TAESD) beside the model or in $XDG_DATA_HOME/likeness/decoders makes
+        // previews of large models cheap (preview quality auto/tiny); one that does not fit is said.
+        if let taesd = TinyDecoderSearch.find(model: pipeline.modelURL, paths: LikenessPaths(environment: env)) {
+            do {
+                try pipeline.attachTinyDecoder(taesd)
+                FileHandle.standardError.write(Data("likeness studio: tiny decoder \(taesd.path) for previews\n".utf8))
+            } catch {
+                FileHandle.standardError.write(Data("likeness studio: not using the tiny decoder: \(error)\n".utf8))
+            }
+        }
         if let ckpt = pipeline.checkpoint {
             FileHandle.standardError.write(Data("likeness studio: \(ckpt.url.lastPathComponent): \(ckpt.version.rawValue) single file, prediction \(pipeline.predictionNote ?? "?")\n".utf8))
         }

@@ -21,20 +21,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import common, world
+from . import common, probes, world
 
 # The attributes a full caption spells out, their values (the class order of every head), and
 # where the value's word sits in a caption's tokens (BOS at 0): "a {size} {colour} {shape} with
 # {pattern colour} {pattern noun} ...". Background and position are phrases later in the caption.
-ATTRIBUTES = {
-    "shape": list(world.SHAPES),
-    "color": list(world.COLOR_NAMES),
-    "pattern": list(world.PATTERNS),
-    "pattern_color": ["none"] + list(world.COLOR_NAMES),
-    "background": list(world.BACKGROUND_NAMES),
-    "position": list(world.POSITION_NAMES),
-    "size": list(world.SIZE_NAMES),
-}
+ATTRIBUTES = {k: v for k, v in probes.ATTRIBUTES.items() if k != "companion"}
 TOKEN_INDEX = {"size": 2, "color": 3, "shape": 4}
 
 
@@ -265,7 +257,6 @@ def _other(color: str) -> str:
 
 
 def _image_label(scene: world.Scene, attribute: str) -> int:
-    from . import probes
     if attribute in ("color", "pattern_color"):
         v = probes.identity_attributes(scene.identity)[attribute]
         return ATTRIBUTES[attribute].index(v)

@@ -347,29 +347,15 @@ public final class SingleFileCheckpoint {
         guard !down.isEmpty, down.count == up.count, down == Set(0..<down.count) else {
             throw fail("the VAE's encoder.down.* (\(down.count)) and decoder.up.* (\(up.count)) levels do not match an AutoencoderKL")
         }
-        var c = AutoencoderKLConfig()
         var channels: [Int] = []
         for i in 0..<down.count {
             guard let s = shape("encoder.down.\(i).block.0.conv1.weight") else { throw fail("missing tensor \(prefix)encoder.down.\(i).block.0.conv1.weight") }
             channels.append(s[0])
         }
-        guard let convIn = shape("encoder.conv_in.weight"), let convOut = shape("decoder.conv_out.weight"),
-              let decIn = shape("decoder.conv_in.weight") else {
-            throw fail("missing tensor \(prefix)encoder.conv_in.weight or decoder.conv_in / conv_out")
-        }
-        c.block_out_channels = channels
-        c.down_block_types = channels.map { _ in "DownEncoderBlock2D" }
-        c.up_block_types = channels.map { _ in "UpDecoderBlock2D" }
-        c.layers_per_block = levels("encoder.down.0.block.").count
-        c.in_channels = convIn[1]
-        c.out_channels = convOut[0]
-        c.latent_channels = decIn[1]
-        c.norm_num_groups = 32
-        c.scaling_factor = 0.18215
-        c.use_quant_conv = shape("quant_conv.weight") != nil
-        c.use_post_quant_conv = shape("post_quant_conv.weight") != nil
-        c.mid_block_add_attention = inner.contains { $0.hasPrefix("encoder.mid.attn_1.") }
-        c.sample_size = 512
+        let c = try AutoencoderKLConfig(inferredFrom: shape, channels: channels,
+                                        layersPerBlock: levels("encoder.down.0.block.").count,
+                                        midAttention: inner.contains { $0.hasPrefix("encoder.mid.attn_1.") },
+                                        missing: { fail("missing tensor \(prefix)encoder.conv_in.weight or decoder.conv_in / conv_out") })
         var map: [String: MappedTensorSource.Mapping] = [:]
         var unmapped: [String] = []
         for k in inner {

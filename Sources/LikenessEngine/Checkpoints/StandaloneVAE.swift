@@ -75,24 +75,9 @@ public enum StandaloneVAE {
             }
             channels.append(s[0])
         }
-        guard let convIn = shape("encoder.conv_in.weight"), let convOut = shape("decoder.conv_out.weight"),
-              let decIn = shape("decoder.conv_in.weight") else {
-            throw fail("missing tensor \(prefix)encoder.conv_in.weight or decoder.conv_in / conv_out")
-        }
-        var c = AutoencoderKLConfig()
-        c.block_out_channels = channels
-        c.down_block_types = channels.map { _ in "DownEncoderBlock2D" }
-        c.up_block_types = channels.map { _ in "UpDecoderBlock2D" }
-        c.layers_per_block = indices("encoder.down_blocks.0.resnets.").count
-        c.in_channels = convIn[1]
-        c.out_channels = convOut[0]
-        c.latent_channels = decIn[1]
-        c.norm_num_groups = 32
-        c.scaling_factor = 0.18215
-        c.use_quant_conv = shape("quant_conv.weight") != nil
-        c.use_post_quant_conv = shape("post_quant_conv.weight") != nil
-        c.mid_block_add_attention = file.names.contains { $0.hasPrefix(prefix + "encoder.mid_block.attentions.0.") }
-        c.sample_size = 512
-        return c
+        return try AutoencoderKLConfig(inferredFrom: shape, channels: channels,
+                                       layersPerBlock: indices("encoder.down_blocks.0.resnets.").count,
+                                       midAttention: file.names.contains { $0.hasPrefix(prefix + "encoder.mid_block.attentions.0.") },
+                                       missing: { fail("missing tensor \(prefix)encoder.conv_in.weight or decoder.conv_in / conv_out") })
     }
 }

@@ -88,3 +88,29 @@ public struct AutoencoderKLConfig: Codable, Equatable {
         return self
     }
 }
+
+extension AutoencoderKLConfig {
+    /// The config of an SD VAE file without a config.json, from its tensor shapes (`shape` of a
+    /// diffusers-named tensor, or of its original-layout equivalent: conv_in, conv_out, the
+    /// quant convs keep their names in both layouts). SD's fixed values: 32 groups, scaling
+    /// factor 0.18215, sample size 512.
+    init(inferredFrom shape: (String) -> [Int]?, channels: [Int], layersPerBlock: Int, midAttention: Bool,
+         missing: () -> Error) throws {
+        guard let convIn = shape("encoder.conv_in.weight"), let convOut = shape("decoder.conv_out.weight"),
+              let decIn = shape("decoder.conv_in.weight") else { throw missing() }
+        self.init()
+        block_out_channels = channels
+        down_block_types = channels.map { _ in "DownEncoderBlock2D" }
+        up_block_types = channels.map { _ in "UpDecoderBlock2D" }
+        layers_per_block = layersPerBlock
+        in_channels = convIn[1]
+        out_channels = convOut[0]
+        latent_channels = decIn[1]
+        norm_num_groups = 32
+        scaling_factor = 0.18215
+        use_quant_conv = shape("quant_conv.weight") != nil
+        use_post_quant_conv = shape("post_quant_conv.weight") != nil
+        mid_block_add_attention = midAttention
+        sample_size = 512
+    }
+}

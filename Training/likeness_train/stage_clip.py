@@ -147,8 +147,8 @@ def run(cfg: ClipConfig):
         ids = common.tokenize(tok, texts).to(acc.device)
         v_out = m.vision_model(pixel_values=images)
         t_out = m.text_model(input_ids=ids)
-        img = F.normalize(_features(m.visual_projection(v_out.pooler_output)), dim=-1)
-        txt = F.normalize(_features(m.text_projection(t_out.pooler_output)), dim=-1)
+        img = F.normalize(m.visual_projection(v_out.pooler_output), dim=-1)
+        txt = F.normalize(m.text_projection(t_out.pooler_output), dim=-1)
         logits = m.logit_scale.exp() * img @ txt.t()  # [B, B or 2B]
         # identical captions are positives for each other; hard negatives are never positives
         same = torch.tensor([[texts[i] == texts[j] for j in range(len(texts))] for i in range(len(idx))],
@@ -160,8 +160,10 @@ def run(cfg: ClipConfig):
                      F.cross_entropy(logits[:, :len(idx)].t(), (sq / sq.sum(1, keepdim=True)).t())) / 2
         loss = loss_clip
         terms = {"clip": loss_clip.item()}
+        if cfg.attribute_weight > 0 or cfg.separation_weight > 0:  # the captions' labels, hard negatives included
+            tl = batch_labels(text_scenes, False)
         if cfg.attribute_weight > 0:
-            vl, tl = batch_labels(batch_scenes, True), batch_labels(text_scenes, False)
+            vl = batch_labels(batch_scenes, True)
             la = sum(F.cross_entropy(h.vision[a](v_out.pooler_output), vl[a].to(acc.device)) *
                      (cfg.vision_shape_weight if a == "shape" else 1.0) for a in vl)
             la = la + sum(F.cross_entropy(h.text[a](t_out.pooler_output), tl[a].to(acc.device)) for a in tl)
@@ -170,7 +172,6 @@ def run(cfg: ClipConfig):
             loss = loss + cfg.attribute_weight * la / len(towers.ATTRIBUTES)
             terms["attr"] = la.item()
         if cfg.separation_weight > 0:
-            tl = batch_labels(text_scenes, False)
             ls = sum(separation(t_out.last_hidden_state[:, towers.TOKEN_INDEX[a]], tl[a].to(acc.device),
                                 cfg.separation_margin) for a in ("shape", "color"))
             loss = loss + cfg.separation_weight * ls
@@ -188,10 +189,6 @@ def run(cfg: ClipConfig):
                       stop_at=cfg.stop_at)
     model = acc.unwrap_model(model)
     export(model, out)
-
-
-def _features(x):
-    return x if torch.is_tensor(x) else x.pooler_output
 
 
 def export(model, out: Path):

@@ -24,17 +24,22 @@ def main():
     p.add_argument("--heads", choices=["shape", "all"], default="shape")
     p.add_argument("--steps", type=int, default=300)
     p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--warmup", type=int, default=0, help="linear learning-rate warm-up steps")
+    p.add_argument("--layers", type=int, default=0, help="transformer layers (0: the model's)")
     a = p.parse_args()
     from transformers import CLIPVisionConfig, CLIPVisionModel
 
     torch.manual_seed(0)
     cfg = models.clip_vision_config()
     cfg["patch_size"] = a.patch
+    if a.layers:
+        cfg["num_hidden_layers"] = a.layers
     vision = CLIPVisionModel(CLIPVisionConfig(**cfg))
     heads = stage_clip.AttributeHeads(cfg["hidden_size"], cfg["hidden_size"], a.patch)
     data = common.SceneCache(Path(a.run_dir) / "data" / "train.npz")
     scenes = [towers.scene_of(data.ident_keys[data.ident[i]], data.meta[i]) for i in range(len(data))]
     opt = torch.optim.AdamW(list(vision.parameters()) + list(heads.vision.parameters()), lr=a.lr, weight_decay=0.05)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / a.warmup) if a.warmup else 1.0)
     gen = torch.Generator().manual_seed(0)
     t0, accs = time.time(), []
     for step in range(1, a.steps + 1):
@@ -46,6 +51,7 @@ def main():
         opt.zero_grad()
         loss.backward()
         opt.step()
+        sched.step()
         accs.append(float((heads.vision["shape"](pooled).argmax(1) == labels["shape"]).float().mean()))
         if step % 50 == 0:
             print(f"patch {a.patch} heads {a.heads} step {step} shape accuracy on training batches "

@@ -45,6 +45,9 @@ class ClipConfig:
     # projection and its heads stay as `init_state` left them, so a base model trained on that
     # text encoder stays valid while the vision tower improves).
     mask_weight: float = 0.0
+    # a head on every patch state predicts the object's shape, each patch weighted by how much of
+    # it the object covers (0: off): shape supervision where the outline is, not only at the pooled state
+    patch_shape_weight: float = 0.0
     vision_shape_weight: float = 1.0
     train_text: bool = True
     init_state: str = ""  # a clip state.pt to start from (weights only; a fresh optimiser)
@@ -68,6 +71,7 @@ class AttributeHeads(torch.nn.Module):
         self.text = torch.nn.ModuleDict({a: torch.nn.Linear(dt, len(v)) for a, v in A.items()})
         self.token = torch.nn.ModuleDict({a: torch.nn.Linear(dt, len(A[a])) for a in towers.TOKEN_INDEX})
         self.mask = torch.nn.Linear(dv, patch * patch)  # patch state -> its pixels' mask logits
+        self.patch_shape = torch.nn.Linear(dv, len(A["shape"]))  # patch state -> the object's shape
 
     def mask_loss(self, patch_states: torch.Tensor, masks: torch.Tensor, patch: int) -> torch.Tensor:
         """patch_states [B, P, Dv] (P patches row-major), masks [B, R, R] in {0, 1}"""
@@ -75,6 +79,14 @@ class AttributeHeads(torch.nn.Module):
         g = r // patch
         target = masks.view(b, g, patch, g, patch).permute(0, 1, 3, 2, 4).reshape(b, g * g, patch * patch)
         return F.binary_cross_entropy_with_logits(self.mask(patch_states), target)
+
+    def patch_shape_loss(self, patch_states: torch.Tensor, masks: torch.Tensor, patch: int,
+                         shape: torch.Tensor) -> torch.Tensor:
+        """cross-entropy of every patch's shape prediction, weighted by the patch's object coverage"""
+        cover = F.avg_pool2d(masks[:, None], patch).flatten(1)  # [B, P]
+        logits = self.patch_shape(patch_states)  # [B, P, S]
+        ce = F.cross_entropy(logits.transpose(1, 2), shape[:, None].expand(-1, logits.shape[1]), reduction="none")
+        return (ce * cover).sum() / cover.sum().clamp_min(1e-6)
 
 
 def batch_labels(scenes, image: bool) -> dict:
@@ -120,7 +132,7 @@ def run(cfg: ClipConfig):
         init = torch.load(cfg.init_state, map_location="cpu", weights_only=False)["modules"]
         model.load_state_dict(init["model"])
         missing, unexpected = heads.load_state_dict(init["heads"], strict=False)
-        if unexpected or any(not k.startswith("mask.") for k in missing):
+        if unexpected or any(not k.startswith(("mask.", "patch_shape.")) for k in missing):
             raise ValueError(f"{cfg.init_state}: heads missing {missing}, unused {unexpected}")
         print(f"clip: started from {cfg.init_state}", flush=True)
     if not cfg.train_text:
@@ -180,6 +192,11 @@ def run(cfg: ClipConfig):
             lm = h.mask_loss(v_out.last_hidden_state[:, 1:], data.mask_tensor(idx)[:, 0].to(acc.device), patch)
             loss = loss + cfg.mask_weight * lm
             terms["mask"] = lm.item()
+        if cfg.patch_shape_weight > 0:
+            lp = h.patch_shape_loss(v_out.last_hidden_state[:, 1:], data.mask_tensor(idx)[:, 0].to(acc.device), patch,
+                                    batch_labels(batch_scenes, True)["shape"].to(acc.device))
+            loss = loss + cfg.patch_shape_weight * lp
+            terms["pshape"] = lp.item()
         with torch.no_grad():
             terms["acc"] = (logits.argmax(1) == torch.arange(len(idx), device=acc.device)).float().mean().item()
         return loss, terms

@@ -59,6 +59,18 @@ final class FewStepParityTests: XCTestCase {
         XCTAssertThrowsError(try makeSamplingPlan(kind: .lcm, config: config, steps: 51)) { error in
             XCTAssertTrue("\(error)".contains("original_inference_steps (50)"), "\(error)")
         }
+        // Values LCMScheduler cannot use are named.
+        for (key, json) in [("original_inference_steps", #"{"original_inference_steps": 0}"#),
+                            ("original_inference_steps", #"{"original_inference_steps": 2000}"#),
+                            ("timestep_scaling", #"{"timestep_scaling": -1}"#),
+                            ("rescale_betas_zero_snr", #"{"rescale_betas_zero_snr": true}"#)] {
+            XCTAssertThrowsError(try SchedulerConfig(jsonData: Data(json.utf8)).resolved(for: .lcm)) { error in
+                XCTAssertTrue("\(error)".contains(key), "\(json): \(error)")
+            }
+        }
+        XCTAssertThrowsError(try makeSamplingPlan(kind: .lcm, config: config, steps: 4, karras: true)) { error in
+            XCTAssertTrue("\(error)".contains("no Karras sigmas"), "\(error)")
+        }
         // LCMScheduler's own defaults fill keys a config lacks (here: every key).
         let bare = try SchedulerConfig().resolved(for: .lcm)
         XCTAssertEqual(bare.betaSchedule, .scaledLinear)

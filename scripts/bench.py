@@ -6,7 +6,10 @@ latents) and at SD-1.5 size (64x64 latents, random weights), a CLIP text encode 
 decode, a whole Toybox image (25 DDIM steps, guidance 5) and sgemm peak. GFLOP/s are the PyTorch
 FLOP counter's count of each forward divided by each side's median time.
 
-    python scripts/bench.py [--threads 2] [--skip-sd] [--repeats-sd 2]
+Few-step rows (SD-1.5 size): LCM 4 steps + TAESD decode as a whole image against diffusers, TAESD
+against the full VAE decode, and the first tiny-decoder preview of a job.
+
+    python scripts/bench.py [--threads 2] [--skip-sd] [--repeats-sd 2] [--only-few-step]
 """
 from __future__ import annotations
 
@@ -66,8 +69,9 @@ def flops(fn) -> float:
     return fc.get_total_flops() / 1e9
 
 
-def make_sd15(folder: Path):
-    """Random SD-1.5-shaped components in diffusers layout (cached between runs)."""
+def make_sd15(folder: Path, unet_extra: dict | None = None, scheduler: dict | None = None):
+    """Random SD-1.5-shaped components in diffusers layout (cached between runs); `unet_extra`
+    adds UNet config keys (e.g. an LCM UNet's time_cond_proj_dim), `scheduler` replaces SD 1.5's."""
     if (folder / "done").exists() and (folder / "model_index.json").exists():
         return
     from diffusers import AutoencoderKL, UNet2DConditionModel
@@ -77,19 +81,20 @@ def make_sd15(folder: Path):
 
     torch.manual_seed(0)
     folder.mkdir(parents=True, exist_ok=True)
-    UNet2DConditionModel(**SD15_UNET).save_pretrained(folder / "unet")
+    UNet2DConditionModel(**SD15_UNET, **(unet_extra or {})).save_pretrained(folder / "unet")
     CLIPTextModel(CLIPTextConfig(**SD15_TEXT)).save_pretrained(folder / "text_encoder")
     AutoencoderKL(**SD15_VAE).save_pretrained(folder / "vae")
     vocab, merges = ts.build_clip_vocab()
     ts.write_clip_folder(folder / "tokenizer", vocab, merges, "<|endoftext|>")
     # A whole pipeline folder, so the job-layer benchmarks can load it (SD 1.5's scheduler).
     (folder / "scheduler").mkdir(exist_ok=True)
-    (folder / "scheduler" / "scheduler_config.json").write_text(json.dumps({
+    scheduler = scheduler or {
         "_class_name": "PNDMScheduler", "beta_start": 0.00085, "beta_end": 0.012, "beta_schedule": "scaled_linear",
         "num_train_timesteps": 1000, "set_alpha_to_one": False, "skip_prk_steps": True, "steps_offset": 1,
-        "prediction_type": "epsilon", "clip_sample": False}, indent=2))
+        "prediction_type": "epsilon", "clip_sample": False}
+    (folder / "scheduler" / "scheduler_config.json").write_text(json.dumps(scheduler, indent=2))
     (folder / "model_index.json").write_text(json.dumps({
-        "_class_name": "StableDiffusionPipeline", "scheduler": ["diffusers", "PNDMScheduler"],
+        "_class_name": "StableDiffusionPipeline", "scheduler": ["diffusers", scheduler["_class_name"]],
         "text_encoder": ["transformers", "CLIPTextModel"], "tokenizer": ["transformers", "CLIPTokenizer"],
         "unet": ["diffusers", "UNet2DConditionModel"], "vae": ["diffusers", "AutoencoderKL"],
         "safety_checker": [None, None], "feature_extractor": [None, None]}, indent=2))
@@ -174,6 +179,86 @@ def bench_jobs(name: str, folder: Path, size: int, steps: int, cancel_steps: int
                      f"Swift {1000 * sw['median']:.2f} ms, PyTorch {1000 * median(pt):.2f} ms, ratio {sw['median'] / median(pt):.2f}"))
 
 
+# The LCM-Dreamshaper-v7 layout: SD 1.5's UNet with a 256-wide guidance embedding, LCMScheduler.
+LCM_SCHEDULER = {"_class_name": "LCMScheduler", "beta_start": 0.00085, "beta_end": 0.012,
+                 "beta_schedule": "scaled_linear", "num_train_timesteps": 1000, "original_inference_steps": 50,
+                 "clip_sample": False, "set_alpha_to_one": True, "steps_offset": 1, "prediction_type": "epsilon",
+                 "timestep_scaling": 10.0, "timestep_spacing": "leading"}
+FEW_STEP_HEADING = "## Few-step sampling and the tiny decoder (SD-1.5 size, random weights)"
+
+
+def bench_few_step(threads: int) -> list:
+    """LCM 4 steps + TAESD decode at 512x512 as a whole image against diffusers'
+    LatentConsistencyModelPipeline with AutoencoderTiny; the tiny decoder against the full VAE
+    decode; the first tiny-decoder preview of an SD-size job. Returns the section's lines."""
+    from diffusers import AutoencoderKL, AutoencoderTiny, LatentConsistencyModelPipeline
+    from transformers import AutoTokenizer, CLIPTextModel
+    from diffusers import LCMScheduler, UNet2DConditionModel
+
+    folder, taesd = BENCH / "sd15-lcm-random", BENCH / "taesd-random"
+    make_sd15(folder, unet_extra={"time_cond_proj_dim": 256}, scheduler=LCM_SCHEDULER)
+    if not (taesd / "config.json").exists():
+        torch.manual_seed(0)
+        AutoencoderTiny().save_pretrained(taesd)  # diffusers' defaults are TAESD's architecture
+    rows = []
+    tiny = AutoencoderTiny.from_pretrained(taesd, torch_dtype=torch.float32).eval()
+    pipe = LatentConsistencyModelPipeline(
+        vae=tiny, text_encoder=CLIPTextModel.from_pretrained(folder / "text_encoder", torch_dtype=torch.float32),
+        tokenizer=AutoTokenizer.from_pretrained(folder / "tokenizer"),
+        unet=UNet2DConditionModel.from_pretrained(folder / "unet", torch_dtype=torch.float32),
+        scheduler=LCMScheduler.from_pretrained(folder / "scheduler"), safety_checker=None, feature_extractor=None,
+        requires_safety_checker=False)
+    pipe.set_progress_bar_config(disable=True)
+    prompt = "a red star on the beach, at the left"
+    with torch.no_grad():
+        pt = measure(2, lambda: pipe(prompt, num_inference_steps=4, guidance_scale=8.5, height=512, width=512,
+                                      generator=torch.Generator().manual_seed(0)).images)
+    del pipe
+    sw = swift("fewstep", folder, taesd, 4, 512, 2)
+    ratio = sw["median"] / median(pt)
+    rows.append(("Whole image, 512x512, LCM 4 steps + TAESD decode (target: ratio <= 0.8, under 25 s)",
+                 f"Swift {sw['median']:.2f} s, diffusers {median(pt):.2f} s, ratio {ratio:.2f}; Swift's time: "
+                 f"prompt + first step {sw['first_step_s']:.2f} s, steps 2-4 {sw['other_steps_s']:.2f} s, "
+                 f"TAESD decode {sw['decode_s']:.2f} s"))
+
+    z = torch_randn((1, 4, 64, 64), 0)
+    with torch.no_grad():
+        pt_tiny = measure(5, lambda: tiny.decode(z).sample)
+    sw_tiny = swift("taesd", taesd, 64, 5)
+    sw_vae = swift("vae", folder, 64, 1)
+    rows.append(("TAESD decode, 512x512 (64x64 latents), against the full VAE decode (target >= 20x faster)",
+                 f"Swift TAESD {sw_tiny['median']:.3f} s (diffusers AutoencoderTiny {median(pt_tiny):.3f} s, ratio "
+                 f"{sw_tiny['median'] / median(pt_tiny):.2f}); Swift full VAE {sw_vae['median']:.2f} s: "
+                 f"{sw_vae['median'] / sw_tiny['median']:.0f}x faster"))
+    r = swift("firstpreview", folder, taesd, 512, 2)
+    rows.append(("First step preview of an SD-size job (512x512, LCM, tiny decoder previews)",
+                 f"{r['median']:.2f} s from the job's start (of which the preview's TAESD decode "
+                 f"{r['preview_decode_s']:.2f} s; a full VAE preview would add {sw_vae['median']:.1f} s)"))
+    return [FEW_STEP_HEADING, "",
+            f"Same machine, {threads} threads; the random SD-1.5 UNet has LCM-Dreamshaper's `time_cond_proj_dim` 256 and",
+            "LCMScheduler's config; TAESD is diffusers' AutoencoderTiny with its defaults (random weights). diffusers",
+            "runs LatentConsistencyModelPipeline with the same UNet and AutoencoderTiny as its VAE. Medians after",
+            "one warm-up run.", "", "| what | result |", "| --- | --- |"] + [f"| {a} | {b} |" for a, b in rows] + [""]
+
+
+def replace_section(doc: Path, heading: str, lines: list):
+    """Puts `lines` (starting with `heading`) in place of that section of doc, or before the notes."""
+    text = doc.read_text() if doc.exists() else ""
+    block = "\n".join(lines).rstrip("\n") + "\n"
+    marker = "<!-- notes: kept by scripts/bench.py -->"
+    if heading in text:
+        before, rest = text.split(heading, 1)
+        ends = [i for i in (rest.find("\n## "), rest.find(marker)) if i >= 0]  # the next section or the notes
+        after = rest[min(ends):].lstrip("\n") if ends else ""
+        text = before + block + ("\n" + after if after else "")
+    elif marker in text:
+        before, after = text.split(marker, 1)
+        text = before.rstrip("\n") + "\n\n" + block + "\n" + marker + after
+    else:
+        text = text.rstrip("\n") + "\n\n" + block
+    doc.write_text(text)
+
+
 def bench_studio(jobs: list, threads: int):
     """The studio itself (scripts/studio_bench.py): the real program in tmux, timed by its trace."""
     r = subprocess.run([sys.executable, str(ROOT / "scripts" / "studio_bench.py"), "--threads", str(threads)],
@@ -201,11 +286,19 @@ def main():
     ap.add_argument("--skip-sd", action="store_true", help="only the Toybox size")
     ap.add_argument("--repeats-sd", type=int, default=2)
     ap.add_argument("--model", default=str(ROOT / "Models" / "toybox"))
+    ap.add_argument("--only-few-step", action="store_true",
+                    help="only the few-step rows (LCM + TAESD), replacing just their section of docs/BENCHMARKS.md")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     os.environ["OPENBLAS_NUM_THREADS"] = str(args.threads)
     if not SWIFT.exists():
         raise SystemExit(f"{SWIFT} is missing: run `swift build -c release` (make bench does)")
+    if args.only_few_step:
+        section = bench_few_step(args.threads)
+        section[2:2] = ["Produced by `python scripts/bench.py --only-few-step` (also part of `make bench`).", ""]
+        replace_section(ROOT / "docs" / "BENCHMARKS.md", FEW_STEP_HEADING, section)
+        print("\n".join(section))
+        return
 
     rows: list = []
     n = 2048
@@ -269,6 +362,8 @@ def main():
               "| what | result |", "| --- | --- |"]
     lines += [f"| {what} | {result} |" for what, result in jobs]
     lines += [""]
+    if not args.skip_sd:
+        lines += bench_few_step(args.threads)
     doc = ROOT / "docs" / "BENCHMARKS.md"
     # Hand-written notes below the marker survive a new run.
     marker = "<!-- notes: kept by scripts/bench.py -->"

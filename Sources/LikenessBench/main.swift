@@ -8,6 +8,7 @@
 //   likeness-bench attention BATCH LQ LK WIDTH HEADS REPEATS
 //   likeness-bench generate FOLDER STEPS REPEATS          (whole image, DDIM, guidance 5, seed 0)
 //   likeness-bench seeds|cancel|wakeup|encode ...          (the job layer: JobBench.swift)
+//   likeness-bench fewstep|taesd|firstpreview ...          (few-step sampling: FewStepBench.swift)
 // Inputs are drawn with the PyTorch-exact generator (seed 0), as scripts/bench.py draws them.
 // LIKENESS_PROFILE=1 also prints the time spent in each op (stderr).
 
@@ -111,6 +112,14 @@ do {
         try benchWakeup(folder: URL(fileURLWithPath: arg(2)), steps: int(3), size: int(4))
     case "encode":
         try benchEncode(folder: URL(fileURLWithPath: arg(2)), repeats: int(3))
+    case "fewstep":
+        try benchFewStep(folder: URL(fileURLWithPath: arg(2)), taesd: URL(fileURLWithPath: arg(3)), steps: int(4),
+                         size: int(5), repeats: int(6))
+    case "taesd":
+        try benchTAESD(taesd: URL(fileURLWithPath: arg(2)), latent: int(3), repeats: int(4))
+    case "firstpreview":
+        try benchFirstPreview(folder: URL(fileURLWithPath: arg(2)), taesd: URL(fileURLWithPath: arg(3)), size: int(4),
+                              repeats: int(5))
     default:
         FileHandle.standardError.write(Data("likeness-bench: unknown benchmark \(arg(1)); see the file header\n".utf8))
         exit(2)

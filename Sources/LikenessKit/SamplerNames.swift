@@ -11,6 +11,7 @@ public enum SamplerNames {
         case .euler: return "Euler"
         case .eulerAncestral: return "Euler a"
         case .dpmpp2m: return karras ? "DPM++ 2M Karras" : "DPM++ 2M"
+        case .lcm: return "LCM"
         }
     }
 
@@ -23,6 +24,7 @@ public enum SamplerNames {
         case "euler a", "euler-a", "euler_a": return (.eulerAncestral, nil)
         case "dpm++ 2m", "dpmpp-2m", "dpmpp_2m": return (.dpmpp2m, nil)
         case "dpm++ 2m karras": return (.dpmpp2m, true)
+        case "lcm": return (.lcm, nil)
         default: return nil
         }
     }
@@ -38,10 +40,11 @@ public enum SamplerNames {
         case "euler": return "Euler"
         case "euler_ancestral", "euler_a": return "Euler a"
         case "dpmpp_2m": return "DPM++ 2M"
+        case "lcm": return "LCM"
         default: return nil
         }
     }
 
     /// Names Likeness understands, for messages.
-    public static let known = ["DDIM", "Euler", "Euler a", "DPM++ 2M", "DPM++ 2M Karras"]
+    public static let known = ["DDIM", "Euler", "Euler a", "DPM++ 2M", "DPM++ 2M Karras", "LCM"]
 }

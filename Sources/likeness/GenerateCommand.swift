@@ -35,7 +35,7 @@ struct GenerateCommand: ParsableCommand {
     var guidance: Float?
     @Option(name: .customLong("identity-guidance"), help: "Identity guidance scale s_id: likeness against prompt control (default 3).")
     var identityGuidance: Float?
-    @Option(help: "Sampler: \(SamplerKind.allCases.map(\.rawValue).joined(separator: ", ")) (default ddim).")
+    @Option(help: "Sampler: \(SamplerKind.allCases.map(\.rawValue).joined(separator: ", ")) (default ddim; lcm where the model's scheduler config is LCMScheduler).")
     var sampler: String?
     @Flag(inversion: .prefixedNo, help: "Karras sigmas (euler, dpmpp-2m); default: the scheduler config's choice.")
     var karras: Bool?
@@ -98,6 +98,8 @@ struct GenerateCommand: ParsableCommand {
             request.prompt = stripped
         } catch { fail("\(error)") }
         let pipeline = loadPipeline(model, prediction: prediction, vae: vae, loras: applications)
+        // No sampler chosen: the one the folder's scheduler config names (LCMScheduler -> lcm).
+        if spec.sampler == nil, let folderSampler = pipeline.folderSampler { request.sampler = folderSampler }
         var identity: ModelIdentity
         do {
             identity = try ModelIdentity(folder: pipeline.modelURL, cache: FingerprintCache())

@@ -71,7 +71,7 @@ final class SamplingLoopTests: XCTestCase {
         XCTAssertEqual(try SamplerKind(parsing: "euler-a"), .eulerAncestral)
         XCTAssertEqual(try SamplerKind(parsing: "dpmpp-2m"), .dpmpp2m)
         XCTAssertThrowsError(try SamplerKind(parsing: "plms")) { error in
-            XCTAssertEqual("\(error)", "unknown sampler \"plms\"; valid samplers: ddim, euler, euler-a, dpmpp-2m")
+            XCTAssertEqual("\(error)", "unknown sampler \"plms\"; valid samplers: ddim, euler, euler-a, dpmpp-2m, lcm")
         }
     }
 

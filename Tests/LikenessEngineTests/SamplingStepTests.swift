@@ -77,6 +77,8 @@ final class SamplingStepTests: XCTestCase {
                 let x2 = DPMSolverSampler.step(x: x1Ref, denoised: d1, sigma: sigma, sigmaNext: plan.sigmas[i + 1],
                                                previous: (d0, s0))
                 assertParity(toVP(x2, plan.sigmas[i + 1]), expected, name + " second-order prev_sample")
+            case .lcm:
+                XCTFail("\(name): LCM steps are checked in FewStepParityTests")
             }
         }
     }

@@ -165,7 +165,7 @@ final class UpdateKeysTests: XCTestCase {
         XCTAssertEqual(s.settings.generation.seed, 12345)
         s.settingsPane.row = SettingField.sampler.rawValue
         send(&s, .left, .left)
-        XCTAssertEqual(s.settings.generation.sampler, .dpmpp2m)
+        XCTAssertEqual(s.settings.generation.sampler, .lcm)  // euler -> ddim -> lcm, the last sampler (wrapping left)
         send(&s, .char("q"))
         XCTAssertTrue(s.quit, "q quits from the settings pane when no value is being typed")
     }

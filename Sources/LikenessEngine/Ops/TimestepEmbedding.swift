@@ -37,4 +37,25 @@ extension Ops {
             }
         }
     }
+
+    /// diffusers `get_guidance_scale_embedding` (LCM pipelines; VDM's embedding), float32 as torch:
+    /// w' = w · 1000, f_i = exp(i · -(ln 10000 / (half - 1))), [sin(w'·f), cos(w'·f)], zero pad
+    /// for odd dims. [N] guidance values w (the pipelines pass guidance_scale - 1) → [N, dim].
+    public static func guidanceScaleEmbedding(_ w: [Float], dim: Int) -> Tensor {
+        let half = dim / 2
+        let base = Float(Foundation.log(Double(Float(10000)))) / Float(half - 1)
+        let freqs = (0..<half).map { Foundation.exp(Float($0) * -base) }
+        return Tensor(shape: [w.count, dim]) { out in
+            guard let o = out.baseAddress else { return }
+            for (n, value) in w.enumerated() {
+                let scaled = value * 1000
+                for i in 0..<half {
+                    let arg = scaled * freqs[i]
+                    o[n * dim + i] = Foundation.sin(arg)
+                    o[n * dim + half + i] = Foundation.cos(arg)
+                }
+                if dim % 2 == 1 { o[n * dim + dim - 1] = 0 }
+            }
+        }
+    }
 }

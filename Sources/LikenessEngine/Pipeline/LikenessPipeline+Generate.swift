@@ -10,6 +10,14 @@
 // seed's generator, so each image is its one-seed image (bit for bit where the batched kernels
 // sum in the same order; tests allow 1/255 per pixel). Each seed is decoded on its own.
 // As diffusers, guidance with s_text <= 1 and no object runs the conditional branch alone.
+// LCM-distilled UNets (time_cond_proj_dim) have the text guidance embedded, as diffusers'
+// LatentConsistencyModelPipeline and StableDiffusionPipeline run them: the UNet gets
+// get_guidance_scale_embedding(s_text - 1) and no unconditional branch runs (the negative prompt
+// is unused). With an object, identity guidance is applied on top of the embedded guidance:
+//   M(c) = the distilled model, ≈ e_u + s_text (e_c - e_u)
+//   e = M(c_t) + (s_id / s_text) (M(c_o) - M(c_t))
+// which is the formula above whenever M is that linear combination (M(c_o) - M(c_t) =
+// s_text (e_o - e_t)); two branches run (c_t, c_o), and s_text must be positive.
 
 import Foundation
 
@@ -82,8 +90,24 @@ extension LikenessPipeline {
             return entry.states
         }
         let withObject = hasSlot
-        let useCFG = withObject || request.textGuidance > 1
-        if withObject, let enc = objectEncoder {
+        let embeddedGuidance = unet.config.time_cond_proj_dim != nil
+        if embeddedGuidance && withObject && !(request.textGuidance > 0) {
+            throw GenerationError.badGuidance(
+                "\(modelName) has embedded (LCM) guidance: with an object the text guidance must be positive, got \(request.textGuidance)")
+        }
+        if embeddedGuidance && !request.negativePrompt.isEmpty {
+            warnings.append("negative prompt unused: \(modelName) has its text guidance embedded (an LCM-distilled UNet) and runs no unconditional branch")
+        }
+        if let note = lcmSamplerNote(request.sampler) { warnings.append(note) }
+        let useCFG = !embeddedGuidance && (withObject || request.textGuidance > 1)
+        if embeddedGuidance {
+            if withObject, let enc = objectEncoder {
+                rows.append(try encode(promptEncoder.replacingPlaceholder(in: request.prompt, with: enc.config.null_word), nil))
+                rows.append(try encode(request.prompt, request.objectTokens))
+            } else {
+                rows.append(try encode(request.prompt, nil))
+            }
+        } else if withObject, let enc = objectEncoder {
             rows.append(try encode(request.negativePrompt, nil))
             rows.append(try encode(promptEncoder.replacingPlaceholder(in: request.prompt, with: enc.config.null_word), nil))
             rows.append(try encode(request.prompt, request.objectTokens))
@@ -134,14 +158,22 @@ extension LikenessPipeline {
         var stepsDone = 0
         let blockCheck: (() throws -> Void)? = checkpoint.map { check in { try check(stepsDone) } }
         let sText = request.textGuidance, sID = request.identityGuidance
+        // LCM UNets: the guidance embedding of w = s_text - 1, one row per UNet batch row.
+        let timestepCond = unet.config.time_cond_proj_dim.map {
+            Ops.guidanceScaleEmbedding(Array(repeating: sText - 1, count: branches * n), dim: $0)
+        }
         let model: ModelFunction = { [unet] input, t in
             var batch = [Float](); batch.reserveCapacity(total * branches)
             for _ in 0..<branches { batch += input }
             let x = Tensor(uncheckedShape: [branches * n, c, h, w], storage: batch)
-            let out = try unet(sample: x, timestep: t, encoderHiddenStates: cond, checkpoint: blockCheck).storage
+            let out = try unet(sample: x, timestep: t, encoderHiddenStates: cond, timestepCond: timestepCond,
+                               checkpoint: blockCheck).storage
             if branches == 1 { return out }
             var e = [Float](repeating: 0, count: total)
-            if branches == 2 {
+            if embeddedGuidance {
+                let ratio = sID / sText
+                for i in 0..<total { e[i] = out[i] + ratio * (out[total + i] - out[i]) }
+            } else if branches == 2 {
                 for i in 0..<total { e[i] = out[i] + sText * (out[total + i] - out[i]) }
             } else {
                 for i in 0..<total {
@@ -207,5 +239,19 @@ extension LikenessPipeline {
             guard let tinyDecoder else { throw GenerationError.noTinyDecoder }
             return try tinyDecoder.decode(diffusionLatents: latents)
         }
+    }
+
+    /// The sampler the folder's scheduler config names where it is not the general default
+    /// (`lcm` for LCMScheduler); nil otherwise.
+    public var folderSampler: SamplerKind? { SamplerKind.folderDefault(schedulerClass: schedulerConfig.className) }
+
+    /// The warning for the LCM sampler on a model that is neither LCM-distilled (time_cond_proj_dim,
+    /// or a folder whose scheduler is LCMScheduler) nor given a LoRA named for LCM: it runs, as in
+    /// diffusers, but few-step images from such a model are noise or blur.
+    func lcmSamplerNote(_ sampler: SamplerKind) -> String? {
+        guard sampler == .lcm, unet.config.time_cond_proj_dim == nil, schedulerConfig.className != "LCMScheduler",
+              !loras.contains(where: { $0.name.lowercased().contains("lcm") }) else { return nil }
+        return "the lcm sampler is meant for LCM-distilled models or an LCM-LoRA; \(modelName) is neither (no time_cond_proj_dim, "
+            + "LCMScheduler or LoRA named lcm): it runs as diffusers does, but expect a noisy or blurred image"
     }
 }

@@ -3,6 +3,7 @@
 //   euler     EulerDiscreteScheduler (s_churn = 0)
 //   euler-a   EulerAncestralDiscreteScheduler
 //   dpmpp-2m  DPMSolverMultistepScheduler, algorithm_type "dpmsolver++", solver_order 2, midpoint
+//   lcm       LCMScheduler (latent consistency models and LCM-LoRA)
 // The sampler name fixes the algorithm; scheduler_config.json supplies the noise schedule.
 
 /// A sampling algorithm, named as on the command line.
@@ -11,8 +12,9 @@ public enum SamplerKind: String, Codable, CaseIterable, Sendable, CustomStringCo
     case euler
     case eulerAncestral = "euler-a"
     case dpmpp2m = "dpmpp-2m"
+    case lcm
 
-    /// Parses a command-line name ("ddim", "euler", "euler-a", "dpmpp-2m"; case-insensitive).
+    /// Parses a command-line name ("ddim", "euler", "euler-a", "dpmpp-2m", "lcm"; case-insensitive).
     public init(parsing name: String) throws {
         guard let kind = SamplerKind(rawValue: name.lowercased()) else {
             throw SamplingError.unknownSampler(name: name, valid: SamplerKind.allCases.map(\.rawValue))
@@ -26,7 +28,13 @@ public enum SamplerKind: String, Codable, CaseIterable, Sendable, CustomStringCo
     public var supportsKarrasSigmas: Bool { self == .euler || self == .dpmpp2m }
 
     /// Whether the sampler draws fresh noise every step (from the generator).
-    public var isAncestral: Bool { self == .eulerAncestral }
+    public var isAncestral: Bool { self == .eulerAncestral || self == .lcm }
+
+    /// The sampler a model folder's scheduler config asks for by its class name, where that is
+    /// not the general default: LCMScheduler (LCM-distilled models) gives `lcm`.
+    public static func folderDefault(schedulerClass: String?) -> SamplerKind? {
+        schedulerClass == "LCMScheduler" ? .lcm : nil
+    }
 }
 
 /// Errors from scheduler configuration, planning and the sampling loop.

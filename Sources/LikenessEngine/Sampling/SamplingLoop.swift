@@ -26,6 +26,7 @@
 //    sampler is elementwise, and the ancestral sampler's per-step noise is drawn block by block,
 //    each from its own generator, as diffusers does with a list of generators. So each block
 //    follows exactly the path its seed takes alone.
+//  - lcm draws its per-step noise the same way (diffusers LCMScheduler.step with the generator).
 // Limits: no img2img start offset.
 
 /// The model's ε or v for scaled latents at a timestep.
@@ -75,18 +76,23 @@ public func runSampling(plan: SamplingPlan, latents initial: [Float], generators
                                  latents: toDiffusers(step.x, step.sigma), denoised: step.denoised))
         }
     }
+    // Per-step noise of the ancestral samplers: block by block, each seed from its own generator.
+    func drawNoise(_ count: Int) -> [Float] {
+        let per = count / blocks
+        var out = [Float](); out.reserveCapacity(count)
+        for b in 0..<blocks { out += generators[b].randn(per) }
+        return out
+    }
     let result: [Float]
     switch plan.kind {
     case .euler:
         result = try EulerSampler.sample(denoiser: denoiser, x: x, sigmas: sigmas, callback: report)
     case .eulerAncestral:
-        result = try EulerAncestralSampler.sample(denoiser: denoiser, x: x, sigmas: sigmas,
-                                                  noise: { count in
-                                                      let per = count / blocks
-                                                      var out = [Float](); out.reserveCapacity(count)
-                                                      for b in 0..<blocks { out += generators[b].randn(per) }
-                                                      return out
-                                                  }, callback: report)
+        result = try EulerAncestralSampler.sample(denoiser: denoiser, x: x, sigmas: sigmas, noise: drawNoise, callback: report)
+    case .lcm:
+        guard let scalings = plan.consistency else { throw SamplingError.invalidSchedule("LCM plan without its scalings") }
+        result = try LCMSampler.sample(denoiser: denoiser, x: x, sigmas: sigmas, scalings: scalings,
+                                       clip: plan.settings.clipSampleRange.map { Float($0) }, noise: drawNoise, callback: report)
     case .ddim:
         result = try DDIMSampler.sample(denoiser: denoiser, x: x, sigmas: sigmas, targets: plan.ddimTargets ?? Array(sigmas.dropFirst()),
                                         clip: plan.settings.clipSampleRange.map { Float($0) }, callback: report)

@@ -5,6 +5,12 @@
 // whole training schedule for DPM, overridable by sigma_min/sigma_max), final_sigmas_type, and
 // DDIM's own stepping rule (prev_t = t - num_train_timesteps // steps, which for "linspace" and
 // "trailing" spacing lands between the listed timesteps).
+// LCMScheduler: the timesteps are taken from the distillation schedule
+// (t_k = k · (num_train_timesteps // original_inference_steps) - 1, k = 1 ... original steps),
+// evenly spaced by index (np.linspace(0, n, steps, endpoint=False), floored) from the top; each
+// step has the boundary-condition scalings c_skip = σ_d² / ((t·s)² + σ_d²) and
+// c_out = t·s / sqrt((t·s)² + σ_d²), σ_d = 0.5, s = timestep_scaling, and lands on the next listed
+// timestep (the last one on clean latents). Limits: no img2img strength, no custom timesteps.
 // Everything is expressed as variance-exploding noise levels σ (k-diffusion's convention); the
 // latents diffusers keeps for DDIM and DPM-Solver are x / sqrt(σ² + 1) of ours.
 // Limits: for DDIM, spacings whose numpy arithmetic yields a timestep outside the training range
@@ -36,6 +42,8 @@ public struct SamplingPlan: Sendable, Equatable {
     public let latentScaling: LatentScaling
     /// DPM-Solver++: the last step is first order.
     public let firstOrderFinalStep: Bool
+    /// LCM only: the boundary-condition scalings of each step.
+    public var consistency: ConsistencyScalings? = nil
 
     public var stepCount: Int { timesteps.count }
     public var predictionType: PredictionType { settings.predictionType }
@@ -44,6 +52,12 @@ public struct SamplingPlan: Sendable, Equatable {
     public func landingSigma(afterStep i: Int) -> Float {
         ddimTargets?[i] ?? sigmas[i + 1]
     }
+}
+
+/// LCM's per-step boundary-condition scalings (diffusers get_scalings_for_boundary_condition_discrete).
+public struct ConsistencyScalings: Sendable, Equatable {
+    public var cSkip: [Float]
+    public var cOut: [Float]
 }
 
 /// Builds the plan diffusers' scheduler would follow for `steps` inference steps.
@@ -62,7 +76,40 @@ public func makeSamplingPlan(kind: SamplerKind, config: SchedulerConfig, steps: 
     case .ddim: return try planDDIM(settings, steps)
     case .euler, .eulerAncestral: return try planEuler(kind, settings, steps)
     case .dpmpp2m: return try planDPM(settings, steps)
+    case .lcm: return try planLCM(settings, steps)
     }
+}
+
+/// diffusers LCMScheduler.set_timesteps(steps) with strength 1.
+public func lcmTimesteps(numTrainTimesteps T: Int, originalSteps: Int, steps: Int) throws -> [Int] {
+    guard originalSteps >= 1, originalSteps <= T else {
+        throw SamplingError.invalidSchedule("original_inference_steps \(originalSteps) must be between 1 and num_train_timesteps \(T)")
+    }
+    guard steps >= 1, steps <= originalSteps else {
+        throw SamplingError.invalidSchedule(
+            "the LCM sampler takes at most original_inference_steps (\(originalSteps)) steps, got \(steps)")
+    }
+    let k = T / originalSteps
+    let origin = (1...originalSteps).map { $0 * k - 1 }.reversed() as [Int]
+    // np.floor(np.linspace(0, n, steps, endpoint=False)): i * n / steps in float64.
+    return (0..<steps).map { i in origin[Int((Double(i) * (Double(origin.count) / Double(steps))).rounded(.down))] }
+}
+
+private func planLCM(_ s: SchedulerSettings, _ steps: Int) throws -> SamplingPlan {
+    let schedule = NoiseSchedule(settings: s, zeroTerminalSNRFloor: false)
+    let timesteps = try lcmTimesteps(numTrainTimesteps: s.numTrainTimesteps, originalSteps: s.originalInferenceSteps, steps: steps)
+    let sigmas = timesteps.map { NoiseSchedule.sigma(alphaCumprod: schedule.alphasCumprod[$0]) } + [0]
+    let sigmaData: Float = 0.5
+    var cSkip: [Float] = [], cOut: [Float] = []
+    for t in timesteps {
+        let scaled = Float(t) * Float(s.timestepScaling)  // float32, as the int64 tensor times a float
+        let d = scaled * scaled + sigmaData * sigmaData
+        cSkip.append(sigmaData * sigmaData / d)
+        cOut.append(scaled / d.squareRoot())
+    }
+    return SamplingPlan(kind: .lcm, settings: s, timesteps: timesteps.map { Float($0) }, sigmas: sigmas,
+                        ddimTargets: nil, initNoiseSigma: 1, latentScaling: .variancePreserving,
+                        firstOrderFinalStep: true, consistency: ConsistencyScalings(cSkip: cSkip, cOut: cOut))
 }
 
 private func checkTimesteps(_ values: [Double], _ settings: SchedulerSettings, _ steps: Int) throws {

@@ -4,6 +4,8 @@
 // diffusers class (diffusers records such keys in `_use_default_values` and drops them when
 // switching classes, so e.g. SD 1.5's PNDM config gives Euler "linspace" spacing but DDIM
 // "leading").
+// LCMScheduler: original_inference_steps and timestep_scaling, and its own defaults (scaled_linear
+// 0.00085...0.012 betas, clip_sample false) for keys the file lacks.
 // Limits: options diffusers offers but Likeness does not implement (thresholding, exponential /
 // beta / lu-lambda / flow sigmas, log-linear interpolation, continuous timesteps, learned variance,
 // a finite lambda_min_clipped, "sample" prediction, zero-SNR rescaling with DDIM) are rejected
@@ -44,6 +46,9 @@ public struct SchedulerConfig: Codable, Sendable, Equatable {
     public var solverOrder: Int?
     public var algorithmType: String?
     public var solverType: String?
+    /// LCMScheduler: the distillation schedule's step count and the boundary-condition scaling.
+    public var originalInferenceSteps: Int?
+    public var timestepScaling: Double?
 
     enum CodingKeys: String, CodingKey {
         case className = "_class_name"
@@ -61,6 +66,7 @@ public struct SchedulerConfig: Codable, Sendable, Equatable {
         case lowerOrderFinal = "lower_order_final", eulerAtFinal = "euler_at_final"
         case lambdaMinClipped = "lambda_min_clipped", varianceType = "variance_type"
         case solverOrder = "solver_order", algorithmType = "algorithm_type", solverType = "solver_type"
+        case originalInferenceSteps = "original_inference_steps", timestepScaling = "timestep_scaling"
     }
 
     public init() {}
@@ -173,6 +179,10 @@ public struct SchedulerSettings: Sendable, Equatable {
     public var lowerOrderFinal: Bool
     /// DPM-Solver++: always a first-order (Euler) last step.
     public var eulerAtFinal: Bool
+    /// LCM: the step count of the distillation schedule the inference timesteps are taken from.
+    public var originalInferenceSteps: Int = 50
+    /// LCM: t · timestep_scaling enters the boundary-condition scalings c_skip and c_out.
+    public var timestepScaling: Double = 10
 }
 
 extension SchedulerConfig {
@@ -186,9 +196,11 @@ extension SchedulerConfig {
             .unsupportedConfig(path: path, field: key.rawValue, reason: reason)
         }
 
+        let lcm = kind == .lcm
         let steps = numTrainTimesteps ?? 1000
         guard steps >= 2 else { throw unsupported(.numTrainTimesteps, "must be at least 2, got \(steps)") }
-        let scheduleName = betaSchedule ?? "linear"
+        // LCMScheduler's own defaults for keys the file lacks (as from_config fills them).
+        let scheduleName = betaSchedule ?? (lcm ? "scaled_linear" : "linear")
         guard let schedule = BetaSchedule(rawValue: scheduleName) else {
             throw invalid(.betaSchedule, scheduleName, BetaSchedule.allCases.map(\.rawValue))
         }
@@ -218,7 +230,7 @@ extension SchedulerConfig {
         let karras = useKarrasSigmas ?? false
         let rescale = rescaleBetasZeroSnr ?? false
 
-        if thresholding == true && (kind == .ddim || kind == .dpmpp2m) {
+        if thresholding == true && (kind == .ddim || kind == .dpmpp2m || lcm) {
             throw unsupported(.thresholding, "dynamic thresholding is not implemented; set it to false")
         }
         if kind == .euler || kind == .dpmpp2m {
@@ -241,14 +253,22 @@ extension SchedulerConfig {
                 throw unsupported(.varianceType, "learned variance is not implemented")
             }
         }
-        if kind == .ddim && rescale {
-            throw unsupported(.rescaleBetasZeroSnr, "DDIM with zero terminal SNR is not implemented; use euler or dpmpp-2m")
+        if (kind == .ddim || lcm) && rescale {
+            throw unsupported(.rescaleBetasZeroSnr, "\(kind) with zero terminal SNR is not implemented; use euler or dpmpp-2m")
         }
-        let clip = kind == .ddim ? (clipSample ?? true) : false
+        let original = originalInferenceSteps ?? 50
+        if lcm && !(original >= 1 && original <= steps) {
+            throw unsupported(.originalInferenceSteps, "must be between 1 and num_train_timesteps (\(steps)), got \(original)")
+        }
+        let scaling = timestepScaling ?? 10
+        if lcm && !(scaling.isFinite && scaling > 0) {
+            throw unsupported(.timestepScaling, "must be a positive number, got \(scaling)")
+        }
+        let clip = kind == .ddim ? (clipSample ?? true) : lcm ? (clipSample ?? false) : false
         return SchedulerSettings(
             numTrainTimesteps: steps,
-            betaStart: betaStart ?? 0.0001,
-            betaEnd: betaEnd ?? 0.02,
+            betaStart: betaStart ?? (lcm ? 0.00085 : 0.0001),
+            betaEnd: betaEnd ?? (lcm ? 0.012 : 0.02),
             betaSchedule: schedule,
             trainedBetas: trainedBetas,
             predictionType: prediction,
@@ -262,6 +282,8 @@ extension SchedulerConfig {
             finalSigmasType: finalType,
             rescaleBetasZeroSnr: rescale,
             lowerOrderFinal: lowerOrderFinal ?? true,
-            eulerAtFinal: eulerAtFinal ?? false)
+            eulerAtFinal: eulerAtFinal ?? false,
+            originalInferenceSteps: original,
+            timestepScaling: scaling)
     }
 }

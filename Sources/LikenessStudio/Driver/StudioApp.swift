@@ -136,6 +136,8 @@ public enum StudioApp {
         let driver = CursesDriver(cellPixels: (caps.cellPixelWidth ?? 10, caps.cellPixelHeight ?? 20),
                                   passthrough: caps.inTmux && mode.isGraphics)
         var state = StudioState(width: Int(driver.width), height: Int(driver.height), model: StudioRuntime.facts(pipeline))
+        // The sampler the folder's scheduler config names (LCMScheduler: lcm); a restored session's choice wins.
+        if let sampler = pipeline.folderSampler { state.settings.generation.sampler = sampler }
         state.previewMode = (!utf8 && !mode.isGraphics) ? .ascii : (noColor && o.preview == "auto" ? .ascii : mode)
         // F4 cycles through the modes this terminal showed it has (and the one asked for).
         state.previewModes = PreviewMode.allCases.filter {

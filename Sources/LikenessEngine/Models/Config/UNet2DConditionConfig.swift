@@ -1,7 +1,7 @@
 // diffusers UNet2DConditionModel config (diffusers 0.42 key names and defaults). The engine
 // supports the SD 1.x/2.x subset: block types CrossAttnDownBlock2D / DownBlock2D /
-// UNetMidBlock2DCrossAttn / CrossAttnUpBlock2D / UpBlock2D, positional time embedding,
-// no class/addition embeddings; `validated` rejects anything else, naming the field.
+// UNetMidBlock2DCrossAttn / CrossAttnUpBlock2D / UpBlock2D, positional time embedding (with the
+// LCM guidance condition `time_cond_proj_dim`), no class/addition embeddings; `validated` rejects anything else, naming the field.
 // As in diffusers, `attention_head_dim` means the number of heads when
 // `num_attention_heads` is absent (and a non-null `num_attention_heads` is an error there too).
 
@@ -225,7 +225,7 @@ struct UNetPlan {
         guard c.class_embed_type == nil, c.num_class_embeds == nil else { throw fail("class_embed_type", "class embeddings are not supported") }
         guard c.addition_embed_type == nil else { throw fail("addition_embed_type", "additional embeddings (SDXL) are not supported") }
         guard c.encoder_hid_dim == nil, c.encoder_hid_dim_type == nil else { throw fail("encoder_hid_dim", "encoder projections are not supported") }
-        guard c.time_cond_proj_dim == nil else { throw fail("time_cond_proj_dim", "timestep conditioning (LCM) is not supported") }
+        if let d = c.time_cond_proj_dim, d < 1 { throw fail("time_cond_proj_dim", "must be positive or null, got \(d)") }
         guard c.resnet_time_scale_shift == "default" else { throw fail("resnet_time_scale_shift", "only 'default' is supported") }
         guard c.attention_type == "default" else { throw fail("attention_type", "only 'default' is supported") }
         guard c.cross_attention_norm == nil else { throw fail("cross_attention_norm", "only null is supported") }

@@ -1,30 +1,39 @@
 // Matches diffusers UNet2DConditionModel.forward for SD 1.x/2.x configs (see
 // UNet2DConditionConfig for the supported subset): optional center_input_sample,
 // sinusoidal time projection (get_timestep_embedding with flip_sin_to_cos/freq_shift)
-// → TimestepEmbedding (linear_1, act, linear_2), conv_in, down blocks collecting skip
+// (+ cond_proj of the guidance embedding for LCM UNets) → TimestepEmbedding (linear_1, act, linear_2), conv_in, down blocks collecting skip
 // states, mid block, up blocks (with diffusers' explicit upsample size when the sample
 // is not a multiple of 2^num_upsamplers), conv_norm_out + act, conv_out.
 // Float32 throughout; agreement with PyTorch float32 is at rounding level (~1e-5 relative).
 
 import Foundation
 
-/// diffusers `TimestepEmbedding`: linear_1 → act → linear_2 (→ optional post act).
+/// diffusers `TimestepEmbedding`: (+ cond_proj(condition)) → linear_1 → act → linear_2 (→ optional post act).
 public struct TimestepEmbedding {
+    /// LCM-distilled UNets (time_cond_proj_dim): the guidance embedding's projection, no bias.
+    public let cond_proj: Linear?
     public let linear_1: Linear
     public let linear_2: Linear
     public let act: Activation
     public let postAct: Activation?
 
-    init(_ w: WeightScope, inChannels: Int, timeEmbedDim: Int, act: Activation, postAct: Activation?) throws {
+    init(_ w: WeightScope, inChannels: Int, timeEmbedDim: Int, act: Activation, postAct: Activation?,
+         condProjDim: Int? = nil) throws {
+        cond_proj = try condProjDim.map { try Linear(w["cond_proj"], inFeatures: $0, outFeatures: inChannels, bias: false) }
         linear_1 = try Linear(w["linear_1"], inFeatures: inChannels, outFeatures: timeEmbedDim)
         linear_2 = try Linear(w["linear_2"], inFeatures: timeEmbedDim, outFeatures: timeEmbedDim)
         self.act = act
         self.postAct = postAct
     }
 
-    /// [B, inChannels] → [B, timeEmbedDim]
-    public func callAsFunction(_ x: Tensor) -> Tensor {
-        var h = linear_1(x)
+    /// [B, inChannels] (+ condition [B, time_cond_proj_dim]) → [B, timeEmbedDim]
+    public func callAsFunction(_ x: Tensor, condition: Tensor? = nil) -> Tensor {
+        var input = x
+        if let condition, let cond_proj {
+            let projected = cond_proj(condition) // [B, inChannels]
+            input = Tensor(uncheckedShape: x.shape, storage: zip(x.storage, projected.storage).map { $0 + $1 })
+        }
+        var h = linear_1(input)
         Ops.activate(&h, act)
         h = linear_2(h)
         if let postAct { Ops.activate(&h, postAct) }
@@ -64,7 +73,8 @@ public struct UNet2DConditionModel {
         conv_in = try Conv2d(w["conv_in"], inChannels: config.in_channels, outChannels: ch[0],
                              kernelSize: config.conv_in_kernel, padding: (config.conv_in_kernel - 1) / 2)
         time_embedding = try TimestepEmbedding(w["time_embedding"], inChannels: ch[0], timeEmbedDim: plan.timeEmbedDim,
-                                               act: plan.act, postAct: plan.timestepPostAct)
+                                               act: plan.act, postAct: plan.timestepPostAct,
+                                               condProjDim: config.time_cond_proj_dim)
         var downs: [UNetDownBlock] = []
         var output = ch[0]
         for (i, type) in config.down_block_types.enumerated() {
@@ -102,11 +112,13 @@ public struct UNet2DConditionModel {
     ///   - sample: noisy latents [B, in_channels, H, W]
     ///   - timestep: the diffusion timestep, broadcast over the batch
     ///   - encoderHiddenStates: text conditioning [B, L, cross_attention_dim]
+    ///   - timestepCond: LCM-distilled UNets: the guidance embedding [B, time_cond_proj_dim]
+    ///     (`Ops.guidanceScaleEmbedding`); nil leaves the time embedding as it is, as in diffusers.
     ///   - checkpoint: called after conv_in and after every resnet and attention of every block;
     ///     throwing from it (e.g. `GenerationCancelled`) stops the pass there, so a cancellation
     ///     lands within a fraction of a step (one layer, not one block).
     /// - Returns: the model output [B, out_channels, H, W] (noise or v prediction per the scheduler).
-    public func callAsFunction(sample: Tensor, timestep: Float, encoderHiddenStates: Tensor,
+    public func callAsFunction(sample: Tensor, timestep: Float, encoderHiddenStates: Tensor, timestepCond: Tensor? = nil,
                                checkpoint: (() throws -> Void)? = nil) throws -> Tensor {
         // Padding-0 downsamplers pad one row/column and need 2 pixels per step; padding >= 1 handles any size.
         let minSide = config.downsample_padding == 0 ? 1 << (plan.blocks - 1) : 1
@@ -121,6 +133,15 @@ public struct UNet2DConditionModel {
             throw ModelInputError.badShape(what: "UNet encoder_hidden_states", shape: encoderHiddenStates.shape,
                                            expected: "[\(batch), L, \(plan.crossAttentionDim[0])]")
         }
+        if let timestepCond {
+            guard let dim = config.time_cond_proj_dim else {
+                throw ModelInputError.badShape(what: "UNet timestep_cond", shape: timestepCond.shape,
+                                               expected: "none (this UNet has no time_cond_proj_dim)")
+            }
+            guard timestepCond.shape == [batch, dim] else {
+                throw ModelInputError.badShape(what: "UNet timestep_cond", shape: timestepCond.shape, expected: "[\(batch), \(dim)]")
+            }
+        }
         let context = encoderHiddenStates
         var x = sample
         if config.center_input_sample {
@@ -130,7 +151,7 @@ public struct UNet2DConditionModel {
         // Time embedding.
         let tProj = Ops.timestepEmbedding(timesteps: Array(repeating: timestep, count: batch), dim: config.block_out_channels[0],
                                           flipSinToCos: config.flip_sin_to_cos, downscaleFreqShift: config.freq_shift)
-        var temb = time_embedding(tProj) // [B, timeEmbedDim]
+        var temb = time_embedding(tProj, condition: timestepCond) // [B, timeEmbedDim]
         if let act = plan.timeEmbeddingAct { Ops.activate(&temb, act) }
 
         // diffusers forwards an explicit upsample size when H or W is not a multiple of 2^num_upsamplers.

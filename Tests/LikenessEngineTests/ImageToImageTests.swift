@@ -128,6 +128,29 @@ final class ImageToImageTests: XCTestCase {
         }
     }
 
+    /// Several seeds in one batch: each image is its one-seed image (each seed's posterior sample
+    /// and noise come from its own generator), for the ancestral sampler too.
+    func testSeedsBatchEqualsOneSeedRuns() throws {
+        let ref = try SafeTensorsFile(url: ImageToImageFixtures.url("expected.safetensors"))
+        let pipe = try LikenessPipeline(folder: ImageToImageFixtures.url("toy-i2i"))
+        var request = GenerationRequest(prompt: "a large red star on the beach")
+        request.steps = 4
+        request.sampler = .eulerAncestral
+        request.width = 256
+        request.height = 256
+        request.initImage = try ref.tensor(named: "pixels.init")
+        request.strength = 0.6
+        request.seeds = [3, 11]
+        let batch = try pipe.generate(request)
+        for (i, seed) in [UInt64(3), 11].enumerated() {
+            request.seeds = [seed]
+            let one = try pipe.generate(request)
+            let worst = zip(batch.images[i].pixels.bytes, one.pixels.bytes).map { abs(Int($0) - Int($1)) }.max() ?? 255
+            XCTAssertLessThanOrEqual(worst, 1, "seed \(seed): batched image differs from its one-seed image")
+        }
+        XCTAssertNotEqual(batch.images[0].pixels, batch.images[1].pixels)
+    }
+
     /// Strength 0 runs no step: the result is the init image through the VAE (a posterior sample).
     func testStrengthZeroKeepsTheInitImage() throws {
         let ref = try SafeTensorsFile(url: ImageToImageFixtures.url("expected.safetensors"))

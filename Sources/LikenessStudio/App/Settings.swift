@@ -50,7 +50,7 @@ public enum CompareAxis: String, Codable, CaseIterable, Sendable {
 /// decoder for the image where one is attached; Ctrl-G makes the full-quality image.
 public struct LiveDraft: Codable, Equatable, Sendable {
     /// Sampling steps of a live image (at most the full settings' steps).
-    public var steps = 8
+    public var steps = 4
     /// The longer side in pixels at most (the full size's aspect kept, rounded down to the
     /// model's size multiple); never larger than the full size.
     public var maxSide = 256

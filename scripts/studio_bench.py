@@ -354,7 +354,8 @@ def bench_live(tmp: Path, bursts: int, threads: int | None) -> dict:
     if len(out) < bursts * 0.9:
         raise BenchError(f"only {len(out)} of {bursts} bursts got a new image before the next burst")
     return {"bursts": len(out), "missing": missing, "p50": round(percentile(out, 50), 1),
-            "p99": round(percentile(out, 99), 1), "max": round(max(out), 1)}
+            "p99": round(percentile(out, 99), 1), "max": round(max(out), 1),
+            "load_average_1min": round(os.getloadavg()[0], 2)}
 
 
 def main() -> int:

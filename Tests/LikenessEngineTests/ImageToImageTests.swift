@@ -126,6 +126,11 @@ final class ImageToImageTests: XCTestCase {
         XCTAssertThrowsError(try pipe.generate(request)) { error in
             XCTAssertEqual(error as? GenerationError, .badInitImage(shape: [1, 3, 64, 32], expected: [1, 3, 64, 64]))
         }
+        request.initImage = Tensor(zeros: [1, 3, 64, 64])
+        request.initialNoise = Tensor(zeros: [1, 4, 8, 8])
+        XCTAssertThrowsError(try pipe.generate(request)) { error in
+            XCTAssertEqual(error as? GenerationError, .initImageWithNoise)
+        }
     }
 
     /// Several seeds in one batch: each image is its one-seed image (each seed's posterior sample

@@ -156,6 +156,7 @@ public enum GenerationError: Error, CustomStringConvertible, Equatable {
     case noTinyDecoder
     case badInitImage(shape: [Int], expected: [Int])
     case badStrength(Float)
+    case initImageWithNoise
 
     public var description: String {
         switch self {
@@ -173,6 +174,8 @@ public enum GenerationError: Error, CustomStringConvertible, Equatable {
             return "the init image has shape \(shape), this request needs \(expected) (resize it to the image size first)"
         case let .badStrength(s):
             return "strength must be a number from 0 to 1 (how far the init image is noised), got \(s)"
+        case .initImageWithNoise:
+            return "initial noise and an init image cannot be given together (image-to-image draws its noise from the seed)"
         }
     }
 }

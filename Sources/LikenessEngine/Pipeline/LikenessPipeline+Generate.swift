@@ -134,9 +134,7 @@ extension LikenessPipeline {
             guard initImage.shape == [1, vae.config.in_channels, height, width] else {
                 throw GenerationError.badInitImage(shape: initImage.shape, expected: [1, vae.config.in_channels, height, width])
             }
-            guard request.initialNoise == nil else {
-                throw GenerationError.badGuidance("initial noise and an init image cannot be given together")
-            }
+            guard request.initialNoise == nil else { throw GenerationError.initImageWithNoise }
             try checkpoint?(0)
             let posterior = try vae.encode(initImage) // [1, C, h, w]
             plan = plan.starting(at: SamplingPlan.imageToImageStart(steps: request.steps, strength: request.strength))

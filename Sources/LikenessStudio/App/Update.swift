@@ -12,9 +12,10 @@ public enum Studio {
     }
 
     public static func update(_ s: inout StudioState, _ msg: Msg) -> [Effect] {
-        let before = LiveInputs(s)
+        // Live mode looks for edits (UpdateLive.swift); off, nothing is compared.
+        let before = s.live.on ? LiveInputs(s) : nil
         var effects = apply(&s, msg)
-        effects += liveEdit(&s, since: before, effects: effects)
+        if let before { effects += liveEdit(&s, since: before, effects: effects) }
         return effects + historyImageRequest(&s)
     }
 

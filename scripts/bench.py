@@ -278,6 +278,15 @@ def bench_studio(jobs: list, threads: int):
                  f"median {p['median']:.0f} ms, max {p['max']:.0f} ms"))
     jobs.append(("studio: 4-seed compare / 4 one-seed runs (Toybox, 25 steps, Ctrl-G to final images on screen)",
                  f"{out['compare_4_seeds_s']:.2f} s / {out['four_one_seed_runs_s']:.2f} s = {out['compare_ratio']:.2f}"))
+    bench_studio_live(jobs, out)
+
+
+def bench_studio_live(jobs: list, out: dict):
+    """Live mode (F3): the last key of a burst to the new draft on screen (scripts/studio_bench.py (d))."""
+    live = out["live_key_to_image_ms"]
+    jobs.append((f"studio: live mode key to new image (Toybox, default draft, {live['bursts']} bursts of 3 keys; target p50 <= 300 ms)",
+                 f"p50 {live['p50']:.0f} ms, p99 {live['p99']:.0f} ms, max {live['max']:.0f} ms "
+                 f"(load average {live['load_average_1min']:.1f} on this machine's cores)"))
 
 
 def main():

@@ -8,11 +8,14 @@ finished events with monotonic nanosecond timestamps, written when it exits).
       long job runs (400 steps, 2 seeds), and the same typing with no job as the reference; each
       key is paired with the first frame after it: p50, p99, max.
   (c) a 4-seed compare against 4 one-seed runs: Ctrl-G to the final images on screen.
+  (d) live mode (F3) key to new image: bursts of 3 characters 30-50 ms apart, then a pause; each
+      burst's last key is paired with the first live draft's final image on screen after it
+      (the studio's default draft, 25-step full settings): p50, p99, max.
 
 Builds nothing (`swift build -c release --product likeness` first). Prints one JSON object on
 the last line.
 
-    python3 scripts/studio_bench.py [--keys 100] [--runs 5] [--threads N]
+    python3 scripts/studio_bench.py [--keys 100] [--runs 5] [--threads N] [--bursts 30] [--only live]
 """
 from __future__ import annotations
 
@@ -89,14 +92,14 @@ def text(t: str) -> None:
 class Studio:
     """One run of the studio with a given session (steps, seeds); the trace is read after it exits."""
 
-    def __init__(self, tmp: Path, name: str, steps: int, seeds: int, threads: int | None):
+    def __init__(self, tmp: Path, name: str, steps: int, seeds: int, threads: int | None, sampler: str = "euler-a"):
         self.tmp, self.name = tmp, name
         self.trace = tmp / f"{name}.trace"
         self.pidfile = tmp / f"{name}.pid"
         config = tmp / "config" / "likeness"
         config.mkdir(parents=True, exist_ok=True)
         session = {"prompt": PROMPT, "negative": "", "focus": "prompt", "selectedObject": 0, "version": 1,
-                   "settings": {"steps": steps, "compareCount": seeds, "seed": 5, "sampler": "euler-a"}}
+                   "settings": {"steps": steps, "compareCount": seeds, "seed": 5, "sampler": sampler}}
         (config / "session.json").write_text(json.dumps(session))
         q = shlex.quote
         inner = (f"echo $$ > {q(str(self.pidfile))}; exec {q(str(EXE))} studio --model Models/toybox --preview halfblock"
@@ -310,11 +313,58 @@ def bench(tmp: Path, n_keys: int, n_runs: int, threads: int | None) -> dict:
     return result
 
 
+def bench_live(tmp: Path, bursts: int, threads: int | None) -> dict:
+    """(d): live mode's key to new image on screen."""
+    rng = random.Random(9)
+    st = Studio(tmp, "live", steps=25, seeds=1, threads=threads)
+    try:
+        wait_text("Objects (12)", timeout=300)
+        wait_text(PROMPT, timeout=30)
+        keys("C-e")
+        time.sleep(0.5)
+        keys("F3")
+        wait_text("live: draft in", timeout=60)
+        time.sleep(0.5)
+        words = "bright snow circle yellow small soft light warm ".replace(" ", "_")
+        k = 0
+        for _ in range(bursts):
+            for _ in range(3):
+                c = words[k % len(words)]
+                k += 1
+                text(" " if c == "_" else c)
+                time.sleep(rng.uniform(0.030, 0.050))
+            time.sleep(1.2)
+        events = st.quit()
+    finally:
+        st.stop()
+    f3 = [ns for kind, ns, name in events if kind == "key" and name == "F3"]
+    if not f3:
+        raise BenchError("no F3 in the live trace")
+    keys_ns = typed(events, f3[0], 1 << 63)
+    finished = [ns for kind, ns, _ in events if kind == "finished" and ns > f3[0]]
+    lasts = [ns for i, ns in enumerate(keys_ns) if i % 3 == 2]
+    out, missing = [], 0
+    for i, ns in enumerate(lasts):
+        nxt = keys_ns[3 * (i + 1)] if 3 * (i + 1) < len(keys_ns) else 1 << 63
+        after = [f for f in finished if ns <= f < nxt]
+        if after:
+            out.append((after[0] - ns) / 1e6)
+        else:
+            missing += 1
+    if len(out) < bursts * 0.9:
+        raise BenchError(f"only {len(out)} of {bursts} bursts got a new image before the next burst")
+    return {"bursts": len(out), "missing": missing, "p50": round(percentile(out, 50), 1),
+            "p99": round(percentile(out, 99), 1), "max": round(max(out), 1),
+            "load_average_1min": round(os.getloadavg()[0], 2)}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--keys", type=int, default=100, help="characters typed, idle and during the job")
     ap.add_argument("--runs", type=int, default=5, help="one-seed runs (Ctrl-G to first preview)")
     ap.add_argument("--threads", type=int, default=None, help="the studio's --threads")
+    ap.add_argument("--bursts", type=int, default=30, help="live mode: bursts of 3 keys")
+    ap.add_argument("--only", choices=["all", "live"], default="all", help="live: only (d)")
     args = ap.parse_args()
     if not EXE.exists():
         print(f"studio_bench: {EXE} is missing; build it with `swift build -c release --product likeness`", file=sys.stderr)
@@ -324,7 +374,8 @@ def main() -> int:
         return 2
     tmp = Path(tempfile.mkdtemp(prefix="likeness-studio-bench-"))
     try:
-        result = bench(tmp, args.keys, args.runs, args.threads)
+        result = {} if args.only == "live" else bench(tmp, args.keys, args.runs, args.threads)
+        result["live_key_to_image_ms"] = bench_live(tmp, args.bursts, args.threads)
     except (BenchError, subprocess.TimeoutExpired) as e:
         print(f"studio_bench: {e}", file=sys.stderr)
         print(json.dumps({"error": str(e).splitlines()[0]}))

@@ -1,9 +1,10 @@
 // Reading a `parameters` chunk back into a GenerationSpec: the keys Likeness honours, and every
 // other key or value returned as an UnsupportedParameter with the reason (never silently dropped).
 // Informational keys (Version, Hashes) and values equal to what Likeness does anyway (Clip skip 1,
-// Eta 0, ENSD 0, RNG CPU) are kept in `extra` without a report. Recorded but not honoured, each
-// with a report: Denoising strength (img2img), LoRAs (`<lora:name:weight>` in the prompt, the
-// `Lora weights` key).
+// Eta 0, ENSD 0, RNG CPU) are kept in `extra` without a report. Recorded with a report: Denoising
+// strength (img2img: honoured only where the caller gives the init image again, which the
+// parameters do not hold; `likeness generate --init` drops the report), LoRAs
+// (`<lora:name:weight>` in the prompt, the `Lora weights` key).
 
 import Foundation
 import LikenessEngine
@@ -12,7 +13,7 @@ import LikenessEngine
 enum UnsupportedReason {
     static let lora = "LoRA by name is applied only by likeness generate (<lora:NAME:W> from the LoRA folder); elsewhere the image is made without it"
     static let hires = "hires fix is not supported; the image is made at its base size only"
-    static let img2img = "img2img is not supported; Likeness starts from noise, so the image differs"
+    static let img2img = "img2img from an init image the parameters do not hold: give it again (likeness generate --init IMAGE, or the studio's init image) to honour the strength; without one the image starts from noise and differs"
     static let clipSkip = "Likeness always uses the text encoder's last layer"
     static let notAdjustable = "not adjustable in Likeness"
     static let noiseSource = "Likeness draws noise as torch's CPU generator does; other sources give other images"
@@ -89,9 +90,13 @@ extension GenerationSpec {
                 spec.latents = v
                 bad(pair, "the initial noise came from a file; recall draws it from the seed, so the image differs")
             case "Denoising strength":
-                if let f = Float(v), f.isFinite, (0...1).contains(f) { spec.strength = f }
                 let hires = parameters.pairs.contains { $0.key.lowercased().hasPrefix("hires") }
-                bad(pair, hires ? UnsupportedReason.hires : UnsupportedReason.img2img)
+                if let f = Float(v), f.isFinite, (0...1).contains(f) {
+                    if !hires { spec.strength = f }
+                    bad(pair, hires ? UnsupportedReason.hires : UnsupportedReason.img2img)
+                } else {
+                    bad(pair, "not a strength from 0 to 1")
+                }
             case "Lora weights":
                 let listed = parseLoRAWeights(v)
                 spec.loras += listed.filter { l in !spec.loras.contains { $0.name == l.name } }

@@ -5,8 +5,8 @@
 // Keys written: Steps, Sampler, Karras (samplers with Karras sigmas: euler, dpmpp-2m; the value
 // used, the scheduler default included), CFG scale, Seed, Size, Model hash, Model, and with an
 // object Identity guidance, Object, Object hash; Latents when the noise came from a file;
-// Denoising strength and Lora weights when a recalled spec carries them (Likeness itself makes
-// neither img2img nor LoRA images, so its own outputs never do).
+// Denoising strength for image-to-image (as A1111 writes it; the init image itself is not
+// recorded) and when a recalled spec carries it; Lora weights when a recalled spec carries them.
 // Keys read besides those: Schedule type (A1111 1.9+), Version, Hashes (informational). Any other
 // key, or a value Likeness cannot honour, is returned as an UnsupportedParameter. Other tools'
 // layouts (Fooocus, ComfyUI, InvokeAI, NovelAI) are read into this same form: ImageParameters.swift.
@@ -78,8 +78,9 @@ public struct GenerationSpec: Equatable, Sendable, Codable {
     public var objectHash: String?
     /// File name of initial latents given instead of the seed's noise. Ours: `Latents`.
     public var latents: String?
-    /// Image-to-image: how far the initial image was noised (0...1), as recorded by the image's
-    /// tool. Recorded, not honoured: Likeness generates from noise. A1111: `Denoising strength`.
+    /// Image-to-image: how far the init image was noised (0...1). Honoured when an init image is
+    /// given (`likeness generate --init`, the studio's init image); the parameters never hold the
+    /// init image itself. A1111: `Denoising strength`.
     public var strength: Float?
     /// LoRAs the image's tool lists. Recorded, not honoured. A1111: `Lora weights`, `<lora:…>` tags.
     public var loras: [LoRAWeight] = []
@@ -114,10 +115,11 @@ public struct GenerationSpec: Equatable, Sendable, Codable {
         }
         self.latents = latents
         decoder = request.decoder == .tiny ? (tinyDecoder ?? "tiny") : nil
+        strength = request.initImage != nil ? request.strength : nil
     }
 
     /// The values a generation is made from, without the record of what was used (model, VAE and
-    /// decoder, object, latents file, img2img strength and LoRAs, informational pairs): what the studio's recall takes.
+    /// decoder, object, latents file, LoRAs, informational pairs): what the studio's recall takes.
     public var settingValues: GenerationSpec {
         var s = self
         s.model = nil; s.modelHash = nil
@@ -125,7 +127,7 @@ public struct GenerationSpec: Equatable, Sendable, Codable {
         s.decoder = nil // the studio decodes finals with the VAE; its previews pick their own decoder
         s.object = nil; s.objectHash = nil
         s.latents = nil
-        s.strength = nil; s.loras = []
+        s.loras = []
         s.extra = []
         return s
     }
@@ -170,6 +172,7 @@ public struct GenerationSpec: Equatable, Sendable, Codable {
         if let height { request.height = height }
         if let identityGuidance { request.identityGuidance = identityGuidance }
         if decoder != nil { request.decoder = .tiny }
+        if let strength { request.strength = strength }
     }
 
     /// Fields `other` records replace this spec's (the prompt texts stay: they are the caller's);

@@ -49,6 +49,10 @@ struct GenerateCommand: ParsableCommand {
     var width: Int?
     @Option(help: "Height in pixels (default: the model's size).")
     var height: Int?
+    @Option(name: .customLong("init"), help: "Image-to-image: start from this image (PNG or JPEG) instead of noise. An image of another size or aspect is stretched to the generation's size (A1111's \"Just resize\"), with a note.")
+    var initImage: String?
+    @Option(parsing: .unconditional, help: "With --init: how far the init image is noised, from 0 (kept) to 1 (all noise); the last steps x strength steps run (default 0.75, or --from's Denoising strength).")
+    var strength: Float?
     @Option(name: .customLong("latents-in"), help: "Initial noise from a safetensors file (tensor 'latents', [N, C, h, w]).")
     var latentsIn: String?
     @Flag(help: "With --no-emphasis: cut an over-long prompt instead of failing.")
@@ -110,6 +114,7 @@ struct GenerateCommand: ParsableCommand {
         }
         let objectLabel = resolveObject(recalled: recalledObject, into: &request, pipeline: pipeline, identity: identity)
         if let latentsIn { request.initialNoise = readLatents(latentsIn) }
+        if let initImage { request.initImage = readInitImage(initImage, request: request, pipeline: pipeline) }
         let tinyName = attachDecoder(recalled: recalled, to: &request, pipeline: pipeline)
         request.previewEvery = 0
         request.preview = .none
@@ -159,7 +164,11 @@ struct GenerateCommand: ParsableCommand {
         for note in read.notes { warn("\(path): \(note)") }
         // <lora:NAME:W> tags (and A1111's Lora hashes beside them) are honoured here: the tags stay
         // in the prompt and are applied from the LoRA folder.
-        for item in unsupported where item.key != "LoRA" && item.key != "Lora hashes" { warn("\(path): cannot honour \(item)") }
+        // With --init, the recorded Denoising strength is honoured.
+        for item in unsupported where item.key != "LoRA" && item.key != "Lora hashes"
+            && !(initImage != nil && item.key == "Denoising strength" && spec.strength != nil) {
+            warn("\(path): cannot honour \(item)")
+        }
         return spec
     }
 
@@ -176,6 +185,13 @@ struct GenerateCommand: ParsableCommand {
         f.karras = karras
         f.width = width
         f.height = height
+        if let strength {
+            guard strength.isFinite, (0...1).contains(strength) else {
+                fail("--strength must be a number from 0 to 1 (how far the init image is noised), got \(strength)")
+            }
+            guard initImage != nil else { fail("--strength needs --init IMAGE, the image to start from") }
+            f.strength = strength
+        }
         return f
     }
 
@@ -197,6 +213,17 @@ struct GenerateCommand: ParsableCommand {
         request.allowTruncation = truncate
         if noEmphasis { request.emphasis = false }
         request.allowUnknownWords = allowUnknownWords
+    }
+
+    /// --init: the image at the request's size (stretched as A1111 does, said on stderr).
+    private func readInitImage(_ path: String, request: GenerationRequest, pipeline: LikenessPipeline) -> Tensor {
+        if latentsIn != nil { fail("give either --init or --latents-in, not both") }
+        let width = request.width ?? pipeline.defaultSize, height = request.height ?? pipeline.defaultSize
+        do {
+            let image = try InitImage(contentsOf: URL(fileURLWithPath: path))
+            if let note = image.resizeNote(width: width, height: height) { warn(note) }
+            return try image.pixels(width: width, height: height)
+        } catch { fail("--init \(path): \(error)") }
     }
 
     private func readLatents(_ path: String) -> Tensor {

@@ -150,9 +150,10 @@ final class GenerationConfigurationTests: XCTestCase {
         XCTAssertEqual(s.settings.generation.width, 128)
     }
 
-    /// What another tool's image records but Likeness does not make (img2img strength, LoRAs) is
-    /// reported by recall, never taken into the settings (nor saved with the session).
-    func testRecallLeavesStrengthAndLoRAsOut() {
+    /// What another tool's image records but the studio does not make (LoRAs) is reported by
+    /// recall, never taken into the settings (nor saved with the session); the img2img strength is
+    /// a setting (used with an init image) and is taken.
+    func testRecallTakesStrengthLeavesLoRAsOut() {
         var s = Fixture.state()
         var spec = GenerationSpec(prompt: "a red star")
         spec.steps = 12
@@ -160,7 +161,7 @@ final class GenerationConfigurationTests: XCTestCase {
         spec.loras = [LoRAWeight(name: "toy_lora", weight: 0.75)]
         _ = Studio.update(&s, .recalled(Recall(spec: spec, source: "ComfyUI"), from: "/tmp/ComfyUI_00002_.png"))
         XCTAssertEqual(s.settings.generation.steps, 12)
-        XCTAssertNil(s.settings.generation.strength)
+        XCTAssertEqual(s.settings.generation.strength, 0.6)
         XCTAssertEqual(s.settings.generation.loras, [])
         XCTAssertTrue(s.status.contains("(ComfyUI)"), s.status)
     }

@@ -172,3 +172,23 @@ final class SnapshotTests: XCTestCase {
                       "no sixel over the help overlay (the thumbnails beside it stay)")
     }
 }
+
+extension SnapshotTests {
+    /// A finished image used as the init image, live mode on, and the strength axis: the title
+    /// says LIVE and which init image at which strength; the grid rows are the strengths.
+    func testInitImageLiveAndStrengthAxis() {
+        check("init-live") { w, h in
+            var s = scene(w, h)
+            s.settings.compareCount = 2
+            s.settings.axis = .strength
+            s.initImage = InitImageChoice(image: Fixture.image(3), label: "seed 7")
+            send(&s, .ctrl("g"))
+            for i in 0..<3 {
+                _ = Studio.update(&s, .job(run: 1, index: i, .finished(images: [Fixture.image(i), Fixture.image(i + 5)], elapsed: 1, warnings: [])))
+            }
+            s.live.on = true
+            s.focus = .preview
+            return s
+        }
+    }
+}

@@ -11,7 +11,9 @@ where e_text is the prompt with the placeholder replaced by the encoder's null w
 the negative prompt. Without an object (or with a prompt that has no placeholder) this is plain
 classifier-free guidance, identical to StableDiffusionPipeline.
 Initial latents: torch.randn([1, 4, h, w], generator=torch.Generator("cpu").manual_seed(seed))
-times the scheduler's init_noise_sigma, as diffusers draws them.
+times the scheduler's init_noise_sigma, as diffusers draws them; with `init_image` ([1, 3, H, W]
+in [-1, 1]) and `strength`, StableDiffusionImg2ImgPipeline's start instead (posterior sample, then
+noise, from the same generator; only the last int(steps * strength) steps run).
 """
 from __future__ import annotations
 
@@ -103,7 +105,8 @@ class LikenessPipeline:
     def __call__(self, prompt: str, object_tokens: Optional[torch.Tensor] = None, negative_prompt: str = "",
                  steps: int = 25, text_scale: float = 5.0, id_scale: float = 3.0, seed: int = 0,
                  sampler: str = "ddim", karras: bool = False, height: Optional[int] = None,
-                 width: Optional[int] = None, latents: Optional[torch.Tensor] = None, output_type: str = "pil"):
+                 width: Optional[int] = None, latents: Optional[torch.Tensor] = None, output_type: str = "pil",
+                 init_image: Optional[torch.Tensor] = None, strength: float = 0.75):
         factor = 2 ** (len(self.vae.config.block_out_channels) - 1)
         height = height or self.unet.config.sample_size * factor
         width = width or self.unet.config.sample_size * factor
@@ -124,10 +127,21 @@ class LikenessPipeline:
         sched.set_timesteps(steps)
         gen = torch.Generator("cpu").manual_seed(seed)
         shape = (1, self.unet.config.in_channels, height // factor, width // factor)
-        if latents is None:
-            latents = torch.randn(shape, generator=gen, dtype=torch.float32)
-        x = latents.to(self.unet.dtype) * sched.init_noise_sigma
-        for t in sched.timesteps:
+        timesteps = sched.timesteps
+        if init_image is not None:
+            # StableDiffusionImg2ImgPipeline: get_timesteps, a posterior sample, add_noise at the first kept step.
+            t_start = max(steps - min(int(steps * strength), steps), 0)
+            timesteps = sched.timesteps[t_start * sched.order:]
+            if hasattr(sched, "set_begin_index"):
+                sched.set_begin_index(t_start * sched.order)
+            z = self.vae.encode(init_image.to(self.vae.dtype)).latent_dist.sample(gen) * self.vae.config.scaling_factor
+            noise = torch.randn(z.shape, generator=gen, dtype=torch.float32)
+            x = sched.add_noise(z, noise, timesteps[:1]) if len(timesteps) else z
+        else:
+            if latents is None:
+                latents = torch.randn(shape, generator=gen, dtype=torch.float32)
+            x = latents.to(self.unet.dtype) * sched.init_noise_sigma
+        for t in timesteps:
             inp = sched.scale_model_input(torch.cat([x] * len(cond)), t)
             e = self.unet(inp, t, encoder_hidden_states=cond).sample
             if with_object:

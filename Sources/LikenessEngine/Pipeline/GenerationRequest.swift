@@ -62,6 +62,12 @@ public struct GenerationRequest: Sendable, Equatable {
     public var decoder: FinalDecoder = .full
     /// Produce previews every N steps (0: none); the last step always has one when enabled.
     public var previewEvery: Int = 1
+    /// Image-to-image (diffusers StableDiffusionImg2ImgPipeline): the init image [1, 3, H, W] in
+    /// [-1, 1] at the request's size; nil generates from noise.
+    public var initImage: Tensor?
+    /// How far the init image is noised, 0...1 (diffusers `strength`, A1111 "Denoising
+    /// strength"): the last `int(steps * strength)` steps run. Used only with `initImage`.
+    public var strength: Float = 0.75
 
     public init(prompt: String) { self.prompt = prompt }
 
@@ -148,6 +154,10 @@ public enum GenerationError: Error, CustomStringConvertible, Equatable {
     case badGuidance(String)
     case badSeeds(String)
     case noTinyDecoder
+    case badInitImage(shape: [Int], expected: [Int])
+    case badStrength(Float)
+    case initImageWithNoise
+    case initImageWithLCM
 
     public var description: String {
         switch self {
@@ -161,6 +171,14 @@ public enum GenerationError: Error, CustomStringConvertible, Equatable {
             return message
         case .noTinyDecoder:
             return "the tiny decoder was asked for, but none is loaded (a diffusers AutoencoderTiny folder or file, e.g. taesd)"
+        case let .badInitImage(shape, expected):
+            return "the init image has shape \(shape), this request needs \(expected) (resize it to the image size first)"
+        case let .badStrength(s):
+            return "strength must be a number from 0 to 1 (how far the init image is noised), got \(s)"
+        case .initImageWithNoise:
+            return "initial noise and an init image cannot be given together (image-to-image draws its noise from the seed)"
+        case .initImageWithLCM:
+            return "image-to-image with the lcm sampler is not supported (LCM picks its timesteps from the strength differently); use another sampler with --init"
         }
     }
 }

@@ -5,6 +5,9 @@
 //   e = e_u + s_text (e_t - e_u) [+ s_id (e_o - e_t)]
 //   latents = randn(seed) * init_noise_sigma, sampled with the chosen scheduler, decoded by the VAE,
 //   image clamped to [-1, 1].
+// With an init image, diffusers StableDiffusionImg2ImgPipeline's start instead (ImageToImage.swift):
+//   x0 = vae.encode(init).latent_dist.sample(g) * scaling_factor; latents = add_noise(x0, randn(g), t_start)
+// and only the last int(steps * strength) steps run; guidance (and the object) as above.
 // N seeds are one UNet batch of N x branches rows (branch-major: all seeds' e_u rows, then e_t,
 // then e_o); the samplers are elementwise and the ancestral noise is drawn per seed from that
 // seed's generator, so each image is its one-seed image (bit for bit where the batched kernels
@@ -139,14 +142,33 @@ extension LikenessPipeline {
         let cond = concatBatch(rows.flatMap { Array(repeating: $0, count: n) })
 
         // Noise and schedule.
-        let plan = try makeSamplingPlan(kind: request.sampler, config: schedulerConfig, steps: request.steps,
+        var plan = try makeSamplingPlan(kind: request.sampler, config: schedulerConfig, steps: request.steps,
                                         karras: request.karras)
         let c = unet.config.in_channels, h = height / vaeFactor, w = width / vaeFactor
         let count = c * h * w, total = count * n
         var generators = seeds.map { TorchGenerator(seed: $0) }
         var latents0: [Float] = []
         latents0.reserveCapacity(total)
-        if let noise = request.initialNoise {
+        if let initImage = request.initImage {
+            // Image-to-image (ImageToImage.swift): per seed, a posterior sample of the init image
+            // and then the noise, both from that seed's generator, as diffusers draws them.
+            guard request.strength.isFinite, (0...1).contains(request.strength) else {
+                throw GenerationError.badStrength(request.strength)
+            }
+            guard initImage.shape == [1, vae.config.in_channels, height, width] else {
+                throw GenerationError.badInitImage(shape: initImage.shape, expected: [1, vae.config.in_channels, height, width])
+            }
+            guard request.initialNoise == nil else { throw GenerationError.initImageWithNoise }
+            guard request.sampler != .lcm else { throw GenerationError.initImageWithLCM }
+            try checkpoint?(0)
+            let posterior = try vae.encode(initImage) // [1, C, h, w]
+            plan = plan.starting(at: SamplingPlan.imageToImageStart(steps: request.steps, strength: request.strength))
+            for i in 0..<n {
+                let draw = Tensor(uncheckedShape: posterior.mean.shape, storage: generators[i].randn(count))
+                let x0 = vae.diffusionLatents(fromVAELatents: posterior.sample(noise: draw)).storage
+                latents0 += plan.stepCount > 0 ? plan.noised(x0, noise: generators[i].randn(count)) : x0
+            }
+        } else if let noise = request.initialNoise {
             guard noise.shape == [n, c, h, w] else {
                 throw GenerationError.badInitialNoise(shape: noise.shape, expected: [n, c, h, w])
             }

@@ -27,7 +27,8 @@
 //    each from its own generator, as diffusers does with a list of generators. So each block
 //    follows exactly the path its seed takes alone.
 //  - lcm draws its per-step noise the same way (diffusers LCMScheduler.step with the generator).
-// Limits: no img2img start offset.
+// Image-to-image runs a plan sliced by `SamplingPlan.starting(at:)` from latents noised by
+// `SamplingPlan.noised` (ImageToImage.swift); the loop itself is the same.
 
 /// The model's ε or v for scaled latents at a timestep.
 public typealias ModelFunction = (_ modelInput: [Float], _ timestep: Float) throws -> [Float]

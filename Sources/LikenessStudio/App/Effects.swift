@@ -13,6 +13,8 @@ public struct JobSpec: Equatable, Sendable {
     public var identityGuidance: Double
     /// This job's value of the second axis (nil without one).
     public var axisValue: AxisValue?
+    /// The img2img strength of this job (nil: the settings').
+    public var strength: Double? = nil
 }
 
 /// A value of the compare grid's second axis, as the job used it.
@@ -20,12 +22,15 @@ public enum AxisValue: Equatable, Sendable {
     case identityGuidance(Double)
     /// The prompt S/R term put in place of the first one.
     case promptTerm(String)
+    /// An img2img strength (with an init image).
+    case strength(Double)
 
     /// The row label of the grid.
     public var label: String {
         switch self {
         case .identityGuidance(let v): return "id \(fmt(v))"
         case .promptTerm(let t): return t
+        case .strength(let v): return "str \(fmt(v))"
         }
     }
 }
@@ -35,9 +40,15 @@ public struct GenerationPlan: Equatable, Sendable {
     public var settings: StudioSettings
     public var object: String?
     public var jobs: [JobSpec]
+    /// The init image (image-to-image); nil starts from noise.
+    public var initImage: InitImageChoice? = nil
+    /// A live mode draft (LiveDraft): submitted replacing the engine's pending job, without step
+    /// previews, decoded by the tiny decoder where one is attached.
+    public var live = false
 
-    /// The engine request of job `index` (object tokens aside: `object` names them): the settings'
-    /// request with the job's prompt, seeds and identity guidance.
+    /// The engine request of job `index` (object tokens and the init image's pixels aside:
+    /// `object` and `initImage` name them): the settings' request with the job's prompt, seeds,
+    /// identity guidance and strength.
     public func request(job index: Int) -> GenerationRequest {
         let job = jobs[index]
         var r = settings.request
@@ -45,6 +56,7 @@ public struct GenerationPlan: Equatable, Sendable {
         r.negativePrompt = job.negative
         r.identityGuidance = Float(job.identityGuidance)
         r.seeds = job.seeds
+        r.strength = job.strength.map(Float.init) ?? settings.strength
         return r
     }
 }
@@ -57,6 +69,9 @@ public struct OutputMeta: Equatable, Sendable {
     public var object: String?
     public var model: String
     public var elapsed: Double
+    /// The img2img strength when the image was made from an init image (written as
+    /// `Denoising strength`).
+    public var strength: Float? = nil
 }
 
 public enum Effect: Equatable, Sendable {
@@ -76,5 +91,7 @@ public enum Effect: Equatable, Sendable {
     case completePath(String)
     case appendPromptHistory(prompt: String, negative: String)
     case saveSession(SessionData)
+    /// Post `.liveDue(token)` after `seconds` (live mode's debounce).
+    case liveAfter(token: Int, seconds: Double)
     case quit
 }

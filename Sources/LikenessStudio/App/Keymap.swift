@@ -62,7 +62,7 @@ public enum KeyMatch: Hashable, Sendable {
 /// What a key does. The update function of the binding's context performs it.
 public enum Command: Hashable, Sendable {
     // anywhere
-    case quit, interrupt, generate, showHelp, toggleHistory, cyclePreviewMode, saveAs
+    case quit, interrupt, generate, showHelp, toggleHistory, cyclePreviewMode, saveAs, toggleLive, clearInit
     // studio screen
     case escape, nextPane, previousPane
     // lists and grids
@@ -77,7 +77,7 @@ public enum Command: Hashable, Sendable {
     // settings
     case decrease, increase, enterSetting, typeSetting, applySetting, applyAndMove, dropSetting, clearSetting
     // preview
-    case zoom, saveCell, baseSeed
+    case zoom, saveCell, baseSeed, useAsInit
     // history
     case back, recall, openPNG, refresh
     // dialogs
@@ -125,6 +125,7 @@ public enum Keymap {
         KeyBinding(.anywhere, [.ctrl("s")], .saveAs, "save selected image as…"),
         KeyBinding(.anywhere, [.function(2)], .toggleHistory, "history", footer: "history"),
         KeyBinding(.anywhere, [.function(4)], .cyclePreviewMode, "preview mode"),
+        KeyBinding(.anywhere, [.function(3)], .toggleLive, "live mode: re-render drafts as you edit"),
         KeyBinding(.anywhere, [.function(1)], .showHelp, "this help", footer: "help"),
         KeyBinding(.anywhere, [.ctrl("q")], .quit, "quit", footer: "quit"),
         KeyBinding(.anywhere, [.ctrl("c")], .interrupt, "cancel, or quit if idle"),
@@ -135,6 +136,7 @@ public enum Keymap {
         KeyBinding(.outsideText, [.char("v")], .cyclePreviewMode, "preview mode"),
         KeyBinding(.outsideText, [.char("?")], .showHelp, "this help", footer: "help"),
         KeyBinding(.outsideText, [.char("q")], .quit, "quit", footer: "quit"),
+        KeyBinding(.outsideText, [.char("I")], .clearInit, "clear the init image"),
 
         // Prompt and negative prompt
         KeyBinding(.promptFields, [.ctrl("o")], .insertPlaceholder, "insert <obj>", footer: "<obj>"),
@@ -196,6 +198,7 @@ public enum Keymap {
         KeyBinding(.pane(.preview), [.enter, .char("o")], .zoom, "Enter o", "open large / back", footer: "large", footerLabel: "Enter"),
         KeyBinding(.pane(.preview), [.char("s")], .saveCell, "save as…", footer: "save"),
         KeyBinding(.pane(.preview), [.char("b")], .baseSeed, "seed (and id. guidance) as base", footer: "base seed"),
+        KeyBinding(.pane(.preview), [.char("i")], .useAsInit, "use as init image (img2img)"),
 
         // History screen
         KeyBinding(.historyScreen, [.enter, .char("r")], .recall, "Enter r", "recall all settings", footer: "recall", footerLabel: "Enter"),
@@ -204,6 +207,7 @@ public enum Keymap {
         KeyBinding(.historyScreen, each: [(.key(.pageUp), .pageUp), (.key(.pageDown), .pageDown)], "PgUp PgDn", "page up/down"),
         KeyBinding(.historyScreen, each: [(.key(.home), .first), (.key(.end), .last)], "Home End", "first/last"),
         KeyBinding(.historyScreen, [.char("o")], .openPNG, "open a PNG, JPEG or WebP", footer: "open PNG/JPEG/WebP"),
+        KeyBinding(.historyScreen, [.char("i")], .useAsInit, "use as init image (img2img)"),
         KeyBinding(.historyScreen, [.char("g")], .refresh, "refresh", footer: "refresh"),
         KeyBinding(.historyScreen, [.escape, .char("q"), .char("H")], .back, "Esc q H", "back", footer: "back", footerLabel: "Esc"),
         KeyBinding(.historyScreen, [.char("?")], .showHelp, "this help"),

@@ -34,4 +34,6 @@ public enum Msg: Equatable, Sendable {
     case completed(String, candidates: [String])
     case promptHistoryLoaded([PromptHistoryEntry])
     case sessionRestored(SessionData)
+    /// Live mode's debounce ended for the edit numbered `token`.
+    case liveDue(token: Int)
 }

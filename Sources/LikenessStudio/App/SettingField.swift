@@ -6,7 +6,7 @@ import LikenessEngine
 
 public enum SettingField: Int, CaseIterable, Sendable {
     case sampler, karras, steps, textGuidance, identityGuidance, seedMode, seed, size, compare, axis, axisValues,
-         previewQuality, busyPolicy
+         previewQuality, busyPolicy, strength, liveSteps, liveSize
 
     public var label: String {
         switch self {
@@ -23,13 +23,16 @@ public enum SettingField: Int, CaseIterable, Sendable {
         case .axisValues: return "Values"
         case .previewQuality: return "Preview"
         case .busyPolicy: return "While busy"
+        case .strength: return "Strength"
+        case .liveSteps: return "Live steps"
+        case .liveSize: return "Live size"
         }
     }
 
     /// Whether typing starts editing this field (numbers and free text).
     public var acceptsText: Bool {
         switch self {
-        case .steps, .textGuidance, .identityGuidance, .seed, .size, .compare, .axisValues: return true
+        case .steps, .textGuidance, .identityGuidance, .seed, .size, .compare, .axisValues, .strength, .liveSteps, .liveSize: return true
         default: return false
         }
     }
@@ -54,9 +57,13 @@ public enum SettingField: Int, CaseIterable, Sendable {
             case .none: return ""
             case .identity: return s.identityValues
             case .prompt: return s.promptValues
+            case .strength: return s.strengthValues
             }
         case .previewQuality: return s.previewQuality.label
         case .busyPolicy: return s.busyPolicy.rawValue
+        case .strength: return fmt(Double(s.strength))
+        case .liveSteps: return "\(s.live.steps)"
+        case .liveSize: return "\(s.live.maxSide)"
         }
     }
 
@@ -87,6 +94,9 @@ public enum SettingField: Int, CaseIterable, Sendable {
         case .axisValues: break
         case .previewQuality: s.previewQuality = cycle(PreviewQuality.allCases, s.previewQuality, d)
         case .busyPolicy: s.busyPolicy = cycle(BusyPolicy.allCases, s.busyPolicy, d)
+        case .strength: s.generation.strength = min(1, max(0, ((s.strength + Float(d) * 0.05) * 100).rounded() / 100))
+        case .liveSteps: s.live.steps = min(1000, max(1, s.live.steps + d))
+        case .liveSize: s.live.maxSide = min(m.maxSide, max(m.sizeMultiple, s.live.maxSide + d * m.sizeMultiple))
         }
     }
 
@@ -117,7 +127,7 @@ public enum SettingField: Int, CaseIterable, Sendable {
             s.compareCount = v
         case .axisValues:
             switch s.axis {
-            case .none: return "choose an axis first (identity guidance or prompt S/R)"
+            case .none: return "choose an axis first (identity guidance, prompt S/R or strength)"
             case .identity:
                 guard StudioSettings.parseValues(t) != nil else {
                     return "values are up to 8 numbers from 0 to 30, separated by commas"
@@ -128,7 +138,23 @@ public enum SettingField: Int, CaseIterable, Sendable {
                     return "write the term to replace, then its alternatives: beach | snow | city"
                 }
                 s.promptValues = t
+            case .strength:
+                guard StudioSettings.parseStrengths(t) != nil else {
+                    return "strengths are up to 8 numbers from 0 to 1, separated by commas"
+                }
+                s.strengthValues = t
             }
+        case .strength:
+            guard let v = Float(t), v.isFinite, v >= 0, v <= 1 else { return "strength must be a number from 0 to 1 (how far the init image is noised)" }
+            s.generation.strength = v
+        case .liveSteps:
+            guard let v = Int(t), v >= 1, v <= 1000 else { return "live steps must be a whole number from 1 to 1000" }
+            s.live.steps = v
+        case .liveSize:
+            guard let v = Int(t), v >= m.sizeMultiple, v <= m.maxSide, v % m.sizeMultiple == 0 else {
+                return "live size is the longest side in pixels: a multiple of \(m.sizeMultiple), at most \(m.maxSide)"
+            }
+            s.live.maxSide = v
         default:
             return "use Left/Right to change \(label.lowercased())"
         }

@@ -27,19 +27,34 @@ public enum BusyPolicy: String, Codable, CaseIterable, Sendable {
     case queue, replace
 }
 
-/// The second compare axis: none, a list of identity guidance values, or prompt
-/// search/replace (A1111 "Prompt S/R": the first term is found in the prompt, each term replaces it).
+/// The second compare axis: none, a list of identity guidance values, prompt search/replace
+/// (A1111 "Prompt S/R": the first term is found in the prompt, each term replaces it), or a list
+/// of img2img strengths (with an init image).
 public enum CompareAxis: String, Codable, CaseIterable, Sendable {
     case none
     case identity
     case prompt
+    case strength
     public var label: String {
         switch self {
         case .none: return "none"
         case .identity: return "identity"
         case .prompt: return "prompt S/R"
+        case .strength: return "strength"
         }
     }
+}
+
+/// Live mode's draft preset (the user edits it in Settings): what each re-render while typing
+/// uses instead of the full settings. One seed, no compare axis, no step previews, and the tiny
+/// decoder for the image where one is attached; Ctrl-G makes the full-quality image.
+public struct LiveDraft: Codable, Equatable, Sendable {
+    /// Sampling steps of a live image (at most the full settings' steps).
+    public var steps = 4
+    /// The longer side in pixels at most (the full size's aspect kept, rounded down to the
+    /// model's size multiple); never larger than the full size.
+    public var maxSide = 256
+    public init() {}
 }
 
 public struct StudioSettings: Codable, Equatable, Sendable {
@@ -55,6 +70,9 @@ public struct StudioSettings: Codable, Equatable, Sendable {
     public var promptValues = ""
     public var previewQuality: PreviewQuality = .auto
     public var busyPolicy: BusyPolicy = .replace
+    /// Strengths of the strength axis: `0.3, 0.5, 0.75`.
+    public var strengthValues = "0.3, 0.5, 0.75"
+    public var live = LiveDraft()
 
     public init() {}
 
@@ -99,6 +117,33 @@ public struct StudioSettings: Codable, Equatable, Sendable {
             out.append(v)
         }
         return out
+    }
+
+    /// Strengths of the strength axis (up to 8 numbers from 0 to 1; nil when any is not).
+    public static func parseStrengths(_ s: String) -> [Double]? {
+        guard let values = parseValues(s), values.allSatisfy({ $0 <= 1 }) else { return nil }
+        return values
+    }
+
+    /// The img2img strength the settings give (the engine's default when none was set).
+    public var strength: Float { generation.strength ?? GenerationRequest(prompt: "").strength }
+
+    /// These settings as live mode's draft makes them (`LiveDraft`): fewer steps, a size within
+    /// the draft's longest side, one seed, no axis.
+    public func live(_ m: ModelFacts) -> StudioSettings {
+        var s = self
+        let r = request
+        s.generation.steps = max(1, min(live.steps, r.steps))
+        let w = r.width ?? m.defaultSize, h = r.height ?? m.defaultSize
+        let longest = max(w, h)
+        if longest > live.maxSide {
+            let scale = Double(live.maxSide) / Double(longest), k = max(1, m.sizeMultiple)
+            s.generation.width = max(k, Int(Double(w) * scale) / k * k)
+            s.generation.height = max(k, Int(Double(h) * scale) / k * k)
+        }
+        s.compareCount = 1
+        s.axis = .none
+        return s
     }
 
     /// Prompt S/R terms: `beach | snow | city` (the first is searched for).

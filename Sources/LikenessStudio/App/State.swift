@@ -158,6 +158,20 @@ public struct Recall: Equatable, Sendable {
     public var object: String? { spec.object }
 }
 
+/// The init image of image-to-image runs: a result or history image, and what to call it.
+public struct InitImageChoice: Equatable, Sendable {
+    public var image: RGBImage
+    public var label: String
+    public init(image: RGBImage, label: String) { self.image = image; self.label = label }
+}
+
+/// Live mode: on or off, and the number of the last edit (a debounce that ends for an older
+/// number is stale).
+public struct LiveState: Equatable, Sendable {
+    public var on = false
+    public var token = 0
+}
+
 public enum InputKind: Equatable, Sendable {
     case addObjectPath
     case addObjectName(path: String)
@@ -210,6 +224,9 @@ public struct StudioState: Equatable, Sendable {
     /// Draw boxes with + - | (locales without UTF-8).
     public var asciiBoxes = false
     public var promptHistory = PromptHistoryState()
+    /// The init image of the next runs (image-to-image); nil starts from noise.
+    public var initImage: InitImageChoice?
+    public var live = LiveState()
     public var quit = false
 
     public init(width: Int, height: Int, model: ModelFacts, prompt: String = StudioState.samplePrompt) {

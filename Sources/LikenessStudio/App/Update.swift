@@ -12,7 +12,10 @@ public enum Studio {
     }
 
     public static func update(_ s: inout StudioState, _ msg: Msg) -> [Effect] {
-        let effects = apply(&s, msg)
+        // Live mode looks for edits (UpdateLive.swift); off, nothing is compared.
+        let before = s.live.on ? LiveInputs(s) : nil
+        var effects = apply(&s, msg)
+        if let before { effects += liveEdit(&s, since: before, effects: effects) }
         return effects + historyImageRequest(&s)
     }
 
@@ -77,6 +80,9 @@ public enum Studio {
             s.promptHistory.entries = entries
             s.promptHistory.navigator.reset()
             return []
+        case .liveDue(let token):
+            guard s.live.on, token == s.live.token else { return [] }
+            return submitLive(&s)
         case .sessionRestored(let data):
             s.prompt.setText(data.prompt)
             s.negative.setText(data.negative)
@@ -133,6 +139,15 @@ public enum Studio {
             cyclePreviewMode(&s)
         case .saveAs:
             return beginSave(&s)
+        case .toggleLive:
+            return toggleLive(&s)
+        case .clearInit:
+            guard s.initImage != nil else {
+                setStatus(&s, "no init image in use (i on a result or a history image sets one)")
+                return []
+            }
+            s.initImage = nil
+            setStatus(&s, "init image cleared: images start from noise again", .ok)
         case .escape:
             if s.preview.zoomed != nil { s.preview.zoomed = nil; return [] }
             if s.jobRunning, let r = s.run { return cancelRun(&s, r.plan.runID) }

@@ -27,6 +27,15 @@ extension Studio {
             openInput(&s, .openPNG, title: "Open an image with parameters: PNG, JPEG or WebP (Tab completes)", text: "")
         case .refresh:
             return [.loadHistory]
+        case .useAsInit:
+            guard n > 0 else { return [] }
+            let item = s.history.items[s.history.selected]
+            guard let full = s.history.image, full.path == item.path else {
+                setStatus(&s, "\(item.title) is still loading; press i again in a moment", .warning)
+                return []
+            }
+            useAsInit(&s, InitImageChoice(image: full.image, label: (item.path as NSString).lastPathComponent))
+            s.screen = .studio
         case .showHelp:
             s.overlay = .help
             s.helpPage = 0

@@ -20,6 +20,13 @@ extension Studio {
         case .saveCell:
             s.preview.selected = i
             return beginSave(&s)
+        case .useAsInit:
+            s.preview.selected = i
+            guard let image = r.cells[i].image, r.cells[i].done else {
+                setStatus(&s, "that image is not finished yet", .warning)
+                return []
+            }
+            useAsInit(&s, InitImageChoice(image: image, label: "seed \(r.cells[i].seed)"))
         case .baseSeed:
             s.settings.generation.seed = r.cells[i].seed
             s.settings.seedMode = .fixed

@@ -11,8 +11,8 @@ extension Studio {
         !PromptEncoder.placeholderRanges(in: prompt, placeholder: ph).isEmpty
     }
 
-    /// The run Ctrl-G would start, or the reason it cannot.
-    static func makePlan(_ s: StudioState, runID: Int) -> Result<GenerationPlan, PlanError> {
+    /// The run Ctrl-G would start (or, `live`, the draft live mode submits), or the reason it cannot.
+    static func makePlan(_ s: StudioState, runID: Int, live: Bool = false) -> Result<GenerationPlan, PlanError> {
         let prompt = s.prompt.text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !prompt.isEmpty else { return .failure(PlanError("the prompt is empty: type what to draw")) }
         let ph = s.model.placeholder
@@ -26,8 +26,8 @@ extension Studio {
         if s.promptCheck.chunks <= 1 && s.promptCheck.tokenCount > s.promptCheck.maxTokens {
             return .failure(PlanError("the prompt is \(s.promptCheck.tokenCount) tokens; this model reads \(s.promptCheck.maxTokens)"))
         }
-        var settings = s.settings
-        if settings.seedMode == .random {
+        var settings = live ? s.settings.live(s.model) : s.settings
+        if settings.seedMode == .random && !live {
             settings.generation.seed = splitmix(settings.request.seed ^ (UInt64(runID) &* 0x9E37_79B9_7F4A_7C15)) >> 33
         }
         let seeds = settings.seeds()
@@ -49,8 +49,18 @@ extension Studio {
             guard prompt.contains(terms[0]) else { return .failure(PlanError("prompt S/R: \"\(terms[0])\" is not in the prompt")) }
             jobs = terms.map { JobSpec(prompt: prompt.replacingOccurrences(of: terms[0], with: $0), negative: negative, seeds: seeds,
                                        identityGuidance: identity, axisValue: .promptTerm($0)) }
+        case .strength:
+            guard let values = StudioSettings.parseStrengths(settings.strengthValues) else {
+                return .failure(PlanError("strength values are not a list of numbers from 0 to 1: \(settings.strengthValues)"))
+            }
+            if s.initImage == nil {
+                return .failure(PlanError("a strength sweep needs an init image: press i on a result (Preview) or a history image"))
+            }
+            jobs = values.map { JobSpec(prompt: prompt, negative: negative, seeds: seeds, identityGuidance: identity,
+                                        axisValue: .strength($0), strength: $0) }
         }
-        return .success(GenerationPlan(runID: runID, settings: settings, object: wantsObject ? s.gallery.active : nil, jobs: jobs))
+        return .success(GenerationPlan(runID: runID, settings: settings, object: wantsObject ? s.gallery.active : nil, jobs: jobs,
+                                       initImage: s.initImage, live: live))
     }
 
     static func generate(_ s: inout StudioState) -> [Effect] {
@@ -142,7 +152,10 @@ extension Studio {
                 r.cells[c].image = images[k]; r.cells[c].done = true; r.cells[c].elapsed = elapsed
                 let steps = r.plan.settings.request.steps
                 r.cells[c].step = steps; r.cells[c].total = steps
-                effects.append(.saveOutput(run: run, cell: c, image: images[k], meta: meta(for: r, cell: c, model: s.model.name)))
+                // Live drafts are not kept; Ctrl-G makes (and saves) the full-quality image.
+                if !r.plan.live {
+                    effects.append(.saveOutput(run: run, cell: c, image: images[k], meta: meta(for: r, cell: c, model: s.model.name)))
+                }
             }
             if !warnings.isEmpty { setStatus(&s, warnings.joined(separator: "; "), .warning) }
         case .cancelled(let after):
@@ -160,6 +173,8 @@ extension Studio {
         if !r.active {
             if let next = s.queued {
                 effects += start(&s, next)
+            } else if r.plan.live, r.jobs.allSatisfy({ $0.phase == .finished }) {
+                setStatus(&s, "live: draft in \(String(format: "%.2f", r.jobs[0].elapsed)) s · Ctrl-G full quality · F3 off", .ok)
             } else if r.jobs.allSatisfy({ $0.phase == .finished }) {
                 let t = r.jobs.map(\.elapsed).reduce(0, +)
                 setStatus(&s, "done: \(r.cells.count) image\(r.cells.count == 1 ? "" : "s") in \(String(format: "%.1f", t)) s, saved to outputs", .ok)
@@ -170,7 +185,9 @@ extension Studio {
 
     static func meta(for r: RunState, cell: Int, model: String) -> OutputMeta {
         let c = r.cells[cell]
-        return OutputMeta(request: r.plan.request(job: c.job), seed: c.seed, object: r.plan.object, model: model, elapsed: c.elapsed)
+        let request = r.plan.request(job: c.job)
+        return OutputMeta(request: request, seed: c.seed, object: r.plan.object, model: model, elapsed: c.elapsed,
+                          strength: r.plan.initImage != nil ? request.strength : nil)
     }
 
     static func applyRecall(_ s: inout StudioState, _ recall: Recall, from: String) -> [Effect] {

@@ -130,6 +130,7 @@ extension StudioRuntime {
                                   height: m.request.height ?? pipeline.defaultSize, karras: m.request.karras ?? false,
                                   model: identity, object: m.object, objectHash: m.object.flatMap { objectHash($0) })
         if identity == nil { spec.model = m.model }
+        spec.strength = m.strength
         return spec.parameters
     }
 

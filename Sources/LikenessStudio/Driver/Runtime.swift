@@ -92,6 +92,11 @@ public final class StudioRuntime {
             do { try SessionStore.save(data, paths: paths) } catch {
                 FileHandle.standardError.write(Data("likeness studio: session not saved: \(error)\n".utf8))
             }
+        case let .liveAfter(token, seconds):
+            let mailbox = self.mailbox
+            DispatchQueue.global(qos: .userInteractive).asyncAfter(deadline: .now() + seconds) {
+                mailbox.post(.liveDue(token: token))
+            }
         case .quit:
             engine.cancelAll()
         }
@@ -119,17 +124,31 @@ public final class StudioRuntime {
             }
         }
         let facts = Self.facts(pipeline), size = plan.settings.generation
-        let previews = facts.previewPlan(plan.settings.previewQuality, width: size.width ?? facts.defaultSize,
-                                         height: size.height ?? facts.defaultSize)
+        let width = size.width ?? facts.defaultSize, height = size.height ?? facts.defaultSize
+        let previews = facts.previewPlan(plan.settings.previewQuality, width: width, height: height)
+        var initPixels: Tensor?
+        if let choice = plan.initImage {
+            do { initPixels = try InitImage(image: choice.image, name: choice.label).pixels(width: width, height: height) } catch {
+                for i in plan.jobs.indices { mailbox.post(.job(run: plan.runID, index: i, .failed("init image \(choice.label): \(error)"))) }
+                return
+            }
+        }
         var handles: [GenerationJob] = []
         for i in plan.jobs.indices {
             var r = plan.request(job: i)
             r.objectTokens = objectTokens
+            r.initImage = initPixels
             r.allowUnknownWords = true
             r.preview = Self.previewKind(previews.kind)
             r.previewEvery = previews.every
+            if plan.live {
+                // The draft: no step previews, the tiny decoder where there is one.
+                r.preview = .none
+                r.previewEvery = 0
+                if facts.hasTinyDecoder { r.decoder = .tiny }
+            }
             let run = plan.runID, mailbox = self.mailbox
-            handles.append(engine.submit(r) { event in
+            handles.append(engine.submit(r, replacePending: plan.live) { event in
                 mailbox.post(.job(run: run, index: i, Self.translate(event)))
             })
         }

@@ -34,9 +34,10 @@ enum PreviewPane {
         var title = "Preview · \(modeName)"
         if let run = s.run, run.cells.count > 1 {
             title = "Compare · \(run.columns) seed\(run.columns == 1 ? "" : "s")"
-            if run.rows > 1 { title += " × \(run.rows) \(run.plan.settings.axis == .identity ? "identity" : "prompt")" }
+            if run.rows > 1 { title += " × \(run.rows) \(run.plan.settings.axis == .prompt ? "prompt" : run.plan.settings.axis.label)" }
             title += " · \(modeName)"
         }
+        if s.live.on { title = "LIVE · " + title }
         c.pane(r, title: title, focused: focused)
         let area = gridArea(r)
         guard area.width > 2, area.height > 1 else { return }
@@ -96,7 +97,17 @@ enum PreviewPane {
         _ = c.put(caption, x: rect.x + max(0, (rect.width - 1 - cellWidth(of: caption)) / 2), y: rect.maxY - 1, role, clip: rect)
     }
 
-    static func progressLine(_ c: inout Canvas, _ s: StudioState, _ line: Rect) {
+    /// The init image in use, at the right end of the progress line (it wins over the progress text).
+    static func initTag(_ c: inout Canvas, _ s: StudioState, _ line: Rect) -> Rect {
+        guard let choice = s.initImage else { return line }
+        let tag = clipped(" init \(choice.label) @\(fmt(Double(s.settings.strength))) · I clears", max(0, line.width - 8))
+        let w = cellWidth(of: tag)
+        _ = c.put(tag, x: line.maxX - w, y: line.y, .accent, clip: line)
+        return Rect(x: line.x, y: line.y, width: max(0, line.width - w), height: 1)
+    }
+
+    static func progressLine(_ c: inout Canvas, _ s: StudioState, _ full: Rect) {
+        let line = initTag(&c, s, full)
         guard let run = s.run else {
             _ = c.put(clipped("idle · Ctrl-G generates · F4 preview mode", line.width), x: line.x, y: line.y, .dim, clip: line)
             return

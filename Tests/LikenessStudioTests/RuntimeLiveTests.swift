@@ -1,0 +1,73 @@
+// The runtime's side of live mode and image-to-image, on the built-in model: live drafts are
+// submitted replacing the engine's pending job (so behind a running full-quality job at most one
+// draft waits, the replaced ones end cancelled), `.liveAfter` posts `.liveDue` after its delay,
+// and a plan with an init image runs image-to-image (the init image resized to the plan's size).
+
+import Foundation
+import LikenessEngine
+import LikenessImaging
+import LikenessKit
+import XCTest
+@testable import LikenessStudio
+
+extension RuntimeTests {
+    func plan(_ id: Int, steps: Int, live: Bool, initImage: InitImageChoice? = nil) -> GenerationPlan {
+        var settings = StudioSettings()
+        settings.generation.steps = steps
+        settings.generation.sampler = .ddim
+        return GenerationPlan(runID: id, settings: settings, object: nil,
+                              jobs: [JobSpec(prompt: "a small yellow circle in the snow", negative: "", seeds: [1], identityGuidance: 3,
+                                             axisValue: nil)],
+                              initImage: initImage, live: live)
+    }
+
+    func testLiveDraftsReplaceThePendingJobAndNeverQueueMoreThanOne() throws {
+        let (rt, mb) = try makeRuntime()
+        let (_, engine) = try XCTUnwrap(Self.shared)
+        rt.perform(.generate(plan(100, steps: 400, live: false)))
+        _ = try wait(mb) { m -> Bool? in
+            if case .job(100, 0, .step) = m { return true }
+            return nil
+        }
+        for id in 101...103 {
+            rt.perform(.generate(plan(id, steps: 2, live: true)))
+            XCTAssertLessThanOrEqual(engine.pendingCount, 1, "one draft waits at most")
+        }
+        var cancelled = Set<Int>()
+        for m in mb.drain() { if case .job(let run, _, .cancelled) = m { cancelled.insert(run) } }
+        XCTAssertEqual(cancelled, Set(101...102), "each replaced draft ends cancelled")
+        rt.perform(.cancel(run: 100))
+        let done = try wait(mb) { m -> Int? in
+            if case .job(103, 0, .finished(let images, _, _)) = m { return images.count }
+            return nil
+        }
+        XCTAssertEqual(done, 1, "the last draft runs once the full job is cancelled")
+
+        rt.perform(.liveAfter(token: 7, seconds: 0.05))
+        let token = try wait(mb, timeout: 10) { m -> Int? in
+            if case .liveDue(let t) = m { return t }
+            return nil
+        }
+        XCTAssertEqual(token, 7)
+    }
+
+    func testInitImagePlanRunsImageToImage() throws {
+        let (rt, mb) = try makeRuntime()
+        func run(_ id: Int, _ choice: InitImageChoice?) throws -> RGBImage {
+            rt.perform(.generate(plan(id, steps: 4, live: false, initImage: choice)))
+            return try wait(mb) { m -> RGBImage? in
+                if case .job(id, 0, .finished(let images, _, _)) = m { return images.first }
+                if case .job(id, 0, .failed(let message)) = m { XCTFail(message); return nil }
+                return nil
+            }
+        }
+        let noise = try run(200, nil)
+        let white = try RGBImage(width: 32, height: 48, fill: .white) // another size and aspect: resized
+        let fromWhite = try run(201, InitImageChoice(image: white, label: "white"))
+        XCTAssertNotEqual(fromWhite, noise)
+        let mean = fromWhite.pixels.reduce(0) { $0 + Int($1) } / fromWhite.pixels.count
+        let noiseMean = noise.pixels.reduce(0) { $0 + Int($1) } / noise.pixels.count
+        XCTAssertGreaterThan(mean, noiseMean, "a white init image at strength 0.75 gives a lighter image")
+        XCTAssertEqual(try run(202, InitImageChoice(image: white, label: "white")), fromWhite, "same seed, same image")
+    }
+}

@@ -87,7 +87,8 @@ extension LikenessCLITests {
         let out = tmp.appendingPathComponent("lora.png")
         let run = try likeness(["generate", "--model", model, "--loras", folder.path, "--lora", peft + ":0.5",
                                 "--prompt", "a (red:1.2) cat <lora:style:0.8>", "--steps", "2", "--seed", "3",
-                                "--width", "64", "--height", "64", "--output", out.path])
+                                "--width", "64", "--height", "64", "--output", out.path,
+                                "--threads", "\(ComputeThreads.count)"]) // as the engine below, so the sums match
         XCTAssertEqual(run.status, 0, run.stderr)
         let params = try likeness(["params", out.path])
         XCTAssertTrue(params.stdout.hasPrefix("a (red:1.2) cat <lora:style:0.8> <lora:lora-peft:0.5>\n"), params.stdout)
@@ -105,7 +106,8 @@ extension LikenessCLITests {
         // --from applies the tags again (the --lora file is recorded as a tag: it must be in the folder).
         try FileManager.default.copyItem(atPath: peft, toPath: folder.appendingPathComponent("lora-peft.safetensors").path)
         let again = tmp.appendingPathComponent("again.png")
-        let recalled = try likeness(["generate", "--model", model, "--loras", folder.path, "--from", out.path, "--output", again.path])
+        let recalled = try likeness(["generate", "--model", model, "--loras", folder.path, "--from", out.path, "--output", again.path,
+                                     "--threads", "\(ComputeThreads.count)"])
         XCTAssertEqual(recalled.status, 0, recalled.stderr)
         XCTAssertFalse(recalled.stderr.contains("LoRA"), recalled.stderr)
         XCTAssertEqual(try RGBImage(contentsOf: again).pixels, image.pixels)

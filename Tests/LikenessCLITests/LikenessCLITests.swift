@@ -94,7 +94,7 @@ final class LikenessCLITests: XCTestCase {
         let prompt = "a large red star with blue dots on the beach"
         let run = try likeness(["generate", "--model", model, "--prompt", prompt, "--negative-prompt", "a small heart",
                                 "--steps", "3", "--sampler", "euler", "--guidance", "4.5", "--seed", "7",
-                                "--output", output.path])
+                                "--output", output.path, "--threads", "\(ComputeThreads.count)"]) // as the engine below
         XCTAssertEqual(run.status, 0, run.stderr)
         XCTAssertTrue(run.stdout.contains(output.path), run.stdout)
         let text = try RGBImage.readPNGText(output)

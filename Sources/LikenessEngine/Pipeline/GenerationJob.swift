@@ -29,7 +29,7 @@ public enum JobError: Error, CustomStringConvertible, Equatable {
     case prompt(PromptError, words: [PromptWordPosition])
     /// Image size, seeds, guidance or sampler settings.
     case settings(String)
-    /// The model folder or the object tokens (e.g. tokens from another model).
+    /// The model folder, the object tokens (e.g. tokens from another model) or a LoRA that does not fit.
     case model(String)
     case other(String)
 
@@ -52,6 +52,8 @@ public enum JobError: Error, CustomStringConvertible, Equatable {
         case let e as SamplingError:
             self = .settings(e.description)
         case let e as ModelInputError:
+            self = .model(e.description)
+        case let e as CheckpointError:
             self = .model(e.description)
         default:
             self = .other("\(error)")

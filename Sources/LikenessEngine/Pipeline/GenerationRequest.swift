@@ -62,6 +62,9 @@ public struct GenerationRequest: Sendable, Equatable {
     public var decoder: FinalDecoder = .full
     /// Produce previews every N steps (0: none); the last step always has one when enabled.
     public var previewEvery: Int = 1
+    /// The LoRAs this job runs with, merged into the weights before it starts
+    /// (`LikenessPipeline.setLoRAs`: only a change costs a merge); nil keeps the pipeline's.
+    public var loras: [LoRAApplication]?
 
     public init(prompt: String) { self.prompt = prompt }
 

@@ -26,6 +26,7 @@ extension LikenessPipeline {
     public func generate(_ request: GenerationRequest, checkpoint: GenerationCheckpoint? = nil,
                          onStep: ((StepEvent) throws -> Void)? = nil) throws -> GenerationResult {
         let start = Date()
+        if let loras = request.loras { try setLoRAs(loras) }
         var warnings: [String] = []
         let width = request.width ?? defaultSize, height = request.height ?? defaultSize
         let m = sizeMultiple

@@ -76,5 +76,7 @@ public enum Effect: Equatable, Sendable {
     case completePath(String)
     case appendPromptHistory(prompt: String, negative: String)
     case saveSession(SessionData)
+    /// List the LoRA folder (answered with `.lorasLoaded`).
+    case loadLoRAs
     case quit
 }

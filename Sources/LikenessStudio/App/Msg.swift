@@ -34,4 +34,6 @@ public enum Msg: Equatable, Sendable {
     case completed(String, candidates: [String])
     case promptHistoryLoaded([PromptHistoryEntry])
     case sessionRestored(SessionData)
+    /// The LoRA folder's `.safetensors` files (names without the extension, sorted).
+    case lorasLoaded(folder: String, names: [String])
 }

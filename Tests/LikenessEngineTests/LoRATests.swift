@@ -176,11 +176,16 @@ final class LoRATests: XCTestCase {
         switch try run(engine, request(meta, loras: [kohya])) {
         case .success: XCTFail("an SD 1 LoRA merged into an SD 2 model")
         case .failure(let e):
-            guard case .model(let message) = e else { return XCTFail("not a model error: \(e)") }
+            guard case .lora(let message) = e else { return XCTFail("not a LoRA error: \(e)") }
             XCTAssertTrue(message.contains("LoRA lora-kohya") && message.contains("another model"), message)
         }
         let missing = LoRAApplication(url: URL(fileURLWithPath: "/nonexistent/style.safetensors"), weight: 1)
         XCTAssertThrowsError(try pipe.setLoRAs([missing])) { XCTAssertTrue("\($0)".contains("style.safetensors"), "\($0)") }
+        if case .failure(.lora(let message)) = try run(engine, request(meta, loras: [missing])) {
+            XCTAssertTrue(message.contains("style.safetensors"), message)
+        } else {
+            XCTFail("a job naming a missing LoRA file is not a LoRA error")
+        }
         XCTAssertEqual(pipe.loras, [])
         XCTAssertEqual(pipe.loraTensorsRewritten, 0)
         let after = try run(engine, request(meta, loras: [])).get()

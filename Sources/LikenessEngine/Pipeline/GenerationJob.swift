@@ -29,14 +29,16 @@ public enum JobError: Error, CustomStringConvertible, Equatable {
     case prompt(PromptError, words: [PromptWordPosition])
     /// Image size, seeds, guidance or sampler settings.
     case settings(String)
-    /// The model folder, the object tokens (e.g. tokens from another model) or a LoRA that does not fit.
+    /// The model folder or the object tokens (e.g. tokens from another model).
     case model(String)
+    /// A LoRA of the request that cannot be read or does not fit the model (the prompt's tag is at fault).
+    case lora(String)
     case other(String)
 
     public var description: String {
         switch self {
         case .prompt(let e, _): return e.description
-        case .settings(let m), .model(let m), .other(let m): return m
+        case .settings(let m), .model(let m), .lora(let m), .other(let m): return m
         }
     }
 
@@ -53,6 +55,8 @@ public enum JobError: Error, CustomStringConvertible, Equatable {
             self = .settings(e.description)
         case let e as ModelInputError:
             self = .model(e.description)
+        case let e as LoRASwitchError:
+            self = .lora(e.description)
         case let e as CheckpointError:
             self = .model(e.description)
         default:

@@ -172,6 +172,7 @@ public final class StudioRuntime {
             case .prompt: return .failedAt(.prompt, err.description)
             case .settings: return .failedAt(.settings, err.description)
             case .model: return .failedAt(.gallery, err.description)
+            case .lora: return .failedAt(.prompt, err.description)
             default: return .failed(err.description)
             }
         }

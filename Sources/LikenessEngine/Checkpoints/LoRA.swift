@@ -1,4 +1,4 @@
-// LoRA files merged into a model's weights as they are read, following the rule diffusers'
+// LoRA files merged into a loaded model's weights (in place, switchable between jobs), following the rule diffusers'
 // load_lora_weights + fuse_lora(lora_scale=w) applies (checked in scripts/fixtures/single_file.py):
 //   W' = W + w * (alpha / rank) * up · down      (rank = rows of down; no alpha: alpha = rank)
 // with up [out, r] (or [out, r, 1, 1]) and down [r, in] or [r, in, kh, kw] for convolutions (1x1
@@ -236,10 +236,17 @@ final class LoRAMerger {
     }
 
     /// Reads `name` from the part's source and writes it, plus `changes`, into the model's tensor.
+    /// The changes are summed first, in an order fixed by file and weight, then added: the same
+    /// LoRAs given in another order (tags written in another order) give the same weights.
     private func rewrite(_ part: Part, _ name: String, adding changes: [(LoRAFile, Float, LoRAFile.Target)]) throws {
         var values = try part.source.tensor(named: name)
-        try values.withUnsafeMutableBufferPointer { v in
-            for (file, weight, target) in changes { try file.add(target, weight: weight, to: v) }
+        if !changes.isEmpty {
+            let ordered = changes.sorted { ($0.0.url.path, $0.1) < ($1.0.url.path, $1.1) }
+            var sum = Tensor(zeros: values.shape)
+            try sum.withUnsafeMutableBufferPointer { d in
+                for (file, weight, target) in ordered { try file.add(target, weight: weight, to: d) }
+            }
+            values.withUnsafeMutableBufferPointer { v in sum.withUnsafeBufferPointer { d in for i in 0..<v.count { v[i] += d[i] } } }
         }
         part.live[name]!.overwriteSharedStorage(with: values)
         tensorsRewritten += 1

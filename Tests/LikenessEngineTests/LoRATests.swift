@@ -165,6 +165,11 @@ final class LoRATests: XCTestCase {
         XCTAssertEqual(pipe.loraTensorsRewritten, before, "no rewrite for an unchanged set")
         XCTAssertEqual(again.image.maxAbsDifference(previous!), 0)
         XCTAssertEqual(kept.image.maxAbsDifference(previous!), 0)
+        // The same LoRAs in either order give the same weights.
+        let pair = [LoRAApplication(url: kohya, weight: 1), LoRAApplication(url: peft, weight: 0.5)]
+        let forward = try run(engine, request(meta, loras: pair)).get()
+        let backward = try run(engine, request(meta, loras: pair.reversed())).get()
+        XCTAssertEqual(forward.image.maxAbsDifference(backward.image), 0, "LoRA order")
     }
 
     func testALoRAThatDoesNotFitLeavesTheWeights() throws {

@@ -12,7 +12,7 @@ export OMP_NUM_THREADS ?= 2
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_VERBOSITY := error
 
-.PHONY: run test test-swift test-python bench deps system-deps screenshot-deps screenshots venv fixtures build release train-toybox train-toybox-quick clean
+.PHONY: run test test-swift test-python test-large bench deps system-deps screenshot-deps screenshots venv fixtures build release train-toybox train-toybox-quick clean
 
 ## Install what is missing --------------------------------------------------------------
 
@@ -59,7 +59,14 @@ fixtures: deps
 
 test-swift: fixtures
 	swift build --build-tests
-	swift test --skip-build
+	swift test --skip-build --skip LargeSingleFileTests
+
+# Single-file parity at the real SD-1.5 and SD-2.x architectures (random weights, ~26 GB of
+# fixtures, minutes on 2 cores): not part of `make test`.
+test-large: deps
+	$(PY) scripts/large/single_file_real.py
+	swift build --build-tests
+	swift test --skip-build --filter LargeSingleFileTests
 
 test-python: venv
 	cd Training && ../$(PY) -m pytest -q

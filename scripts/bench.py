@@ -10,6 +10,15 @@ Few-step rows (SD-1.5 size): LCM 4 steps + TAESD decode as a whole image against
 against the full VAE decode, and the first tiny-decoder preview of a job.
 
     python scripts/bench.py [--threads 2] [--skip-sd] [--repeats-sd 2] [--only-few-step]
+
+Single files and LoRA (bench_single_file): loading an SD-1.5-size F16 single file (original
+layout, random weights, scripts/large/single_file_real.py's writer) against diffusers'
+from_single_file(config=folder) on the same file, time and peak RSS of each in a fresh child
+process (getrusage of that child); merging a rank-32 kohya LoRA (UNet attention, feed-forward and
+projections, text encoder attention and MLP) into the loaded model and taking it out again,
+against diffusers' load_lora_weights + fuse_lora and unfuse_lora.
+
+    python scripts/bench.py [--threads 2] [--skip-sd] [--repeats-sd 2] [--only-single-file]
 """
 from __future__ import annotations
 
@@ -289,6 +298,139 @@ def bench_studio_live(jobs: list, out: dict):
                  f"(load average {live['load_average_1min']:.1f} on this machine's cores)"))
 
 
+SINGLE_FILE_MARKER = "<!-- single-file rows: scripts/bench.py bench_single_file -->"
+
+
+def child_rusage(cmd, env=None):
+    """Runs cmd; returns (stdout, peak RSS in MiB of that child alone, via wait4)."""
+    import tempfile
+    with tempfile.TemporaryFile("w+") as o, tempfile.TemporaryFile("w+") as e:
+        p = subprocess.Popen(cmd, stdout=o, stderr=e, text=True, env=env)
+        _, status, usage = os.wait4(p.pid, 0)
+        p.returncode = os.waitstatus_to_exitcode(status)
+        o.seek(0), e.seek(0)
+        out, err = o.read(), e.read()
+    if p.returncode != 0:
+        raise SystemExit(f"{' '.join(map(str, cmd))} failed:\n{err}")
+    return out, usage.ru_maxrss / 1024
+
+
+DIFFUSERS_CHILD = r"""
+import json, sys, time, os, warnings
+warnings.filterwarnings("ignore")
+import torch
+torch.set_num_threads(int(sys.argv[4]))
+from diffusers import StableDiffusionPipeline
+from diffusers.utils import logging
+logging.set_verbosity_error(); logging.disable_progress_bar()
+mode, file, folder = sys.argv[1], sys.argv[2], sys.argv[3]
+t = time.perf_counter()
+if mode == "load":
+    pipe = StableDiffusionPipeline.from_single_file(file, config=folder, local_files_only=True, torch_dtype=torch.float32,
+                                                    safety_checker=None, requires_safety_checker=False)
+    print(json.dumps({"load": time.perf_counter() - t}))
+else:
+    pipe = StableDiffusionPipeline.from_pretrained(folder, safety_checker=None, requires_safety_checker=False)
+    merge, unmerge = [], []
+    t = time.perf_counter()
+    pipe.load_lora_weights(file)
+    pipe.fuse_lora(lora_scale=1.0)
+    first = time.perf_counter() - t
+    for _ in range(int(sys.argv[5])):
+        t = time.perf_counter(); pipe.unfuse_lora(); unmerge.append(time.perf_counter() - t)
+        t = time.perf_counter(); pipe.fuse_lora(lora_scale=1.0); merge.append(time.perf_counter() - t)
+    print(json.dumps({"first": first, "merge": merge, "unmerge": unmerge}))
+"""
+
+
+def make_lora_rank32(folder: Path, out: Path, rank=32):
+    """A kohya LoRA of rank 32 (alpha 16) for the SD-1.5 folder: every attention projection,
+    feed-forward, proj_in/proj_out of the UNet, and the text encoder's attention and MLP."""
+    if out.exists():
+        return
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+    g = torch.Generator().manual_seed(32)
+    lora = {}
+    for part, fname, prefix, ends in (
+            ("unet", "diffusion_pytorch_model.safetensors", "lora_unet_",
+             (".to_q", ".to_k", ".to_v", ".to_out.0", ".proj_in", ".proj_out", ".ff.net.0.proj", ".ff.net.2")),
+            ("text_encoder", "model.safetensors", "lora_te_", ("q_proj", "k_proj", "v_proj", "out_proj", "mlp.fc1", "mlp.fc2"))):
+        with safe_open(str(folder / part / fname), "pt") as f:
+            for k in f.keys():
+                m = k[:-len(".weight")] if k.endswith(".weight") else None
+                if not m or not m.endswith(ends):
+                    continue
+                shape = f.get_slice(k).get_shape()
+                m = "text_model." + m if part == "text_encoder" and not m.startswith("text_model.") else m
+                name = prefix + m.replace(".", "_")
+                lora[name + ".lora_down.weight"] = torch.randn(rank, *shape[1:], generator=g) * 0.01
+                lora[name + ".lora_up.weight"] = torch.randn(shape[0], rank, *([1, 1] if len(shape) == 4 else []), generator=g) * 0.01
+                lora[name + ".alpha"] = torch.tensor(rank / 2)
+    save_file(lora, str(out))
+
+
+def bench_single_file(threads: int) -> list:
+    """Rows (what, PyTorch/diffusers, Likeness) for single-file loading and LoRA merging."""
+    sys.path.insert(0, str(ROOT / "scripts" / "large"))
+    import single_file_real as real  # noqa: E402  (the real-architecture writer)
+    # The model of `make test-large` (written there when missing; ~13 GB, not kept twice).
+    folder = real.write_model("sd15")
+    file = real.OUT / "sd15-fp16.safetensors"
+    BENCH.mkdir(parents=True, exist_ok=True)
+    lora = BENCH / "lora-rank32-sd15.safetensors"
+    make_lora_rank32(folder, lora)
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads))
+    rows = []
+    py = [sys.executable, "-c", DIFFUSERS_CHILD]
+    # Each side loads twice (the first warms the page cache); the second is reported.
+    for _ in range(2):
+        d_out, d_rss = child_rusage(py + ["load", str(file), str(folder), str(threads)], env)
+        s_out, s_rss = child_rusage([str(SWIFT), "load", str(file)], env)
+    d_load = json.loads(d_out.strip().splitlines()[-1])["load"]
+    s_load = json.loads(s_out.strip().splitlines()[-1])["median"]
+    size = file.stat().st_size / 2 ** 30
+    rows.append((f"load an SD-1.5-size F16 single file ({size:.1f} GiB, random weights): time",
+                 f"{d_load:.2f} s", f"{s_load:.2f} s", f"{s_load / d_load:.2f}"))
+    rows.append(("  same: peak RSS of the loading process", f"{d_rss:.0f} MiB", f"{s_rss:.0f} MiB", f"{s_rss / d_rss:.2f}"))
+    repeats = 3
+    d = json.loads(child_rusage(py + ["lora", str(lora), str(folder), str(threads), str(repeats)], env)[0].strip().splitlines()[-1])
+    s = json.loads(child_rusage([str(SWIFT), "lora", str(file), str(lora), str(repeats)], env)[0].strip().splitlines()[-1])
+    mb = lora.stat().st_size / 2 ** 20
+    rows.append((f"merge a rank-32 LoRA ({mb:.0f} MiB, {s['tensors']} tensors) into the loaded SD-1.5-size model",
+                 f"{median(d['merge']):.2f} s (fuse_lora)", f"{s['median']:.2f} s", f"{s['median'] / median(d['merge']):.2f}"))
+    rows.append(("  same: take it out again", f"{median(d['unmerge']):.2f} s (unfuse_lora)", f"{s['unmerge_median']:.2f} s",
+                 f"{s['unmerge_median'] / median(d['unmerge']):.2f}"))
+    rows.append(("  same: first merge, reading the LoRA file", f"{d['first']:.2f} s (load_lora_weights + fuse_lora)",
+                 f"{s['first']:.2f} s", f"{s['first'] / d['first']:.2f}"))
+    return rows
+
+
+def single_file_section(rows: list, threads: int) -> list:
+    return [SINGLE_FILE_MARKER, "", "## Single-file checkpoints and LoRA", "",
+            f"Measured with `python scripts/bench.py --only-single-file --threads {threads}` (also part of `make bench`),",
+            f"{datetime.date.today().isoformat()}, {threads} threads. Each load runs in a fresh process; peak RSS is that",
+            "process's getrusage maximum. diffusers loads with torch_dtype float32, as Likeness computes in F32; both",
+            "hold ~4.1 GiB of F32 weights, and Likeness's RSS also counts the pages of the memory-mapped file it has",
+            "read (file-backed, given back under memory pressure; the file stays mapped for LoRA switches).",
+            "The LoRA rows: merge and unmerge are medians of 3 (Likeness rewrites only the touched tensors in place).", "",
+            "| what | diffusers | Likeness | Likeness / diffusers |", "| --- | ---: | ---: | ---: |"] \
+        + [f"| {w} | {a} | {b} | {r} |" for w, a, b, r in rows] + ["", SINGLE_FILE_MARKER]
+
+
+def write_single_file_section(lines: list):
+    doc = ROOT / "docs" / "BENCHMARKS.md"
+    old = doc.read_text() if doc.exists() else ""
+    parts = old.split(SINGLE_FILE_MARKER)
+    body = "\n".join(lines)
+    if len(parts) >= 3:
+        new = parts[0] + body + parts[2]
+    else:
+        marker = "<!-- notes: kept by scripts/bench.py -->"
+        new = old.replace(marker, body + "\n\n" + marker) if marker in old else old.rstrip("\n") + "\n\n" + body + "\n"
+    doc.write_text(new)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threads", type=int, default=2)
@@ -297,6 +439,7 @@ def main():
     ap.add_argument("--model", default=str(ROOT / "Models" / "toybox"))
     ap.add_argument("--only-few-step", action="store_true",
                     help="only the few-step rows (LCM + TAESD), replacing just their section of docs/BENCHMARKS.md")
+    ap.add_argument("--only-single-file", action="store_true", help="only the single-file and LoRA rows")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     os.environ["OPENBLAS_NUM_THREADS"] = str(args.threads)
@@ -306,6 +449,11 @@ def main():
         section = bench_few_step(args.threads)
         section[2:2] = ["Produced by `python scripts/bench.py --only-few-step` (also part of `make bench`).", ""]
         replace_section(ROOT / "docs" / "BENCHMARKS.md", FEW_STEP_HEADING, section)
+        print("\n".join(section))
+        return
+    if args.only_single_file:
+        section = single_file_section(bench_single_file(args.threads), args.threads)
+        write_single_file_section(section)
         print("\n".join(section))
         return
 
@@ -373,6 +521,7 @@ def main():
     lines += [""]
     if not args.skip_sd:
         lines += bench_few_step(args.threads)
+        lines += single_file_section(bench_single_file(args.threads), args.threads) + [""]
     doc = ROOT / "docs" / "BENCHMARKS.md"
     # Hand-written notes below the marker survive a new run.
     marker = "<!-- notes: kept by scripts/bench.py -->"

@@ -9,6 +9,10 @@
 //   likeness-bench generate FOLDER STEPS REPEATS          (whole image, DDIM, guidance 5, seed 0)
 //   likeness-bench seeds|cancel|wakeup|encode ...          (the job layer: JobBench.swift)
 //   likeness-bench fewstep|taesd|firstpreview ...          (few-step sampling: FewStepBench.swift)
+//   likeness-bench load MODEL                              (load a folder or single file once; peak RSS
+//                                                          is read by the caller from the child's rusage)
+//   likeness-bench lora MODEL LORA REPEATS                 (merge LORA at weight 1 into the loaded model,
+//                                                          then take it out again: LoRAMerger, in place)
 // Inputs are drawn with the PyTorch-exact generator (seed 0), as scripts/bench.py draws them.
 // LIKENESS_PROFILE=1 also prints the time spent in each op (stderr).
 
@@ -120,6 +124,23 @@ do {
     case "firstpreview":
         try benchFirstPreview(folder: URL(fileURLWithPath: arg(2)), taesd: URL(fileURLWithPath: arg(3)), size: int(4),
                               repeats: int(5))
+    case "load":
+        var pipeline: LikenessPipeline?
+        let t = try seconds { pipeline = try LikenessPipeline(model: URL(fileURLWithPath: arg(2))) }
+        report("load", [t], extra: ["unet_channels": pipeline?.unet.config.block_out_channels ?? []])
+    case "lora":
+        let pipeline = try LikenessPipeline(model: URL(fileURLWithPath: arg(2)))
+        let lora = [LoRAApplication(url: URL(fileURLWithPath: arg(3)), weight: 1)]
+        // The first merge also opens and checks the LoRA file (kept for later merges).
+        let first = try seconds { try pipeline.setLoRAs(lora) }
+        try pipeline.setLoRAs([])
+        var merge: [Double] = [], unmerge: [Double] = []
+        for _ in 0..<int(4) {
+            merge.append(try seconds { try pipeline.setLoRAs(lora) })
+            unmerge.append(try seconds { try pipeline.setLoRAs([]) })
+        }
+        report("lora", merge, extra: ["first": first, "unmerge": unmerge, "unmerge_median": unmerge.sorted()[unmerge.count / 2],
+                                      "tensors": pipeline.loraTensorsRewritten / (2 * int(4) + 2)])
     default:
         FileHandle.standardError.write(Data("likeness-bench: unknown benchmark \(arg(1)); see the file header\n".utf8))
         exit(2)

@@ -11,7 +11,7 @@ import LikenessEngine
 
 /// Why Likeness cannot honour a setting, in the words every format's reader uses.
 enum UnsupportedReason {
-    static let lora = "LoRA by name is applied only by likeness generate (<lora:NAME:W> from the LoRA folder); elsewhere the image is made without it"
+    static let lora = "LoRAs are applied from <lora:NAME:W> tags in the prompt (the LoRA folder); this key alone adds none"
     static let hires = "hires fix is not supported; the image is made at its base size only"
     static let img2img = "img2img from an init image the parameters do not hold: give it again (likeness generate --init IMAGE, or the studio's init image) to honour the strength; without one the image starts from noise and differs"
     static let clipSkip = "Likeness always uses the text encoder's last layer"
@@ -39,7 +39,7 @@ extension GenerationSpec {
         spec.loras = loraTags(in: parameters.prompt)
         for l in spec.loras {
             unsupported.append(UnsupportedParameter(key: "LoRA", value: GenerationSpec.loraText([l]),
-                                                    reason: "a <lora:...> tag in the prompt: likeness generate applies it from the LoRA folder (--loras); the studio does not yet and leaves the tag in the prompt as text"))
+                                                    reason: "a <lora:...> tag in the prompt: likeness generate and the studio apply it from the LoRA folder (--loras), if it is there"))
         }
         var samplerKarras: Bool?
         var explicitKarras: Bool?
@@ -123,17 +123,7 @@ extension GenerationSpec {
 
     /// `<lora:name:weight>` tags (A1111's extra-networks syntax; the weight is optional).
     static func loraTags(in prompt: String) -> [LoRAWeight] {
-        guard prompt.contains("<lora:") else { return [] }
-        var out: [LoRAWeight] = []
-        var rest = prompt[...]
-        while let open = rest.range(of: "<lora:"), let close = rest[open.upperBound...].firstIndex(of: ">") {
-            let fields = rest[open.upperBound..<close].split(separator: ":", omittingEmptySubsequences: false)
-            if let name = fields.first, !name.isEmpty {
-                out.append(LoRAWeight(name: String(name), weight: fields.count > 1 ? Float(fields[1].trimmingCharacters(in: .whitespaces)) : nil))
-            }
-            rest = rest[rest.index(after: close)...]
-        }
-        return out
+        LoRATags.spans(in: prompt).filter { $0.closed && !$0.name.isEmpty }.map { LoRAWeight(name: $0.name, weight: $0.weight) }
     }
 
     /// `name: 0.8, other: 1` (the inverse of `loraText`).

@@ -40,6 +40,41 @@ public enum LoRATags {
         return (out, tags)
     }
 
+    /// A tag as written in a prompt, found without judging it (for editors: highlighting, toggling).
+    public struct Span: Equatable, Sendable {
+        /// Character offsets of the whole tag, `<lora:` to `>` (to the text's end when unclosed).
+        public var range: Range<Int>
+        /// The first field, trimmed; empty when the tag names nothing.
+        public var name: String
+        /// The second field as a number; nil when absent or not a number.
+        public var weight: Float?
+        /// Whether the tag ends with `>`.
+        public var closed: Bool
+    }
+
+    /// Every `<lora:…>` tag in `text`, malformed ones included, in order.
+    public static func spans(in text: String) -> [Span] {
+        let chars = Array(text), open = Array("<lora:")
+        var out: [Span] = []
+        var i = 0
+        while i + open.count <= chars.count {
+            guard Array(chars[i..<i + open.count]) == open else { i += 1; continue }
+            var j = i + open.count
+            while j < chars.count && chars[j] != ">" && chars[j] != "<" { j += 1 }
+            let closed = j < chars.count && chars[j] == ">"
+            let fields = String(chars[(i + open.count)..<j]).split(separator: ":", omittingEmptySubsequences: false)
+                .map { $0.trimmingCharacters(in: .whitespaces) }
+            out.append(Span(range: i..<(closed ? j + 1 : j), name: fields.first ?? "", weight: fields.count > 1 ? Float(fields[1]) : nil, closed: closed))
+            i = closed ? j + 1 : j
+        }
+        return out
+    }
+
+    /// The tag A1111 writes for `name` at `weight`.
+    public static func tag(_ name: String, weight: Float) -> String {
+        "<lora:\(name):\(GenerationSpec.number((weight * 100).rounded() / 100))>"
+    }
+
     /// NAME.safetensors in `folder`, or an error naming the tag and what the folder holds.
     public static func resolve(_ name: String, in folder: URL) throws -> URL {
         let url = folder.appendingPathComponent(name + ".safetensors")

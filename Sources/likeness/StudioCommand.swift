@@ -13,6 +13,8 @@ struct StudioCommand: ParsableCommand {
     var vae: String?
     @Option(help: "A single file's prediction type, epsilon or v (default: what the file states, else epsilon for SD 1.x and v for SD 2.x).")
     var prediction: String?
+    @Option(help: "The LoRA folder: F5 lists its .safetensors files, <lora:NAME:W> tags in the prompt are looked up there (default: $XDG_DATA_HOME/likeness/loras).")
+    var loras: String?
     @Option(help: "The object gallery folder (default: $XDG_DATA_HOME/likeness/objects).")
     var gallery: String?
     @Option(help: "Where finished images are kept (default: $XDG_DATA_HOME/likeness/outputs).")
@@ -26,7 +28,7 @@ struct StudioCommand: ParsableCommand {
 
     func run() throws {
         let status = StudioApp.run(StudioOptions(model: model, gallery: gallery, outputs: outputs, preview: preview,
-                                                 theme: theme, threads: threads, prediction: prediction, vae: vae))
+                                                 theme: theme, threads: threads, prediction: prediction, vae: vae, loras: loras))
         if status != 0 { throw ExitCode(status) }
     }
 }

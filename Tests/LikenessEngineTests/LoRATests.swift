@@ -4,6 +4,9 @@
 // 1.0, and both at once. Text states and UNet outputs max-abs <= 1e-4 x max(1, |reference|),
 // 2-step generations PSNR >= 40 dB, on the sd1 folder and on the sd1 single file. Loading
 // again without LoRAs gives the original weights. LoRAs that do not fit: clear errors.
+// Switching LoRAs or weights between jobs of one engine (merged in place, originals read again
+// from the file) gives bit for bit the image of a fresh load with those LoRAs, rewriting only the
+// tensors the LoRAs touch; a LoRA that does not fit leaves the weights as they were.
 
 import Foundation
 import XCTest
@@ -85,5 +88,112 @@ final class LoRATests: XCTestCase {
         let pickle = dir.appendingPathComponent("lora.pt")
         try Data([0x80, 0x02]).write(to: pickle)
         expectError({ _ = try LoRAFile(url: pickle) }, contains: ["never unpickles"], "pickle")
+    }
+
+    private func request(_ meta: Meta, loras: [LoRAApplication]?) throws -> GenerationRequest {
+        var request = GenerationRequest(prompt: meta.prompt)
+        request.negativePrompt = meta.negative_prompt
+        request.seeds = [7]
+        request.steps = 2
+        request.textGuidance = 5
+        request.sampler = try SamplerKind(parsing: meta.lora.sampler)
+        request.width = 64
+        request.height = 64
+        request.preview = .none
+        request.loras = loras
+        return request
+    }
+
+    private func run(_ engine: GenerationEngine, _ request: GenerationRequest) throws -> Result<GenerationResult, JobError> {
+        let box = ResultBox()
+        engine.submit(request) { event in
+            if case .finished(let r) = event { box.set(.success(r)) }
+            if case .failed(let e) = event { box.set(.failure(e)) }
+        }.wait()
+        return try XCTUnwrap(box.value)
+    }
+
+    private final class ResultBox: @unchecked Sendable {
+        private let lock = NSLock()
+        private var stored: Result<GenerationResult, JobError>?
+        func set(_ r: Result<GenerationResult, JobError>) { lock.lock(); stored = r; lock.unlock() }
+        var value: Result<GenerationResult, JobError>? { lock.lock(); defer { lock.unlock() }; return stored }
+    }
+
+    func testSwitchingLoRAsBetweenJobsEqualsAFreshLoad() throws {
+        let meta = try JSONDecoder().decode(Meta.self, from: Data(contentsOf: SingleFileFixtures.url("expected.json")))
+        let model = try SingleFileFixtures.url("sd1.safetensors")
+        let kohya = try SingleFileFixtures.url("lora-kohya.safetensors"), peft = try SingleFileFixtures.url("lora-peft.safetensors")
+        let pipe = try LikenessPipeline(model: model)
+        let engine = GenerationEngine(pipeline: pipe, threads: 2, workerNice: 0)
+        let ckpt = try XCTUnwrap(pipe.checkpoint)
+        let modelTensors = try ckpt.unetSource().names.count + ckpt.textSource().names.count
+        // Tensors each LoRA touches (UNet and text encoder).
+        func touched(_ url: URL) throws -> Set<String> {
+            let f = try LoRAFile(url: url)
+            return Set(try f.targets(for: .unet, source: ckpt.unetSource()).map { "unet:" + $0.name }
+                + f.targets(for: .textEncoder, source: ckpt.textSource()).map { "te:" + $0.name })
+        }
+        let kohyaTensors = try touched(kohya), peftTensors = try touched(peft)
+        XCTAssertGreaterThan(kohyaTensors.count, 0)
+        XCTAssertLessThan(kohyaTensors.union(peftTensors).count, modelTensors)
+
+        let steps: [(String, [LoRAApplication], Set<String>)] = [
+            ("kohya 0.5", [LoRAApplication(url: kohya, weight: 0.5)], kohyaTensors),
+            ("kohya 1.0", [LoRAApplication(url: kohya, weight: 1)], kohyaTensors),
+            ("none", [], kohyaTensors),
+            ("kohya 1.0 + peft 0.5", [LoRAApplication(url: kohya, weight: 1), LoRAApplication(url: peft, weight: 0.5)], kohyaTensors.union(peftTensors)),
+            ("kohya 0.5 again", [LoRAApplication(url: kohya, weight: 0.5)], kohyaTensors.union(peftTensors)),
+        ]
+        var previous: Tensor?
+        for (label, loras, rewritten) in steps {
+            let before = pipe.loraTensorsRewritten
+            let switched = try run(engine, request(meta, loras: loras)).get()
+            XCTAssertEqual(pipe.loras, loras, label)
+            // Only the tensors the old or the new set touches are rewritten: no reload.
+            XCTAssertEqual(pipe.loraTensorsRewritten - before, rewritten.count, label + ": tensors rewritten")
+            let fresh = try LikenessPipeline(model: model, loras: loras).generate(request(meta, loras: nil))
+            let diff = try XCTUnwrap(switched.image.maxAbsDifference(fresh.image))
+            XCTAssertEqual(diff, 0, label + ": switched between jobs vs a fresh load, max-abs")
+            if let previous { XCTAssertGreaterThan(try XCTUnwrap(previous.maxAbsDifference(switched.image)), 1e-4, label + ": the LoRAs change the image") }
+            previous = switched.image
+        }
+        // The same set again: no merge at all; nil keeps the merged set.
+        let before = pipe.loraTensorsRewritten
+        let again = try run(engine, request(meta, loras: steps.last!.1)).get()
+        let kept = try run(engine, request(meta, loras: nil)).get()
+        XCTAssertEqual(pipe.loraTensorsRewritten, before, "no rewrite for an unchanged set")
+        XCTAssertEqual(again.image.maxAbsDifference(previous!), 0)
+        XCTAssertEqual(kept.image.maxAbsDifference(previous!), 0)
+        // The same LoRAs in either order give the same weights.
+        let pair = [LoRAApplication(url: kohya, weight: 1), LoRAApplication(url: peft, weight: 0.5)]
+        let forward = try run(engine, request(meta, loras: pair)).get()
+        let backward = try run(engine, request(meta, loras: pair.reversed())).get()
+        XCTAssertEqual(forward.image.maxAbsDifference(backward.image), 0, "LoRA order")
+    }
+
+    func testALoRAThatDoesNotFitLeavesTheWeights() throws {
+        let meta = try JSONDecoder().decode(Meta.self, from: Data(contentsOf: SingleFileFixtures.url("expected.json")))
+        let pipe = try LikenessPipeline(model: SingleFileFixtures.url("sd2.safetensors"))
+        let engine = GenerationEngine(pipeline: pipe, threads: 2, workerNice: 0)
+        let plain = try run(engine, request(meta, loras: nil)).get()
+        let kohya = LoRAApplication(url: try SingleFileFixtures.url("lora-kohya.safetensors"), weight: 1)
+        switch try run(engine, request(meta, loras: [kohya])) {
+        case .success: XCTFail("an SD 1 LoRA merged into an SD 2 model")
+        case .failure(let e):
+            guard case .lora(let message) = e else { return XCTFail("not a LoRA error: \(e)") }
+            XCTAssertTrue(message.contains("LoRA lora-kohya") && message.contains("another model"), message)
+        }
+        let missing = LoRAApplication(url: URL(fileURLWithPath: "/nonexistent/style.safetensors"), weight: 1)
+        XCTAssertThrowsError(try pipe.setLoRAs([missing])) { XCTAssertTrue("\($0)".contains("style.safetensors"), "\($0)") }
+        if case .failure(.lora(let message)) = try run(engine, request(meta, loras: [missing])) {
+            XCTAssertTrue(message.contains("style.safetensors"), message)
+        } else {
+            XCTFail("a job naming a missing LoRA file is not a LoRA error")
+        }
+        XCTAssertEqual(pipe.loras, [])
+        XCTAssertEqual(pipe.loraTensorsRewritten, 0)
+        let after = try run(engine, request(meta, loras: [])).get()
+        XCTAssertEqual(after.image.maxAbsDifference(plain.image), 0, "weights unchanged after a refused LoRA")
     }
 }

@@ -61,6 +61,11 @@ final class KeymapTests: XCTestCase {
             case .help:
                 s = richState(80, 24)
                 s.overlay = .help
+            case .loras:
+                _ = Studio.update(&s, .lorasLoaded(folder: "/tmp/loras", names: ["detail", "style"]))
+                s.overlay = .loras
+                s.loras.selected = 1
+                if command == .up || command == .down { s.loras.selected = command == .up ? 1 : 0 }
             case .confirmQuit: s.overlay = .confirmQuit
             case .confirmDelete: s.overlay = .confirmDelete("heart-blue-checkered-black")
             case .input:

@@ -208,4 +208,74 @@ final class RuntimeTests: XCTestCase {
         try Data("not json".utf8).write(to: paths.session)
         XCTAssertThrowsError(try SessionStore.load(paths: paths)) { XCTAssertTrue("\($0)".contains("session.json")) }
     }
+
+    /// A single-file model (the sd1 fixture of scripts/fixtures/single_file.py) with a LoRA folder:
+    /// the folder is listed, tags are checked without being words, a job with a tag merges the LoRA
+    /// (the same image as a fresh load with it), a job without takes it out, a missing name fails at
+    /// the prompt, and the saved parameters keep the tag with A1111's Lora hashes.
+    func testSingleFileModelAppliesLoRATagsPerJob() throws {
+        let fixtures = Self.root.appendingPathComponent("Tests/Fixtures/generated/single_file")
+        let model = fixtures.appendingPathComponent("sd1.safetensors"), lora = fixtures.appendingPathComponent("lora-kohya.safetensors")
+        for f in [model, lora] { XCTAssertTrue(FileManager.default.fileExists(atPath: f.path), "\(f.path) missing: run scripts/fixtures/single_file.py") }
+        let folder = tmp.appendingPathComponent("loras")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: lora, to: folder.appendingPathComponent("detail.safetensors"))
+        let pipeline = try LikenessPipeline(model: model)
+        let engine = GenerationEngine(pipeline: pipeline, threads: 1)
+        let paths = LikenessPaths(dataHome: tmp.appendingPathComponent("data"), configHome: tmp.appendingPathComponent("config"))
+        let mb = Mailbox()
+        let rt = StudioRuntime(engine: engine, identity: try ModelIdentity(folder: model), gallery: ObjectGallery(paths: paths),
+                               outputs: OutputStore(paths: paths), paths: paths, mailbox: mb, samples: nil, loraFolder: folder)
+        rt.perform(.loadLoRAs)
+        let listed = try wait(mb) { if case let .lorasLoaded(f, names) = $0 { return (f, names) }; return nil }
+        XCTAssertEqual(listed.0, folder.path)
+        XCTAssertEqual(listed.1, ["detail"])
+
+        rt.perform(.checkPrompt(prompt: "a red star", negative: "", object: nil))
+        let plain = try wait(mb) { if case .promptChecked(let c) = $0 { return c }; return nil }
+        rt.perform(.checkPrompt(prompt: "a red star <lora:detail:0.5>", negative: "", object: nil))
+        let tagged = try wait(mb) { if case .promptChecked(let c) = $0 { return c }; return nil }
+        XCTAssertEqual(tagged.tokenCount, plain.tokenCount, "a tag is not tokens")
+        XCTAssertEqual(tagged.unknownWords, plain.unknownWords)
+        XCTAssertNil(tagged.problem)
+        rt.perform(.checkPrompt(prompt: "a red star <lora:detail:much>", negative: "", object: nil))
+        let bad = try wait(mb) { if case .promptChecked(let c) = $0 { return c }; return nil }
+        XCTAssertTrue(bad.problem?.contains("not a number") ?? false, bad.problem ?? "no problem reported")
+
+        var settings = StudioSettings()
+        settings.generation.steps = 2
+        settings.generation.seed = 7
+        settings.previewQuality = .latent
+        func run(_ id: Int, _ prompt: String) throws -> JobUpdate {
+            rt.perform(.generate(GenerationPlan(runID: id, settings: settings, object: nil,
+                                                jobs: [JobSpec(prompt: prompt, negative: "", seeds: [7], identityGuidance: 3, axisValue: nil)])))
+            return try wait(mb) { m -> JobUpdate? in
+                guard case let .job(run, _, u) = m, run == id else { return nil }
+                switch u { case .finished, .failed, .failedAt: return u; default: return nil }
+            }
+        }
+        guard case .finished(let withLoRA, _, _) = try run(1, "a red star <lora:detail:0.5>") else { return XCTFail("job with a LoRA failed") }
+        XCTAssertEqual(pipeline.loras, [LoRAApplication(url: folder.appendingPathComponent("detail.safetensors"), weight: 0.5)])
+        var request = GenerationPlan(runID: 0, settings: settings, object: nil,
+                                     jobs: [JobSpec(prompt: "a red star ", negative: "", seeds: [7], identityGuidance: 3, axisValue: nil)]).request(job: 0)
+        request.loras = nil
+        request.preview = .none
+        let fresh = try LikenessPipeline(model: model, loras: pipeline.loras).generate(request)
+        XCTAssertEqual(withLoRA.first.flatMap(Self.pixels), fresh.pixels.bytes, "the studio's job equals a fresh load with the LoRA")
+        guard case .finished(let without, _, _) = try run(2, "a red star") else { return XCTFail("job without LoRAs failed") }
+        XCTAssertEqual(pipeline.loras, [])
+        XCTAssertNotEqual(without.first, withLoRA.first)
+        guard case .failedAt(.prompt, let message) = try run(3, "a red star <lora:nothere>") else { return XCTFail("a missing LoRA ran") }
+        XCTAssertTrue(message.contains("LoRA \"nothere\" not found") && message.contains("available: detail"), message)
+
+        let meta = OutputMeta(request: GenerationPlan(runID: 1, settings: settings, object: nil,
+                                                      jobs: [JobSpec(prompt: "a red star <lora:detail:0.5>", negative: "", seeds: [7],
+                                                                     identityGuidance: 3, axisValue: nil)]).request(job: 0),
+                              seed: 7, object: nil, model: "sd1", elapsed: 1)
+        let p = rt.parameters(meta)
+        XCTAssertEqual(p.prompt, "a red star <lora:detail:0.5>")
+        XCTAssertEqual(p["Lora hashes"], "detail: \(try LoRATags.shortHash(of: lora))")
+    }
+
+    static func pixels(_ image: RGBImage) -> [UInt8] { image.pixels }
 }

@@ -1,6 +1,6 @@
 // The view at fixed sizes, compared as text with Snapshots/*.txt (see StudioTestSupport.swift
 // for re-recording). One scene per pane focus, the compare grid, history, help and the
-// minimum-size message, each at 80x24, 120x40 and 200x60.
+// minimum-size message, the LoRA list, each at 80x24, 120x40 and 200x60.
 
 import XCTest
 import LikenessImaging
@@ -109,6 +109,18 @@ final class SnapshotTests: XCTestCase {
         check("help") { w, h in
             var s = scene(w, h)
             send(&s, .function(1))
+            return s
+        }
+    }
+
+    func testLoRAList() {
+        check("loras") { w, h in
+            var s = scene(w, h)
+            s.prompt.setText("a (red:1.2) star, [blurry] <lora:detail:0.8> <lora:gone:0.5>")
+            send(&s, .function(5))
+            _ = Studio.update(&s, .lorasLoaded(folder: "/home/user/.local/share/likeness/loras",
+                                               names: ["detail", "pixel-art", "watercolour-style"]))
+            send(&s, .down, .right)
             return s
         }
     }

@@ -36,11 +36,11 @@ final class StudioEndToEndTests: XCTestCase {
     }
 
     /// The studio in tmux; after it exits the pane shows its status and whether the tty is sane.
-    func launch(extra: String = "", width: Int = 120, height: Int = 40, environment: [String: String] = [:]) throws {
+    func launch(model: String = "Models/toybox", extra: String = "", width: Int = 120, height: Int = 40, environment: [String: String] = [:]) throws {
         let exe = try executable()
         let q = { (s: String) in "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'" }
         // The inner shell writes its pid and becomes the studio (exec), so the test can signal it.
-        let inner = "echo $$ > \(q(tmp.appendingPathComponent("pid").path)); exec \(q(exe.path)) studio --model Models/toybox --preview halfblock --threads 1 \(extra)"
+        let inner = "echo $$ > \(q(tmp.appendingPathComponent("pid").path)); exec \(q(exe.path)) studio --model \(q(model)) --preview halfblock --threads 1 \(extra)"
         let cmd = "cd \(q(root.path)) && "
             + "XDG_DATA_HOME=\(q(tmp.appendingPathComponent("data").path)) XDG_CONFIG_HOME=\(q(tmp.appendingPathComponent("config").path)) "
             + "sh -c \(q(inner)); "
@@ -144,6 +144,51 @@ final class StudioEndToEndTests: XCTestCase {
         // The session was saved for the next start.
         let session = try String(contentsOf: tmp.appendingPathComponent("config/likeness/session.json"), encoding: .utf8)
         XCTAssertTrue(session.contains("circle-yellow-striped-brown"), session)
+    }
+
+    /// `--model FILE.safetensors` (the sd1 fixture of scripts/fixtures/single_file.py) and
+    /// `--loras DIR`: F5 lists the folder, Enter puts the tag in the prompt, Ctrl-G makes the image
+    /// with the LoRA, and the saved PNG keeps the tag and A1111's Lora hashes.
+    func testSingleFileModelAndTheLoRAList() throws {
+        let fixtures = root.appendingPathComponent("Tests/Fixtures/generated/single_file")
+        let model = fixtures.appendingPathComponent("sd1.safetensors"), lora = fixtures.appendingPathComponent("lora-kohya.safetensors")
+        for f in [model, lora] { XCTAssertTrue(FileManager.default.fileExists(atPath: f.path), "\(f.path) missing: run scripts/fixtures/single_file.py") }
+        let folder = tmp.appendingPathComponent("loras")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: lora, to: folder.appendingPathComponent("detail.safetensors"))
+        try writeSession(steps: 2, seeds: 1)
+        try launch(model: model.path, extra: "--loras '\(folder.path)'")
+        try tmux.wait(for: "Likeness · sd1", timeout: 120)
+        try tmux.wait(for: "a small yellow circle in the snow")
+        try tmux.keys("F5")
+        var screen = try tmux.wait(for: "[ ] detail")
+        XCTAssertTrue(screen.contains("LoRAs · 0 in the prompt"), screen)
+        try tmux.keys("Enter")
+        screen = try tmux.wait(for: "LoRAs · 1 in the prompt")
+        XCTAssertTrue(screen.contains("[x] detail"), screen)
+        try tmux.keys("Right")
+        try tmux.wait(for: " 1.05 ")
+        try tmux.keys("Escape")
+        // The list is closed (Esc must not run into the next key as Alt).
+        let end = Date().addingTimeInterval(10)
+        repeat { screen = try tmux.screen(); Thread.sleep(forTimeInterval: 0.05) } while screen.contains("LoRAs ·") && Date() < end
+        XCTAssertTrue(screen.contains("a small yellow circle in the snow <lora:detail:1.05>"), screen)
+        try tmux.keys("C-g")
+        try tmux.wait(for: "done · 2/2", timeout: 120)
+        let outputs = tmp.appendingPathComponent("data/likeness/outputs")
+        var files: [String] = []
+        for _ in 0..<50 {
+            files = ((try? FileManager.default.contentsOfDirectory(atPath: outputs.path)) ?? []).filter { $0.hasSuffix(".png") }
+            if !files.isEmpty { break }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        XCTAssertEqual(files.count, 1)
+        let p = try PNGParameters.read(from: outputs.appendingPathComponent(try XCTUnwrap(files.first)))
+        XCTAssertEqual(p.prompt, "a small yellow circle in the snow <lora:detail:1.05>")
+        XCTAssertEqual(p["Lora hashes"], "detail: \(try LoRATags.shortHash(of: lora))")
+        XCTAssertEqual(p["Model"], "sd1")
+        try tmux.keys("C-q")
+        assertRestored(try tmux.wait(for: "STUDIO-END"), status: "0")
     }
 
     func testCancelAndResizeMidJobThenCtrlCQuits() throws {

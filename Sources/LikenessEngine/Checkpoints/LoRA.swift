@@ -1,4 +1,4 @@
-// LoRA files merged into a model's weights as they are read, following the rule diffusers'
+// LoRA files merged into a loaded model's weights (in place, switchable between jobs), following the rule diffusers'
 // load_lora_weights + fuse_lora(lora_scale=w) applies (checked in scripts/fixtures/single_file.py):
 //   W' = W + w * (alpha / rank) * up · down      (rank = rows of down; no alpha: alpha = rank)
 // with up [out, r] (or [out, r, 1, 1]) and down [r, in] or [r, in, kh, kw] for convolutions (1x1
@@ -8,8 +8,9 @@
 //    "." (matched against the model's own module names, so no guessing at underscores);
 //  - PEFT / diffusers: unet.<module>.lora_A.weight / lora_B.weight and text_encoder.<module>...
 //    (alpha = rank: diffusers writes no alpha there).
-// Several LoRAs add up. The originals are never changed: the merged tensor is made when a model
-// takes it from the file, so loading without LoRAs gives the original weights again. A tensor of a
+// Several LoRAs add up. LoRAs are merged into the loaded model's weights in place and can be
+// switched between jobs (LoRAMerger below): the originals are read again from the mapped file,
+// so switching rewrites only the touched tensors and never reloads the model. A tensor of a
 // LoRA that fits no module of the model, or a shape that does not match, is an error naming the
 // LoRA and the tensor (a LoRA made for another model).
 
@@ -105,9 +106,17 @@ public final class LoRAFile {
         self.pairs = pairs
     }
 
-    /// The merged deltas this LoRA adds to `component`'s weights, keyed by the weight names of
-    /// `source`; throws naming the LoRA tensors that fit no module or no shape.
-    func deltas(for component: LoRAComponent, source: TensorSource, weight: Float) throws -> [String: Tensor] {
+    /// One module of the model this LoRA changes: the weight's name in the component's source,
+    /// its shape, and the LoRA pair that changes it.
+    struct Target {
+        var name: String
+        var shape: [Int]
+        var pair: Pair
+    }
+
+    /// The weights of `component` this LoRA changes, named as in `source`; throws naming the LoRA
+    /// tensors that fit no module or no shape. Reads only the LoRA's down/up shapes, no values.
+    func targets(for component: LoRAComponent, source: TensorSource) throws -> [Target] {
         // Module paths of the model: "a.b.c" for every "a.b.c.weight"; the text encoder's with "text_model.".
         var byModule: [String: String] = [:]
         for n in source.names where n.hasSuffix(".weight") {
@@ -115,73 +124,155 @@ public final class LoRAFile {
             if component == .textEncoder, !module.hasPrefix("text_model.") { module = "text_model." + module }
             byModule[layout == .kohya ? module.replacingOccurrences(of: ".", with: "_") : module] = n
         }
-        var out: [String: Tensor] = [:]
+        var out: [Target] = []
         var unmatched: [String] = []
         for p in pairs where p.component == component {
             var key = p.module
             if layout == .peft, component == .textEncoder, !key.hasPrefix("text_model.") { key = "text_model." + key }
             guard let target = byModule[key], let shape = source.shape(of: target) else { unmatched.append(p.down); continue }
-            let down = try file.tensor(named: p.down), up = try file.tensor(named: p.up)
-            let rank = down.shape.first ?? 0
-            let rest = down.count / max(rank, 1)
-            guard rank > 0, up.count == shape[0] * rank, shape[0] * rest == Tensor.count(of: shape) else {
-                throw CheckpointError(file: url.lastPathComponent, reason: "LoRA \(name): \(p.down) \(down.shape) and \(p.up) \(up.shape) do not fit \(target) \(shape) of the \(component.rawValue); this LoRA was made for another model")
+            let down = file.entries[p.down]?.shape ?? [], up = file.entries[p.up]?.shape ?? []
+            let rank = down.first ?? 0
+            let rest = Tensor.count(of: down) / max(rank, 1)
+            guard rank > 0, Tensor.count(of: up) == shape[0] * rank, shape[0] * rest == Tensor.count(of: shape) else {
+                throw CheckpointError(file: url.lastPathComponent, reason: "LoRA \(name): \(p.down) \(down) and \(p.up) \(up) do not fit \(target) \(shape) of the \(component.rawValue); this LoRA was made for another model")
             }
-            let scale = weight * (p.alpha ?? Float(rank)) / Float(rank)
-            let up2 = Tensor(uncheckedShape: [shape[0], rank], storage: up.storage)
-            let down2 = Tensor(uncheckedShape: [rank, rest], storage: down.storage)
-            var delta = Tensor(uncheckedShape: shape, storage: Ops.matmul(up2, down2).storage) // [out, in * kh * kw] as the weight's shape
-            delta.withUnsafeMutableBufferPointer { d in for i in 0..<d.count { d[i] *= scale } }
-            if let previous = out[target] {
-                var sum = previous
-                sum.withUnsafeMutableBufferPointer { s in delta.withUnsafeBufferPointer { d in for i in 0..<s.count { s[i] += d[i] } } }
-                out[target] = sum
-            } else {
-                out[target] = delta
-            }
+            out.append(Target(name: target, shape: shape, pair: p))
         }
         if !unmatched.isEmpty {
             throw CheckpointError(file: url.lastPathComponent, reason: "LoRA \(name): \(unmatched.count) tensor(s) fit no module of this model's \(component.rawValue) (\(unmatched.prefix(3).joined(separator: ", "))); this LoRA was made for another model")
         }
         return out
     }
+
+    /// Adds `weight` x this LoRA's change of `target` to `values` (the target's weight, row-major).
+    func add(_ target: Target, weight: Float, to values: UnsafeMutableBufferPointer<Float>) throws {
+        let down = try file.tensor(named: target.pair.down), up = try file.tensor(named: target.pair.up)
+        let rank = down.shape[0], rest = down.count / rank, out = target.shape[0]
+        let scale = weight * (target.pair.alpha ?? Float(rank)) / Float(rank)
+        let up2 = Tensor(uncheckedShape: [out, rank], storage: up.storage)
+        let down2 = Tensor(uncheckedShape: [rank, rest], storage: down.storage)
+        let product = Ops.matmul(up2, down2) // [out, in * kh * kw]: the weight's own layout
+        product.withUnsafeBufferPointer { d in for i in 0..<values.count { values[i] += scale * d[i] } }
+    }
 }
 
-/// A component's weights with LoRA deltas added when read.
-final class LoRATensorSource: TensorSource {
-    let base: TensorSource
-    let deltas: [String: Tensor]
-
-    init(base: TensorSource, deltas: [String: Tensor]) {
-        self.base = base
-        self.deltas = deltas
+/// The UNet's and text encoder's weights as loaded, with LoRAs merged into them in place.
+/// The model keeps the tensors it was built with; this holds the same tensors (the same storage)
+/// by name, and the sources they were read from. Applying a set of LoRAs rewrites only the
+/// tensors that the previous or the new set touches: each is read again from its source (the
+/// original, bit for bit: the file is mapped, nothing is kept twice) and the new LoRAs' changes
+/// are added. Every LoRA is checked against the model before any weight is written, so a LoRA
+/// that does not fit leaves the weights as they were. Callers apply between jobs (the engine's
+/// job thread does it before a job starts), so no job sees half-merged weights.
+final class LoRAMerger {
+    struct Part {
+        var component: LoRAComponent
+        var source: TensorSource
+        /// The tensors the model holds, by name in `source` (same storage as the model's).
+        var live: [String: Tensor]
     }
 
-    /// `base` with every LoRA of `loras` that touches `component` merged at its weight.
-    static func wrap(_ base: TensorSource, component: LoRAComponent, loras: [(LoRAFile, Float)]) throws -> TensorSource {
-        var total: [String: Tensor] = [:]
-        for (lora, weight) in loras {
-            for (name, delta) in try lora.deltas(for: component, source: base, weight: weight) {
-                if var t = total[name] {
-                    t.withUnsafeMutableBufferPointer { s in delta.withUnsafeBufferPointer { d in for i in 0..<s.count { s[i] += d[i] } } }
-                    total[name] = t
-                } else {
-                    total[name] = delta
-                }
+    private let parts: [Part]
+    /// LoRAs merged now, in the order given.
+    private(set) var applied: [LoRAApplication] = []
+    /// Tensors holding a LoRA change now, per part.
+    private var touched: [Set<String>]
+    /// Opened LoRA files by path, kept while their size and date are unchanged.
+    private var files: [URL: (file: LoRAFile, stamp: [String])] = [:]
+    /// Tensors read again from the sources and rewritten so far (for tests and benchmarks).
+    private(set) var tensorsRewritten = 0
+
+    /// The text encoder's and UNet's stores the model was built from (`keepsTaken` set).
+    convenience init(stores: (textEncoder: WeightStore, unet: WeightStore)) {
+        self.init(parts: [Part(component: .textEncoder, source: stores.textEncoder.source, live: stores.textEncoder.taken),
+                          Part(component: .unet, source: stores.unet.source, live: stores.unet.taken)])
+    }
+
+    init(parts: [Part]) {
+        self.parts = parts
+        touched = parts.map { _ in [] }
+    }
+
+    /// Makes `loras` the merged set; returns false when it already was. Throws, leaving the
+    /// weights as they were, when a LoRA cannot be read or does not fit the model.
+    @discardableResult
+    func apply(_ loras: [LoRAApplication]) throws -> Bool {
+        if loras == applied { return false }
+        let opened = try loras.map { (try open($0.url), $0.weight) }
+        // Check every LoRA against every part before writing anything.
+        var changes: [[String: [(LoRAFile, Float, LoRAFile.Target)]]] = []
+        for part in parts {
+            var byName: [String: [(LoRAFile, Float, LoRAFile.Target)]] = [:]
+            for (file, weight) in opened {
+                for t in try file.targets(for: part.component, source: part.source) { byName[t.name, default: []].append((file, weight, t)) }
+            }
+            changes.append(byName)
+        }
+        for (i, part) in parts.enumerated() {
+            for name in touched[i].union(changes[i].keys) where part.live[name] == nil {
+                throw CheckpointError(file: part.source.displayName, reason: "\(name) is not a weight the model holds; it cannot take a LoRA")
             }
         }
-        return total.isEmpty ? base : LoRATensorSource(base: base, deltas: total)
+        do {
+            for (i, part) in parts.enumerated() {
+                let names = touched[i].union(changes[i].keys).sorted()
+                touched[i].formUnion(changes[i].keys) // until written: a failure below restores them all
+                for name in names {
+                    try rewrite(part, name, adding: changes[i][name] ?? [])
+                }
+                touched[i] = Set(changes[i].keys)
+            }
+        } catch {
+            // A LoRA file that fails while read (after its check): back to the original weights.
+            for (i, part) in parts.enumerated() {
+                for name in touched[i].sorted() { try? rewrite(part, name, adding: []) }
+                touched[i] = []
+            }
+            applied = []
+            throw error
+        }
+        applied = loras
+        return true
     }
 
-    var displayName: String { base.displayName }
-    var names: [String] { base.names }
-    func shape(of name: String) -> [Int]? { base.shape(of: name) }
-    func origin(of name: String) -> String? { base.origin(of: name) }
-    func tensor(named name: String) throws -> Tensor {
-        var t = try base.tensor(named: name)
-        if let d = deltas[name] {
-            t.withUnsafeMutableBufferPointer { s in d.withUnsafeBufferPointer { p in for i in 0..<s.count { s[i] += p[i] } } }
+    /// Reads `name` from the part's source and writes it, plus `changes`, into the model's tensor.
+    /// The changes are summed first, in an order fixed by file and weight, then added: the same
+    /// LoRAs given in another order (tags written in another order) give the same weights.
+    private func rewrite(_ part: Part, _ name: String, adding changes: [(LoRAFile, Float, LoRAFile.Target)]) throws {
+        var values = try part.source.tensor(named: name)
+        if !changes.isEmpty {
+            let ordered = changes.sorted { ($0.0.url.path, $0.1) < ($1.0.url.path, $1.1) }
+            var sum = Tensor(zeros: values.shape)
+            try sum.withUnsafeMutableBufferPointer { d in
+                for (file, weight, target) in ordered { try file.add(target, weight: weight, to: d) }
+            }
+            values.withUnsafeMutableBufferPointer { v in sum.withUnsafeBufferPointer { d in for i in 0..<v.count { v[i] += d[i] } } }
         }
-        return t
+        part.live[name]!.overwriteSharedStorage(with: values)
+        tensorsRewritten += 1
+    }
+
+    private func open(_ url: URL) throws -> LoRAFile {
+        let a = try? FileManager.default.attributesOfItem(atPath: url.path)
+        let stamp = ["\(a?[.size] ?? "")", "\(a?[.modificationDate] ?? "")"]
+        if let kept = files[url], kept.stamp == stamp { return kept.file }
+        let file = try LoRAFile(url: url)
+        files[url] = (file, stamp)
+        return file
+    }
+}
+
+extension Tensor {
+    /// Writes `values` into this tensor's storage buffer in place, so that every copy sharing the
+    /// buffer (the model's layers) sees them. Only for model weights between jobs (LoRAMerger):
+    /// no other thread may read the weights meanwhile.
+    fileprivate func overwriteSharedStorage(with values: Tensor) {
+        precondition(values.shape == shape, "overwrite \(shape) with \(values.shape)")
+        guard count > 0 else { return }
+        withUnsafeBufferPointer { dst in
+            values.withUnsafeBufferPointer { src in
+                UnsafeMutablePointer(mutating: dst.baseAddress!).update(from: src.baseAddress!, count: src.count)
+            }
+        }
     }
 }

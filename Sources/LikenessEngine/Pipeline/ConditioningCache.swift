@@ -48,5 +48,10 @@ final class ConditioningCache: @unchecked Sendable {
         return entry
     }
 
+    /// Drops every encoding (the text encoder's weights changed).
+    func removeAll() {
+        lock.lock(); entries.removeAll(); order.removeAll(); lock.unlock()
+    }
+
     var missCount: Int { lock.lock(); defer { lock.unlock() }; return misses }
 }

@@ -31,12 +31,14 @@ public enum JobError: Error, CustomStringConvertible, Equatable {
     case settings(String)
     /// The model folder or the object tokens (e.g. tokens from another model).
     case model(String)
+    /// A LoRA of the request that cannot be read or does not fit the model (the prompt's tag is at fault).
+    case lora(String)
     case other(String)
 
     public var description: String {
         switch self {
         case .prompt(let e, _): return e.description
-        case .settings(let m), .model(let m), .other(let m): return m
+        case .settings(let m), .model(let m), .lora(let m), .other(let m): return m
         }
     }
 
@@ -52,6 +54,10 @@ public enum JobError: Error, CustomStringConvertible, Equatable {
         case let e as SamplingError:
             self = .settings(e.description)
         case let e as ModelInputError:
+            self = .model(e.description)
+        case let e as LoRASwitchError:
+            self = .lora(e.description)
+        case let e as CheckpointError:
             self = .model(e.description)
         default:
             self = .other("\(error)")

@@ -68,6 +68,9 @@ public struct GenerationRequest: Sendable, Equatable {
     /// How far the init image is noised, 0...1 (diffusers `strength`, A1111 "Denoising
     /// strength"): the last `int(steps * strength)` steps run. Used only with `initImage`.
     public var strength: Float = 0.75
+    /// The LoRAs this job runs with, merged into the weights before it starts
+    /// (`LikenessPipeline.setLoRAs`: only a change costs a merge); nil keeps the pipeline's.
+    public var loras: [LoRAApplication]?
 
     public init(prompt: String) { self.prompt = prompt }
 

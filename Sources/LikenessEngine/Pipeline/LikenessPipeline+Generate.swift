@@ -28,6 +28,13 @@ import Foundation
 /// (`GenerationCancelled`) stops the job there.
 public typealias GenerationCheckpoint = (_ stepsDone: Int) throws -> Void
 
+/// The LoRAs a request names could not be merged (a file that cannot be read or does not fit the
+/// model); the weights are as they were.
+public struct LoRASwitchError: Error, CustomStringConvertible {
+    public let underlying: Error
+    public var description: String { "\(underlying)" }
+}
+
 extension LikenessPipeline {
     /// Text encoder passes so far (prompt encodings not found in the cache).
     public var textEncoderPasses: Int { conditioning.missCount }
@@ -37,6 +44,9 @@ extension LikenessPipeline {
     public func generate(_ request: GenerationRequest, checkpoint: GenerationCheckpoint? = nil,
                          onStep: ((StepEvent) throws -> Void)? = nil) throws -> GenerationResult {
         let start = Date()
+        if let loras = request.loras {
+            do { try setLoRAs(loras) } catch { throw LoRASwitchError(underlying: error) }
+        }
         var warnings: [String] = []
         let width = request.width ?? defaultSize, height = request.height ?? defaultSize
         let m = sizeMultiple

@@ -41,8 +41,8 @@ public final class LikenessPipeline: @unchecked Sendable {
     public private(set) var tinyDecoder: AutoencoderTiny?
     /// Where `tinyDecoder` was loaded from.
     public private(set) var tinyDecoderURL: URL?
-    /// LoRAs merged into the UNet and text encoder weights (Checkpoints/LoRA.swift).
-    public private(set) var loras: [LoRAApplication] = []
+    /// Merges LoRAs into the UNet's and text encoder's weights in place (Checkpoints/LoRA.swift).
+    let merger: LoRAMerger
     /// Prompt encodings of recent jobs, reused while the prompt, object and options are unchanged.
     let conditioning = ConditioningCache(capacity: 16)
 
@@ -57,7 +57,7 @@ public final class LikenessPipeline: @unchecked Sendable {
     /// Loads a model folder or a single-file checkpoint (.safetensors, SD 1.x/2.x original layout).
     /// `prediction` overrides the file's prediction type (single files only; a folder's scheduler config states it).
     /// `vae`, a standalone VAE (file or folder, see `StandaloneVAE`), replaces the model's own.
-    /// `loras` are merged into the UNet and text encoder weights as they are read.
+    /// `loras` are merged into the UNet and text encoder weights once loaded (see `setLoRAs`).
     public convenience init(model url: URL, prediction: PredictionType? = nil, vae: URL? = nil, loras: [LoRAApplication] = []) throws {
         var isDir: ObjCBool = false
         let exists = FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir)
@@ -65,28 +65,20 @@ public final class LikenessPipeline: @unchecked Sendable {
             try self.init(checkpoint: SingleFileCheckpoint(url: url), prediction: prediction, vae: vae, loras: loras)
             return
         }
-        let files = try loras.map { (try LoRAFile(url: $0.url), $0.weight) }
         let folder = try ModelFolder(url)
         if prediction != nil {
             throw ConfigError(file: folder.url.appendingPathComponent("scheduler/scheduler_config.json").path, field: "prediction_type",
                               reason: "--prediction applies to single-file checkpoints; a model folder's scheduler config states it")
         }
-        let textEncoder: CLIPTextModel, unet: UNet2DConditionModel
-        if files.isEmpty {
-            textEncoder = try CLIPTextModel(folder: folder.component("text_encoder"))
-            unet = try UNet2DConditionModel(folder: folder.component("unet"))
-        } else {
-            let te = ComponentFolder(folder.component("text_encoder")), un = ComponentFolder(folder.component("unet"))
-            let teStore = WeightStore(source: try LoRATensorSource.wrap(
-                try te.weights(["model.safetensors", "model.fp16.safetensors"]).source, component: .textEncoder, loras: files))
-            textEncoder = try CLIPTextModel(config: te.config(CLIPTextConfig.self), weights: teStore, configFile: te.configDisplayName)
-            try teStore.finish()
-            let unStore = WeightStore(source: try LoRATensorSource.wrap(
-                try un.weights(["diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.fp16.safetensors"]).source,
-                component: .unet, loras: files))
-            unet = try UNet2DConditionModel(config: un.config(UNet2DConditionConfig.self), weights: unStore, configFile: un.configDisplayName)
-            try unStore.finish()
-        }
+        let te = ComponentFolder(folder.component("text_encoder")), un = ComponentFolder(folder.component("unet"))
+        let teStore = try te.weights(["model.safetensors", "model.fp16.safetensors"])
+        teStore.keepsTaken = true
+        let textEncoder = try CLIPTextModel(config: te.config(CLIPTextConfig.self), weights: teStore, configFile: te.configDisplayName)
+        try teStore.finish()
+        let unStore = try un.weights(["diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.fp16.safetensors"])
+        unStore.keepsTaken = true
+        let unet = try UNet2DConditionModel(config: un.config(UNet2DConditionConfig.self), weights: unStore, configFile: un.configDisplayName)
+        try unStore.finish()
         try self.init(folder: folder, checkpoint: nil, url: url, name: folder.name,
                       tokenizer: try loadTokenizer(folder: folder.component("tokenizer")),
                       textEncoder: textEncoder, unet: unet,
@@ -95,24 +87,28 @@ public final class LikenessPipeline: @unchecked Sendable {
                       objectEncoder: folder.hasObjectEncoder ? try ObjectEncoder(folder: folder.component("object_encoder")) : nil,
                       preview: folder.hasLatentPreview
                           ? try LatentPreview(url: folder.component("preview/latent_rgb.json"), channels: unet.config.in_channels) : nil,
-                      predictionNote: nil)
-        self.loras = loras
+                      predictionNote: nil, merger: LoRAMerger(stores: (teStore, unStore)))
+        try setLoRAs(loras)
     }
 
     /// Loads the three components of a single-file checkpoint from its mapping, failing on any
     /// missing, unused or wrong-shaped tensor (named with the file's own key).
     public convenience init(checkpoint ckpt: SingleFileCheckpoint, prediction: PredictionType? = nil, vae vaeURL: URL? = nil,
                             loras: [LoRAApplication] = []) throws {
-        let files = try loras.map { (try LoRAFile(url: $0.url), $0.weight) }
         func load<T>(_ source: TensorSource, _ make: (WeightStore) throws -> T) throws -> T {
-            let store = WeightStore(source: source)
+            try load(WeightStore(source: source), make)
+        }
+        func load<T>(_ store: WeightStore, _ make: (WeightStore) throws -> T) throws -> T {
             let model = try make(store)
             try store.finish()
             return model
         }
         let name = ckpt.url.lastPathComponent
-        let text = try load(try LoRATensorSource.wrap(ckpt.textSource(), component: .textEncoder, loras: files)) { try CLIPTextModel(config: ckpt.textConfig, weights: $0, configFile: "\(name) (text encoder)") }
-        let unet = try load(try LoRATensorSource.wrap(ckpt.unetSource(), component: .unet, loras: files)) { try UNet2DConditionModel(config: ckpt.unetConfig, weights: $0, configFile: "\(name) (UNet)") }
+        let teStore = WeightStore(source: try ckpt.textSource()), unStore = WeightStore(source: try ckpt.unetSource())
+        teStore.keepsTaken = true
+        unStore.keepsTaken = true
+        let text = try load(teStore) { try CLIPTextModel(config: ckpt.textConfig, weights: $0, configFile: "\(name) (text encoder)") }
+        let unet = try load(unStore) { try UNet2DConditionModel(config: ckpt.unetConfig, weights: $0, configFile: "\(name) (UNet)") }
         let vae: AutoencoderKL
         if let vaeURL {
             vae = try StandaloneVAE.load(vaeURL)
@@ -134,14 +130,15 @@ public final class LikenessPipeline: @unchecked Sendable {
         }
         try self.init(folder: nil, checkpoint: ckpt, url: ckpt.url, name: ckpt.name, tokenizer: try ckpt.tokenizer(),
                       textEncoder: text, unet: unet, vae: vae, vaeReplacement: vaeURL, schedulerConfig: ckpt.schedulerConfig(prediction: used),
-                      objectEncoder: nil, preview: nil, predictionNote: note)
-        self.loras = loras
+                      objectEncoder: nil, preview: nil, predictionNote: note, merger: LoRAMerger(stores: (teStore, unStore)))
+        try setLoRAs(loras)
     }
 
     private init(folder: ModelFolder?, checkpoint: SingleFileCheckpoint?, url: URL, name: String, tokenizer: TextTokenizer,
                  textEncoder: CLIPTextModel, unet: UNet2DConditionModel, vae: AutoencoderKL, vaeReplacement: URL?, schedulerConfig: SchedulerConfig,
-                 objectEncoder: ObjectEncoder?, preview: LatentPreview?, predictionNote: String?) throws {
+                 objectEncoder: ObjectEncoder?, preview: LatentPreview?, predictionNote: String?, merger: LoRAMerger) throws {
         self.folder = folder
+        self.merger = merger
         self.checkpoint = checkpoint
         modelURL = url
         modelName = name
@@ -166,6 +163,23 @@ public final class LikenessPipeline: @unchecked Sendable {
                                       placeholder: objectEncoder?.config.placeholder_token ?? "<obj>",
                                       injection: objectEncoder?.injection ?? .inputEmbedding,
                                       slotEmbedding: objectEncoder?.slot_embedding)
+    }
+
+    /// LoRAs merged into the UNet and text encoder weights now (Checkpoints/LoRA.swift).
+    public var loras: [LoRAApplication] { merger.applied }
+
+    /// Tensors rewritten by LoRA merges since loading: only those a LoRA touched before or after
+    /// each change, never a reload of the model (for tests and benchmarks).
+    public var loraTensorsRewritten: Int { merger.tensorsRewritten }
+
+    /// Makes `loras` the LoRAs merged into the weights: the tensors the previous or the new set
+    /// touches are read again from the model file and the new changes added, in place. Call it
+    /// only while no generation runs on this pipeline (`GenerationEngine` does it on its job
+    /// thread, before a job whose request names its LoRAs). A LoRA that cannot be read or does
+    /// not fit the model throws, naming it, and leaves the weights as they were. Prompt
+    /// encodings kept from earlier jobs are dropped when the set changes.
+    public func setLoRAs(_ loras: [LoRAApplication]) throws {
+        if try merger.apply(loras) { conditioning.removeAll() }
     }
 
     func setTinyDecoder(_ decoder: AutoencoderTiny?, url: URL?) {

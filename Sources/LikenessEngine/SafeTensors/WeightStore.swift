@@ -49,6 +49,10 @@ public final class WeightStore {
     public let source: TensorSource
     private var used: Set<String> = []
     private var problems: [WeightProblem] = []
+    /// When set, every tensor handed out is kept here by key (sharing its storage with the
+    /// model's copy), for merging LoRAs into the loaded weights (LoRAMerger).
+    var keepsTaken = false
+    private(set) var taken: [String: Tensor] = [:]
 
     public init(file: SafeTensorsFile) {
         source = file
@@ -87,7 +91,9 @@ public final class WeightStore {
             problems.append(.wrongShape(tensor: named(key), expected: shape, actual: actual))
             return Tensor(zeros: shape)
         }
-        return try source.tensor(named: key)
+        let t = try source.tensor(named: key)
+        if keepsTaken { taken[key] = t }
+        return t
     }
 
     /// Problems found so far, plus every tensor not taken.

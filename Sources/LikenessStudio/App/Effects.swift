@@ -93,5 +93,7 @@ public enum Effect: Equatable, Sendable {
     case saveSession(SessionData)
     /// Post `.liveDue(token)` after `seconds` (live mode's debounce).
     case liveAfter(token: Int, seconds: Double)
+    /// List the LoRA folder (answered with `.lorasLoaded`).
+    case loadLoRAs
     case quit
 }

@@ -27,7 +27,7 @@ public enum KeyContext: Hashable, Sendable {
     case overlay(OverlayKind)
 }
 
-public enum OverlayKind: Hashable, Sendable { case help, confirmQuit, confirmDelete, input }
+public enum OverlayKind: Hashable, Sendable { case help, loras, confirmQuit, confirmDelete, input }
 
 /// What a binding matches: one key, any typed character, or any paste, or any key at all.
 public enum KeyMatch: Hashable, Sendable {
@@ -62,7 +62,7 @@ public enum KeyMatch: Hashable, Sendable {
 /// What a key does. The update function of the binding's context performs it.
 public enum Command: Hashable, Sendable {
     // anywhere
-    case quit, interrupt, generate, showHelp, toggleHistory, cyclePreviewMode, saveAs, toggleLive, clearInit
+    case quit, interrupt, generate, showHelp, toggleHistory, cyclePreviewMode, saveAs, toggleLive, clearInit, showLoRAs
     // studio screen
     case escape, nextPane, previousPane
     // lists and grids
@@ -80,6 +80,8 @@ public enum Command: Hashable, Sendable {
     case zoom, saveCell, baseSeed, useAsInit
     // history
     case back, recall, openPNG, refresh
+    // LoRA list
+    case toggleLoRA
     // dialogs
     case close, yes, no, accept, cancelInput, complete
 }
@@ -126,6 +128,7 @@ public enum Keymap {
         KeyBinding(.anywhere, [.function(2)], .toggleHistory, "history", footer: "history"),
         KeyBinding(.anywhere, [.function(4)], .cyclePreviewMode, "preview mode"),
         KeyBinding(.anywhere, [.function(3)], .toggleLive, "live mode: re-render drafts as you edit"),
+        KeyBinding(.anywhere, [.function(5)], .showLoRAs, "LoRA list", footer: "LoRAs"),
         KeyBinding(.anywhere, [.function(1)], .showHelp, "this help", footer: "help"),
         KeyBinding(.anywhere, [.ctrl("q")], .quit, "quit", footer: "quit"),
         KeyBinding(.anywhere, [.ctrl("c")], .interrupt, "cancel, or quit if idle"),
@@ -216,6 +219,15 @@ public enum Keymap {
         KeyBinding(.overlay(.help), each: [(.key(.pageDown), .pageDown), (.key(.char(" ")), .pageDown), (.key(.pageUp), .pageUp)],
                    "PgDn PgUp", "next/previous help page (closes past the end)", footer: "more", footerLabel: "PgDn"),
         KeyBinding(.overlay(.help), each: [(.anyKey, .close)], "any key", "close this help", footer: "close"),
+        KeyBinding(.overlay(.loras), each: [(.key(.up), .up), (.key(.down), .down), (.key(.char("k")), .up), (.key(.char("j")), .down)],
+                   "↑↓ k j", "choose", footer: "choose", footerLabel: "↑↓"),
+        KeyBinding(.overlay(.loras), [.enter, .char(" ")], .toggleLoRA, "Enter Space", "tag in / out of the prompt",
+                   footer: "on/off", footerLabel: "Enter"),
+        KeyBinding(.overlay(.loras), each: [(.key(.left), .decrease), (.key(.char("-")), .decrease), (.key(.right), .increase),
+                                      (.key(.char("+")), .increase), (.key(.char("=")), .increase)],
+                   "←→ - +", "weight -/+ 0.05", footer: "weight", footerLabel: "←→"),
+        KeyBinding(.overlay(.loras), [.escape, .function(5), .char("q")], .close, "Esc F5 q", "close", footer: "close",
+                   footerLabel: "Esc"),
         KeyBinding(.overlay(.confirmQuit), [.char("y"), .char("Y"), .enter, .ctrl("q")], .yes, "y Enter", "yes", footer: "yes", footerLabel: "y"),
         KeyBinding(.overlay(.confirmQuit), each: [(.anyKey, .no)], "other", "no", footer: "no"),
         KeyBinding(.overlay(.confirmDelete), [.char("y"), .char("Y")], .yes, "y", "yes", footer: "yes"),
@@ -230,6 +242,7 @@ public enum Keymap {
         if let o = s.overlay {
             switch o {
             case .help: return [.overlay(.help)]
+            case .loras: return [.overlay(.loras)]
             case .confirmQuit: return [.overlay(.confirmQuit)]
             case .confirmDelete: return [.overlay(.confirmDelete)]
             case .input: return [.overlay(.input), .textEditing]
@@ -269,6 +282,7 @@ public enum Keymap {
         if let o = s.overlay {
             switch o {
             case .help: return HelpOverlay.pageCount(width: s.width, height: s.height) > 1 ? plain(.pageDown, .char("z")) : plain(.char("z"))
+            case .loras: return plain(.up, .enter, .left, .escape)
             case .confirmQuit, .confirmDelete: return plain(.char("y"), .char("z"))
             case .input: return plain(.enter, .escape, .tab)
             }
@@ -308,7 +322,8 @@ public enum Keymap {
             ("Settings", { $0 == .pane(.settings) || $0 == .settingsTyping }),
             ("Preview", { $0 == .pane(.preview) }),
             ("History", { $0 == .historyScreen }),
-            ("Dialogs", { if case .overlay = $0 { return true }; return false }),
+            ("LoRA list", { $0 == .overlay(.loras) }),
+            ("Dialogs", { if case .overlay(let kind) = $0 { return kind != .loras }; return false }),
         ]
         return groups.map { title, member in
             var lines: [(String, String)] = []

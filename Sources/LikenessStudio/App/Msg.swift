@@ -36,4 +36,6 @@ public enum Msg: Equatable, Sendable {
     case sessionRestored(SessionData)
     /// Live mode's debounce ended for the edit numbered `token`.
     case liveDue(token: Int)
+    /// The LoRA folder's `.safetensors` files (names without the extension, sorted).
+    case lorasLoaded(folder: String, names: [String])
 }

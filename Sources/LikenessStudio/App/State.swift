@@ -188,8 +188,31 @@ public struct InputPrompt: Equatable, Sendable {
     public var error: String?
 }
 
+/// One LoRA of the list (F5): a file of the LoRA folder, or a tag of the prompt naming none.
+public struct LoRAEntry: Equatable, Sendable {
+    public var name: String
+    /// The weight a toggle writes into the tag (the tag's own while it is in the prompt).
+    public var weight: Float = 1
+    /// No NAME.safetensors in the folder (a tag of the prompt names it).
+    public var missing = false
+    public init(name: String, weight: Float = 1, missing: Bool = false) {
+        self.name = name; self.weight = weight; self.missing = missing
+    }
+}
+
+/// The LoRA list: the folder's files, the selected row. Whether an entry is on is read from the
+/// prompt's `<lora:NAME:W>` tags, so the prompt stays the one place that says what a job uses.
+public struct LoRAListState: Equatable, Sendable {
+    public var folder = ""
+    public var entries: [LoRAEntry] = []
+    public var selected = 0
+    public var loaded = false
+}
+
 public enum Overlay: Equatable, Sendable {
     case help
+    /// The LoRA list (F5).
+    case loras
     case confirmQuit
     case confirmDelete(String)
     case input(InputPrompt)
@@ -227,6 +250,7 @@ public struct StudioState: Equatable, Sendable {
     /// The init image of the next runs (image-to-image); nil starts from noise.
     public var initImage: InitImageChoice?
     public var live = LiveState()
+    public var loras = LoRAListState()
     public var quit = false
 
     public init(width: Int, height: Int, model: ModelFacts, prompt: String = StudioState.samplePrompt) {

@@ -92,6 +92,9 @@ public enum Studio {
             s.focus = data.focus
             s.screen = data.screen
             return [checkPrompt(s)] + (data.screen == .history ? [.loadHistory] : [])
+        case let .lorasLoaded(folder, names):
+            applyLoRAFolder(&s, folder: folder, names: names)
+            return []
         }
     }
 
@@ -133,6 +136,8 @@ public enum Studio {
         case .showHelp:
             s.overlay = .help
             s.helpPage = 0
+        case .showLoRAs:
+            return openLoRAs(&s)
         case .toggleHistory:
             return toggleHistory(&s)
         case .cyclePreviewMode:
@@ -206,6 +211,8 @@ public enum Studio {
             let next = s.helpPage + (command == .pageDown ? 1 : command == .pageUp ? -1 : pages)
             if next >= 0 && next < pages { s.helpPage = next } else { s.overlay = nil }
             return []
+        case .loras:
+            return handleLoRAKey(&s, command)
         case .confirmQuit:
             s.overlay = nil
             return command == .yes ? quitNow(&s) : []

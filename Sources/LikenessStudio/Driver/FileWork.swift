@@ -131,6 +131,14 @@ extension StudioRuntime {
                                   model: identity, object: m.object, objectHash: m.object.flatMap { objectHash($0) })
         if identity == nil { spec.model = m.model }
         spec.strength = m.strength
+        // A1111's Lora hashes for the prompt's tags (the prompt keeps the tags, as A1111 writes it).
+        if let tags = try? LoRATags.extract(from: m.request.prompt).tags, !tags.isEmpty {
+            let hashes = tags.compactMap { t -> String? in
+                guard let url = try? LoRATags.resolve(t.name, in: loraFolder), let h = try? LoRATags.shortHash(of: url) else { return nil }
+                return "\(t.name): \(h)"
+            }
+            if !hashes.isEmpty { spec.extra.append(ParameterPair("Lora hashes", hashes.joined(separator: ", "))) }
+        }
         return spec.parameters
     }
 

@@ -17,13 +17,15 @@ public final class StudioRuntime {
     let mailbox: Mailbox
     let samples: URL?
     let promptHistory: PromptHistory
+    /// Where `<lora:NAME:W>` tags are looked up (--loras, else $XDG_DATA_HOME/likeness/loras).
+    let loraFolder: URL
     let files = DispatchQueue(label: "likeness.studio.files", qos: .utility)
     private var jobs: [Int: [GenerationJob]] = [:]
     /// Object tokens by gallery name (UI thread only); dropped when the object changes.
     private var tokenCache: [String: ObjectTokens] = [:]
 
     public init(engine: GenerationEngine, identity: ModelIdentity?, gallery: ObjectGallery, outputs: OutputStore,
-                paths: LikenessPaths, mailbox: Mailbox, samples: URL?) {
+                paths: LikenessPaths, mailbox: Mailbox, samples: URL?, loraFolder: URL? = nil) {
         self.engine = engine
         self.pipeline = engine.pipeline
         self.identity = identity
@@ -33,6 +35,7 @@ public final class StudioRuntime {
         self.mailbox = mailbox
         self.samples = samples
         self.promptHistory = PromptHistory(file: paths.promptHistory)
+        self.loraFolder = loraFolder ?? paths.loras
     }
 
     public static func facts(_ p: LikenessPipeline) -> ModelFacts {
@@ -97,6 +100,13 @@ public final class StudioRuntime {
             DispatchQueue.global(qos: .userInteractive).asyncAfter(deadline: .now() + seconds) {
                 mailbox.post(.liveDue(token: token))
             }
+        case .loadLoRAs:
+            let folder = loraFolder
+            files.async { [mailbox] in
+                let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [])
+                    .filter { $0.hasSuffix(".safetensors") }.map { String($0.dropLast(".safetensors".count)) }.sorted()
+                mailbox.post(.lorasLoaded(folder: folder.path, names: names))
+            }
         case .quit:
             engine.cancelAll()
         }
@@ -136,6 +146,12 @@ public final class StudioRuntime {
         var handles: [GenerationJob] = []
         for i in plan.jobs.indices {
             var r = plan.request(job: i)
+            // <lora:NAME:W> tags: out of the encoder's text, merged by the engine before the job
+            // (a job without tags runs without LoRAs).
+            do { (r.prompt, r.loras) = try loras(in: r.prompt) } catch {
+                mailbox.post(.job(run: plan.runID, index: i, .failedAt(.prompt, "\(error)")))
+                continue
+            }
             r.objectTokens = objectTokens
             r.initImage = initPixels
             r.allowUnknownWords = true
@@ -175,9 +191,16 @@ public final class StudioRuntime {
             case .prompt: return .failedAt(.prompt, err.description)
             case .settings: return .failedAt(.settings, err.description)
             case .model: return .failedAt(.gallery, err.description)
+            case .lora: return .failedAt(.prompt, err.description)
             default: return .failed(err.description)
             }
         }
+    }
+
+    /// The prompt without its LoRA tags, and the LoRAs they name, looked up in the LoRA folder.
+    func loras(in prompt: String) throws -> (String, [LoRAApplication]) {
+        let (text, tags) = try LoRATags.extract(from: prompt)
+        return (text, try tags.map { LoRAApplication(url: try LoRATags.resolve($0.name, in: loraFolder), weight: $0.weight ?? 1) })
     }
 
     // MARK: prompt check
@@ -188,8 +211,9 @@ public final class StudioRuntime {
         let k = pipeline.objectEncoder?.tokenCount ?? 0
         do {
             // As the studio's jobs encode it: A1111 emphasis, 75-token chunks (the syntax is not
-            // counted and its brackets are not words).
-            let info = try enc.weightedChunks(for: prompt, slotCount: k)
+            // counted and its brackets are not words), LoRA tags taken out.
+            // LoRA tags are not text the encoder sees; a malformed one is the prompt's problem.
+            let info = try enc.weightedChunks(for: LoRATags.extract(from: prompt).prompt, slotCount: k)
             check.chunks = info.chunks.count
             check.tokenCount = info.chunks.count == 1 ? info.tokenCount + 2 : info.tokenCount
             check.unknownWords = info.unknownWords

@@ -18,10 +18,13 @@ public struct StudioOptions: Sendable {
     public var prediction: String?
     /// A standalone VAE replacing the model's own (file or folder).
     public var vae: String?
+    /// The LoRA folder the list (F5) shows and `<lora:NAME:W>` tags are looked up in
+    /// (nil: $XDG_DATA_HOME/likeness/loras).
+    public var loras: String?
     public init(model: String, gallery: String? = nil, outputs: String? = nil, preview: String = "auto",
-                theme: String? = nil, threads: Int? = nil, prediction: String? = nil, vae: String? = nil) {
+                theme: String? = nil, threads: Int? = nil, prediction: String? = nil, vae: String? = nil, loras: String? = nil) {
         self.model = model; self.gallery = gallery; self.outputs = outputs; self.preview = preview
-        self.theme = theme; self.threads = threads; self.prediction = prediction; self.vae = vae
+        self.theme = theme; self.threads = threads; self.prediction = prediction; self.vae = vae; self.loras = loras
     }
 }
 
@@ -124,7 +127,8 @@ public enum StudioApp {
 
         let mailbox = Mailbox()
         let runtime = StudioRuntime(engine: engine, identity: identity, gallery: gallery, outputs: outputs, paths: paths,
-                                    mailbox: mailbox, samples: samplesFolder(model: o.model))
+                                    mailbox: mailbox, samples: samplesFolder(model: o.model),
+                                    loraFolder: o.loras.map { URL(fileURLWithPath: expandTilde($0)) })
         var session: SessionData?
         var sessionWarning: String?
         do { session = try SessionStore.load(paths: paths) } catch { sessionWarning = "\(error)" }

@@ -19,6 +19,8 @@ enum Dialogs {
         switch overlay {
         case .help:
             return HelpOverlay.draw(&c, s)
+        case .loras:
+            return LoRAOverlay.draw(&c, s)
         case .confirmQuit:
             return box(&c, s, title: "Quit?", lines: ["Images are still being made.", "y / Enter: stop them and quit · any other key: stay"])
         case .confirmDelete(let name):

@@ -1,8 +1,11 @@
 // The prompt editor and the negative prompt: wrapped text with the cursor, words the tokenizer
 // does not know highlighted, the placeholder marked (red when no object is active), the token
-// count against the model's limit on the title, and the prompt's problem on the bottom edge.
+// count against the model's limit on the title (75-token chunks once past one), the prompt's
+// problem on the bottom edge, and A1111's syntax: <lora:NAME:W> tags (malformed ones in the error
+// colour) and the emphasis brackets, weights and BREAK.
 
 import Foundation
+import LikenessKit
 
 enum PromptPane {
     static func draw(_ c: inout Canvas, _ s: StudioState, _ r: Rect, field: Pane) {
@@ -93,6 +96,12 @@ enum PromptPane {
                 i += 1
             }
         }
+        for (k, syntax) in emphasisSyntax(chars).enumerated() where syntax { roles[k] = .warning }
+        for span in LoRATags.spans(in: String(chars)) {
+            // The rule `likeness generate` and the studio's jobs apply: a tag they would refuse is an error.
+            let good = span.closed && (try? LoRATags.extract(from: String(chars[span.range]))) != nil
+            for k in span.range where k < roles.count { roles[k] = good ? .accent : .error }
+        }
         let ph = Array(s.model.placeholder)
         if !ph.isEmpty && chars.count >= ph.count {
             let role: ThemeRole = s.gallery.active == nil ? .error : .placeholder
@@ -101,5 +110,41 @@ enum PromptPane {
             }
         }
         return roles
+    }
+
+    /// Which characters are A1111 emphasis syntax: unescaped ( ) [ ], a ":WEIGHT" before ")", and
+    /// the word BREAK (PromptEmphasis.swift in the engine reads them).
+    static func emphasisSyntax(_ chars: [Character]) -> [Bool] {
+        var out = Array(repeating: false, count: chars.count)
+        var i = 0
+        func isWordChar(_ c: Character) -> Bool { c.isLetter || c.isNumber || c == "_" }
+        while i < chars.count {
+            let c = chars[i]
+            if c == "\\" && i + 1 < chars.count { i += 2; continue }
+            if c == "(" || c == ")" || c == "[" || c == "]" {
+                out[i] = true
+            } else if c == ":" {
+                // ":" [spaces] number [spaces] ")"
+                var j = i + 1
+                while j < chars.count && chars[j] == " " { j += 1 }
+                if j < chars.count && (chars[j] == "+" || chars[j] == "-") { j += 1 }
+                let digits = j
+                while j < chars.count && (chars[j].isASCII && chars[j].isNumber || chars[j] == ".") { j += 1 }
+                let hasNumber = j > digits
+                while j < chars.count && chars[j] == " " { j += 1 }
+                if hasNumber && j < chars.count && chars[j] == ")" {
+                    for k in i...j { out[k] = true }
+                    i = j + 1
+                    continue
+                }
+            } else if c == "B", i + 5 <= chars.count, String(chars[i..<i + 5]) == "BREAK",
+                      i == 0 || !isWordChar(chars[i - 1]), i + 5 == chars.count || !isWordChar(chars[i + 5]) {
+                for k in i..<i + 5 { out[k] = true }
+                i += 5
+                continue
+            }
+            i += 1
+        }
+        return out
     }
 }

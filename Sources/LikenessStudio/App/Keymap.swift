@@ -127,7 +127,7 @@ public enum Keymap {
         KeyBinding(.anywhere, [.ctrl("s")], .saveAs, "save selected image as…"),
         KeyBinding(.anywhere, [.function(2)], .toggleHistory, "history", footer: "history"),
         KeyBinding(.anywhere, [.function(4)], .cyclePreviewMode, "preview mode"),
-        KeyBinding(.anywhere, [.function(3)], .toggleLive, "live mode: re-render drafts as you edit"),
+        KeyBinding(.anywhere, [.function(3)], .toggleLive, "live mode on/off"),
         KeyBinding(.anywhere, [.function(5)], .showLoRAs, "LoRA list", footer: "LoRAs"),
         KeyBinding(.anywhere, [.function(1)], .showHelp, "this help", footer: "help"),
         KeyBinding(.anywhere, [.ctrl("q")], .quit, "quit", footer: "quit"),

@@ -58,11 +58,14 @@ public final class LikenessPipeline: @unchecked Sendable {
     /// `prediction` overrides the file's prediction type (single files only; a folder's scheduler config states it).
     /// `vae`, a standalone VAE (file or folder, see `StandaloneVAE`), replaces the model's own.
     /// `loras` are merged into the UNet and text encoder weights as they are read.
-    public convenience init(model url: URL, prediction: PredictionType? = nil, vae: URL? = nil, loras: [LoRAApplication] = []) throws {
+    /// `precision` is the UNet's GEMM precision (ComputePrecision; fp32 is the exact path).
+    public convenience init(model url: URL, prediction: PredictionType? = nil, vae: URL? = nil, loras: [LoRAApplication] = [],
+                            precision: ComputePrecision = .fp32) throws {
         var isDir: ObjCBool = false
         let exists = FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir)
         if exists && !isDir.boolValue {
-            try self.init(checkpoint: SingleFileCheckpoint(url: url), prediction: prediction, vae: vae, loras: loras)
+            try self.init(checkpoint: SingleFileCheckpoint(url: url), prediction: prediction, vae: vae, loras: loras,
+                          precision: precision)
             return
         }
         let files = try loras.map { (try LoRAFile(url: $0.url), $0.weight) }
@@ -74,7 +77,7 @@ public final class LikenessPipeline: @unchecked Sendable {
         let textEncoder: CLIPTextModel, unet: UNet2DConditionModel
         if files.isEmpty {
             textEncoder = try CLIPTextModel(folder: folder.component("text_encoder"))
-            unet = try UNet2DConditionModel(folder: folder.component("unet"))
+            unet = try UNet2DConditionModel(folder: folder.component("unet"), precision: precision)
         } else {
             let te = ComponentFolder(folder.component("text_encoder")), un = ComponentFolder(folder.component("unet"))
             let teStore = WeightStore(source: try LoRATensorSource.wrap(
@@ -84,6 +87,7 @@ public final class LikenessPipeline: @unchecked Sendable {
             let unStore = WeightStore(source: try LoRATensorSource.wrap(
                 try un.weights(["diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.fp16.safetensors"]).source,
                 component: .unet, loras: files))
+            unStore.precision = precision
             unet = try UNet2DConditionModel(config: un.config(UNet2DConditionConfig.self), weights: unStore, configFile: un.configDisplayName)
             try unStore.finish()
         }
@@ -102,17 +106,18 @@ public final class LikenessPipeline: @unchecked Sendable {
     /// Loads the three components of a single-file checkpoint from its mapping, failing on any
     /// missing, unused or wrong-shaped tensor (named with the file's own key).
     public convenience init(checkpoint ckpt: SingleFileCheckpoint, prediction: PredictionType? = nil, vae vaeURL: URL? = nil,
-                            loras: [LoRAApplication] = []) throws {
+                            loras: [LoRAApplication] = [], precision: ComputePrecision = .fp32) throws {
         let files = try loras.map { (try LoRAFile(url: $0.url), $0.weight) }
-        func load<T>(_ source: TensorSource, _ make: (WeightStore) throws -> T) throws -> T {
+        func load<T>(_ source: TensorSource, precision: ComputePrecision = .fp32, _ make: (WeightStore) throws -> T) throws -> T {
             let store = WeightStore(source: source)
+            store.precision = precision
             let model = try make(store)
             try store.finish()
             return model
         }
         let name = ckpt.url.lastPathComponent
         let text = try load(try LoRATensorSource.wrap(ckpt.textSource(), component: .textEncoder, loras: files)) { try CLIPTextModel(config: ckpt.textConfig, weights: $0, configFile: "\(name) (text encoder)") }
-        let unet = try load(try LoRATensorSource.wrap(ckpt.unetSource(), component: .unet, loras: files)) { try UNet2DConditionModel(config: ckpt.unetConfig, weights: $0, configFile: "\(name) (UNet)") }
+        let unet = try load(try LoRATensorSource.wrap(ckpt.unetSource(), component: .unet, loras: files), precision: precision) { try UNet2DConditionModel(config: ckpt.unetConfig, weights: $0, configFile: "\(name) (UNet)") }
         let vae: AutoencoderKL
         if let vaeURL {
             vae = try StandaloneVAE.load(vaeURL)

@@ -47,6 +47,8 @@ public struct WeightLoadError: Error, Equatable, CustomStringConvertible, Locali
 public final class WeightStore {
     /// Where the tensors come from: a safetensors file, or a view of one under other names.
     public let source: TensorSource
+    /// Precision the layers loaded from this store hold their GEMM weights at (Linear, Conv2d).
+    public var precision: ComputePrecision = .fp32
     private var used: Set<String> = []
     private var problems: [WeightProblem] = []
 

@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <cstdlib>
 #include <random>
 #include <vector>
 
@@ -57,7 +58,11 @@ int main(int argc, char **argv) {
     printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     dnnl::engine eng(dnnl::engine::kind::cpu, 0);
     dnnl::stream strm(eng);
-    for (int threads : {1, 2}) {
+    // Optional arguments: thread counts to run (default 1 2), e.g. `gemm_bench 1`.
+    std::vector<int> thread_counts;
+    for (int i = 1; i < argc; i++) thread_counts.push_back(atoi(argv[i]));
+    if (thread_counts.empty()) thread_counts = {1, 2};
+    for (int threads : thread_counts) {
         openblas_set_num_threads(threads);
         omp_set_num_threads(threads);
         for (auto &s : shapes) {

@@ -8,4 +8,4 @@ mkdir -p "$out"
 clang -O3 -c Sources/CLikenessBF16/bf16gemm.c -I Sources/CLikenessBF16/include -o "$out/bf16gemm.o"
 g++ -O3 -fopenmp scripts/gemm/gemm_bench.cpp "$out/bf16gemm.o" -I Sources/CLikenessBF16/include \
     -ldnnl -lopenblas -o "$out/gemm_bench"
-"$out/gemm_bench"
+"$out/gemm_bench" "$@"

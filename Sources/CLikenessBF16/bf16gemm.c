@@ -2,8 +2,8 @@
  *
  * Micro-kernel: a 6 x 64 tile of C in 24 zmm accumulators; per pair of k it loads four B
  * vectors (16 columns x 2 k each) and broadcasts one (k, k+1) pair of each of six A rows, then
- * issues 24 vdpbf16ps (each 32 multiply-adds). B is cache-blocked in KC-pair slices of one panel
- * (64 columns x 256 k = 32 KB, L1) swept over all row tiles of A (m x 256 k, L2).
+ * issues 24 vdpbf16ps (each 32 multiply-adds). B is cache-blocked in KCP-pair slices of one panel
+ * (64 columns x 256 k = 32 KB, L1); see lk_bf16_gemm for the loop orders.
  * Only the functions marked LK_BF16_TARGET use AVX-512 instructions; they run only after
  * lk_bf16_supported() said yes, so the library loads and works on any x86-64 (and elsewhere). */
 #include "likeness_bf16.h"
@@ -22,7 +22,6 @@
 #define MR LK_BF16_MR
 #define NR LK_BF16_NR
 #define KCP 128 /* pairs of k per cache block */
-#define MC 192  /* rows per block when B is pre-packed (a multiple of MR) */
 
 uint16_t lk_bf16_from_float(float x) {
     uint32_t u;
@@ -243,6 +242,15 @@ LK_BF16_TARGET static void kernel_avx(const uint16_t *a, size_t lda, const uint1
 
 /* ---- driver ----------------------------------------------------------------------------- */
 
+static inline void tile(int fast, const uint16_t *a, size_t lda, const uint16_t *b, size_t kc, float *c, size_t ldc,
+                        int mv, int nv, int accumulate) {
+#if LK_HAVE_X86
+    if (fast) { kernel_avx(a, lda, b, kc, c, ldc, mv, nv, accumulate); return; }
+#endif
+    (void)fast;
+    kernel_scalar(a, lda, b, kc, c, ldc, mv, nv, accumulate);
+}
+
 void lk_bf16_gemm(size_t m, size_t n, size_t k,
                   const uint16_t *a16, size_t lda16,
                   const float *b, size_t ldb,
@@ -259,38 +267,44 @@ void lk_bf16_gemm(size_t m, size_t n, size_t k,
     uint16_t slice[KCP * NR * 2] __attribute__((aligned(64)));
     size_t panels = (n + NR - 1) / NR;
     (void)pb_n;
-    /* Rows in blocks of MC, so A's slice of one k block (MC x 256 bfloat16) stays in L2 while
-     * the B slices stream past it. Activations packed on the fly are packed once per k block,
-     * so then all rows form one block (A of a convolution's weights: Cout <= 1280 rows fits). */
-    size_t mc = pb ? MC : m;
-    for (size_t ib = 0; ib < m; ib += mc) {
-      size_t mend = m - ib < mc ? m : ib + mc;
-      for (size_t p0 = 0; p0 < kp; p0 += KCP) {
+    if (pb) {
+        /* Packed weights: rows in blocks whose A (mc x k bfloat16, about 256 KB) stays in L2; for
+         * each column panel the whole k is swept (B slices stream from the packed weights) while
+         * the mc x 64 block of C stays in cache across the k blocks. */
+        size_t mc = (size_t)(256 * 1024) / (kp * 4) / MR * MR;
+        if (mc < 4 * MR) mc = 4 * MR;
+        if (mc > 1020) mc = 1020;
+        for (size_t ib = 0; ib < m; ib += mc) {
+            size_t mend = m - ib < mc ? m : ib + mc;
+            for (size_t np = 0; np < panels; np++) {
+                size_t j0 = np * NR, nv = n - j0 < NR ? n - j0 : NR;
+                const uint16_t *panel = pb + ((n0 + j0) / NR) * kp * NR * 2;
+                for (size_t p0 = 0; p0 < kp; p0 += KCP) {
+                    size_t kc = kp - p0 < KCP ? kp - p0 : KCP;
+                    int accumulate = p0 > 0 || beta != 0;
+                    for (size_t i0 = ib; i0 < mend; i0 += MR)
+                        tile(fast, a16 + i0 * lda16 + 2 * p0, lda16, panel + p0 * NR * 2, kc, c + i0 * ldc + j0, ldc,
+                             (int)(mend - i0 < MR ? mend - i0 : MR), (int)nv, accumulate);
+                }
+            }
+        }
+        return;
+    }
+    /* Activations packed on the fly (a convolution's im2col patches): each slice of B is packed
+     * once and swept over all rows of A (a convolution's weights, Cout <= 1280 rows x 256 k in L2). */
+    for (size_t p0 = 0; p0 < kp; p0 += KCP) {
         size_t kc = kp - p0 < KCP ? kp - p0 : KCP;
         int accumulate = p0 > 0 || beta != 0;
         for (size_t np = 0; np < panels; np++) {
             size_t j0 = np * NR, nv = n - j0 < NR ? n - j0 : NR;
-            const uint16_t *bs;
-            if (pb) {
-                bs = pb + ((n0 + j0) / NR) * kp * NR * 2 + p0 * NR * 2;
-            } else {
 #if LK_HAVE_X86
-                if (fast) pack_b_slice_avx(b, ldb, k, p0, kc, j0, nv, slice);
-                else
+            if (fast) pack_b_slice_avx(b, ldb, k, p0, kc, j0, nv, slice);
+            else
 #endif
-                    pack_b_slice_scalar(b, ldb, k, p0, kc, j0, nv, slice);
-                bs = slice;
-            }
-            for (size_t i0 = ib; i0 < mend; i0 += MR) {
-                int mv = (int)(mend - i0 < MR ? mend - i0 : MR);
-                const uint16_t *ai = a16 + i0 * lda16 + 2 * p0;
-                float *ci = c + i0 * ldc + j0;
-#if LK_HAVE_X86
-                if (fast) { kernel_avx(ai, lda16, bs, kc, ci, ldc, mv, (int)nv, accumulate); continue; }
-#endif
-                kernel_scalar(ai, lda16, bs, kc, ci, ldc, mv, (int)nv, accumulate);
-            }
+                pack_b_slice_scalar(b, ldb, k, p0, kc, j0, nv, slice);
+            for (size_t i0 = 0; i0 < m; i0 += MR)
+                tile(fast, a16 + i0 * lda16 + 2 * p0, lda16, slice, kc, c + i0 * ldc + j0, ldc,
+                     (int)(m - i0 < MR ? m - i0 : MR), (int)nv, accumulate);
         }
-      }
     }
 }

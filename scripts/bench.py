@@ -193,7 +193,7 @@ print(json.dumps({"load_s": t1 - t0, "median": t2 - t1, "peak_rss_bytes": int(hw
 
 
 def bench_precision(folder: Path, threads: int, repeats: int) -> list:
-    """Compute precision (issue: half precision on AVX512-BF16): the SD-1.5-size UNet step at
+    """Compute precision (bf16 on AVX512-BF16): the SD-1.5-size UNet step at
     Swift fp32 and bf16 against PyTorch fp32 and PyTorch bf16 autocast, all in this run; then one
     512x512 image (2 DDIM steps, guidance 5) from a float16 folder in a fresh process per side,
     with its load time and peak RSS (the child's VmHWM). Returns Markdown lines."""

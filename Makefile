@@ -6,13 +6,15 @@ PY := $(VENV)/bin/python
 SYSTEM_PACKAGES := libopenblas-dev libsixel-dev libncursesw5-dev libpng-dev libjpeg-dev tmux
 # make screenshots: a real sixel xterm on a virtual screen (../shared/tools/xterm-shot.sh style).
 SCREENSHOT_PACKAGES := xterm xvfb imagemagick xdotool
+# make bench-gemm: oneDNN's bf16 matmul as the reference for the engine's bf16 GEMM kernel.
+GEMM_BENCH_PACKAGES := libdnnl-dev libopenblas-dev g++
 MODEL ?= Models/toybox
 RUN_DIR ?= runs/toybox
 export OMP_NUM_THREADS ?= 2
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_VERBOSITY := error
 
-.PHONY: run test test-swift test-python test-large bench deps system-deps screenshot-deps screenshots venv fixtures build release train-toybox train-toybox-quick clean
+.PHONY: run test test-swift test-python test-large bench bench-gemm deps system-deps screenshot-deps screenshots venv fixtures build release train-toybox train-toybox-quick clean
 
 ## Install what is missing --------------------------------------------------------------
 
@@ -21,6 +23,9 @@ system-deps:
 
 screenshot-deps:
 	@$(MAKE) --no-print-directory apt-install PACKAGES="$(SCREENSHOT_PACKAGES)"
+
+gemm-bench-deps:
+	@$(MAKE) --no-print-directory apt-install PACKAGES="$(GEMM_BENCH_PACKAGES)"
 
 apt-install:
 	@missing=""; for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -84,6 +89,10 @@ screenshots: screenshot-deps release
 
 bench: deps release
 	$(PY) scripts/bench.py
+
+# GEMM shapes of the SD-1.5 UNet: OpenBLAS sgemm, oneDNN bf16 and the engine's bf16 kernel (docs/BENCHMARKS.md).
+bench-gemm: gemm-bench-deps
+	scripts/gemm/run.sh
 
 ## Training -----------------------------------------------------------------------------
 

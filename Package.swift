@@ -29,9 +29,17 @@ let package = Package(
             path: "Sources/CLikenessKernels",
             cSettings: [.unsafeFlags(["-O3"])]
         ),
+        // bfloat16 GEMM (ComputePrecision.bf16). Its AVX512-BF16 functions carry
+        // __attribute__((target("avx512bf16,..."))) (the per-function form of -mavx512bf16) and run
+        // only after a CPUID check, so the rest of the library stays baseline x86-64.
+        .target(
+            name: "CLikenessBF16",
+            path: "Sources/CLikenessBF16",
+            cSettings: [.unsafeFlags(["-O3"])]
+        ),
         .target(
             name: "LikenessEngine",
-            dependencies: ["CBLAS", "CLikenessKernels"],
+            dependencies: ["CBLAS", "CLikenessKernels", "CLikenessBF16"],
             path: "Sources/LikenessEngine",
             // The CLIP BPE merges (MIT) for single-file checkpoints, which carry no tokenizer.
             resources: [.copy("Resources/clip-bpe")],

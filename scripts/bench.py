@@ -162,6 +162,92 @@ def bench_folder(name: str, folder: Path, latent: int, repeats: int, rows: list,
         rows.append((f"Whole image, {name} (25 DDIM steps, guidance 5)", float("nan"), median(pt), sw["median"]))
 
 
+def make_sd15_fp16(src: Path, folder: Path):
+    """The random SD-1.5 folder with every component saved as float16 (as SD-1.5 is shipped)."""
+    if (folder / "done").exists():
+        return
+    import shutil
+
+    from diffusers import AutoencoderKL, UNet2DConditionModel
+    from transformers import CLIPTextModel
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, cls in [("unet", UNet2DConditionModel), ("text_encoder", CLIPTextModel), ("vae", AutoencoderKL)]:
+        cls.from_pretrained(src / name, torch_dtype=torch.float16).save_pretrained(folder / name)
+    for name in ["tokenizer", "scheduler"]:
+        shutil.copytree(src / name, folder / name, dirs_exist_ok=True)
+    shutil.copy(src / "model_index.json", folder / "model_index.json")
+    (folder / "done").write_text("ok")
+
+
+def child_json(cmd: list, env=None) -> dict:
+    """Runs `cmd` in a fresh process, which reports its own peak RSS (VmHWM: getrusage's ru_maxrss
+    would include this Python process's, carried over fork and exec); its last stdout line as JSON."""
+    p = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, env=env)
+    if p.returncode != 0:
+        raise SystemExit(f"{' '.join(map(str, cmd))} failed:\n{p.stderr}")
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+DIFFUSERS_IMAGE = r"""
+import json, sys, time, torch
+from diffusers import DDIMScheduler, StableDiffusionPipeline
+torch.set_num_threads(int(sys.argv[4]))
+t0 = time.perf_counter()
+pipe = StableDiffusionPipeline.from_pretrained(sys.argv[1], torch_dtype=torch.float32, safety_checker=None,
+                                               requires_safety_checker=False)
+pipe.scheduler = DDIMScheduler.from_config(pipe.scheduler.config)
+t1 = time.perf_counter()
+size, steps = int(sys.argv[2]), int(sys.argv[3])
+pipe("a red star on the beach, at the left", num_inference_steps=steps, guidance_scale=5.0, height=size, width=size,
+     generator=torch.Generator().manual_seed(0))
+t2 = time.perf_counter()
+hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM:")][0].split()[1]
+print(json.dumps({"load_s": t1 - t0, "median": t2 - t1, "peak_rss_bytes": int(hwm) * 1024}))
+"""
+
+
+def bench_precision(folder: Path, threads: int, repeats: int) -> list:
+    """Compute precision (bf16 on AVX512-BF16): the SD-1.5-size UNet step at
+    Swift fp32 and bf16 against PyTorch fp32 and PyTorch bf16 autocast, all in this run; then one
+    512x512 image (2 DDIM steps, guidance 5) from a float16 folder in a fresh process per side,
+    with its load time and peak RSS (the child's VmHWM). Returns Markdown lines."""
+    from diffusers import UNet2DConditionModel
+
+    unet = UNet2DConditionModel.from_pretrained(folder / "unet", torch_dtype=torch.float32).eval()
+    x, cond = torch_randn((2, 4, 64, 64), 0), torch_randn((2, 77, 768), 1)
+    with torch.no_grad():
+        f = lambda: unet(x, 500, encoder_hidden_states=cond).sample  # noqa: E731
+        gf = flops(f)
+        pt32 = median(measure(repeats, f))
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            pt16 = median(measure(repeats, f))
+    del unet
+    sw32 = swift("unet", folder, 64, 2, repeats, "fp32")["median"]
+    sw16 = swift("unet", folder, 64, 2, repeats, "bf16")
+    if sw16.get("precision") != "bf16":
+        print("note: this CPU has no AVX512-BF16; the bf16 row ran as fp32", file=sys.stderr)
+    sw16 = sw16["median"]
+    lines = ["## Compute precision (bf16 on AVX512-BF16)", "",
+             f"UNet step, SD-1.5 size, random weights (64x64 latents, batch 2, {gf:.0f} GFLOP), {threads} threads, "
+             "one after the other in the same run:", "",
+             "| side | s | GFLOP/s | / PyTorch fp32 time |", "| --- | ---: | ---: | ---: |"]
+    for what, t in [("PyTorch fp32", pt32), ("PyTorch bf16 autocast", pt16), ("Swift fp32", sw32), ("Swift bf16", sw16)]:
+        lines.append(f"| {what} | {t:.2f} | {gf / t:.0f} | {t / pt32:.2f} |")
+    lines += ["", f"Swift bf16 / PyTorch bf16 autocast time: {sw16 / pt16:.2f}; Swift bf16 / Swift fp32: {sw16 / sw32:.2f}.", ""]
+
+    fp16 = folder.parent / (folder.name + "-fp16")
+    make_sd15_fp16(folder, fp16)
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    lines += ["One 512x512 image (2 DDIM steps, guidance 5) from the float16 folder, a fresh process each:", "",
+              "| side | load s | generate s | peak RSS GB |", "| --- | ---: | ---: | ---: |"]
+    for what, cmd in [("Swift fp32", [SWIFT, "image", fp16, 512, 2, "fp32"]),
+                      ("Swift bf16", [SWIFT, "image", fp16, 512, 2, "bf16"]),
+                      ("diffusers fp32", [sys.executable, "-c", DIFFUSERS_IMAGE, fp16, 512, 2, threads])]:
+        r = child_json(cmd, env)
+        lines.append(f"| {what} | {r['load_s']:.1f} | {r['median']:.1f} | {r['peak_rss_bytes'] / 1e9:.2f} |")
+    return lines + [""]
+
+
 def bench_jobs(name: str, folder: Path, size: int, steps: int, cancel_steps: int, jobs: list, encode: bool):
     """The job layer: N seeds in one batched job against N one-seed jobs, cancel latency, the
     wake-up latency of a thread sleeping 5 ms while a job runs (a front end's UI thread), and the
@@ -440,6 +526,8 @@ def main():
     ap.add_argument("--only-few-step", action="store_true",
                     help="only the few-step rows (LCM + TAESD), replacing just their section of docs/BENCHMARKS.md")
     ap.add_argument("--only-single-file", action="store_true", help="only the single-file and LoRA rows")
+    ap.add_argument("--only-precision", action="store_true",
+                    help="only the compute-precision rows; updates their section of docs/BENCHMARKS.md")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     os.environ["OPENBLAS_NUM_THREADS"] = str(args.threads)
@@ -456,6 +544,12 @@ def main():
         write_single_file_section(section)
         print("\n".join(section))
         return
+    if args.only_precision or not args.skip_sd:
+        sd = BENCH / "sd15-random"
+        make_sd15(sd)
+        write_precision_section(bench_precision(sd, args.threads, args.repeats_sd), args)
+        if args.only_precision:
+            return
 
     rows: list = []
     n = 2048
@@ -530,6 +624,23 @@ def main():
         lines += [marker + old.split(marker, 1)[1].rstrip("\n"), ""]
     doc.write_text("\n".join(lines))
     print("\n".join(lines))
+
+
+def write_precision_section(lines: list, args):
+    """Puts the precision section into docs/BENCHMARKS.md between its markers (below the notes
+    marker, so a full run keeps it), with the command and date."""
+    doc = ROOT / "docs" / "BENCHMARKS.md"
+    begin, end = "<!-- precision: written by scripts/bench.py -->", "<!-- /precision -->"
+    cmd = "python scripts/bench.py --only-precision" if args.only_precision else "make bench"
+    body = [begin, *lines[:1], "", f"Produced by `{cmd}` (threads {args.threads}, repeats {args.repeats_sd}) on "
+            f"{datetime.date.today().isoformat()}.", "", *lines[2:], end]
+    old = doc.read_text() if doc.exists() else ""
+    if begin in old and end in old:
+        new = old.split(begin, 1)[0] + "\n".join(body) + old.split(end, 1)[1]
+    else:
+        new = old.rstrip("\n") + "\n\n" + "\n".join(body) + "\n"
+    doc.write_text(new)
+    print("\n".join(body))
 
 
 if __name__ == "__main__":

@@ -86,6 +86,12 @@ public struct GenerationSpec: Equatable, Sendable, Codable {
     public var loras: [LoRAWeight] = []
     /// Pairs kept as they were read (informational keys such as Version).
     public var extra: [ParameterPair] = []
+    /// The UNet's compute precision (a load setting, not written to the PNG): nil is
+    /// `ComputePrecision.preferred`, bf16 where the CPU has AVX512-BF16, else fp32.
+    public var precision: ComputePrecision?
+
+    /// The precision a model is loaded at for this spec.
+    public var resolvedPrecision: ComputePrecision { precision ?? .preferred }
 
     public init(prompt: String) { self.prompt = prompt }
 
@@ -195,6 +201,7 @@ public struct GenerationSpec: Equatable, Sendable, Codable {
         if let v = other.latents { latents = v }
         if let v = other.strength { strength = v }
         if !other.loras.isEmpty { loras = other.loras }
+        if let v = other.precision { precision = v }
     }
 
     /// `name: 0.8, other: 1` (Fooocus's A1111-layout key `Lora weights`); a LoRA without a weight is

@@ -25,10 +25,13 @@ struct StudioCommand: ParsableCommand {
     var theme: String?
     @Option(help: "Compute threads for generation (default: all cores).")
     var threads: Int?
+    @Option(help: "The UNet's compute precision: fp32 (exact) or bf16 (AVX512-BF16; fp32 on CPUs without it). Default: bf16 where the CPU has it.")
+    var precision: String?
 
     func run() throws {
         let status = StudioApp.run(StudioOptions(model: model, gallery: gallery, outputs: outputs, preview: preview,
-                                                 theme: theme, threads: threads, prediction: prediction, vae: vae, loras: loras))
+                                                 theme: theme, threads: threads, prediction: prediction, vae: vae, loras: loras,
+                                                 precision: precision))
         if status != 0 { throw ExitCode(status) }
     }
 }

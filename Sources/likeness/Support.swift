@@ -21,14 +21,16 @@ extension LikenessCLI {
 
 /// Loads a model folder or a single-file checkpoint, exiting with the loader's message on failure.
 /// For a single file, says on standard error which architecture and prediction type are used.
-func loadPipeline(_ path: String, prediction: String? = nil, vae: String? = nil, loras: [LoRAApplication] = []) -> LikenessPipeline {
+func loadPipeline(_ path: String, prediction: String? = nil, vae: String? = nil, loras: [LoRAApplication] = [],
+                  precision: ComputePrecision = .fp32) -> LikenessPipeline {
     var choice: PredictionType?
     if let prediction {
         guard let p = PredictionType(flag: prediction) else { fail("--prediction must be epsilon or v, got \(prediction)") }
         choice = p
     }
     let pipeline: LikenessPipeline
-    do { pipeline = try LikenessPipeline(model: URL(fileURLWithPath: path), prediction: choice, vae: vae.map { URL(fileURLWithPath: $0) }, loras: loras) } catch { fail("\(error)") }
+    do { pipeline = try LikenessPipeline(model: URL(fileURLWithPath: path), prediction: choice, vae: vae.map { URL(fileURLWithPath: $0) }, loras: loras,
+                                                   precision: precision) } catch { fail("\(error)") }
     if let ckpt = pipeline.checkpoint {
         FileHandle.standardError.write(Data("likeness: \(ckpt.url.lastPathComponent): \(ckpt.version.rawValue) single file, prediction \(pipeline.predictionNote ?? "?")\n".utf8))
     }

@@ -109,7 +109,7 @@ final class LikenessCLITests: XCTestCase {
 
         // The PNG holds exactly the engine's pixels for the same request.
         let image = try RGBImage(contentsOf: output)
-        let pipe = try LikenessPipeline(folder: URL(fileURLWithPath: model))
+        let pipe = try LikenessPipeline(model: URL(fileURLWithPath: model), precision: .preferred) // the CLI's default
         var r = GenerationRequest(prompt: prompt)
         r.negativePrompt = "a small heart"
         r.steps = 3
@@ -120,6 +120,42 @@ final class LikenessCLITests: XCTestCase {
         XCTAssertEqual(image.width, result.pixels.width)
         XCTAssertEqual(image.height, result.pixels.height)
         XCTAssertEqual(image.pixels, result.pixels.bytes, "the CLI's PNG differs from the engine's image")
+    }
+
+    /// --precision fp32 gives exactly the engine's fp32 image; bf16 (where the CPU runs it) gives
+    /// another image close to it; an unknown precision is one clear error.
+    func testPrecisionFlag() throws {
+        let model = try fixture("toy-a")
+        func generate(_ precision: String) throws -> (Run, URL) {
+            let out = tmp.appendingPathComponent("precision-\(precision).png")
+            let run = try likeness(["generate", "--model", model, "--prompt", "a red star", "--steps", "2", "--seed", "5",
+                                    "--precision", precision, "--output", out.path,
+                                    "--threads", "\(ComputeThreads.count)"]) // as the engine below, so the sums match
+            return (run, out)
+        }
+        let (run32, out32) = try generate("fp32")
+        XCTAssertEqual(run32.status, 0, run32.stderr)
+        let pipe = try LikenessPipeline(model: URL(fileURLWithPath: model), precision: .fp32)
+        var r = GenerationRequest(prompt: "a red star")
+        r.steps = 2
+        r.seed = 5
+        let fp32Image = try RGBImage(contentsOf: out32)
+        XCTAssertEqual(fp32Image.pixels, try pipe.generate(r).pixels.bytes, "--precision fp32 differs from the engine's fp32 image")
+
+        let (run16, out16) = try generate("bf16")
+        XCTAssertEqual(run16.status, 0, run16.stderr)
+        let bf16Image = try RGBImage(contentsOf: out16)
+        if ComputePrecision.bf16Supported {
+            XCTAssertNotEqual(bf16Image.pixels, fp32Image.pixels, "--precision bf16 gave the fp32 image")
+        } else {
+            XCTAssertEqual(bf16Image.pixels, fp32Image.pixels, "without AVX512-BF16, bf16 runs as fp32")
+        }
+        let close = zip(bf16Image.pixels, fp32Image.pixels).filter { abs(Int($0) - Int($1)) <= 8 }.count
+        XCTAssertGreaterThan(Double(close) / Double(fp32Image.pixels.count), 0.95, "bf16 image far from fp32")
+
+        let bad = try likeness(["generate", "--model", model, "--prompt", "a red star", "--precision", "fp16"])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("--precision must be fp32 or bf16, got fp16"), bad.stderr)
     }
 
     func testGenerateWithObject() throws {
@@ -139,7 +175,7 @@ final class LikenessCLITests: XCTestCase {
         XCTAssertEqual([image.width, image.height], [48, 32])
 
         // Same pixels as the engine with the object encoded from the same PNG.
-        let pipe = try LikenessPipeline(folder: URL(fileURLWithPath: model))
+        let pipe = try LikenessPipeline(model: URL(fileURLWithPath: model), precision: .preferred) // the CLI's default
         let ref = try RGBImage(contentsOf: URL(fileURLWithPath: reference))
         let pixels = try XCTUnwrap(Tensor(shape: [1, 3, 64, 64], storage: ref.toCHWFloats(range: .zeroToOne)))
         var r = GenerationRequest(prompt: "a large <obj> in the snow")

@@ -97,7 +97,7 @@ extension LikenessCLITests {
         // The same LoRAs through the engine give the same image; a different weight another.
         let pipe = try LikenessPipeline(model: URL(fileURLWithPath: model), loras: [
             LoRAApplication(url: URL(fileURLWithPath: peft), weight: 0.5),
-            LoRAApplication(url: folder.appendingPathComponent("style.safetensors"), weight: 0.8)])
+            LoRAApplication(url: folder.appendingPathComponent("style.safetensors"), weight: 0.8)], precision: .preferred)
         var r = GenerationRequest(prompt: "a (red:1.2) cat ")
         r.emphasis = true
         r.seeds = [3]; r.steps = 2; r.width = 64; r.height = 64

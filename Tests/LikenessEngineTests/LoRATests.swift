@@ -6,7 +6,9 @@
 // again without LoRAs gives the original weights. LoRAs that do not fit: clear errors.
 // Switching LoRAs or weights between jobs of one engine (merged in place, originals read again
 // from the file) gives bit for bit the image of a fresh load with those LoRAs, rewriting only the
-// tensors the LoRAs touch; a LoRA that does not fit leaves the weights as they were.
+// tensors the LoRAs touch; a LoRA that does not fit leaves the weights as they were. At bf16
+// (the UNet's weights held as packed bfloat16) switching 0.5 -> 1.0 -> none also equals a fresh
+// bf16 load bit for bit, and the LoRA changes the image.
 
 import Foundation
 import XCTest
@@ -170,6 +172,52 @@ final class LoRATests: XCTestCase {
         let forward = try run(engine, request(meta, loras: pair)).get()
         let backward = try run(engine, request(meta, loras: pair.reversed())).get()
         XCTAssertEqual(forward.image.maxAbsDifference(backward.image), 0, "LoRA order")
+    }
+
+    /// At bf16 the UNet's linear and convolution weights are held as packed bfloat16 (no float32
+    /// copy): a merge converts the merged float32 values into those matrices, as a load does, so
+    /// switching gives bit for bit the image of a fresh bf16 load with the same LoRAs.
+    func testSwitchingLoRAsAtBF16EqualsAFreshBF16Load() throws {
+        try XCTSkipUnless(ComputePrecision.bf16Supported, "this CPU has no AVX512-BF16: bf16 runs as fp32")
+        let meta = try JSONDecoder().decode(Meta.self, from: Data(contentsOf: SingleFileFixtures.url("expected.json")))
+        let model = try SingleFileFixtures.url("sd1.safetensors")
+        let kohya = try SingleFileFixtures.url("lora-kohya.safetensors")
+        let pipe = try LikenessPipeline(model: model, precision: .bf16)
+        XCTAssertEqual(pipe.unet.precision, .bf16)
+        // The UNet's GEMM weights are kept for merging as the layers' bfloat16 matrices, not as float32 copies.
+        let store = WeightStore(source: try XCTUnwrap(pipe.checkpoint).unetSource())
+        store.keepsTaken = true
+        store.precision = .bf16
+        _ = try UNet2DConditionModel(config: try XCTUnwrap(pipe.checkpoint).unetConfig, weights: store)
+        let held = store.taken.values
+        XCTAssertGreaterThan(held.filter { if case .bf16 = $0 { return true } else { return false } }.count, 0)
+        XCTAssertEqual(held.filter { if case .fp32(let t) = $0 { return t.rank >= 2 } else { return false } }.count, 0,
+                       "a float32 copy of a 2-D or 4-D weight kept at bf16")
+
+        let engine = GenerationEngine(pipeline: pipe, threads: 2, workerNice: 0)
+        let plain = try run(engine, request(meta, loras: [])).get()
+        var images: [String: Tensor] = [:]
+        for (label, loras) in [("kohya 0.5", [LoRAApplication(url: kohya, weight: 0.5)]),
+                               ("kohya 1.0", [LoRAApplication(url: kohya, weight: 1)]),
+                               ("none", [LoRAApplication]())] {
+            let switched = try run(engine, request(meta, loras: loras)).get()
+            XCTAssertEqual(pipe.loras, loras, label)
+            let fresh = try LikenessPipeline(model: model, loras: loras, precision: .bf16).generate(request(meta, loras: nil))
+            XCTAssertEqual(try XCTUnwrap(switched.image.maxAbsDifference(fresh.image)), 0,
+                           label + ": switched between jobs vs a fresh bf16 load, max-abs")
+            images[label] = switched.image
+        }
+        XCTAssertEqual(images["none"]!.maxAbsDifference(plain.image), 0, "back to no LoRA: the loaded weights")
+        for label in ["kohya 0.5", "kohya 1.0"] {
+            XCTAssertGreaterThan(try XCTUnwrap(images[label]!.maxAbsDifference(plain.image)), 1e-3, label + ": the LoRA changes the bf16 image")
+        }
+        // The merge is the fp32 merge, rounded: the bf16 image with the LoRA is nearer the fp32 image
+        // with it than the bf16 image without it.
+        let fp32 = try LikenessPipeline(model: model, loras: [LoRAApplication(url: kohya, weight: 1)]).generate(request(meta, loras: nil))
+        let rounding = try XCTUnwrap(images["kohya 1.0"]!.maxAbsDifference(fp32.image))
+        let change = try XCTUnwrap(images["kohya 1.0"]!.maxAbsDifference(plain.image))
+        print("bf16 LoRA kohya 1.0: max-abs vs the fp32 image with it \(rounding), vs the bf16 image without it \(change)")
+        XCTAssertLessThan(rounding, change / 2, "bf16 vs fp32 with the LoRA: \(rounding); the LoRA's change: \(change)")
     }
 
     func testALoRAThatDoesNotFitLeavesTheWeights() throws {

@@ -158,18 +158,21 @@ public final class LoRAFile {
 
 /// The UNet's and text encoder's weights as loaded, with LoRAs merged into them in place.
 /// The model keeps the tensors it was built with; this holds the same tensors (the same storage)
-/// by name, and the sources they were read from. Applying a set of LoRAs rewrites only the
-/// tensors that the previous or the new set touches: each is read again from its source (the
-/// original, bit for bit: the file is mapped, nothing is kept twice) and the new LoRAs' changes
-/// are added. Every LoRA is checked against the model before any weight is written, so a LoRA
+/// by name, and the sources they were read from. At `bf16` the UNet's linear and convolution
+/// weights are held as the layers' bfloat16 matrices: the merged float32 values are converted
+/// into them in place, as a load converts them (a switch equals a fresh bf16 load bit for bit).
+/// Applying a set of LoRAs rewrites only the tensors that the previous or the new set touches:
+/// each is read again from its source (the original, bit for bit: the file is mapped, nothing is
+/// kept twice) and the new LoRAs' changes are added. Every LoRA is checked against the model before any weight is written, so a LoRA
 /// that does not fit leaves the weights as they were. Callers apply between jobs (the engine's
 /// job thread does it before a job starts), so no job sees half-merged weights.
 final class LoRAMerger {
     struct Part {
         var component: LoRAComponent
         var source: TensorSource
-        /// The tensors the model holds, by name in `source` (same storage as the model's).
-        var live: [String: Tensor]
+        /// The weights the model holds, by name in `source`: float32 tensors sharing the model's
+        /// storage, or the bfloat16 matrices of its layers at `bf16` precision.
+        var live: [String: HeldWeight]
     }
 
     private let parts: [Part]
@@ -248,7 +251,11 @@ final class LoRAMerger {
             }
             values.withUnsafeMutableBufferPointer { v in sum.withUnsafeBufferPointer { d in for i in 0..<v.count { v[i] += d[i] } } }
         }
-        part.live[name]!.overwriteSharedStorage(with: values)
+        switch part.live[name]! {
+        case .fp32(let tensor): tensor.overwriteSharedStorage(with: values)
+        // bf16: the merged float32 values converted into the layer's matrix, as a load converts them.
+        case .bf16(let matrix): matrix.overwrite(with: values)
+        }
         tensorsRewritten += 1
     }
 

@@ -37,11 +37,21 @@ extension Ops {
     public static func conv2d(
         _ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int, padding: Padding2D
     ) -> Tensor {
+        conv2d(x, weight: .fp32(weight), bias: bias, stride: stride, padding: padding)
+    }
+
+    /// conv2d with the weight held for a precision: float32 (sgemm) or bfloat16 rows
+    /// [Cout, Cin*kH*kW] (the im2col patches rounded to bfloat16 as the kernel packs them).
+    public static func conv2d(
+        _ x: Tensor, weight gemmWeight: GEMMWeight, bias: Tensor? = nil, stride: Int, padding: Padding2D
+    ) -> Tensor {
         let profileStart = OpProfile.start(); defer { OpProfile.stop("conv2d", profileStart) }
-        precondition(x.rank == 4 && weight.rank == 4, "conv2d: input \(x.shape), weight \(weight.shape)")
+        precondition(x.rank == 4, "conv2d: input \(x.shape)")
         let batch = x.shape[0], cin = x.shape[1], h = x.shape[2], w = x.shape[3]
-        let cout = weight.shape[0], kh = weight.shape[2], kw = weight.shape[3]
-        precondition(weight.shape[1] == cin, "conv2d: weight \(weight.shape) expects \(weight.shape[1]) input channels, got \(cin)")
+        let wshape = gemmWeight.shape
+        precondition(wshape.count == 4, "conv2d: weight \(wshape)")
+        let cout = wshape[0], kh = wshape[2], kw = wshape[3]
+        precondition(wshape[1] == cin, "conv2d: weight \(wshape) expects \(wshape[1]) input channels, got \(cin)")
         precondition(stride >= 1)
         if let bias { precondition(bias.shape == [cout], "conv2d: bias \(bias.shape) != [\(cout)]") }
         let hp = h + padding.top + padding.bottom, wp = w + padding.left + padding.right
@@ -53,8 +63,20 @@ extension Ops {
         return Tensor(shape: [batch, cout, ho, wo]) { out in
             guard let o = out.baseAddress else { return }
             x.withUnsafeBufferPointer { xb in
-            weight.withUnsafeBufferPointer { wb in
-                let xp = xb.baseAddress!, wpt = wb.baseAddress!
+            withGEMMWeight(gemmWeight) { wgemm in
+                let xp = xb.baseAddress!
+                /// C [Cout, n] (+)= W · B for B [kdim, n] float32 with row stride ldb.
+                func gemm(n: Int, b: UnsafePointer<Float>, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
+                          parallel: Bool = true) {
+                    switch wgemm {
+                    case .fp32(let wpt):
+                        sgemm(m: cout, n: n, k: kdim, a: wpt, lda: kdim, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc,
+                              parallel: parallel)
+                    case .bf16(let a16, let lda16):
+                        bf16gemm(m: cout, n: n, k: kdim, a16: a16, lda16: lda16, b: b, ldb: ldb, pb: nil,
+                                 beta: beta, c: c, ldc: ldc, parallel: parallel)
+                    }
+                }
                 let direct = kh == 1 && kw == 1 && stride == 1 && padding == .uniform(0)
                 if batch > 1 && outPlane <= batchMergePlane && kdim * batch * outPlane <= im2colMaxFloats {
                     // Small planes: one sgemm over all images (N = batch·plane), so the weights
@@ -72,7 +94,7 @@ extension Ops {
                                    row0: 0, rows: ho, wo: wo, col: col + b * outPlane, ldcol: n)
                         }
                     }
-                    sgemm(m: cout, n: n, k: kdim, a: wpt, lda: kdim, b: col, ldb: n, c: tmp, ldc: n)
+                    gemm(n: n, b: col, ldb: n, beta: 0, c: tmp, ldc: n)
                     let biasValues = bias?.storage
                     parallelFor(cout, minChunk: max(1, 16384 / max(1, n))) { c in
                         let bv: Float = biasValues?[c] ?? 0
@@ -107,8 +129,7 @@ extension Ops {
                         let beta: Float = bias == nil ? 0 : 1
                         let xbatch = xp + b * cin * inPlane
                         if direct {
-                            sgemm(m: cout, n: outPlane, k: cin, a: wpt, lda: cin,
-                                  b: xbatch, ldb: inPlane, beta: beta, c: ob, ldc: outPlane)
+                            gemm(n: outPlane, b: xbatch, ldb: inPlane, beta: beta, c: ob, ldc: outPlane)
                             continue
                         }
                         if perThreadBands {
@@ -121,8 +142,7 @@ extension Ops {
                                     let n = rows * wo
                                     im2col(xbatch, h: h, w: w, cin: cin, kh: kh, kw: kw, stride: stride,
                                            padding: padding, row0: row0, rows: rows, wo: wo, col: cp, ldcol: n)
-                                    sgemm(m: cout, n: n, k: kdim, a: wpt, lda: kdim, b: cp, ldb: n,
-                                          beta: beta, c: ob + row0 * wo, ldc: outPlane, parallel: false)
+                                    gemm(n: n, b: cp, ldb: n, beta: beta, c: ob + row0 * wo, ldc: outPlane, parallel: false)
                                     band += threads
                                 }
                             }
@@ -135,14 +155,29 @@ extension Ops {
                             let n = rows * wo
                             im2col(xbatch, h: h, w: w, cin: cin, kh: kh, kw: kw, stride: stride,
                                    padding: padding, row0: row0, rows: rows, wo: wo, col: cp, ldcol: n)
-                            sgemm(m: cout, n: n, k: kdim, a: wpt, lda: kdim, b: cp, ldb: n,
-                                  beta: beta, c: ob + row0 * wo, ldc: outPlane)
+                            gemm(n: n, b: cp, ldb: n, beta: beta, c: ob + row0 * wo, ldc: outPlane)
                             row0 += rows
                         }
                     }
                 }
             }
             }
+        }
+    }
+
+    /// The weight's memory as the GEMM reads it, for the duration of `body`.
+    private enum GEMMWeightPointer {
+        case fp32(UnsafePointer<Float>)
+        case bf16(UnsafePointer<UInt16>, Int)
+    }
+
+    private static func withGEMMWeight(_ w: GEMMWeight, _ body: (GEMMWeightPointer) -> Void) {
+        switch w {
+        case .fp32(let t):
+            t.withUnsafeBufferPointer { body(.fp32($0.baseAddress!)) }
+        case .bf16(let m):
+            precondition(m.layout == .rows, "conv2d: bf16 weight must be held as rows")
+            withExtendedLifetime(m) { body(.bf16(UnsafePointer(m.data), m.ld)) }
         }
     }
 

@@ -3,6 +3,7 @@
 // MKL/oneDNN kernels, so results agree to float32 rounding (~1e-6 relative), not bitwise.
 
 import CBLAS
+import CLikenessBF16
 import Dispatch
 
 extension Ops {
@@ -94,6 +95,46 @@ extension Ops {
                           beta: bias == nil ? 0 : 1, c: o, ldc: outF)
                 }
             }
+        }
+    }
+
+    /// Linear with the weight held for a precision: float32 runs `linear` (sgemm); bfloat16
+    /// rounds `x` to bfloat16 rows and multiplies by the packed weight, accumulating in float32.
+    public static func linear(_ x: Tensor, weight: GEMMWeight, bias: Tensor? = nil) -> Tensor {
+        guard case .bf16(let w) = weight else {
+            if case .fp32(let t) = weight { return linear(x, weight: t, bias: bias) }
+            fatalError("unreachable")
+        }
+        let profileStart = OpProfile.start(); defer { OpProfile.stop("linear", profileStart) }
+        precondition(w.layout == .packedTransposed, "linear: bf16 weight must be packed for a linear layer")
+        let outF = w.rows, inF = w.k
+        precondition(x.shape.last == inF, "linear: input \(x.shape) does not end in \(inF)")
+        if let bias { precondition(bias.shape == [outF], "linear: bias \(bias.shape) != [\(outF)]") }
+        let rows = inF == 0 ? 0 : x.count / inF
+        var outShape = x.shape
+        outShape[outShape.count - 1] = outF
+        return Tensor(shape: outShape) { out in
+            guard let o = out.baseAddress else { return }
+            if let bias {
+                bias.withUnsafeBufferPointer { b in
+                    parallelFor(rows, minChunk: 256) { r in (o + r * outF).update(from: b.baseAddress!, count: outF) }
+                }
+            }
+            if inF == 0 || rows == 0 {
+                if bias == nil { o.update(repeating: 0, count: rows * outF) }
+                return
+            }
+            let ld = w.ld
+            let x16 = UnsafeMutablePointer<UInt16>.allocate(capacity: rows * ld)
+            defer { x16.deallocate() }
+            x.withUnsafeBufferPointer { xp in
+                let src = xp.baseAddress!
+                parallelChunks(rows, minChunk: 64) { r in
+                    lk_bf16_convert_rows(src + r.lowerBound * inF, inF, r.count, inF, x16 + r.lowerBound * ld, ld)
+                }
+            }
+            bf16gemm(m: rows, n: outF, k: inF, a16: x16, lda16: ld, b: nil, ldb: 0, pb: w,
+                     beta: bias == nil ? 0 : 1, c: o, ldc: outF)
         }
     }
 

@@ -58,11 +58,14 @@ public final class LikenessPipeline: @unchecked Sendable {
     /// `prediction` overrides the file's prediction type (single files only; a folder's scheduler config states it).
     /// `vae`, a standalone VAE (file or folder, see `StandaloneVAE`), replaces the model's own.
     /// `loras` are merged into the UNet and text encoder weights once loaded (see `setLoRAs`).
-    public convenience init(model url: URL, prediction: PredictionType? = nil, vae: URL? = nil, loras: [LoRAApplication] = []) throws {
+    /// `precision` is the UNet's GEMM precision (ComputePrecision; fp32 is the exact path).
+    public convenience init(model url: URL, prediction: PredictionType? = nil, vae: URL? = nil, loras: [LoRAApplication] = [],
+                            precision: ComputePrecision = .fp32) throws {
         var isDir: ObjCBool = false
         let exists = FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir)
         if exists && !isDir.boolValue {
-            try self.init(checkpoint: SingleFileCheckpoint(url: url), prediction: prediction, vae: vae, loras: loras)
+            try self.init(checkpoint: SingleFileCheckpoint(url: url), prediction: prediction, vae: vae, loras: loras,
+                          precision: precision)
             return
         }
         let folder = try ModelFolder(url)
@@ -77,6 +80,7 @@ public final class LikenessPipeline: @unchecked Sendable {
         try teStore.finish()
         let unStore = try un.weights(["diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.fp16.safetensors"])
         unStore.keepsTaken = true
+        unStore.precision = precision
         let unet = try UNet2DConditionModel(config: un.config(UNet2DConditionConfig.self), weights: unStore, configFile: un.configDisplayName)
         try unStore.finish()
         try self.init(folder: folder, checkpoint: nil, url: url, name: folder.name,
@@ -94,7 +98,7 @@ public final class LikenessPipeline: @unchecked Sendable {
     /// Loads the three components of a single-file checkpoint from its mapping, failing on any
     /// missing, unused or wrong-shaped tensor (named with the file's own key).
     public convenience init(checkpoint ckpt: SingleFileCheckpoint, prediction: PredictionType? = nil, vae vaeURL: URL? = nil,
-                            loras: [LoRAApplication] = []) throws {
+                            loras: [LoRAApplication] = [], precision: ComputePrecision = .fp32) throws {
         func load<T>(_ source: TensorSource, _ make: (WeightStore) throws -> T) throws -> T {
             try load(WeightStore(source: source), make)
         }
@@ -107,6 +111,7 @@ public final class LikenessPipeline: @unchecked Sendable {
         let teStore = WeightStore(source: try ckpt.textSource()), unStore = WeightStore(source: try ckpt.unetSource())
         teStore.keepsTaken = true
         unStore.keepsTaken = true
+        unStore.precision = precision
         let text = try load(teStore) { try CLIPTextModel(config: ckpt.textConfig, weights: $0, configFile: "\(name) (text encoder)") }
         let unet = try load(unStore) { try UNet2DConditionModel(config: ckpt.unetConfig, weights: $0, configFile: "\(name) (UNet)") }
         let vae: AutoencoderKL

@@ -45,6 +45,17 @@ final class MappedFile {
     deinit {
         if let base { munmap(UnsafeMutableRawPointer(mutating: base), size) }
     }
+
+    /// Drops this process's resident pages that lie wholly inside `bytes` (offsets into the file).
+    /// The mapping is private and never written, so a later read faults the same bytes back in
+    /// from the file; until then they stop counting towards the process's resident memory.
+    func release(_ bytes: Range<Int>) {
+        guard let base else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let lo = (bytes.lowerBound + page - 1) / page * page, hi = bytes.upperBound / page * page
+        guard hi > lo else { return }
+        _ = madvise(UnsafeMutableRawPointer(mutating: base) + lo, hi - lo, Int32(MADV_DONTNEED))
+    }
 }
 
 /// An opened, validated safetensors file.
@@ -192,8 +203,10 @@ public final class SafeTensorsFile {
         return try tensor(entry)
     }
 
-    /// Reads `entry` as Float32 (converting F16/BF16).
+    /// Reads `entry` as Float32 (converting F16/BF16). The entry's pages of the mapping are
+    /// released once copied, so the file's bytes do not stay resident beside the copy.
     public func tensor(_ entry: Entry) throws -> Tensor {
+        defer { mapping.release((dataStart + entry.byteRange.lowerBound)..<(dataStart + entry.byteRange.upperBound)) }
         let n = Tensor.count(of: entry.shape)
         guard n > 0, let base = mapping.base else { return Tensor(zeros: entry.shape) }
         let src = base + dataStart + entry.byteRange.lowerBound

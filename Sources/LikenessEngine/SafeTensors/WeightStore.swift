@@ -47,12 +47,15 @@ public struct WeightLoadError: Error, Equatable, CustomStringConvertible, Locali
 public final class WeightStore {
     /// Where the tensors come from: a safetensors file, or a view of one under other names.
     public let source: TensorSource
+    /// Precision the layers loaded from this store hold their GEMM weights at (Linear, Conv2d).
+    public var precision: ComputePrecision = .fp32
     private var used: Set<String> = []
     private var problems: [WeightProblem] = []
     /// When set, every tensor handed out is kept here by key (sharing its storage with the
-    /// model's copy), for merging LoRAs into the loaded weights (LoRAMerger).
+    /// model's copy, or the bfloat16 matrix a layer holds instead), for merging LoRAs into the
+    /// loaded weights (LoRAMerger).
     var keepsTaken = false
-    private(set) var taken: [String: Tensor] = [:]
+    private(set) var taken: [String: HeldWeight] = [:]
 
     public init(file: SafeTensorsFile) {
         source = file
@@ -82,18 +85,33 @@ public final class WeightStore {
     /// Takes the first of `keys` present in the file (aliases for the same tensor), checking its shape.
     /// A missing or wrong-shaped tensor is recorded and zeros are returned; `finish()` reports it.
     public func take(_ keys: [String], shape: [Int]) throws -> Tensor {
+        try takeKeyed(keys, shape: shape).tensor
+    }
+
+    /// `take`, with the key the tensor was read from (nil when it was missing or wrong-shaped).
+    private func takeKeyed(_ keys: [String], shape: [Int]) throws -> (key: String?, tensor: Tensor) {
         guard let key = keys.first(where: { source.shape(of: $0) != nil }), let actual = source.shape(of: key) else {
             problems.append(.missing(tensor: keys.first ?? "", expectedShape: shape))
-            return Tensor(zeros: shape)
+            return (nil, Tensor(zeros: shape))
         }
         used.insert(key)
         guard actual == shape else {
             problems.append(.wrongShape(tensor: named(key), expected: shape, actual: actual))
-            return Tensor(zeros: shape)
+            return (nil, Tensor(zeros: shape))
         }
         let t = try source.tensor(named: key)
-        if keepsTaken { taken[key] = t }
-        return t
+        if keepsTaken { taken[key] = .fp32(t) }
+        return (key, t)
+    }
+
+    /// Takes a linear or convolution weight (see `take`) and holds it at this store's precision:
+    /// bf16 (where it runs) converts it to `layout` and drops the float32 copy, also from `taken`,
+    /// which then keeps the bfloat16 matrix the layer holds.
+    func takeGEMMWeight(_ keys: [String], shape: [Int], layout: BF16Matrix.Layout) throws -> GEMMWeight {
+        let (key, tensor) = try takeKeyed(keys, shape: shape)
+        let weight = GEMMWeight(tensor, precision: precision, layout: layout)
+        if keepsTaken, let key, case .bf16(let matrix) = weight { taken[key] = .bf16(matrix) }
+        return weight
     }
 
     /// Problems found so far, plus every tensor not taken.
@@ -136,6 +154,20 @@ public struct WeightScope {
         try store.take(([name] + aliases).map(key), shape: shape)
     }
 
+    /// Takes a linear or convolution weight `name` with the expected shape, held at the store's
+    /// precision (`WeightStore.takeGEMMWeight`).
+    func gemmWeight(_ name: String, shape: [Int], layout: BF16Matrix.Layout) throws -> GEMMWeight {
+        try store.takeGEMMWeight([key(name)], shape: shape, layout: layout)
+    }
+
     /// Whether the store holds `name` under this prefix.
     public func contains(_ name: String) -> Bool { store.contains(key(name)) }
+}
+
+/// A weight as the loaded model holds it, for rewriting in place (LoRAMerger): a float32 tensor
+/// sharing its storage with the model's copy, or the bfloat16 matrix a `Linear` or `Conv2d`
+/// holds at `bf16` precision.
+enum HeldWeight {
+    case fp32(Tensor)
+    case bf16(BF16Matrix)
 }

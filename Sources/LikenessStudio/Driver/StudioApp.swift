@@ -21,10 +21,14 @@ public struct StudioOptions: Sendable {
     /// The LoRA folder the list (F5) shows and `<lora:NAME:W>` tags are looked up in
     /// (nil: $XDG_DATA_HOME/likeness/loras).
     public var loras: String?
+    /// The UNet's compute precision, "fp32" or "bf16" (nil: GenerationSpec's default, bf16 where the CPU has it).
+    public var precision: String?
     public init(model: String, gallery: String? = nil, outputs: String? = nil, preview: String = "auto",
-                theme: String? = nil, threads: Int? = nil, prediction: String? = nil, vae: String? = nil, loras: String? = nil) {
+                theme: String? = nil, threads: Int? = nil, prediction: String? = nil, vae: String? = nil, loras: String? = nil,
+                precision: String? = nil) {
         self.model = model; self.gallery = gallery; self.outputs = outputs; self.preview = preview
         self.theme = theme; self.threads = threads; self.prediction = prediction; self.vae = vae; self.loras = loras
+        self.precision = precision
     }
 }
 
@@ -45,8 +49,14 @@ public enum StudioApp {
             guard let parsed = PredictionType(flag: p) else { return fail("--prediction must be epsilon or v, got \(p)") }
             prediction = parsed
         }
+        var spec = GenerationSpec(prompt: "")
+        if let p = o.precision {
+            guard let parsed = ComputePrecision(name: p) else { return fail("--precision must be fp32 or bf16, got \(p)") }
+            spec.precision = parsed
+        }
         do { pipeline = try LikenessPipeline(model: URL(fileURLWithPath: o.model), prediction: prediction,
-                                                vae: o.vae.map { URL(fileURLWithPath: $0) }) } catch { return fail("\(error)") }
+                                                vae: o.vae.map { URL(fileURLWithPath: $0) },
+                                                precision: spec.resolvedPrecision) } catch { return fail("\(error)") }
         // A tiny decoder (TAESD) beside the model or in $XDG_DATA_HOME/likeness/decoders makes
         // previews of large models cheap (preview quality auto/tiny); one that does not fit is said.
         if let taesd = TinyDecoderSearch.find(model: pipeline.modelURL, paths: LikenessPaths(environment: env)) {

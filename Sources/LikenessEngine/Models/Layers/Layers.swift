@@ -2,28 +2,32 @@
 // Embedding. Each loads `weight`/`bias` from a WeightScope with the exact PyTorch shapes
 // and forwards to the matching op in Ops (see those files for what they match).
 
-/// torch.nn.Linear: weight [out, in], optional bias [out].
+/// torch.nn.Linear: weight [out, in], optional bias [out]. The weight is held at the store's
+/// precision (bfloat16 packed for the kernel when `bf16`, see Ops/Precision.swift).
 public struct Linear {
-    public let weight: Tensor
+    public let gemmWeight: GEMMWeight
     public let bias: Tensor?
 
     public init(_ w: WeightScope, inFeatures: Int, outFeatures: Int, bias: Bool = true) throws {
-        weight = try w.tensor("weight", shape: [outFeatures, inFeatures])
+        gemmWeight = try w.gemmWeight("weight", shape: [outFeatures, inFeatures], layout: .packedTransposed)
         self.bias = bias ? try w.tensor("bias", shape: [outFeatures]) : nil
     }
 
-    public var inFeatures: Int { weight.shape[1] }
-    public var outFeatures: Int { weight.shape[0] }
+    /// The weight as float32 (widened when held as bfloat16).
+    public var weight: Tensor { gemmWeight.tensor }
+    public var inFeatures: Int { gemmWeight.shape[1] }
+    public var outFeatures: Int { gemmWeight.shape[0] }
 
     /// [..., in] → [..., out]
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        Ops.linear(x, weight: weight, bias: bias)
+        Ops.linear(x, weight: gemmWeight, bias: bias)
     }
 }
 
-/// torch.nn.Conv2d (groups 1, dilation 1): weight [out, in, k, k], bias [out].
+/// torch.nn.Conv2d (groups 1, dilation 1): weight [out, in, k, k], bias [out]. The weight is
+/// held at the store's precision (bfloat16 rows [out, in*k*k] when `bf16`).
 public struct Conv2d {
-    public let weight: Tensor
+    public let gemmWeight: GEMMWeight
     public let bias: Tensor?
     public let stride: Int
     public let padding: Ops.Padding2D
@@ -32,20 +36,23 @@ public struct Conv2d {
         _ w: WeightScope, inChannels: Int, outChannels: Int, kernelSize: Int,
         stride: Int = 1, padding: Int = 0, bias: Bool = true
     ) throws {
-        weight = try w.tensor("weight", shape: [outChannels, inChannels, kernelSize, kernelSize])
+        gemmWeight = try w.gemmWeight("weight", shape: [outChannels, inChannels, kernelSize, kernelSize], layout: .rows)
         self.bias = bias ? try w.tensor("bias", shape: [outChannels]) : nil
         self.stride = stride
         self.padding = .uniform(padding)
     }
 
+    /// The weight as float32 (widened when held as bfloat16).
+    public var weight: Tensor { gemmWeight.tensor }
+
     /// [B, in, H, W] → [B, out, H', W']
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        Ops.conv2d(x, weight: weight, bias: bias, stride: stride, padding: padding)
+        Ops.conv2d(x, weight: gemmWeight, bias: bias, stride: stride, padding: padding)
     }
 
     /// Convolution with explicit padding instead of the layer's own (diffusers' padded downsample).
     public func callAsFunction(_ x: Tensor, padding: Ops.Padding2D) -> Tensor {
-        Ops.conv2d(x, weight: weight, bias: bias, stride: stride, padding: padding)
+        Ops.conv2d(x, weight: gemmWeight, bias: bias, stride: stride, padding: padding)
     }
 }
 

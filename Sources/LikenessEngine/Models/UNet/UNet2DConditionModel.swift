@@ -52,19 +52,25 @@ public struct UNet2DConditionModel {
     public let conv_norm_out: GroupNorm
     public let conv_out: Conv2d
     let plan: UNetPlan
+    /// Precision of the linear and convolution GEMMs as they run (bf16 only where the CPU has it).
+    public let precision: ComputePrecision
 
     /// Loads `folder/config.json` and `folder/diffusion_pytorch_model.safetensors` (F32/F16/BF16),
-    /// failing on any missing, unused or wrong-shaped tensor.
-    public init(folder: URL) throws {
+    /// failing on any missing, unused or wrong-shaped tensor. `precision` is that of the linear and
+    /// convolution GEMMs (ComputePrecision; fp32 is the exact path).
+    public init(folder: URL, precision: ComputePrecision = .fp32) throws {
         let component = ComponentFolder(folder)
         let config = try component.config(UNet2DConditionConfig.self)
         let store = try component.weights(["diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.fp16.safetensors"])
+        store.precision = precision
         try self.init(config: config, weights: store, configFile: component.configDisplayName)
         try store.finish()
     }
 
-    /// Builds the model from `weights` (does not call `finish()`; the caller checks for unused tensors).
+    /// Builds the model from `weights` (does not call `finish()`; the caller checks for unused tensors),
+    /// at the store's precision.
     public init(config: UNet2DConditionConfig, weights store: WeightStore, configFile: String = "unet/config.json") throws {
+        precision = store.precision.effective
         let plan = try UNetPlan(config, file: configFile)
         self.plan = plan
         self.config = config

@@ -1,0 +1,175 @@
+// Compute precision of the UNet's GEMMs (linear layers and convolutions). `fp32` is the exact
+// path every parity test checks against diffusers. `bf16` keeps those layers' weights as
+// bfloat16 (2 bytes, converted once at load) and runs them through the AVX512-BF16 kernel of
+// CLikenessBF16: activations rounded to bfloat16 as they are packed, products summed in float32.
+// Everything else (normalisation, attention scores and softmax, elementwise ops) stays float32.
+// On a CPU without AVX512-BF16, `bf16` runs as `fp32` (`effective`), and `preferred` is `fp32`.
+
+import CLikenessBF16
+
+/// Precision of the UNet's linear and convolution GEMMs.
+public enum ComputePrecision: String, CaseIterable, Codable, Sendable {
+    case fp32
+    case bf16
+
+    /// Whether this CPU runs the bfloat16 kernel (AVX512-BF16 with AVX512F/BW/VL/DQ).
+    public static var bf16Supported: Bool { lk_bf16_supported() != 0 }
+
+    /// The faster precision on this CPU: bf16 where it is supported (2-3x the GEMM throughput of
+    /// fp32 sgemm on the SD-1.5 shapes, docs/BENCHMARKS.md), else fp32.
+    public static var preferred: ComputePrecision { bf16Supported ? .bf16 : .fp32 }
+
+    /// What runs: bf16 becomes fp32 on a CPU without AVX512-BF16.
+    public var effective: ComputePrecision { self == .bf16 && !Self.bf16Supported ? .fp32 : self }
+
+    /// Parses "fp32" / "bf16" (also "float32" / "bfloat16"); nil otherwise.
+    public init?(name: String) {
+        switch name.lowercased() {
+        case "fp32", "float32", "f32": self = .fp32
+        case "bf16", "bfloat16": self = .bf16
+        default: return nil
+        }
+    }
+}
+
+/// A weight matrix held as bfloat16 in the layout the kernel reads, converted once at load.
+/// `.rows`: A [rows, k] with an even row stride (a convolution's [Cout, Cin*kH*kW]).
+/// `.packedTransposed`: B [k, n] in column panels, packed from W [n, k] (a linear layer's [out, in]).
+public final class BF16Matrix {
+    public enum Layout: Equatable { case rows, packedTransposed }
+    public let layout: Layout
+    /// Shape of the source matrix as PyTorch holds it ([Cout, Cin, kH, kW] or [out, in]).
+    public let shape: [Int]
+    /// Rows (Cout / out) and reduction length (Cin*kH*kW / in).
+    public let rows: Int, k: Int
+    /// Row stride of `.rows` (k rounded up to even).
+    let ld: Int
+    let data: UnsafeMutablePointer<UInt16>
+    let count: Int
+
+    /// Converts `weight` (first dimension = rows, the rest flattened = k).
+    public init(_ weight: Tensor, layout: Layout) {
+        precondition(weight.rank >= 2, "BF16Matrix: weight must be at least 2-D, got \(weight.shape)")
+        self.layout = layout
+        shape = weight.shape
+        rows = weight.shape[0]
+        k = weight.count / max(1, rows)
+        ld = lk_bf16_row_stride(k)
+        count = layout == .rows ? rows * ld : lk_bf16_packed_b_count(k, rows)
+        data = .allocate(capacity: max(1, count))
+        fill(from: weight)
+    }
+
+    deinit { data.deallocate() }
+
+    /// Converts `weight` (this matrix's shape) into this matrix's memory, in place: every layer
+    /// holding this matrix sees the new values. Only for model weights between jobs (LoRAMerger
+    /// merging LoRAs at bf16): no other thread may read the weights meanwhile.
+    func overwrite(with weight: Tensor) {
+        precondition(weight.shape == shape, "BF16Matrix: overwrite \(shape) with \(weight.shape)")
+        fill(from: weight)
+    }
+
+    private func fill(from weight: Tensor) {
+        weight.withUnsafeBufferPointer { w in
+            guard let src = w.baseAddress, rows > 0, k > 0 else {
+                data.update(repeating: 0, count: max(1, count))
+                return
+            }
+            switch layout {
+            case .rows: lk_bf16_convert_rows(src, k, rows, k, data, ld)
+            case .packedTransposed: lk_bf16_pack_b_trans(src, nil, 0, k, k, rows, data)
+            }
+        }
+    }
+
+    /// Bytes held.
+    public var bytes: Int { count * 2 }
+
+    /// The weight widened back to float32 (the bfloat16-rounded values), in its original shape.
+    public func widened() -> Tensor {
+        Tensor(shape: shape) { out in
+            guard let o = out.baseAddress else { return }
+            switch layout {
+            case .rows:
+                for r in 0..<rows { for i in 0..<k { o[r * k + i] = lk_bf16_to_float(data[r * ld + i]) } }
+            case .packedTransposed:
+                let nr = Int(LK_BF16_NR), pairs = ld / 2
+                for r in 0..<rows {
+                    let panel = data + (r / nr) * pairs * nr * 2
+                    for i in 0..<k { o[r * k + i] = lk_bf16_to_float(panel[((i / 2) * nr + r % nr) * 2 + i % 2]) }
+                }
+            }
+        }
+    }
+}
+
+/// The weight operand of a linear layer or convolution: float32, or bfloat16 for `bf16` precision.
+public enum GEMMWeight {
+    case fp32(Tensor)
+    case bf16(BF16Matrix)
+
+    /// Reads `weight` for a model loaded at `precision`: bf16 (where it runs) converts it to
+    /// `layout` and drops the float32 copy.
+    init(_ weight: Tensor, precision: ComputePrecision, layout: BF16Matrix.Layout) {
+        self = precision.effective == .bf16 ? .bf16(BF16Matrix(weight, layout: layout)) : .fp32(weight)
+    }
+
+    public var shape: [Int] {
+        switch self {
+        case .fp32(let t): return t.shape
+        case .bf16(let m): return m.shape
+        }
+    }
+
+    /// The weight as float32 (widened from bfloat16 when held so).
+    public var tensor: Tensor {
+        switch self {
+        case .fp32(let t): return t
+        case .bf16(let m): return m.widened()
+        }
+    }
+
+    public var precision: ComputePrecision {
+        if case .bf16 = self { return .bf16 }
+        return .fp32
+    }
+}
+
+extension Ops {
+    /// C[m, n] = beta·C + A·B with A the bfloat16 rows of `a` (from `a16`, row stride `lda16`) and B
+    /// either float32 `b` [k, n] (row stride `ldb`, packed on the fly) or the packed weight `pb`.
+    /// Split over the engine's threads like `sgemm`: by column panels when B is large, else by rows.
+    static func bf16gemm(
+        m: Int, n: Int, k: Int,
+        a16: UnsafePointer<UInt16>, lda16: Int,
+        b: UnsafePointer<Float>?, ldb: Int, pb: BF16Matrix?,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, parallel: Bool = true
+    ) {
+        guard m > 0, n > 0 else { return }
+        let flops = 2 * m * n * max(k, 1)
+        let threads = parallel && flops >= 4_000_000 ? ComputeThreads.count : 1
+        let nr = Int(LK_BF16_NR), mr = Int(LK_BF16_MR)
+        let panels = (n + nr - 1) / nr, tiles = (m + mr - 1) / mr
+        let pbData = pb.map { UnsafePointer($0.data) }
+        func run(rows r0: Int, _ r1: Int, panels p0: Int, _ p1: Int) {
+            let j0 = p0 * nr, j1 = min(n, p1 * nr)
+            guard r1 > r0, j1 > j0 else { return }
+            lk_bf16_gemm(r1 - r0, j1 - j0, k, a16 + r0 * lda16, lda16,
+                         b.map { $0 + j0 }, ldb, pbData, n, j0, beta, c + r0 * ldc + j0, ldc)
+        }
+        let splitPanels = panels >= 2 * threads && (pb == nil || panels >= tiles)
+        let parts = min(threads, splitPanels ? panels : tiles)
+        if parts <= 1 {
+            run(rows: 0, m, panels: 0, panels)
+            return
+        }
+        parallelRun(parts, threads: parts) { t in
+            if splitPanels {
+                run(rows: 0, m, panels: panels * t / parts, panels * (t + 1) / parts)
+            } else {
+                run(rows: min(m, tiles * t / parts * mr), min(m, tiles * (t + 1) / parts * mr), panels: 0, panels)
+            }
+        }
+    }
+}

@@ -1,0 +1,162 @@
+// The bf16 compute precision (Ops/Precision.swift, CLikenessBF16): the GEMM kernel against a
+// double-precision product of the bfloat16-rounded operands; linear and conv layers, the UNet and
+// whole images against the fp32 path with a stated tolerance per component; and that the fp32
+// path stays exact (matches diffusers to 1e-4) while bf16 measurably does not, so a precision
+// setting that silently did nothing, or an fp32 path that ran in bf16, fails here.
+//
+// Tolerances (bf16 keeps 8 significant bits, relative rounding 2^-9 per operand):
+//   GEMM kernel vs exact product of rounded inputs: 1e-5 relative (float32 accumulation only)
+//   linear / conv vs fp32: 2e-2 of the output's max-abs
+//   UNet forward (tiny fixtures) vs fp32: 5e-2 of the output's max-abs
+//   whole images (toy-a, toy-b pipelines) vs the fp32 reference images: PSNR >= 30 dB
+
+import CLikenessBF16
+import Foundation
+import XCTest
+@testable import LikenessEngine
+
+final class PrecisionTests: XCTestCase {
+    let supported = ComputePrecision.bf16Supported
+
+    func randomTensor(_ shape: [Int], seed: UInt64) -> Tensor {
+        var g = TorchGenerator(seed: seed)
+        return Tensor(shape: shape, storage: g.randn(shape.reduce(1, *)))!
+    }
+
+    func rounded(_ t: Tensor) -> [Double] { t.storage.map { Double(lk_bf16_to_float(lk_bf16_from_float($0))) } }
+
+    func testParsingAndFallback() {
+        XCTAssertEqual(ComputePrecision(name: "BF16"), .bf16)
+        XCTAssertEqual(ComputePrecision(name: "fp32"), .fp32)
+        XCTAssertNil(ComputePrecision(name: "fp16"))
+        XCTAssertEqual(ComputePrecision.preferred, supported ? .bf16 : .fp32)
+        XCTAssertEqual(ComputePrecision.bf16.effective, supported ? .bf16 : .fp32)
+        XCTAssertEqual(ComputePrecision.fp32.effective, .fp32)
+    }
+
+    func testRounding() {
+        XCTAssertEqual(lk_bf16_from_float(1.0), 0x3f80)
+        // 1 + 2^-8 is halfway between 1 and 1 + 2^-7: ties to even (1.0).
+        XCTAssertEqual(lk_bf16_to_float(lk_bf16_from_float(1 + 1.0 / 256)), 1)
+        XCTAssertEqual(lk_bf16_to_float(lk_bf16_from_float(1 + 3.0 / 256)), 1 + 4.0 / 256)
+        XCTAssertTrue(lk_bf16_to_float(lk_bf16_from_float(.nan)).isNaN)
+        XCTAssertEqual(lk_bf16_to_float(lk_bf16_from_float(-.infinity)), -.infinity)
+    }
+
+    /// Odd shapes cover the row, column-panel and odd-k edges, and k above one cache block (256).
+    func testKernelMatchesExactProductOfRoundedInputs() {
+        for (m, n, k) in [(1, 1, 1), (7, 70, 33), (13, 129, 300), (64, 200, 515)] {
+            let x = randomTensor([m, k], seed: 1), w = randomTensor([n, k], seed: 2)
+            let xr = rounded(x), wr = rounded(w)
+            var exact = [Double](repeating: 0, count: m * n)
+            for i in 0..<m { for j in 0..<n { var s = 0.0; for p in 0..<k { s += xr[i * k + p] * wr[j * k + p] }; exact[i * n + j] = s } }
+            let scale = exact.map(abs).max()!
+
+            // Linear layout: weight packed as B panels, activations converted per call.
+            let lin = Ops.linear(x, weight: .bf16(BF16Matrix(w, layout: .packedTransposed)))
+            // Conv layout: weight as rows (A), activations packed on the fly: C^T = W · X^T.
+            let xt = Tensor(shape: [k, m]) { o in for i in 0..<m { for p in 0..<k { o[p * m + i] = x.storage[i * k + p] } } }
+            let conv = Ops.conv2d(xt.viewed([1, k, m, 1]), weight: .bf16(BF16Matrix(w.viewed([n, k, 1, 1]), layout: .rows)),
+                                  stride: 1, padding: .uniform(0))
+            var errLin = 0.0, errConv = 0.0
+            for i in 0..<m {
+                for j in 0..<n {
+                    errLin = max(errLin, abs(Double(lin.storage[i * n + j]) - exact[i * n + j]))
+                    errConv = max(errConv, abs(Double(conv.storage[j * m + i]) - exact[i * n + j]))
+                }
+            }
+            print("bf16 kernel \(m)x\(n)x\(k): max-abs error linear \(errLin), conv \(errConv) (scale \(scale))")
+            XCTAssertLessThanOrEqual(errLin, 1e-5 * max(1, scale) * Double(k).squareRoot(), "linear \(m)x\(n)x\(k)")
+            XCTAssertLessThanOrEqual(errConv, 1e-5 * max(1, scale) * Double(k).squareRoot(), "conv \(m)x\(n)x\(k)")
+        }
+    }
+
+    func testWidenedWeightIsTheRoundedWeight() {
+        let w = randomTensor([70, 33], seed: 3)
+        for layout in [BF16Matrix.Layout.rows, .packedTransposed] {
+            let back = BF16Matrix(w, layout: layout).widened()
+            XCTAssertEqual(back.shape, w.shape)
+            XCTAssertEqual(back.storage.map(Double.init), rounded(w), "\(layout)")
+        }
+    }
+
+    /// Convolutions through every path of Ops.conv2d (batch-merged small planes, 1x1 direct,
+    /// banded large planes, stride 2) against fp32, with bias.
+    func testConvAndLinearAgainstFP32() {
+        let cases: [(batch: Int, cin: Int, cout: Int, size: Int, k: Int, stride: Int, pad: Int)] = [
+            (2, 8, 16, 12, 3, 1, 1), (1, 16, 8, 40, 1, 1, 0), (1, 8, 24, 72, 3, 1, 1), (2, 8, 8, 20, 3, 2, 1),
+        ]
+        for (i, c) in cases.enumerated() {
+            let x = randomTensor([c.batch, c.cin, c.size, c.size], seed: UInt64(10 + i))
+            let w = randomTensor([c.cout, c.cin, c.k, c.k], seed: UInt64(20 + i))
+            let b = randomTensor([c.cout], seed: UInt64(30 + i))
+            let ref = Ops.conv2d(x, weight: w, bias: b, stride: c.stride, padding: c.pad)
+            let out = Ops.conv2d(x, weight: GEMMWeight(w, precision: .bf16, layout: .rows), bias: b, stride: c.stride,
+                                 padding: .uniform(c.pad))
+            checkAgainstFP32(out, ref, tolerance: 2e-2, "conv \(c)")
+        }
+        let x = randomTensor([2, 77, 96], seed: 40), w = randomTensor([130, 96], seed: 41), b = randomTensor([130], seed: 42)
+        checkAgainstFP32(Ops.linear(x, weight: GEMMWeight(w, precision: .bf16, layout: .packedTransposed), bias: b),
+                         Ops.linear(x, weight: w, bias: b), tolerance: 2e-2, "linear")
+    }
+
+    /// Where bf16 runs, its result is close to fp32 but not equal (the path really ran); where the
+    /// CPU lacks it, bf16 falls back to fp32 and the results are identical.
+    func checkAgainstFP32(_ out: Tensor, _ ref: Tensor, tolerance: Float, _ label: String,
+                          file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(out.shape, ref.shape, label, file: file, line: line)
+        let diff = out.maxAbsDifference(ref) ?? .infinity, scale = max(1, ref.maxAbs())
+        print("bf16 \(label): max-abs diff to fp32 \(diff) (scale \(scale))")
+        if supported {
+            XCTAssertLessThanOrEqual(diff, tolerance * scale, label, file: file, line: line)
+            XCTAssertGreaterThan(diff, 1e-6 * scale, "\(label): bf16 equals fp32, so the bf16 kernel did not run", file: file, line: line)
+        } else {
+            XCTAssertEqual(out, ref, "\(label): without AVX512-BF16, bf16 must run as fp32", file: file, line: line)
+        }
+    }
+
+    /// fp32 matches diffusers to 1e-4 (unchanged parity); bf16 is within 5e-2 of it but further
+    /// than 1e-4 from diffusers, so an fp32 path that silently ran bf16 fails the first check and
+    /// a bf16 setting that silently ran fp32 fails the last.
+    func testUNetPrecisions() throws {
+        for name in ModelParityTests.configs {
+            let ref = try ModelFixtures.tensors("\(name)/expected.safetensors")
+            let meta = try ModelFixtures.json("\(name)/expected.json")
+            let t = Float(meta["timestep"] as? Double ?? -1)
+            let sample = try ref.tensor(named: "unet.sample"), context = try ref.tensor(named: "unet.encoder_hidden_states")
+            let expected = try ref.tensor(named: "unet.out")
+            let folder = try ModelFixtures.url("\(name)/unet")
+
+            let fp32 = try UNet2DConditionModel(folder: folder, precision: .fp32)
+            XCTAssertEqual(fp32.precision, .fp32)
+            let out32 = try fp32(sample: sample, timestep: t, encoderHiddenStates: context)
+            assertClose(out32, expected, "\(name) unet fp32 vs diffusers", relTol: 1e-4)
+
+            let bf16 = try UNet2DConditionModel(folder: folder, precision: .bf16)
+            XCTAssertEqual(bf16.precision, supported ? .bf16 : .fp32)
+            let out16 = try bf16(sample: sample, timestep: t, encoderHiddenStates: context)
+            checkAgainstFP32(out16, out32, tolerance: 5e-2, "\(name) unet")
+            if supported {
+                let diff = out16.maxAbsDifference(expected) ?? 0
+                XCTAssertGreaterThan(diff, 1e-4 * max(1, expected.maxAbs()), "\(name): bf16 UNet matches diffusers' fp32 to 1e-4")
+            }
+        }
+    }
+
+    /// Whole images of the toy pipelines at bf16 against the fp32 reference pipeline's images.
+    func testPipelineImagesAtBF16() throws {
+        for name in PipelineFixtures.folders {
+            let pipe = try LikenessPipeline(model: try PipelineFixtures.url(name), precision: .bf16)
+            XCTAssertEqual(pipe.unet.precision, supported ? .bf16 : .fp32)
+            let ref = try PipelineFixtures.expected(name)
+            let meta = try PipelineFixtures.meta(name)
+            XCTAssertFalse(meta.cases.isEmpty)
+            var worst = Double.infinity
+            for c in meta.cases.prefix(4) {
+                let result = try pipe.generate(try c.request(pipeline: pipe, expected: ref))
+                worst = min(worst, assertPSNR(result.image, try ref.tensor(named: c.image), atLeast: 30, "\(name) \(c.name) bf16"))
+            }
+            print("bf16 \(name): lowest PSNR against the fp32 reference \(worst) dB")
+        }
+    }
+}

@@ -50,7 +50,7 @@ class ClipConfig:
     patch_shape_weight: float = 0.0
     vision_shape_weight: float = 1.0
     train_text: bool = True
-    init_state: str = ""  # a clip state.pt to start from (weights only; a fresh optimiser)
+    init_state: str = ""  # a clip state.pt, or a CLIPModel folder, to start from (weights only; a fresh optimiser)
     max_minutes: float = 0.0  # stop, save and export after this much wall time (0: no limit)
     stop_at: int = 0  # stop, save and export at this step, the schedule still reading `steps`
 
@@ -128,7 +128,12 @@ def run(cfg: ClipConfig):
     patch = clip_cfg.vision_config.patch_size
     heads = AttributeHeads(clip_cfg.vision_config.hidden_size, clip_cfg.text_config.hidden_size, patch)
     ckpt = common.Checkpoint(out / "state.pt")
-    if cfg.init_state and not ckpt.path.exists():
+    if cfg.init_state and not ckpt.path.exists() and Path(cfg.init_state).is_dir():
+        # a committed CLIPModel folder (e.g. checkpoints/clip-toybox2/clip_model): its towers and
+        # projections, and fresh heads
+        model.load_state_dict(CLIPModel.from_pretrained(cfg.init_state).state_dict())
+        print(f"clip: started from {cfg.init_state} (fresh heads)", flush=True)
+    elif cfg.init_state and not ckpt.path.exists():
         init = torch.load(cfg.init_state, map_location="cpu", weights_only=False)["modules"]
         model.load_state_dict(init["model"])
         missing, unexpected = heads.load_state_dict(init["heads"], strict=False)

@@ -156,3 +156,42 @@ def test_clip_stage_stops_at_a_step_of_a_longer_schedule_and_freezes_the_text_to
     vision = [k for k in a if k.startswith("vision_model.encoder")]
     assert text and all(torch.equal(a[k], b[k]) for k in text)
     assert any(not torch.equal(a[k], b[k]) for k in vision)
+
+
+def test_patch_shape_loss_weights_patches_by_object_coverage():
+    heads = stage_clip.AttributeHeads(16, 16, patch=4)
+    masks = torch.zeros(1, 8, 8)
+    masks[0, :4, :4] = 1.0  # the object covers the first patch only
+    states = torch.zeros(1, 4, 16)
+    shape = torch.tensor([2])
+    with torch.no_grad():
+        heads.patch_shape.weight.zero_()
+        heads.patch_shape.bias.zero_()
+        heads.patch_shape.bias[2] = 20.0  # every patch predicts shape 2: near-zero loss
+    assert float(heads.patch_shape_loss(states, masks, 4, shape)) < 1e-6
+    # a wrong prediction on a patch the object does not cover costs nothing
+    states2 = states.clone()
+    states2[0, 3, 0] = 1.0
+    with torch.no_grad():
+        heads.patch_shape.weight[5, 0] = 100.0
+    assert float(heads.patch_shape_loss(states2, masks, 4, shape)) < 1e-6
+    # on the covered patch it does
+    states3 = states.clone()
+    states3[0, 0, 0] = 1.0
+    assert float(heads.patch_shape_loss(states3, masks, 4, shape)) > 10.0
+
+
+def test_clip_stage_starts_from_a_clip_model_folder_with_fresh_heads(chain, tmp_path):
+    import shutil
+    run = tmp_path / "run"
+    shutil.copytree(chain / "data", run / "data")
+    stage_clip.main(["--run-dir", str(run), "--quick", "true", "--steps", "2", "--batch-size", "8"])
+    run2 = tmp_path / "run2"
+    shutil.copytree(chain / "data", run2 / "data")
+    stage_clip.main(["--run-dir", str(run2), "--quick", "true", "--steps", "2", "--batch-size", "8", "--init-state",
+                     str(run / "clip" / "clip_model"), "--train-text", "false", "--mask-weight", "1",
+                     "--patch-shape-weight", "1"])
+    a = torch.load(run / "clip" / "state.pt", weights_only=False)["modules"]["model"]
+    b = torch.load(run2 / "clip" / "state.pt", weights_only=False)["modules"]["model"]
+    text = [k for k in a if k.startswith("text_model.")]
+    assert text and all(torch.equal(a[k], b[k]) for k in text)

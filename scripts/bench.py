@@ -14,7 +14,7 @@ against the full VAE decode, and the first tiny-decoder preview of a job.
 Single files and LoRA (bench_single_file): loading an SD-1.5-size F16 single file (original
 layout, random weights, scripts/large/single_file_real.py's writer) against diffusers'
 from_single_file(config=folder) on the same file, time and peak RSS of each in a fresh child
-process (getrusage of that child); merging a rank-32 kohya LoRA (UNet attention, feed-forward and
+process (that child's own VmHWM); merging a rank-32 kohya LoRA (UNet attention, feed-forward and
 projections, text encoder attention and MLP) into the loaded model and taking it out again,
 against diffusers' load_lora_weights + fuse_lora and unfuse_lora.
 
@@ -387,20 +387,6 @@ def bench_studio_live(jobs: list, out: dict):
 SINGLE_FILE_MARKER = "<!-- single-file rows: scripts/bench.py bench_single_file -->"
 
 
-def child_rusage(cmd, env=None):
-    """Runs cmd; returns (stdout, peak RSS in MiB of that child alone, via wait4)."""
-    import tempfile
-    with tempfile.TemporaryFile("w+") as o, tempfile.TemporaryFile("w+") as e:
-        p = subprocess.Popen(cmd, stdout=o, stderr=e, text=True, env=env)
-        _, status, usage = os.wait4(p.pid, 0)
-        p.returncode = os.waitstatus_to_exitcode(status)
-        o.seek(0), e.seek(0)
-        out, err = o.read(), e.read()
-    if p.returncode != 0:
-        raise SystemExit(f"{' '.join(map(str, cmd))} failed:\n{err}")
-    return out, usage.ru_maxrss / 1024
-
-
 DIFFUSERS_CHILD = r"""
 import json, sys, time, os, warnings
 warnings.filterwarnings("ignore")
@@ -414,7 +400,8 @@ t = time.perf_counter()
 if mode == "load":
     pipe = StableDiffusionPipeline.from_single_file(file, config=folder, local_files_only=True, torch_dtype=torch.float32,
                                                     safety_checker=None, requires_safety_checker=False)
-    print(json.dumps({"load": time.perf_counter() - t}))
+    hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM:")][0].split()[1]
+    print(json.dumps({"load": time.perf_counter() - t, "peak_rss_bytes": int(hwm) * 1024}))
 else:
     pipe = StableDiffusionPipeline.from_pretrained(folder, safety_checker=None, requires_safety_checker=False)
     merge, unmerge = [], []
@@ -471,17 +458,17 @@ def bench_single_file(threads: int) -> list:
     py = [sys.executable, "-c", DIFFUSERS_CHILD]
     # Each side loads twice (the first warms the page cache); the second is reported.
     for _ in range(2):
-        d_out, d_rss = child_rusage(py + ["load", str(file), str(folder), str(threads)], env)
-        s_out, s_rss = child_rusage([str(SWIFT), "load", str(file)], env)
-    d_load = json.loads(d_out.strip().splitlines()[-1])["load"]
-    s_load = json.loads(s_out.strip().splitlines()[-1])["median"]
+        d_rep = child_json(py + ["load", str(file), str(folder), str(threads)], env)
+        s_rep = child_json([str(SWIFT), "load", str(file)], env)
+    d_load, s_load = d_rep["load"], s_rep["median"]
+    d_rss, s_rss = d_rep["peak_rss_bytes"] / 2 ** 20, s_rep["peak_rss_bytes"] / 2 ** 20
     size = file.stat().st_size / 2 ** 30
     rows.append((f"load an SD-1.5-size F16 single file ({size:.1f} GiB, random weights): time",
                  f"{d_load:.2f} s", f"{s_load:.2f} s", f"{s_load / d_load:.2f}"))
     rows.append(("  same: peak RSS of the loading process", f"{d_rss:.0f} MiB", f"{s_rss:.0f} MiB", f"{s_rss / d_rss:.2f}"))
     repeats = 3
-    d = json.loads(child_rusage(py + ["lora", str(lora), str(folder), str(threads), str(repeats)], env)[0].strip().splitlines()[-1])
-    s = json.loads(child_rusage([str(SWIFT), "lora", str(file), str(lora), str(repeats)], env)[0].strip().splitlines()[-1])
+    d = child_json(py + ["lora", str(lora), str(folder), str(threads), str(repeats)], env)
+    s = child_json([str(SWIFT), "lora", str(file), str(lora), str(repeats)], env)
     mb = lora.stat().st_size / 2 ** 20
     rows.append((f"merge a rank-32 LoRA ({mb:.0f} MiB, {s['tensors']} tensors) into the loaded SD-1.5-size model",
                  f"{median(d['merge']):.2f} s (fuse_lora)", f"{s['median']:.2f} s", f"{s['median'] / median(d['merge']):.2f}"))
@@ -496,7 +483,7 @@ def single_file_section(rows: list, threads: int) -> list:
     return [SINGLE_FILE_MARKER, "", "## Single-file checkpoints and LoRA", "",
             f"Measured with `python scripts/bench.py --only-single-file --threads {threads}` (also part of `make bench`),",
             f"{datetime.date.today().isoformat()}, {threads} threads. Each load runs in a fresh process; peak RSS is that",
-            "process's getrusage maximum. diffusers loads with torch_dtype float32, as Likeness computes in F32; both",
+            "process's own VmHWM. diffusers loads with torch_dtype float32, as Likeness computes in F32; both",
             "hold ~4.1 GiB of F32 weights, and Likeness's RSS also counts the pages of the memory-mapped file it has",
             "read (file-backed, given back under memory pressure; the file stays mapped for LoRA switches).",
             "The LoRA rows: merge and unmerge are medians of 3 (Likeness rewrites only the touched tensors in place).", "",

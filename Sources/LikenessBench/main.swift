@@ -132,7 +132,7 @@ do {
     case "load":
         var pipeline: LikenessPipeline?
         let t = try seconds { pipeline = try LikenessPipeline(model: URL(fileURLWithPath: arg(2))) }
-        report("load", [t], extra: ["unet_channels": pipeline?.unet.config.block_out_channels ?? []])
+        report("load", [t], extra: ["unet_channels": pipeline?.unet.config.block_out_channels ?? [], "peak_rss_bytes": peakRSS()])
     case "lora":
         let pipeline = try LikenessPipeline(model: URL(fileURLWithPath: arg(2)))
         let lora = [LoRAApplication(url: URL(fileURLWithPath: arg(3)), weight: 1)]

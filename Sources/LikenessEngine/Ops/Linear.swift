@@ -70,26 +70,9 @@ extension Ops {
         let profileStart = OpProfile.start(); defer { OpProfile.stop("linear", profileStart) }
         precondition(weight.rank == 2, "linear weight must be 2-D, got \(weight.shape)")
         let outF = weight.shape[0], inF = weight.shape[1]
-        precondition(x.shape.last == inF, "linear: input \(x.shape) does not end in \(inF)")
-        if let bias { precondition(bias.shape == [outF], "linear: bias \(bias.shape) != [\(outF)]") }
-        let rows = inF == 0 ? 0 : x.count / inF
-        var outShape = x.shape
-        outShape[outShape.count - 1] = outF
-        return Tensor(shape: outShape) { out in
-            guard let o = out.baseAddress else { return }
-            if let bias {
-                bias.withUnsafeBufferPointer { b in
-                    parallelFor(rows, minChunk: 256) { r in
-                        (o + r * outF).update(from: b.baseAddress!, count: outF)
-                    }
-                }
-            }
+        return linearOutput(x, outF: outF, inF: inF, bias: bias) { o, rows in
             x.withUnsafeBufferPointer { xp in
                 weight.withUnsafeBufferPointer { wp in
-                    if inF == 0 || rows == 0 {
-                        if bias == nil { o.update(repeating: 0, count: rows * outF) }
-                        return
-                    }
                     sgemm(transB: true, m: rows, n: outF, k: inF,
                           a: xp.baseAddress!, lda: inF, b: wp.baseAddress!, ldb: inF,
                           beta: bias == nil ? 0 : 1, c: o, ldc: outF)
@@ -101,13 +84,34 @@ extension Ops {
     /// Linear with the weight held for a precision: float32 runs `linear` (sgemm); bfloat16
     /// rounds `x` to bfloat16 rows and multiplies by the packed weight, accumulating in float32.
     public static func linear(_ x: Tensor, weight: GEMMWeight, bias: Tensor? = nil) -> Tensor {
-        guard case .bf16(let w) = weight else {
-            if case .fp32(let t) = weight { return linear(x, weight: t, bias: bias) }
-            fatalError("unreachable")
+        let w: BF16Matrix
+        switch weight {
+        case .fp32(let t): return linear(x, weight: t, bias: bias)
+        case .bf16(let m): w = m
         }
         let profileStart = OpProfile.start(); defer { OpProfile.stop("linear", profileStart) }
         precondition(w.layout == .packedTransposed, "linear: bf16 weight must be packed for a linear layer")
         let outF = w.rows, inF = w.k
+        return linearOutput(x, outF: outF, inF: inF, bias: bias) { o, rows in
+            let ld = w.ld
+            let x16 = UnsafeMutablePointer<UInt16>.allocate(capacity: rows * ld)
+            defer { x16.deallocate() }
+            x.withUnsafeBufferPointer { xp in
+                let src = xp.baseAddress!
+                parallelChunks(rows, minChunk: 64) { r in
+                    lk_bf16_convert_rows(src + r.lowerBound * inF, inF, r.count, inF, x16 + r.lowerBound * ld, ld)
+                }
+            }
+            bf16gemm(m: rows, n: outF, k: inF, a16: x16, lda16: ld, b: nil, ldb: 0, pb: w,
+                     beta: bias == nil ? 0 : 1, c: o, ldc: outF)
+        }
+    }
+
+    /// The part both linear paths share: checks `x` [..., inF] and `bias` [outF], makes the
+    /// [..., outF] output with the bias in every row, and runs `gemm(output, rows)` to add x · Wᵀ
+    /// (beta 1 with a bias, 0 without) unless there is nothing to multiply (then zeros or the bias).
+    private static func linearOutput(_ x: Tensor, outF: Int, inF: Int, bias: Tensor?,
+                                     gemm: (UnsafeMutablePointer<Float>, Int) -> Void) -> Tensor {
         precondition(x.shape.last == inF, "linear: input \(x.shape) does not end in \(inF)")
         if let bias { precondition(bias.shape == [outF], "linear: bias \(bias.shape) != [\(outF)]") }
         let rows = inF == 0 ? 0 : x.count / inF
@@ -124,17 +128,7 @@ extension Ops {
                 if bias == nil { o.update(repeating: 0, count: rows * outF) }
                 return
             }
-            let ld = w.ld
-            let x16 = UnsafeMutablePointer<UInt16>.allocate(capacity: rows * ld)
-            defer { x16.deallocate() }
-            x.withUnsafeBufferPointer { xp in
-                let src = xp.baseAddress!
-                parallelChunks(rows, minChunk: 64) { r in
-                    lk_bf16_convert_rows(src + r.lowerBound * inF, inF, r.count, inF, x16 + r.lowerBound * ld, ld)
-                }
-            }
-            bf16gemm(m: rows, n: outF, k: inF, a16: x16, lda16: ld, b: nil, ldb: 0, pb: w,
-                     beta: bias == nil ? 0 : 1, c: o, ldc: outF)
+            gemm(o, rows)
         }
     }
 

@@ -48,14 +48,7 @@ final class LoRATests: XCTestCase {
                 assertClose(text, try ref.tensor(named: "text.lora.\(name)"), label + " text encoder")
                 assertClose(try pipe.unet(sample: latents, timestep: 500, encoderHiddenStates: text),
                             try ref.tensor(named: "unet.lora.\(name)"), label + " UNet")
-                var request = GenerationRequest(prompt: meta.prompt)
-                request.negativePrompt = meta.negative_prompt
-                request.seeds = [7]
-                request.steps = 2
-                request.textGuidance = 5
-                request.sampler = try SamplerKind(parsing: meta.lora.sampler)
-                request.width = 64
-                request.height = 64
+                let request = try self.request(meta, loras: nil) // nil: the LoRAs the pipeline loaded with
                 assertPSNR(try pipe.generate(request).image, try ref.tensor(named: "image.lora.\(name)"), label + " 2-step generation")
             }
         }

@@ -98,11 +98,18 @@ bench-gemm: gemm-bench-deps
 
 # The whole chain on CPU takes hours on 2 cores; on a CUDA GPU, minutes. Every stage resumes.
 # The towers come from Training/checkpoints/clip-toybox1 (the clip stage trains new ones: `clip`).
+# Reproduces Models/toybox from the committed snapshots (Training/checkpoints, their snapshot.json
+# say how each was made): the towers, the VAE and the base UNet as committed, then the encoder stage
+# and export. The whole chain from scratch is in Training/README.md.
+TOYBOX_CLIP ?= checkpoints/clip-toybox3
+TOYBOX_VAE ?= checkpoints/vae-c32
+TOYBOX_UNET ?= checkpoints/base-t4/unet
 train-toybox: venv
 	cd Training && PYTHONPATH=. ../$(PY) -m likeness_train render-data --run-dir ../$(RUN_DIR)
-	cd Training && PYTHONPATH=. ../$(PY) -m likeness_train clip-from-model --run-dir ../$(RUN_DIR) --model checkpoints/clip-toybox1
-	cd Training && for s in vae base encoder; do \
-	  PYTHONPATH=. ../$(PY) -m likeness_train $$s --run-dir ../$(RUN_DIR) || exit 1; done
+	cd Training && PYTHONPATH=. ../$(PY) -m likeness_train clip-from-model --run-dir ../$(RUN_DIR) --model $(TOYBOX_CLIP)
+	cd Training && PYTHONPATH=. ../$(PY) -m likeness_train from-snapshots --run-dir ../$(RUN_DIR) \
+	  --vae $(TOYBOX_VAE) --unet $(TOYBOX_UNET)
+	cd Training && PYTHONPATH=. ../$(PY) -m likeness_train encoder --run-dir ../$(RUN_DIR) --steps 600 --batch-size 48
 	cd Training && PYTHONPATH=. ../$(PY) -m likeness_train export --run-dir ../$(RUN_DIR) --out ../$(MODEL)
 
 train-toybox-quick: venv

@@ -1,4 +1,4 @@
-"""python -m likeness_train STAGE [flags]: clip | towers | clip-from-model | vae | vae-snapshot | base | base-folder | encoder | export |
+"""python -m likeness_train STAGE [flags]: clip | towers | clip-from-model | from-snapshots | vae | vae-snapshot | base | base-folder | encoder | export |
 evaluate | shape-check | probes | textual-inversion | render-data. Each stage's --help lists its flags."""
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ STAGES = {
     "clip": "likeness_train.stage_clip",
     "towers": "likeness_train.towers",
     "clip-from-model": "likeness_train.stage_clip_from_model",
+    "from-snapshots": "likeness_train.stage_from_snapshots",
     "vae": "likeness_train.stage_vae",
     "vae-snapshot": "likeness_train.snapshot_vae",
     "base": "likeness_train.stage_base",

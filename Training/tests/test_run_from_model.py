@@ -124,3 +124,40 @@ def test_deadline_fits_the_steps_to_the_budget(monkeypatch):
     fast = common.Deadline(1.0, probe=2)
     for step in range(3):
         assert fast.fit(step, 10) == 10  # fits, nothing to shorten
+
+
+def test_from_snapshots_fills_vae_and_base_in_float32_then_the_encoder_runs(chain, tmp_path):
+    from diffusers import AutoencoderKL, UNet2DConditionModel
+
+    from likeness_train import stage_clip_from_model, stage_encoder, stage_from_snapshots
+    # fp16 snapshots, as Training/checkpoints keeps them
+    snaps = tmp_path / "snaps"
+    vae16 = AutoencoderKL.from_pretrained(chain / "model" / "vae", torch_dtype=torch.float16)
+    vae16.save_pretrained(snaps / "vae")
+    unet16 = UNet2DConditionModel.from_pretrained(chain / "model" / "unet", torch_dtype=torch.float16)
+    unet16.save_pretrained(snaps / "unet")
+    run = tmp_path / "run"
+    shutil.copytree(chain / "data", run / "data")
+    stage_clip_from_model.main(["--run-dir", str(run), "--model", str(chain / "model")])
+    stage_from_snapshots.main(["--run-dir", str(run), "--vae", str(snaps / "vae"), "--unet", str(snaps / "unet")])
+
+    for cls, written, snap in ((AutoencoderKL, run / "vae" / "model", vae16),
+                               (UNet2DConditionModel, run / "base" / "unet", unet16)):
+        model = cls.from_pretrained(written)
+        assert model.dtype == torch.float32
+        for name, p in snap.state_dict().items():
+            assert torch.equal(model.state_dict()[name], p.float()), name
+    stage_encoder.main(["--run-dir", str(run), "--quick", "true", "--steps", "1", "--batch-size", "4"])
+    assert (run / "encoder" / "object_encoder" / "model.safetensors").exists()
+
+
+def test_from_snapshots_names_what_is_missing(tmp_path):
+    import pytest
+
+    from likeness_train import stage_from_snapshots
+    (tmp_path / "vae").mkdir()
+    with pytest.raises(FileNotFoundError, match="config.json"):
+        stage_from_snapshots.main(["--run-dir", str(tmp_path / "run"), "--vae", str(tmp_path / "vae"),
+                                   "--unet", str(tmp_path / "vae")])
+    with pytest.raises(SystemExit, match="--unet"):
+        stage_from_snapshots.main(["--run-dir", str(tmp_path / "run"), "--vae", str(tmp_path / "vae")])

@@ -1,0 +1,61 @@
+"""from-snapshots: fills RUN_DIR/vae/model and RUN_DIR/base/unet from committed snapshots (a VAE
+folder such as Training/checkpoints/vae-c32, a UNet folder such as Training/checkpoints/base-t4/unet),
+widened to float32, so the encoder stage (and export) run on exactly the weights the built-in model
+was made from without retraining the VAE and the base. With clip-from-model for RUN_DIR/clip this is
+how `make train-toybox` reproduces Models/toybox.
+
+    python -m likeness_train from-snapshots --run-dir runs/toybox \
+        --vae checkpoints/vae-c32 --unet checkpoints/base-t4/unet
+"""
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from pathlib import Path
+
+import torch
+
+from . import common
+
+
+@dataclasses.dataclass
+class FromSnapshotsConfig:
+    """Write RUN_DIR/vae/model and RUN_DIR/base/unet (float32) from committed snapshot folders."""
+    run_dir: str = "runs/toybox"
+    vae: str = ""
+    unet: str = ""
+
+
+def _check_folder(path: str, flag: str, what: str) -> Path:
+    folder = Path(path)
+    for part in ("config.json", "diffusion_pytorch_model.safetensors"):
+        if not (folder / part).exists():
+            raise FileNotFoundError(f"{folder}: missing {part}; {flag} takes a diffusers {what} folder")
+    return folder
+
+
+def main(argv=None):
+    run(common.parse_config(FromSnapshotsConfig, argv))
+
+
+def run(cfg: FromSnapshotsConfig):
+    from diffusers import AutoencoderKL, UNet2DConditionModel
+
+    for flag, value, what in (("--vae", cfg.vae, "AutoencoderKL"), ("--unet", cfg.unet, "UNet2DConditionModel")):
+        if not value:
+            raise SystemExit(f"from-snapshots: {flag} FOLDER is required (a diffusers {what} folder)")
+    vae_dir = _check_folder(cfg.vae, "--vae", "AutoencoderKL")
+    unet_dir = _check_folder(cfg.unet, "--unet", "UNet2DConditionModel")
+    run_dir = Path(cfg.run_dir)
+    for src, cls, out in ((vae_dir, AutoencoderKL, run_dir / "vae" / "model"),
+                          (unet_dir, UNet2DConditionModel, run_dir / "base" / "unet")):
+        model = cls.from_pretrained(src, torch_dtype=torch.float32)
+        shutil.rmtree(out, ignore_errors=True)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        model.save_pretrained(out)
+        print(f"wrote {out} (float32) from {src}", flush=True)
+    common.save_config(cfg, run_dir / "base" / "from_snapshots.json")
+
+
+if __name__ == "__main__":
+    main()

@@ -24,6 +24,8 @@ Rows:
   description in words in place of <obj> (`a red star with blue dots in the snow`).
 - Likeness: the reference pipeline (likeness_train.pipeline) with the object encoder's tokens of
   the reference image, text_scale and id_scale as flagged.
+- text branch: the Likeness row's prompts and tokens at id_scale 0 (--text-branch true), i.e. what
+  the pipeline's text branch (the prompt with the null word where the object goes) draws alone.
 - TI: the same pipeline with tokens learned per subject by textual inversion (--ti-steps > 0).
 - NAME: every `--models NAME=PATH` folder, like the Likeness row (ablations).
 
@@ -264,6 +266,7 @@ class EvalConfig:
     id_scale: float = 3.0
     oracle: bool = True
     likeness: bool = True
+    text_branch: bool = False  # adds the Likeness row at id_scale 0: what the text branch draws
     vae_ceiling: bool = True
     ti_steps: int = 0  # > 0 adds the textual-inversion row (that many optimisation steps per subject)
     ti_lr: float = 5e-3
@@ -296,11 +299,13 @@ def _check_folder(path: Path, flag: str):
                                 f"`python -m likeness_train export --out {path}` or pass another path")
 
 
-def _generate(pipe, reqs: list[Request], prompt_of, tokens_of, cfg: EvalConfig, label: str) -> tuple[list, float]:
+def _generate(pipe, reqs: list[Request], prompt_of, tokens_of, cfg: EvalConfig, label: str,
+              id_scale: Optional[float] = None) -> tuple[list, float]:
     images, t0 = [], time.time()
     for n, r in enumerate(reqs):
         images.append(pipe(prompt_of(r), object_tokens=tokens_of(r), steps=cfg.steps, text_scale=cfg.text_scale,
-                           id_scale=cfg.id_scale, seed=r.seed, sampler=cfg.sampler))
+                           id_scale=cfg.id_scale if id_scale is None else id_scale, seed=r.seed,
+                           sampler=cfg.sampler))
         if (n + 1) % 20 == 0 or n + 1 == len(reqs):
             print(f"{label}: {n + 1}/{len(reqs)} images, {time.time() - t0:.0f}s", flush=True)
     return images, time.time() - t0
@@ -445,16 +450,19 @@ def run(cfg: EvalConfig) -> dict:
         imgs, sec = _generate(pipe, reqs, lambda r: oracle_prompt(r.spec, r.target), lambda r: None, cfg, "oracle")
         add_row("text-only oracle", imgs, sec, notes="full description in words, no object tokens")
 
-    def object_row(name: str, p, notes: str):
+    def object_row(name: str, p, notes: str, id_scale: Optional[float] = None):
         t0 = time.time()
         tokens = [p.encode_object(im) for im in ref_images]
         enc_sec = (time.time() - t0) / len(ref_images)
-        imgs, sec = _generate(p, reqs, lambda r: r.spec.text, lambda r: tokens[r.subject], cfg, name)
+        imgs, sec = _generate(p, reqs, lambda r: r.spec.text, lambda r: tokens[r.subject], cfg, name, id_scale)
         add_row(name, imgs, sec, notes=notes + f"; encoder {enc_sec * 1000:.0f} ms/object",
                 encoder_seconds_per_object=enc_sec)
 
     if cfg.likeness:
         object_row("Likeness", pipe, f"{main_model}")
+    if cfg.text_branch:
+        object_row("text branch (id_scale 0)", pipe, f"{main_model}; the Likeness row's requests at id_scale 0",
+                   id_scale=0.0)
     if cfg.ti_steps > 0:
         ti_cfg = textual_inversion.TIConfig(model=str(main_model), steps=cfg.ti_steps, lr=cfg.ti_lr,
                                             batch_size=cfg.ti_batch_size, seed=cfg.seed)

@@ -319,6 +319,27 @@ def test_evaluate_end_to_end_writes_table_json_and_grids(chain, tmp_path, probe_
     assert g.size == (3 * 128 + 3 * 4, 2 * 128 + 4)  # reference + 2 prompts, 2 subjects, scale 2
 
 
+def test_evaluate_text_branch_row_is_the_prompt_with_the_null_word(chain, tmp_path, probe_dir):
+    from likeness_train import models
+    from likeness_train.pipeline import LikenessPipeline
+    out = tmp_path / "tb"
+    prompt = "a <obj> on the beach"
+    evaluate.main(["--run-dir", str(tmp_path), "--probes", str(probe_dir), "--model", str(chain / "model"),
+                   "--out", str(out), "--subjects", "1", "--prompts", prompt, "--images-per-prompt", "2",
+                   "--steps", "2", "--oracle", "false", "--vae-ceiling", "false", "--text-branch", "true"])
+    res = json.loads((out / "toybench.json").read_text())
+    assert [r["name"] for r in res["rows"]] == ["ceiling", "Likeness", "text branch (id_scale 0)"]
+    saved = np.load(out / "images_text_branch_id_scale_0.npz")["images"]
+    likeness = np.load(out / "images_likeness.npz")["images"]
+    pipe = LikenessPipeline.from_folder(chain / "model")
+    null = pipe.object_encoder.cfg.null_word
+    seeds = [rec["seed"] for rec in res["images"] if rec["row"] == "text branch (id_scale 0)"]
+    for img, seed in zip(saved, seeds):
+        alone = np.asarray(pipe(models.replace_placeholder(prompt, "<obj>", null), steps=2, seed=seed))
+        assert np.abs(img.astype(int) - alone.astype(int)).max() <= 2
+    assert not np.array_equal(saved, likeness)  # the object tokens change the Likeness row's images
+
+
 def test_evaluate_errors(chain, tmp_path, probe_dir):
     with pytest.raises(ValueError, match="'teal'"):
         evaluate.main(["--prompts", "a teal <obj>", "--run-dir", str(tmp_path)])

@@ -7,6 +7,8 @@
 - object-embedding dropping (--drop-rate): that share of each batch is plain text-image data with
   full captions and no object tokens
 - whole-network tuning (--tune-base): UNet and text encoder train too, with small learning rates
+- --lr-vision: the vision tower's own learning rate (0 keeps the tower as the clip stage left it and
+  trains only the projection; the default, the encoder's rate, lets the denoising loss rewrite it)
 - identity preservation loss (--id-loss): denoising loss up-weighted inside the object mask
   (--mask-weight) plus a consistency term between the encoder's tokens for the reference and for
   the decoded predicted clean image (--consistency-weight)
@@ -57,6 +59,7 @@ class EncoderConfig:
     consistency_weight: float = 0.05
     consistency_max_t: int = 400
     lr_encoder: float = 3e-4
+    lr_vision: float = -1.0  # the vision tower's rate; < 0: lr_encoder, 0: frozen (the projection still trains)
     lr_unet: float = 5e-5
     lr_text: float = 1e-5
     seed: int = 0
@@ -128,7 +131,14 @@ def run(cfg: EncoderConfig):
     enc = build_encoder(run_dir, cfg, text.config.hidden_size).to(dev)
     text.train(cfg.tune_base).requires_grad_(cfg.tune_base)
     unet.train(cfg.tune_base).requires_grad_(cfg.tune_base)
-    groups = [{"params": list(enc.parameters()), "lr": cfg.lr_encoder}]
+    lr_vision = cfg.lr_encoder if cfg.lr_vision < 0 else cfg.lr_vision
+    vision_params = list(enc.vision_model.parameters())
+    if lr_vision == 0:
+        enc.vision_model.requires_grad_(False)
+    groups = [{"params": [p for n, p in enc.named_parameters() if not n.startswith("vision_model.")],
+               "lr": cfg.lr_encoder}]
+    if lr_vision > 0:
+        groups.append({"params": vision_params, "lr": lr_vision})
     if cfg.tune_base:
         groups += [{"params": list(unet.parameters()), "lr": cfg.lr_unet},
                    {"params": list(text.parameters()), "lr": cfg.lr_text}]

@@ -150,6 +150,18 @@ def test_from_snapshots_fills_vae_and_base_in_float32_then_the_encoder_runs(chai
     stage_encoder.main(["--run-dir", str(run), "--quick", "true", "--steps", "1", "--batch-size", "4"])
     assert (run / "encoder" / "object_encoder" / "model.safetensors").exists()
 
+    # --lr-vision 0: the tower stays as the clip stage left it, the projection trains
+    from safetensors.torch import load_file
+    from transformers import CLIPVisionModel
+    stage_encoder.main(["--run-dir", str(run), "--quick", "true", "--steps", "2", "--batch-size", "4",
+                        "--lr-vision", "0", "--out-name", "frozen"])
+    tower = CLIPVisionModel.from_pretrained(run / "clip" / "vision_model")
+    tower = getattr(tower, "vision_model", tower).state_dict()
+    for name, out in (("frozen", True), ("encoder", False)):
+        enc = load_file(str(run / name / "object_encoder" / "model.safetensors"))
+        same = all(torch.equal(enc["vision_model." + k].float(), v) for k, v in tower.items())
+        assert same == out, name
+
 
 def test_from_snapshots_names_what_is_missing(tmp_path):
     import pytest

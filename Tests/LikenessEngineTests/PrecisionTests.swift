@@ -8,6 +8,8 @@
 //   GEMM kernel vs exact product of rounded inputs: 1e-5 relative (float32 accumulation only)
 //   linear / conv vs fp32: 2e-2 of the output's max-abs
 //   UNet forward (tiny fixtures) vs fp32: 5e-2 of the output's max-abs
+//   text encoder last hidden state, VAE encode mean and decode (tiny fixtures) vs fp32: 5e-2 of the
+//   output's max-abs
 //   whole images (toy-a, toy-b pipelines) vs the fp32 reference images: PSNR >= 30 dB
 
 import CLikenessBF16
@@ -143,11 +145,44 @@ final class PrecisionTests: XCTestCase {
         }
     }
 
+    /// The text encoder and the VAE as the UNet: fp32 matches transformers/diffusers to 1e-4, bf16 is
+    /// within 5e-2 of fp32 (of the output's max-abs) and really ran (further than 1e-4 from the reference).
+    func testTextEncoderAndVAEPrecisions() throws {
+        for name in ModelParityTests.configs {
+            let ref = try ModelFixtures.tensors("\(name)/expected.safetensors")
+            let meta = try ModelFixtures.json("\(name)/expected.json")
+            guard let ids = meta["input_ids"] as? [[Int]] else { return XCTFail("\(name): input_ids missing") }
+            let textFolder = try ModelFixtures.url("\(name)/text_encoder")
+            let expectedText = try ref.tensor(named: "text.last_hidden_state")
+            let text32 = try CLIPTextModel(folder: textFolder, precision: .fp32)
+            XCTAssertEqual(text32.precision, .fp32)
+            let states32 = try text32(ids: ids)
+            assertClose(states32, expectedText, "\(name) text fp32 vs transformers", relTol: 1e-4)
+            let text16 = try CLIPTextModel(folder: textFolder, precision: .bf16)
+            XCTAssertEqual(text16.precision, supported ? .bf16 : .fp32)
+            checkAgainstFP32(try text16(ids: ids), states32, tolerance: 5e-2, "\(name) text encoder")
+
+            let vaeFolder = try ModelFixtures.url("\(name)/vae")
+            let image = try ref.tensor(named: "vae.image"), latent = try ref.tensor(named: "vae.latent")
+            let vae32 = try AutoencoderKL(folder: vaeFolder, precision: .fp32)
+            XCTAssertEqual(vae32.precision, .fp32)
+            let decoded32 = try vae32.decode(latent), mean32 = try vae32.encode(image).mean
+            assertClose(decoded32, try ref.tensor(named: "vae.decoded"), "\(name) vae decode fp32 vs diffusers", relTol: 1e-4)
+            assertClose(mean32, try ref.tensor(named: "vae.mean"), "\(name) vae encode fp32 vs diffusers", relTol: 1e-4)
+            let vae16 = try AutoencoderKL(folder: vaeFolder, precision: .bf16)
+            XCTAssertEqual(vae16.precision, supported ? .bf16 : .fp32)
+            checkAgainstFP32(try vae16.decode(latent), decoded32, tolerance: 5e-2, "\(name) vae decode")
+            checkAgainstFP32(try vae16.encode(image).mean, mean32, tolerance: 5e-2, "\(name) vae encode mean")
+        }
+    }
+
     /// Whole images of the toy pipelines at bf16 against the fp32 reference pipeline's images.
     func testPipelineImagesAtBF16() throws {
         for name in PipelineFixtures.folders {
             let pipe = try LikenessPipeline(model: try PipelineFixtures.url(name), precision: .bf16)
             XCTAssertEqual(pipe.unet.precision, supported ? .bf16 : .fp32)
+            XCTAssertEqual(pipe.textEncoder.precision, supported ? .bf16 : .fp32)
+            XCTAssertEqual(pipe.vae.precision, supported ? .bf16 : .fp32)
             let ref = try PipelineFixtures.expected(name)
             let meta = try PipelineFixtures.meta(name)
             XCTAssertFalse(meta.cases.isEmpty)

@@ -1,13 +1,17 @@
-// Compute precision of the UNet's GEMMs (linear layers and convolutions). `fp32` is the exact
+// Compute precision of the models' GEMMs (linear layers and convolutions). `fp32` is the exact
 // path every parity test checks against diffusers. `bf16` keeps those layers' weights as
 // bfloat16 (2 bytes, converted once at load) and runs them through the AVX512-BF16 kernel of
 // CLikenessBF16: activations rounded to bfloat16 as they are packed, products summed in float32.
 // Everything else (normalisation, attention scores and softmax, elementwise ops) stays float32.
+// The pipeline loads its text encoder, UNet and VAE at one precision.
 // On a CPU without AVX512-BF16, `bf16` runs as `fp32` (`effective`), and `preferred` is `fp32`.
 
 import CLikenessBF16
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// Precision of the UNet's linear and convolution GEMMs.
+/// Precision of the linear and convolution GEMMs (text encoder, UNet, VAE).
 public enum ComputePrecision: String, CaseIterable, Codable, Sendable {
     case fp32
     case bf16
@@ -35,6 +39,9 @@ public enum ComputePrecision: String, CaseIterable, Codable, Sendable {
 /// A weight matrix held as bfloat16 in the layout the kernel reads, converted once at load.
 /// `.rows`: A [rows, k] with an even row stride (a convolution's [Cout, Cin*kH*kW]).
 /// `.packedTransposed`: B [k, n] in column panels, packed from W [n, k] (a linear layer's [out, in]).
+/// The memory is its own anonymous mapping, so `release()` gives it back to the system at once
+/// (the engine's heap keeps freed blocks). A released matrix made from a source (`reload`) reads
+/// and converts it again on its next use; the values are the same bit for bit.
 public final class BF16Matrix {
     public enum Layout: Equatable { case rows, packedTransposed }
     public let layout: Layout
@@ -44,11 +51,16 @@ public final class BF16Matrix {
     public let rows: Int, k: Int
     /// Row stride of `.rows` (k rounded up to even).
     let ld: Int
-    let data: UnsafeMutablePointer<UInt16>
     let count: Int
+    /// The bfloat16 values; nil while released.
+    private var storage: UnsafeMutablePointer<UInt16>?
+    /// Reads the float32 values again (from the model file) after a release; nil when the matrix
+    /// was made from a tensor alone, which keeps it resident.
+    private let reload: (() throws -> Tensor)?
 
-    /// Converts `weight` (first dimension = rows, the rest flattened = k).
-    public init(_ weight: Tensor, layout: Layout) {
+    /// Converts `weight` (first dimension = rows, the rest flattened = k). With `reload`, which
+    /// must give `weight` again, the matrix may be released between uses.
+    public init(_ weight: Tensor, layout: Layout, reload: (() throws -> Tensor)? = nil) {
         precondition(weight.rank >= 2, "BF16Matrix: weight must be at least 2-D, got \(weight.shape)")
         self.layout = layout
         shape = weight.shape
@@ -56,31 +68,85 @@ public final class BF16Matrix {
         k = weight.count / max(1, rows)
         ld = lk_bf16_row_stride(k)
         count = layout == .rows ? rows * ld : lk_bf16_packed_b_count(k, rows)
-        data = .allocate(capacity: max(1, count))
+        self.reload = reload
+        storage = Self.allocate(count)
         fill(from: weight)
     }
 
-    deinit { data.deallocate() }
+    deinit { if let storage { Self.deallocate(storage, count) } }
+
+    /// The values, read and converted again first when the matrix was released.
+    var data: UnsafeMutablePointer<UInt16> {
+        if let storage { return storage }
+        guard let reload else { preconditionFailure("BF16Matrix: released without a source") }
+        let weight: Tensor
+        do { weight = try reload() } catch {
+            preconditionFailure("BF16Matrix: reading the weight \(shape) again failed: \(error)")
+        }
+        precondition(weight.shape == shape, "BF16Matrix: the weight read again has shape \(weight.shape), expected \(shape)")
+        let fresh = Self.allocate(count)
+        storage = fresh
+        fill(from: weight)
+        return fresh
+    }
+
+    /// Whether the values are in memory now.
+    public var isResident: Bool { storage != nil }
+
+    /// Whether `release()` frees the values (the matrix knows how to read them again).
+    public var isReleasable: Bool { reload != nil }
+
+    /// Frees the values until the next use, which reads them again from the source. Does nothing
+    /// for a matrix without a source. Only between uses: no other thread may read the matrix.
+    public func release() {
+        guard reload != nil, let storage else { return }
+        Self.deallocate(storage, count)
+        self.storage = nil
+    }
 
     /// Converts `weight` (this matrix's shape) into this matrix's memory, in place: every layer
     /// holding this matrix sees the new values. Only for model weights between jobs (LoRAMerger
     /// merging LoRAs at bf16): no other thread may read the weights meanwhile.
     func overwrite(with weight: Tensor) {
         precondition(weight.shape == shape, "BF16Matrix: overwrite \(shape) with \(weight.shape)")
+        if storage == nil { storage = Self.allocate(count) }
         fill(from: weight)
     }
 
+    /// Converts `weight` into `storage`, split over the engine's threads (rows, or column panels).
     private func fill(from weight: Tensor) {
+        guard let data = storage else { return }
         weight.withUnsafeBufferPointer { w in
             guard let src = w.baseAddress, rows > 0, k > 0 else {
                 data.update(repeating: 0, count: max(1, count))
                 return
             }
+            let (k, ld, rows) = (self.k, self.ld, self.rows)
             switch layout {
-            case .rows: lk_bf16_convert_rows(src, k, rows, k, data, ld)
-            case .packedTransposed: lk_bf16_pack_b_trans(src, nil, 0, k, k, rows, data)
+            case .rows:
+                parallelChunks(rows, minChunk: max(1, 65536 / max(1, k))) { r in
+                    lk_bf16_convert_rows(src + r.lowerBound * k, k, r.count, k, data + r.lowerBound * ld, ld)
+                }
+            case .packedTransposed:
+                let nr = Int(LK_BF16_NR), panels = (rows + nr - 1) / nr, panelCount = (ld / 2) * nr * 2
+                parallelChunks(panels, minChunk: max(1, 65536 / max(1, k * nr))) { p in
+                    let j0 = p.lowerBound * nr, n = min(rows, p.upperBound * nr) - j0
+                    lk_bf16_pack_b_trans(src + j0 * k, nil, 0, k, k, n, data + p.lowerBound * panelCount)
+                }
             }
         }
+    }
+
+    private static func allocate(_ count: Int) -> UnsafeMutablePointer<UInt16> {
+        let bytes = max(1, count) * 2
+        guard let p = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), p != MAP_FAILED else {
+            preconditionFailure("BF16Matrix: out of memory for \(bytes) bytes")
+        }
+        return p.bindMemory(to: UInt16.self, capacity: max(1, count))
+    }
+
+    private static func deallocate(_ p: UnsafeMutablePointer<UInt16>, _ count: Int) {
+        munmap(UnsafeMutableRawPointer(p), max(1, count) * 2)
     }
 
     /// Bytes held.
@@ -88,7 +154,8 @@ public final class BF16Matrix {
 
     /// The weight widened back to float32 (the bfloat16-rounded values), in its original shape.
     public func widened() -> Tensor {
-        Tensor(shape: shape) { out in
+        let data = self.data
+        return Tensor(shape: shape) { out in
             guard let o = out.baseAddress else { return }
             switch layout {
             case .rows:
@@ -110,9 +177,10 @@ public enum GEMMWeight {
     case bf16(BF16Matrix)
 
     /// Reads `weight` for a model loaded at `precision`: bf16 (where it runs) converts it to
-    /// `layout` and drops the float32 copy.
-    init(_ weight: Tensor, precision: ComputePrecision, layout: BF16Matrix.Layout) {
-        self = precision.effective == .bf16 ? .bf16(BF16Matrix(weight, layout: layout)) : .fp32(weight)
+    /// `layout` and drops the float32 copy (`reload`, which gives `weight` again, lets the
+    /// bfloat16 matrix be released between uses).
+    init(_ weight: Tensor, precision: ComputePrecision, layout: BF16Matrix.Layout, reload: (() throws -> Tensor)? = nil) {
+        self = precision.effective == .bf16 ? .bf16(BF16Matrix(weight, layout: layout, reload: reload)) : .fp32(weight)
     }
 
     public var shape: [Int] {

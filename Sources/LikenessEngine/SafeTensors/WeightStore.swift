@@ -56,6 +56,9 @@ public final class WeightStore {
     /// loaded weights (LoRAMerger).
     var keepsTaken = false
     private(set) var taken: [String: HeldWeight] = [:]
+    /// The bfloat16 matrices handed out (bf16 precision), each able to read its tensor again
+    /// from `source` after a release (`LikenessPipeline.releasesWeightsAfterUse`).
+    private(set) var matrices: [BF16Matrix] = []
 
     public init(file: SafeTensorsFile) {
         source = file
@@ -109,8 +112,12 @@ public final class WeightStore {
     /// which then keeps the bfloat16 matrix the layer holds.
     func takeGEMMWeight(_ keys: [String], shape: [Int], layout: BF16Matrix.Layout) throws -> GEMMWeight {
         let (key, tensor) = try takeKeyed(keys, shape: shape)
-        let weight = GEMMWeight(tensor, precision: precision, layout: layout)
-        if keepsTaken, let key, case .bf16(let matrix) = weight { taken[key] = .bf16(matrix) }
+        let reload: (() throws -> Tensor)? = key.map { key in { [source] in try source.tensor(named: key) } }
+        let weight = GEMMWeight(tensor, precision: precision, layout: layout, reload: reload)
+        if case .bf16(let matrix) = weight {
+            matrices.append(matrix)
+            if keepsTaken, let key { taken[key] = .bf16(matrix) }
+        }
         return weight
     }
 

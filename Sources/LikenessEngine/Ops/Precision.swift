@@ -54,23 +54,28 @@ public final class BF16Matrix {
     let count: Int
     /// The bfloat16 values; nil while released.
     private var storage: UnsafeMutablePointer<UInt16>?
-    /// Reads the float32 values again (from the model file) after a release; nil when the matrix
-    /// was made from a tensor alone, which keeps it resident.
-    private let reload: (() throws -> Tensor)?
+    /// Reads the values again (from the model file) after a release; nil when the matrix was made
+    /// from a tensor alone, which keeps it resident.
+    private let reload: (() throws -> BF16MatrixValues)?
 
     /// Converts `weight` (first dimension = rows, the rest flattened = k). With `reload`, which
     /// must give `weight` again, the matrix may be released between uses.
-    public init(_ weight: Tensor, layout: Layout, reload: (() throws -> Tensor)? = nil) {
-        precondition(weight.rank >= 2, "BF16Matrix: weight must be at least 2-D, got \(weight.shape)")
+    public convenience init(_ weight: Tensor, layout: Layout, reload: (() throws -> Tensor)? = nil) {
+        self.init(shape: weight.shape, layout: layout, values: .float(weight), reload: reload.map { r in { .float(try r()) } })
+    }
+
+    /// Converts `values` of `shape` (first dimension = rows, the rest flattened = k).
+    init(shape: [Int], layout: Layout, values: BF16MatrixValues, reload: (() throws -> BF16MatrixValues)?) {
+        precondition(shape.count >= 2, "BF16Matrix: weight must be at least 2-D, got \(shape)")
         self.layout = layout
-        shape = weight.shape
-        rows = weight.shape[0]
-        k = weight.count / max(1, rows)
+        self.shape = shape
+        rows = shape[0]
+        k = Tensor.count(of: shape) / max(1, rows)
         ld = lk_bf16_row_stride(k)
         count = layout == .rows ? rows * ld : lk_bf16_packed_b_count(k, rows)
         self.reload = reload
         storage = Self.allocate(count)
-        fill(from: weight)
+        fill(from: values)
     }
 
     deinit { if let storage { Self.deallocate(storage, count) } }
@@ -79,14 +84,13 @@ public final class BF16Matrix {
     var data: UnsafeMutablePointer<UInt16> {
         if let storage { return storage }
         guard let reload else { preconditionFailure("BF16Matrix: released without a source") }
-        let weight: Tensor
-        do { weight = try reload() } catch {
+        let values: BF16MatrixValues
+        do { values = try reload() } catch {
             preconditionFailure("BF16Matrix: reading the weight \(shape) again failed: \(error)")
         }
-        precondition(weight.shape == shape, "BF16Matrix: the weight read again has shape \(weight.shape), expected \(shape)")
         let fresh = Self.allocate(count)
         storage = fresh
-        fill(from: weight)
+        fill(from: values)
         return fresh
     }
 
@@ -110,30 +114,46 @@ public final class BF16Matrix {
     func overwrite(with weight: Tensor) {
         precondition(weight.shape == shape, "BF16Matrix: overwrite \(shape) with \(weight.shape)")
         if storage == nil { storage = Self.allocate(count) }
-        fill(from: weight)
+        fill(from: .float(weight))
     }
 
-    /// Converts `weight` into `storage`, split over the engine's threads (rows, or column panels).
-    private func fill(from weight: Tensor) {
+    /// Converts `values` into `storage`, split over the engine's threads (rows, or column panels).
+    /// Float32 and the file's 16-bit values give the same bfloat16 values (each rounded once).
+    private func fill(from values: BF16MatrixValues) {
         guard let data = storage else { return }
-        weight.withUnsafeBufferPointer { w in
-            guard let src = w.baseAddress, rows > 0, k > 0 else {
-                data.update(repeating: 0, count: max(1, count))
-                return
-            }
-            let (k, ld, rows) = (self.k, self.ld, self.rows)
+        let (k, ld, rows) = (self.k, self.ld, self.rows)
+        // rows [r0, r0 + n) of the source: float32 or 16-bit; `kind` as lk_bf16_pack_b_trans takes it.
+        func convert(_ f: UnsafePointer<Float>?, _ h: UnsafePointer<UInt16>?, kind: Int32) {
             switch layout {
             case .rows:
                 parallelChunks(rows, minChunk: max(1, 65536 / max(1, k))) { r in
-                    lk_bf16_convert_rows(src + r.lowerBound * k, k, r.count, k, data + r.lowerBound * ld, ld)
+                    if let f {
+                        lk_bf16_convert_rows(f + r.lowerBound * k, k, r.count, k, data + r.lowerBound * ld, ld)
+                    } else if let h {
+                        lk_bf16_convert_rows_half(h + r.lowerBound * k, kind == 2 ? 1 : 0, r.count, k, data + r.lowerBound * ld, ld)
+                    }
                 }
             case .packedTransposed:
-                let nr = Int(LK_BF16_NR), panels = (rows + nr - 1) / nr, panelCount = (ld / 2) * nr * 2
+                let nr = Int(LK_BF16_NR), panels = (rows + nr - 1) / nr, panelCount = ld * nr
                 parallelChunks(panels, minChunk: max(1, 65536 / max(1, k * nr))) { p in
                     let j0 = p.lowerBound * nr, n = min(rows, p.upperBound * nr) - j0
-                    lk_bf16_pack_b_trans(src + j0 * k, nil, 0, k, k, n, data + p.lowerBound * panelCount)
+                    lk_bf16_pack_b_trans(f.map { $0 + j0 * k }, h.map { $0 + j0 * k }, kind, k, k, n,
+                                         data + p.lowerBound * panelCount)
                 }
             }
+        }
+        guard rows > 0, k > 0 else {
+            data.update(repeating: 0, count: max(1, count))
+            return
+        }
+        switch values {
+        case .float(let weight):
+            precondition(weight.shape == shape, "BF16Matrix: values \(weight.shape) for \(shape)")
+            weight.withUnsafeBufferPointer { convert($0.baseAddress, nil, kind: 0) }
+        case .half(let half):
+            precondition(half.count == rows * k, "BF16Matrix: \(half.count) values for \(shape)")
+            withExtendedLifetime(half.owner) { convert(nil, half.bits, kind: half.isBF16 ? 2 : 1) }
+            half.done()
         }
     }
 
@@ -169,6 +189,12 @@ public final class BF16Matrix {
             }
         }
     }
+}
+
+/// What a BF16Matrix is converted from: float32, or a file's 16-bit values (no float32 copy).
+enum BF16MatrixValues {
+    case float(Tensor)
+    case half(HalfValues)
 }
 
 /// The weight operand of a linear layer or convolution: float32, or bfloat16 for `bf16` precision.

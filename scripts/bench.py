@@ -302,7 +302,8 @@ def bench_memory(threads: int) -> list:
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads))
     gb = lambda b: f"{b / 1e9:.2f}"  # noqa: E731
     runs = [("Likeness fp32", [SWIFT, "memory", fp16, 512, 2, "fp32"]),
-            ("Likeness bf16", [SWIFT, "memory", fp16, 512, 2, "bf16"]),
+            ("Likeness bf16, weights kept (the studio)", [SWIFT, "memory", fp16, 512, 2, "bf16"]),
+            ("Likeness bf16, weights given back after use (`likeness generate`)", [SWIFT, "memory", fp16, 512, 2, "bf16", "release"]),
             ("diffusers fp32", [sys.executable, "-c", DIFFUSERS_MEMORY, fp16, 512, 2, threads])]
     results = {what: child_json(cmd, env) for what, cmd in runs}
     weights = {p: child_json([SWIFT, "weights", fp16, p], env) for p in ["fp32", "bf16"]}

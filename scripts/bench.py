@@ -19,6 +19,12 @@ projections, text encoder attention and MLP) into the loaded model and taking it
 against diffusers' load_lora_weights + fuse_lora and unfuse_lora.
 
     python scripts/bench.py [--threads 2] [--skip-sd] [--repeats-sd 2] [--only-single-file]
+
+Memory and load time (bench_memory): one SD-1.5-size 512x512 image at fp32 and bf16 against
+diffusers fp32, peak RSS per phase (load, steps, VAE decode) and load / first-step time, each side
+in a fresh process; and the resident memory of each component's weights.
+
+    python scripts/bench.py [--threads 2] --only-memory
 """
 from __future__ import annotations
 
@@ -246,6 +252,98 @@ def bench_precision(folder: Path, threads: int, repeats: int) -> list:
         r = child_json(cmd, env)
         lines.append(f"| {what} | {r['load_s']:.1f} | {r['median']:.1f} | {r['peak_rss_bytes'] / 1e9:.2f} |")
     return lines + [""]
+
+
+DIFFUSERS_MEMORY = r"""
+import json, sys, time, torch
+from diffusers import DDIMScheduler, StableDiffusionPipeline
+def status(field):
+    return int([l for l in open("/proc/self/status") if l.startswith(field)][0].split()[1]) * 1024
+def reset_peak():
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+torch.set_num_threads(int(sys.argv[4]))
+t0 = time.perf_counter()
+pipe = StableDiffusionPipeline.from_pretrained(sys.argv[1], torch_dtype=torch.float32, safety_checker=None,
+                                               requires_safety_checker=False)
+pipe.scheduler = DDIMScheduler.from_config(pipe.scheduler.config)
+load_s = time.perf_counter() - t0
+load_peak, loaded = status("VmHWM:"), status("VmRSS:")
+reset_peak()
+size, steps = int(sys.argv[2]), int(sys.argv[3])
+out = {}
+def on_step(p, i, t, kw):
+    if i == 0:
+        out["first_step_s"] = time.perf_counter() - t0
+    if i == steps - 1:
+        out["steps_peak_rss_bytes"] = status("VmHWM:")
+        reset_peak()
+    return kw
+pipe("a red star on the beach, at the left", num_inference_steps=steps, guidance_scale=5.0, height=size, width=size,
+     generator=torch.Generator().manual_seed(0), callback_on_step_end=on_step)
+decode_peak = status("VmHWM:")
+out.update(load_s=load_s, median=time.perf_counter() - t0 - load_s, loaded_rss_bytes=loaded, load_peak_rss_bytes=load_peak,
+           decode_peak_rss_bytes=decode_peak, peak_rss_bytes=max(load_peak, out["steps_peak_rss_bytes"], decode_peak))
+print(json.dumps(out))
+"""
+
+
+def bench_memory(threads: int) -> list:
+    """Memory and load time (issue: an SD-1.5 512x512 image within 2.5 GB at bf16; load <= 0.5 of
+    diffusers'): one 512x512 image (2 DDIM steps, guidance 5) from the random SD-1.5 float16
+    folder, a fresh process per side, with the peak resident memory of each phase (VmHWM, reset
+    between phases through /proc/self/clear_refs), the load time and the time to the end of the
+    first step; and the resident memory each component's weights add when loaded on their own.
+    Returns Markdown lines."""
+    sd = BENCH / "sd15-random"
+    make_sd15(sd)
+    fp16 = sd.parent / (sd.name + "-fp16")
+    make_sd15_fp16(sd, fp16)
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads))
+    gb = lambda b: f"{b / 1e9:.2f}"  # noqa: E731
+    runs = [("Likeness fp32", [SWIFT, "memory", fp16, 512, 2, "fp32"]),
+            ("Likeness bf16, weights kept (the studio)", [SWIFT, "memory", fp16, 512, 2, "bf16"]),
+            ("Likeness bf16, weights given back after use (`likeness generate`)", [SWIFT, "memory", fp16, 512, 2, "bf16", "release"]),
+            ("diffusers fp32", [sys.executable, "-c", DIFFUSERS_MEMORY, fp16, 512, 2, threads])]
+    results = {what: child_json(cmd, env) for what, cmd in runs}
+    weights = {p: child_json([SWIFT, "weights", fp16, p], env) for p in ["fp32", "bf16"]}
+    ref = results["diffusers fp32"]
+    lines = ["## Memory and load time (SD-1.5 size)", "",
+             f"One 512x512 image (2 DDIM steps, guidance 5, {threads} threads) from the random SD-1.5 float16 folder, a "
+             "fresh process each. Peak RSS is the process's VmHWM, set back to the current RSS between phases "
+             "(/proc/self/clear_refs), so each phase's column is the most that phase held: load, prompt encoding and "
+             "the UNet steps, the VAE decode. First step: from the start of the process's load to the end of the "
+             "first UNet step. Target (bf16): peak <= 2.5 GB, load <= 0.5 of diffusers'.", "",
+             "| side | peak RSS GB | after load GB | load peak GB | steps peak GB | decode peak GB | load s | / diffusers | first step s | / diffusers | generate s |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for what, r in results.items():
+        lines.append(f"| {what} | {gb(r['peak_rss_bytes'])} | {gb(r['loaded_rss_bytes'])} | {gb(r['load_peak_rss_bytes'])} | "
+                     f"{gb(r['steps_peak_rss_bytes'])} | {gb(r['decode_peak_rss_bytes'])} | {r['load_s']:.2f} | "
+                     f"{r['load_s'] / ref['load_s']:.2f} | {r['first_step_s']:.1f} | {r['first_step_s'] / ref['first_step_s']:.2f} | "
+                     f"{r['median']:.1f} |")
+    lines += ["", "Resident memory each component's weights add, loaded one after the other on their own "
+              "(`likeness-bench weights FOLDER PRECISION`, VmRSS deltas):", "",
+              "| precision | text encoder GB | UNet GB | VAE GB |", "| --- | ---: | ---: | ---: |"]
+    for p, w in weights.items():
+        lines.append(f"| {p} | {gb(w['text_encoder_bytes'])} | {gb(w['unet_bytes'])} | {gb(w['vae_bytes'])} |")
+    BENCH.mkdir(parents=True, exist_ok=True)
+    (BENCH / "memory.json").write_text(json.dumps({"images": results, "weights": weights}, indent=2))
+    return lines + [""]
+
+
+def write_memory_section(lines: list, cmd: str):
+    """Puts the memory section into docs/BENCHMARKS.md between its markers (below the notes
+    marker, so a full run keeps it), with the command and date."""
+    doc = ROOT / "docs" / "BENCHMARKS.md"
+    begin, end = "<!-- memory: written by scripts/bench.py -->", "<!-- /memory -->"
+    body = [begin, *lines[:1], "", f"Produced by `{cmd}` on {datetime.date.today().isoformat()}.", "", *lines[2:], end]
+    old = doc.read_text() if doc.exists() else ""
+    if begin in old and end in old:
+        new = old.split(begin, 1)[0] + "\n".join(body) + old.split(end, 1)[1]
+    else:
+        new = old.rstrip("\n") + "\n\n" + "\n".join(body) + "\n"
+    doc.write_text(new)
+    print("\n".join(body))
 
 
 def bench_jobs(name: str, folder: Path, size: int, steps: int, cancel_steps: int, jobs: list, encode: bool):
@@ -513,6 +611,8 @@ def main():
     ap.add_argument("--only-few-step", action="store_true",
                     help="only the few-step rows (LCM + TAESD), replacing just their section of docs/BENCHMARKS.md")
     ap.add_argument("--only-single-file", action="store_true", help="only the single-file and LoRA rows")
+    ap.add_argument("--only-memory", action="store_true",
+                    help="only the memory and load-time rows; updates their section of docs/BENCHMARKS.md")
     ap.add_argument("--only-precision", action="store_true",
                     help="only the compute-precision rows; updates their section of docs/BENCHMARKS.md")
     args = ap.parse_args()
@@ -531,12 +631,16 @@ def main():
         write_single_file_section(section)
         print("\n".join(section))
         return
+    if args.only_memory:
+        write_memory_section(bench_memory(args.threads), f"python scripts/bench.py --only-memory --threads {args.threads}")
+        return
     if args.only_precision or not args.skip_sd:
         sd = BENCH / "sd15-random"
         make_sd15(sd)
         write_precision_section(bench_precision(sd, args.threads, args.repeats_sd), args)
         if args.only_precision:
             return
+        write_memory_section(bench_memory(args.threads), "make bench")
 
     rows: list = []
     n = 2048

@@ -112,7 +112,28 @@ void lk_bf16_convert_rows(const float *src, size_t lds, size_t rows, size_t cols
     }
 }
 
+#if LK_HAVE_X86
+/* IEEE half rows to bfloat16: widened exactly (vcvtph2ps), then rounded once as lk_bf16_from_float. */
+LK_BF16_TARGET static void convert_rows_half_avx(const uint16_t *src, size_t rows, size_t cols, uint16_t *dst, size_t ldd) {
+    for (size_t r = 0; r < rows; r++) {
+        const uint16_t *s = src + r * cols;
+        uint16_t *d = dst + r * ldd;
+        size_t i = 0;
+        for (; i + 32 <= cols; i += 32) {
+            __m512 lo = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(s + i)));
+            __m512 hi = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(s + i + 16)));
+            _mm512_storeu_si512((void *)(d + i), (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
+        }
+        for (; i < cols; i++) d[i] = lk_bf16_from_float(half_to_float(s[i]));
+        for (; i < ldd; i++) d[i] = 0;
+    }
+}
+#endif
+
 void lk_bf16_convert_rows_half(const uint16_t *src, int is_bf16, size_t rows, size_t cols, uint16_t *dst, size_t ldd) {
+#if LK_HAVE_X86
+    if (!is_bf16 && lk_bf16_supported()) { convert_rows_half_avx(src, rows, cols, dst, ldd); return; }
+#endif
     for (size_t r = 0; r < rows; r++) {
         size_t i = 0;
         if (is_bf16) {

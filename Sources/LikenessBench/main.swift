@@ -9,6 +9,9 @@
 //   likeness-bench generate FOLDER STEPS REPEATS          (whole image, DDIM, guidance 5, seed 0)
 //   likeness-bench image FOLDER SIZE STEPS fp32|bf16      (one image from a cold start: load and
 //                                                          generate time, peak RSS; PrecisionBench.swift)
+//   likeness-bench memory FOLDER SIZE STEPS fp32|bf16 [release] (one image from a cold start: peak RSS per
+//                                                          phase, load and first-step time; MemoryBench.swift)
+//   likeness-bench weights FOLDER fp32|bf16               (resident memory of each component's weights)
 //   likeness-bench seeds|cancel|wakeup|encode ...          (the job layer: JobBench.swift)
 //   likeness-bench fewstep|taesd|firstpreview ...          (few-step sampling: FewStepBench.swift)
 //   likeness-bench load MODEL                              (load a folder or single file once; peak RSS
@@ -113,6 +116,11 @@ do {
         report("generate", t)
     case "image":
         try benchImage(folder: URL(fileURLWithPath: arg(2)), size: int(3), steps: int(4), precision: precisionArgument(5))
+    case "memory":
+        try benchMemory(folder: URL(fileURLWithPath: arg(2)), size: int(3), steps: int(4), precision: precisionArgument(5),
+                        release: args.count > 6 && args[6] == "release")
+    case "weights":
+        try benchWeights(folder: URL(fileURLWithPath: arg(2)), precision: precisionArgument(3))
     case "seeds":
         try benchSeeds(folder: URL(fileURLWithPath: arg(2)), steps: int(3), n: int(4), size: int(5))
     case "cancel":

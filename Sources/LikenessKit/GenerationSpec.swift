@@ -86,7 +86,7 @@ public struct GenerationSpec: Equatable, Sendable, Codable {
     public var loras: [LoRAWeight] = []
     /// Pairs kept as they were read (informational keys such as Version).
     public var extra: [ParameterPair] = []
-    /// The UNet's compute precision (a load setting, not written to the PNG): nil is
+    /// The models' compute precision (a load setting, not written to the PNG): nil is
     /// `ComputePrecision.preferred`, bf16 where the CPU has AVX512-BF16, else fp32.
     public var precision: ComputePrecision?
 

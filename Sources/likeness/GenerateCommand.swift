@@ -65,7 +65,7 @@ struct GenerateCommand: ParsableCommand {
     var from: String?
     @Option(help: "Compute threads (default: the engine's choice).")
     var threads: Int?
-    @Option(help: "The UNet's compute precision: fp32 (exact) or bf16 (bfloat16 weights and products on AVX512-BF16, about twice as fast, half the weight memory; runs as fp32 on CPUs without it). Default: bf16 where the CPU has it, else fp32.")
+    @Option(help: "The compute precision of the text encoder, UNet and VAE: fp32 (exact) or bf16 (bfloat16 weights and products on AVX512-BF16, about twice as fast, half the weight memory; runs as fp32 on CPUs without it). Default: bf16 where the CPU has it, else fp32.")
     var precision: String?
     @Option(help: "Output PNG path (default: a new numbered file in the outputs folder).")
     var output: String?
@@ -105,6 +105,9 @@ struct GenerateCommand: ParsableCommand {
         } catch { fail("\(error)") }
         let pipeline = loadPipeline(model, prediction: prediction, vae: vae, loras: applications,
                                     precision: spec.resolvedPrecision)
+        // One job: the text encoder's and the UNet's bf16 weights are given back once used, so the UNet's are not
+        // resident while the VAE decodes (LikenessPipeline.releasesWeightsAfterUse).
+        pipeline.releasesWeightsAfterUse = true
         // No sampler chosen: the one the folder's scheduler config names (LCMScheduler -> lcm).
         if spec.sampler == nil, let folderSampler = pipeline.folderSampler { request.sampler = folderSampler }
         var identity: ModelIdentity

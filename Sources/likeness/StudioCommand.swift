@@ -25,7 +25,7 @@ struct StudioCommand: ParsableCommand {
     var theme: String?
     @Option(help: "Compute threads for generation (default: all cores).")
     var threads: Int?
-    @Option(help: "The UNet's compute precision: fp32 (exact) or bf16 (AVX512-BF16; fp32 on CPUs without it). Default: bf16 where the CPU has it.")
+    @Option(help: "The compute precision of the text encoder, UNet and VAE: fp32 (exact) or bf16 (AVX512-BF16; fp32 on CPUs without it). Default: bf16 where the CPU has it.")
     var precision: String?
 
     func run() throws {

@@ -8,6 +8,8 @@
 //   GEMM kernel vs exact product of rounded inputs: 1e-5 relative (float32 accumulation only)
 //   linear / conv vs fp32: 2e-2 of the output's max-abs
 //   UNet forward (tiny fixtures) vs fp32: 5e-2 of the output's max-abs
+//   text encoder last hidden state, VAE encode mean and decode (tiny fixtures) vs fp32: 5e-2 of the
+//   output's max-abs
 //   whole images (toy-a, toy-b pipelines) vs the fp32 reference images: PSNR >= 30 dB
 
 import CLikenessBF16
@@ -143,11 +145,104 @@ final class PrecisionTests: XCTestCase {
         }
     }
 
+    /// The text encoder and the VAE as the UNet: fp32 matches transformers/diffusers to 1e-4, bf16 is
+    /// within 5e-2 of fp32 (of the output's max-abs) and really ran (further than 1e-4 from the reference).
+    func testTextEncoderAndVAEPrecisions() throws {
+        for name in ModelParityTests.configs {
+            let ref = try ModelFixtures.tensors("\(name)/expected.safetensors")
+            let meta = try ModelFixtures.json("\(name)/expected.json")
+            guard let ids = meta["input_ids"] as? [[Int]] else { return XCTFail("\(name): input_ids missing") }
+            let textFolder = try ModelFixtures.url("\(name)/text_encoder")
+            let expectedText = try ref.tensor(named: "text.last_hidden_state")
+            let text32 = try CLIPTextModel(folder: textFolder, precision: .fp32)
+            XCTAssertEqual(text32.precision, .fp32)
+            let states32 = try text32(ids: ids)
+            assertClose(states32, expectedText, "\(name) text fp32 vs transformers", relTol: 1e-4)
+            let text16 = try CLIPTextModel(folder: textFolder, precision: .bf16)
+            XCTAssertEqual(text16.precision, supported ? .bf16 : .fp32)
+            checkAgainstFP32(try text16(ids: ids), states32, tolerance: 5e-2, "\(name) text encoder")
+
+            let vaeFolder = try ModelFixtures.url("\(name)/vae")
+            let image = try ref.tensor(named: "vae.image"), latent = try ref.tensor(named: "vae.latent")
+            let vae32 = try AutoencoderKL(folder: vaeFolder, precision: .fp32)
+            XCTAssertEqual(vae32.precision, .fp32)
+            let decoded32 = try vae32.decode(latent), mean32 = try vae32.encode(image).mean
+            assertClose(decoded32, try ref.tensor(named: "vae.decoded"), "\(name) vae decode fp32 vs diffusers", relTol: 1e-4)
+            assertClose(mean32, try ref.tensor(named: "vae.mean"), "\(name) vae encode fp32 vs diffusers", relTol: 1e-4)
+            let vae16 = try AutoencoderKL(folder: vaeFolder, precision: .bf16)
+            XCTAssertEqual(vae16.precision, supported ? .bf16 : .fp32)
+            checkAgainstFP32(try vae16.decode(latent), decoded32, tolerance: 5e-2, "\(name) vae decode")
+            checkAgainstFP32(try vae16.encode(image).mean, mean32, tolerance: 5e-2, "\(name) vae encode mean")
+        }
+    }
+
+    /// A 16-bit file's weights are converted straight from the mapping (no float32 copy) to the
+    /// same bfloat16 values as through float32; a released matrix reads them again bit for bit, and
+    /// the UNet gives the same output after every matrix was released.
+    func testHalfFileWeightsAndReleaseAreBitForBit() throws {
+        let folder = try ModelFixtures.url("tiny-b/unet") // an F16 file
+        let file = try SafeTensorsFile(url: folder.appendingPathComponent("diffusion_pytorch_model.safetensors"))
+        let store = WeightStore(file: file)
+        store.precision = .bf16
+        store.keepsTaken = true
+        let unet = try UNet2DConditionModel(config: try ComponentFolder(folder).config(UNet2DConditionConfig.self), weights: store)
+        try store.finish()
+        let matrices = store.taken.compactMap { key, held -> (String, BF16Matrix)? in
+            if case .bf16(let m) = held { return (key, m) } else { return nil }
+        }
+        XCTAssertEqual(matrices.count, supported ? store.matrices.count : 0)
+        if supported { XCTAssertGreaterThan(matrices.count, 10) }
+        for (key, m) in matrices {
+            let viaFloat = BF16Matrix(try file.tensor(named: key), layout: m.layout)
+            XCTAssertEqual(m.widened(), viaFloat.widened(), "\(key): from the file's halves vs through float32")
+        }
+        let ref = try ModelFixtures.tensors("tiny-b/expected.safetensors")
+        let meta = try ModelFixtures.json("tiny-b/expected.json")
+        let t = Float(meta["timestep"] as? Double ?? -1)
+        let sample = try ref.tensor(named: "unet.sample"), context = try ref.tensor(named: "unet.encoder_hidden_states")
+        let before = try unet(sample: sample, timestep: t, encoderHiddenStates: context)
+        for m in store.matrices {
+            XCTAssertTrue(m.isReleasable)
+            m.release()
+            XCTAssertFalse(m.isResident)
+        }
+        let after = try unet(sample: sample, timestep: t, encoderHiddenStates: context)
+        XCTAssertEqual(before, after, "the UNet after its weights were released and read again")
+        XCTAssertTrue(store.matrices.allSatisfy(\.isResident))
+        // A matrix made from a tensor alone has no source: release keeps it.
+        let lone = BF16Matrix(randomTensor([8, 6], seed: 5), layout: .rows)
+        lone.release()
+        XCTAssertTrue(lone.isResident)
+        XCTAssertFalse(lone.isReleasable)
+    }
+
+    /// A pipeline that gives its weights back after use (the CLI's one-shot mode): the text
+    /// encoder's and UNet's matrices are released after a job, and the next job, which reads them
+    /// again from the file, gives the same image bit for bit.
+    func testPipelineReleasingWeightsGivesTheSameImages() throws {
+        let name = PipelineFixtures.folders[0]
+        let pipe = try LikenessPipeline(model: try PipelineFixtures.url(name), precision: .bf16)
+        let ref = try PipelineFixtures.expected(name)
+        let c = try XCTUnwrap(try PipelineFixtures.meta(name).cases.first)
+        let kept = try pipe.generate(try c.request(pipeline: pipe, expected: ref))
+        XCTAssertTrue((pipe.matrices.textEncoder + pipe.matrices.unet).allSatisfy(\.isResident))
+        pipe.releasesWeightsAfterUse = true
+        for run in 0..<2 {
+            let released = try pipe.generate(try c.request(pipeline: pipe, expected: ref))
+            XCTAssertEqual(released.image, kept.image, "run \(run) with the weights released after use")
+            XCTAssertEqual(pipe.matrices.unet.isEmpty, !supported)
+            XCTAssertFalse(pipe.matrices.unet.contains(where: \.isResident), "UNet weights kept after the job")
+            XCTAssertFalse(pipe.matrices.textEncoder.contains(where: \.isResident), "text encoder weights kept after the job")
+        }
+    }
+
     /// Whole images of the toy pipelines at bf16 against the fp32 reference pipeline's images.
     func testPipelineImagesAtBF16() throws {
         for name in PipelineFixtures.folders {
             let pipe = try LikenessPipeline(model: try PipelineFixtures.url(name), precision: .bf16)
             XCTAssertEqual(pipe.unet.precision, supported ? .bf16 : .fp32)
+            XCTAssertEqual(pipe.textEncoder.precision, supported ? .bf16 : .fp32)
+            XCTAssertEqual(pipe.vae.precision, supported ? .bf16 : .fp32)
             let ref = try PipelineFixtures.expected(name)
             let meta = try PipelineFixtures.meta(name)
             XCTAssertFalse(meta.cases.isEmpty)

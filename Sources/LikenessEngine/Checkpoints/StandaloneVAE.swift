@@ -12,8 +12,9 @@
 import Foundation
 
 public enum StandaloneVAE {
-    /// Loads the VAE at `url` (file or folder), failing with the file and tensor named.
-    public static func load(_ url: URL) throws -> AutoencoderKL {
+    /// Loads the VAE at `url` (file or folder), failing with the file and tensor named; its
+    /// convolutions and linear layers are held at `precision`.
+    public static func load(_ url: URL, precision: ComputePrecision = .fp32) throws -> AutoencoderKL {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) else {
             throw CheckpointError(file: url.path, reason: "no such VAE file or folder")
@@ -21,9 +22,9 @@ public enum StandaloneVAE {
         if isDir.boolValue {
             let nested = url.appendingPathComponent("vae")
             if FileManager.default.fileExists(atPath: nested.appendingPathComponent("config.json").path) {
-                return try AutoencoderKL(folder: nested)
+                return try AutoencoderKL(folder: nested, precision: precision)
             }
-            return try AutoencoderKL(folder: url)
+            return try AutoencoderKL(folder: url, precision: precision)
         }
         let name = url.lastPathComponent
         try SingleFileCheckpoint.refuseNonSafetensors(url)
@@ -52,6 +53,7 @@ public enum StandaloneVAE {
             throw fail("not a VAE (no encoder.down.* or encoder.down_blocks.* tensors; first keys: \(keys.prefix(3).joined(separator: ", ")))")
         }
         let store = WeightStore(source: source)
+        store.precision = precision
         let vae = try AutoencoderKL(config: config, weights: store, configFile: "\(name) (VAE)")
         try store.finish()
         return vae

@@ -1,13 +1,17 @@
-// Compute precision of the UNet's GEMMs (linear layers and convolutions). `fp32` is the exact
+// Compute precision of the models' GEMMs (linear layers and convolutions). `fp32` is the exact
 // path every parity test checks against diffusers. `bf16` keeps those layers' weights as
 // bfloat16 (2 bytes, converted once at load) and runs them through the AVX512-BF16 kernel of
 // CLikenessBF16: activations rounded to bfloat16 as they are packed, products summed in float32.
 // Everything else (normalisation, attention scores and softmax, elementwise ops) stays float32.
+// The pipeline loads its text encoder, UNet and VAE at one precision.
 // On a CPU without AVX512-BF16, `bf16` runs as `fp32` (`effective`), and `preferred` is `fp32`.
 
 import CLikenessBF16
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// Precision of the UNet's linear and convolution GEMMs.
+/// Precision of the linear and convolution GEMMs (text encoder, UNet, VAE).
 public enum ComputePrecision: String, CaseIterable, Codable, Sendable {
     case fp32
     case bf16
@@ -35,6 +39,9 @@ public enum ComputePrecision: String, CaseIterable, Codable, Sendable {
 /// A weight matrix held as bfloat16 in the layout the kernel reads, converted once at load.
 /// `.rows`: A [rows, k] with an even row stride (a convolution's [Cout, Cin*kH*kW]).
 /// `.packedTransposed`: B [k, n] in column panels, packed from W [n, k] (a linear layer's [out, in]).
+/// The memory is its own anonymous mapping, so `release()` gives it back to the system at once
+/// (the engine's heap keeps freed blocks). A released matrix made from a source (`reload`) reads
+/// and converts it again on its next use; the values are the same bit for bit.
 public final class BF16Matrix {
     public enum Layout: Equatable { case rows, packedTransposed }
     public let layout: Layout
@@ -44,43 +51,122 @@ public final class BF16Matrix {
     public let rows: Int, k: Int
     /// Row stride of `.rows` (k rounded up to even).
     let ld: Int
-    let data: UnsafeMutablePointer<UInt16>
     let count: Int
+    /// The bfloat16 values; nil while released.
+    private var storage: UnsafeMutablePointer<UInt16>?
+    /// Reads the values again (from the model file) after a release; nil when the matrix was made
+    /// from a tensor alone, which keeps it resident.
+    private let reload: (() throws -> BF16MatrixValues)?
 
-    /// Converts `weight` (first dimension = rows, the rest flattened = k).
-    public init(_ weight: Tensor, layout: Layout) {
-        precondition(weight.rank >= 2, "BF16Matrix: weight must be at least 2-D, got \(weight.shape)")
-        self.layout = layout
-        shape = weight.shape
-        rows = weight.shape[0]
-        k = weight.count / max(1, rows)
-        ld = lk_bf16_row_stride(k)
-        count = layout == .rows ? rows * ld : lk_bf16_packed_b_count(k, rows)
-        data = .allocate(capacity: max(1, count))
-        fill(from: weight)
+    /// Converts `weight` (first dimension = rows, the rest flattened = k). With `reload`, which
+    /// must give `weight` again, the matrix may be released between uses.
+    public convenience init(_ weight: Tensor, layout: Layout, reload: (() throws -> Tensor)? = nil) {
+        self.init(shape: weight.shape, layout: layout, values: .float(weight), reload: reload.map { r in { .float(try r()) } })
     }
 
-    deinit { data.deallocate() }
+    /// Converts `values` of `shape` (first dimension = rows, the rest flattened = k).
+    init(shape: [Int], layout: Layout, values: BF16MatrixValues, reload: (() throws -> BF16MatrixValues)?) {
+        precondition(shape.count >= 2, "BF16Matrix: weight must be at least 2-D, got \(shape)")
+        self.layout = layout
+        self.shape = shape
+        rows = shape[0]
+        k = Tensor.count(of: shape) / max(1, rows)
+        ld = lk_bf16_row_stride(k)
+        count = layout == .rows ? rows * ld : lk_bf16_packed_b_count(k, rows)
+        self.reload = reload
+        storage = Self.allocate(count)
+        fill(from: values)
+    }
+
+    deinit { if let storage { Self.deallocate(storage, count) } }
+
+    /// The values, read and converted again first when the matrix was released.
+    var data: UnsafeMutablePointer<UInt16> {
+        if let storage { return storage }
+        guard let reload else { preconditionFailure("BF16Matrix: released without a source") }
+        let values: BF16MatrixValues
+        do { values = try reload() } catch {
+            preconditionFailure("BF16Matrix: reading the weight \(shape) again failed: \(error)")
+        }
+        let fresh = Self.allocate(count)
+        storage = fresh
+        fill(from: values)
+        return fresh
+    }
+
+    /// Whether the values are in memory now.
+    public var isResident: Bool { storage != nil }
+
+    /// Whether `release()` frees the values (the matrix knows how to read them again).
+    public var isReleasable: Bool { reload != nil }
+
+    /// Frees the values until the next use, which reads them again from the source. Does nothing
+    /// for a matrix without a source. Only between uses: no other thread may read the matrix.
+    public func release() {
+        guard reload != nil, let storage else { return }
+        Self.deallocate(storage, count)
+        self.storage = nil
+    }
 
     /// Converts `weight` (this matrix's shape) into this matrix's memory, in place: every layer
     /// holding this matrix sees the new values. Only for model weights between jobs (LoRAMerger
     /// merging LoRAs at bf16): no other thread may read the weights meanwhile.
     func overwrite(with weight: Tensor) {
         precondition(weight.shape == shape, "BF16Matrix: overwrite \(shape) with \(weight.shape)")
-        fill(from: weight)
+        if storage == nil { storage = Self.allocate(count) }
+        fill(from: .float(weight))
     }
 
-    private func fill(from weight: Tensor) {
-        weight.withUnsafeBufferPointer { w in
-            guard let src = w.baseAddress, rows > 0, k > 0 else {
-                data.update(repeating: 0, count: max(1, count))
-                return
-            }
+    /// Converts `values` into `storage`, split over the engine's threads (rows, or column panels).
+    /// Float32 and the file's 16-bit values give the same bfloat16 values (each rounded once).
+    private func fill(from values: BF16MatrixValues) {
+        guard let data = storage else { return }
+        let (k, ld, rows) = (self.k, self.ld, self.rows)
+        // rows [r0, r0 + n) of the source: float32 or 16-bit; `kind` as lk_bf16_pack_b_trans takes it.
+        func convert(_ f: UnsafePointer<Float>?, _ h: UnsafePointer<UInt16>?, kind: Int32) {
             switch layout {
-            case .rows: lk_bf16_convert_rows(src, k, rows, k, data, ld)
-            case .packedTransposed: lk_bf16_pack_b_trans(src, nil, 0, k, k, rows, data)
+            case .rows:
+                parallelChunks(rows, minChunk: max(1, 65536 / max(1, k))) { r in
+                    if let f {
+                        lk_bf16_convert_rows(f + r.lowerBound * k, k, r.count, k, data + r.lowerBound * ld, ld)
+                    } else if let h {
+                        lk_bf16_convert_rows_half(h + r.lowerBound * k, kind == 2 ? 1 : 0, r.count, k, data + r.lowerBound * ld, ld)
+                    }
+                }
+            case .packedTransposed:
+                let nr = Int(LK_BF16_NR), panels = (rows + nr - 1) / nr, panelCount = ld * nr
+                parallelChunks(panels, minChunk: max(1, 65536 / max(1, k * nr))) { p in
+                    let j0 = p.lowerBound * nr, n = min(rows, p.upperBound * nr) - j0
+                    lk_bf16_pack_b_trans(f.map { $0 + j0 * k }, h.map { $0 + j0 * k }, kind, k, k, n,
+                                         data + p.lowerBound * panelCount)
+                }
             }
         }
+        guard rows > 0, k > 0 else {
+            data.update(repeating: 0, count: max(1, count))
+            return
+        }
+        switch values {
+        case .float(let weight):
+            precondition(weight.shape == shape, "BF16Matrix: values \(weight.shape) for \(shape)")
+            weight.withUnsafeBufferPointer { convert($0.baseAddress, nil, kind: 0) }
+        case .half(let half):
+            precondition(half.count == rows * k, "BF16Matrix: \(half.count) values for \(shape)")
+            withExtendedLifetime(half.owner) { convert(nil, half.bits, kind: half.isBF16 ? 2 : 1) }
+            half.done()
+        }
+    }
+
+    private static func allocate(_ count: Int) -> UnsafeMutablePointer<UInt16> {
+        let bytes = max(1, count) * 2
+        guard let p = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), p != MAP_FAILED else {
+            preconditionFailure("BF16Matrix: out of memory for \(bytes) bytes")
+        }
+        return p.bindMemory(to: UInt16.self, capacity: max(1, count))
+    }
+
+    private static func deallocate(_ p: UnsafeMutablePointer<UInt16>, _ count: Int) {
+        munmap(UnsafeMutableRawPointer(p), max(1, count) * 2)
     }
 
     /// Bytes held.
@@ -88,7 +174,8 @@ public final class BF16Matrix {
 
     /// The weight widened back to float32 (the bfloat16-rounded values), in its original shape.
     public func widened() -> Tensor {
-        Tensor(shape: shape) { out in
+        let data = self.data
+        return Tensor(shape: shape) { out in
             guard let o = out.baseAddress else { return }
             switch layout {
             case .rows:
@@ -104,15 +191,22 @@ public final class BF16Matrix {
     }
 }
 
+/// What a BF16Matrix is converted from: float32, or a file's 16-bit values (no float32 copy).
+enum BF16MatrixValues {
+    case float(Tensor)
+    case half(HalfValues)
+}
+
 /// The weight operand of a linear layer or convolution: float32, or bfloat16 for `bf16` precision.
 public enum GEMMWeight {
     case fp32(Tensor)
     case bf16(BF16Matrix)
 
     /// Reads `weight` for a model loaded at `precision`: bf16 (where it runs) converts it to
-    /// `layout` and drops the float32 copy.
-    init(_ weight: Tensor, precision: ComputePrecision, layout: BF16Matrix.Layout) {
-        self = precision.effective == .bf16 ? .bf16(BF16Matrix(weight, layout: layout)) : .fp32(weight)
+    /// `layout` and drops the float32 copy (`reload`, which gives `weight` again, lets the
+    /// bfloat16 matrix be released between uses).
+    init(_ weight: Tensor, precision: ComputePrecision, layout: BF16Matrix.Layout, reload: (() throws -> Tensor)? = nil) {
+        self = precision.effective == .bf16 ? .bf16(BF16Matrix(weight, layout: layout, reload: reload)) : .fp32(weight)
     }
 
     public var shape: [Int] {

@@ -146,6 +146,7 @@ extension LikenessPipeline {
                 return Tensor(uncheckedShape: [1, length, row.shape[2]], storage: storage)
             }
         }
+        releaseIfAsked(matrices.textEncoder)
         let n = seeds.count
         let branches = rows.count
         // [branches * N, L, D]: each branch's row once per seed.
@@ -232,6 +233,7 @@ extension LikenessPipeline {
             e.stepsPerSecond = e.elapsed > 0 ? Double(e.step) / e.elapsed : 0
             try onStep(e)
         }
+        releaseIfAsked(matrices.unet)
         var images: [GeneratedImage] = []
         for i in 0..<n {
             try checkpoint?(stepsDone)
@@ -243,6 +245,12 @@ extension LikenessPipeline {
         }
         return GenerationResult(request: request, images: images, karras: plan.settings.useKarrasSigmas,
                                 warnings: warnings, elapsed: Date().timeIntervalSince(start))
+    }
+
+    /// Gives `parts` back to the system when `releasesWeightsAfterUse` is set and no LoRA is merged.
+    private func releaseIfAsked(_ parts: [BF16Matrix]) {
+        guard releasesWeightsAfterUse, loras.isEmpty else { return }
+        for m in parts { m.release() }
     }
 
     /// One preview per seed of the predicted clean latents (`denoised`, N blocks of [C, h, w]).

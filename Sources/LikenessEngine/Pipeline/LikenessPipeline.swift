@@ -45,6 +45,16 @@ public final class LikenessPipeline: @unchecked Sendable {
     let merger: LoRAMerger
     /// Prompt encodings of recent jobs, reused while the prompt, object and options are unchanged.
     let conditioning = ConditioningCache(capacity: 16)
+    /// The bfloat16 weight matrices of the text encoder and the UNet (bf16 precision; empty at fp32).
+    let matrices: (textEncoder: [BF16Matrix], unet: [BF16Matrix])
+    /// When set, a job gives the text encoder's bfloat16 matrices back to the system once the
+    /// prompt is encoded, and the UNet's once the last step is done, before the VAE decodes: the
+    /// largest parts are then never resident at the same time as the next phase's work. The next
+    /// job that needs them reads and converts them again from the model file (about as long as
+    /// that part of a load). For one-shot use (the CLI's `generate`); off by default, since
+    /// interactive use runs job after job. Only at bf16 and while no LoRA is merged (a merged
+    /// weight is not in the file); otherwise it does nothing.
+    public var releasesWeightsAfterUse = false
 
     /// Largest width or height accepted, in pixels.
     public static let maxImageSide = 2048
@@ -58,7 +68,8 @@ public final class LikenessPipeline: @unchecked Sendable {
     /// `prediction` overrides the file's prediction type (single files only; a folder's scheduler config states it).
     /// `vae`, a standalone VAE (file or folder, see `StandaloneVAE`), replaces the model's own.
     /// `loras` are merged into the UNet and text encoder weights once loaded (see `setLoRAs`).
-    /// `precision` is the UNet's GEMM precision (ComputePrecision; fp32 is the exact path).
+    /// `precision` is the GEMM precision (linear layers and convolutions) of the text encoder, UNet
+    /// and VAE (ComputePrecision; fp32 is the exact path). The object encoder stays fp32.
     public convenience init(model url: URL, prediction: PredictionType? = nil, vae: URL? = nil, loras: [LoRAApplication] = [],
                             precision: ComputePrecision = .fp32) throws {
         var isDir: ObjCBool = false
@@ -76,6 +87,7 @@ public final class LikenessPipeline: @unchecked Sendable {
         let te = ComponentFolder(folder.component("text_encoder")), un = ComponentFolder(folder.component("unet"))
         let teStore = try te.weights(["model.safetensors", "model.fp16.safetensors"])
         teStore.keepsTaken = true
+        teStore.precision = precision
         let textEncoder = try CLIPTextModel(config: te.config(CLIPTextConfig.self), weights: teStore, configFile: te.configDisplayName)
         try teStore.finish()
         let unStore = try un.weights(["diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.fp16.safetensors"])
@@ -86,12 +98,14 @@ public final class LikenessPipeline: @unchecked Sendable {
         try self.init(folder: folder, checkpoint: nil, url: url, name: folder.name,
                       tokenizer: try loadTokenizer(folder: folder.component("tokenizer")),
                       textEncoder: textEncoder, unet: unet,
-                      vae: try vae.map(StandaloneVAE.load) ?? AutoencoderKL(folder: folder.component("vae")), vaeReplacement: vae,
+                      vae: try vae.map { try StandaloneVAE.load($0, precision: precision) }
+                          ?? AutoencoderKL(folder: folder.component("vae"), precision: precision), vaeReplacement: vae,
                       schedulerConfig: try folder.schedulerConfig(),
                       objectEncoder: folder.hasObjectEncoder ? try ObjectEncoder(folder: folder.component("object_encoder")) : nil,
                       preview: folder.hasLatentPreview
                           ? try LatentPreview(url: folder.component("preview/latent_rgb.json"), channels: unet.config.in_channels) : nil,
-                      predictionNote: nil, merger: LoRAMerger(stores: (teStore, unStore)))
+                      predictionNote: nil, merger: LoRAMerger(stores: (teStore, unStore)),
+                      matrices: (teStore.matrices, unStore.matrices))
         try setLoRAs(loras)
     }
 
@@ -111,14 +125,17 @@ public final class LikenessPipeline: @unchecked Sendable {
         let teStore = WeightStore(source: try ckpt.textSource()), unStore = WeightStore(source: try ckpt.unetSource())
         teStore.keepsTaken = true
         unStore.keepsTaken = true
+        teStore.precision = precision
         unStore.precision = precision
         let text = try load(teStore) { try CLIPTextModel(config: ckpt.textConfig, weights: $0, configFile: "\(name) (text encoder)") }
         let unet = try load(unStore) { try UNet2DConditionModel(config: ckpt.unetConfig, weights: $0, configFile: "\(name) (UNet)") }
         let vae: AutoencoderKL
         if let vaeURL {
-            vae = try StandaloneVAE.load(vaeURL)
+            vae = try StandaloneVAE.load(vaeURL, precision: precision)
         } else if let config = ckpt.vaeConfig {
-            vae = try load(ckpt.vaeSource()) { try AutoencoderKL(config: config, weights: $0, configFile: "\(name) (VAE)") }
+            let vaeStore = WeightStore(source: ckpt.vaeSource())
+            vaeStore.precision = precision
+            vae = try load(vaeStore) { try AutoencoderKL(config: config, weights: $0, configFile: "\(name) (VAE)") }
         } else {
             throw CheckpointError(file: name, reason: "the file holds no VAE (first_stage_model.*); pass one with --vae FILE")
         }
@@ -135,14 +152,17 @@ public final class LikenessPipeline: @unchecked Sendable {
         }
         try self.init(folder: nil, checkpoint: ckpt, url: ckpt.url, name: ckpt.name, tokenizer: try ckpt.tokenizer(),
                       textEncoder: text, unet: unet, vae: vae, vaeReplacement: vaeURL, schedulerConfig: ckpt.schedulerConfig(prediction: used),
-                      objectEncoder: nil, preview: nil, predictionNote: note, merger: LoRAMerger(stores: (teStore, unStore)))
+                      objectEncoder: nil, preview: nil, predictionNote: note, merger: LoRAMerger(stores: (teStore, unStore)),
+                      matrices: (teStore.matrices, unStore.matrices))
         try setLoRAs(loras)
     }
 
     private init(folder: ModelFolder?, checkpoint: SingleFileCheckpoint?, url: URL, name: String, tokenizer: TextTokenizer,
                  textEncoder: CLIPTextModel, unet: UNet2DConditionModel, vae: AutoencoderKL, vaeReplacement: URL?, schedulerConfig: SchedulerConfig,
-                 objectEncoder: ObjectEncoder?, preview: LatentPreview?, predictionNote: String?, merger: LoRAMerger) throws {
+                 objectEncoder: ObjectEncoder?, preview: LatentPreview?, predictionNote: String?, merger: LoRAMerger,
+                 matrices: (textEncoder: [BF16Matrix], unet: [BF16Matrix])) throws {
         self.folder = folder
+        self.matrices = matrices
         self.merger = merger
         self.checkpoint = checkpoint
         modelURL = url

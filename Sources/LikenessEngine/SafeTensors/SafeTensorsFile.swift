@@ -58,6 +58,17 @@ final class MappedFile {
     }
 }
 
+/// A tensor's 16-bit values (IEEE half or bfloat16) in a file's mapping, readable while `owner`
+/// (the file) lives.
+struct HalfValues {
+    let bits: UnsafePointer<UInt16>
+    let isBF16: Bool
+    let count: Int
+    let owner: AnyObject
+    /// Gives the values' pages of the mapping back once they are converted.
+    let done: () -> Void
+}
+
 /// An opened, validated safetensors file.
 public final class SafeTensorsFile {
     /// One tensor's header entry.
@@ -195,6 +206,18 @@ public final class SafeTensorsFile {
                                                 expectedBytes: overflow ? Int.max : bytes, actualBytes: end - begin)
         }
         return Entry(name: name, dtype: dtype, shape: shape, byteRange: begin..<end)
+    }
+
+    /// `entry`'s values as the file stores them when they are F16 or BF16 (2-byte aligned in the
+    /// mapping), for converting straight to bfloat16 without a float32 copy; nil otherwise.
+    /// `done` releases the entry's pages of the mapping, as `tensor` does once it has copied them.
+    func halfValues(_ entry: Entry) -> HalfValues? {
+        guard entry.dtype == .f16 || entry.dtype == .bf16, let base = mapping.base else { return nil }
+        let p = base + dataStart + entry.byteRange.lowerBound
+        guard Int(bitPattern: p) % 2 == 0 else { return nil }
+        let range = (dataStart + entry.byteRange.lowerBound)..<(dataStart + entry.byteRange.upperBound)
+        return HalfValues(bits: p.assumingMemoryBound(to: UInt16.self), isBF16: entry.dtype == .bf16,
+                          count: Tensor.count(of: entry.shape), owner: self, done: { [mapping] in mapping.release(range) })
     }
 
     /// Reads tensor `name` as Float32 (converting F16/BF16).

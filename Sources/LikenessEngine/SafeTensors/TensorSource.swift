@@ -20,6 +20,18 @@ public protocol TensorSource: AnyObject {
     func origin(of name: String) -> String?
 }
 
+extension TensorSource {
+    /// `name`'s values as stored, when they are 16-bit (F16/BF16) and laid out as offered (for
+    /// converting them straight to bfloat16); nil otherwise, and for sources that do not say.
+    func halfValues(named name: String) -> HalfValues? {
+        switch self {
+        case let file as SafeTensorsFile: return file.entries[name].flatMap(file.halfValues)
+        case let view as MappedTensorSource: return view.halfValues(named: name)
+        default: return nil
+        }
+    }
+}
+
 extension SafeTensorsFile: TensorSource {
     public func shape(of name: String) -> [Int]? { entries[name]?.shape }
     public func origin(of name: String) -> String? { nil }
@@ -68,6 +80,20 @@ public final class MappedTensorSource: TensorSource {
         case .rows(let r):
             guard let first = stored.first, r.lowerBound >= 0, r.upperBound <= first else { return nil }
             return [r.count] + stored.dropFirst()
+        }
+    }
+
+    /// The stored 16-bit values of `name` (see `TensorSource.halfValues`): the same values for a
+    /// reshape, an offset into them for a row range.
+    func halfValues(named name: String) -> HalfValues? {
+        guard let m = mappings[name], let shape = shape(of: name), let entry = file.entries[m.sourceKey],
+              let all = file.halfValues(entry) else { return nil }
+        switch m.transform {
+        case .identity, .reshape: return all
+        case .rows(let r):
+            let rowSize = entry.shape.dropFirst().reduce(1, *)
+            return HalfValues(bits: all.bits + r.lowerBound * rowSize, isBF16: all.isBF16, count: Tensor.count(of: shape),
+                              owner: all.owner, done: all.done)
         }
     }
 

@@ -56,6 +56,9 @@ public final class WeightStore {
     /// loaded weights (LoRAMerger).
     var keepsTaken = false
     private(set) var taken: [String: HeldWeight] = [:]
+    /// The bfloat16 matrices handed out (bf16 precision), each able to read its tensor again
+    /// from `source` after a release (`LikenessPipeline.releasesWeightsAfterUse`).
+    private(set) var matrices: [BF16Matrix] = []
 
     public init(file: SafeTensorsFile) {
         source = file
@@ -108,9 +111,25 @@ public final class WeightStore {
     /// bf16 (where it runs) converts it to `layout` and drops the float32 copy, also from `taken`,
     /// which then keeps the bfloat16 matrix the layer holds.
     func takeGEMMWeight(_ keys: [String], shape: [Int], layout: BF16Matrix.Layout) throws -> GEMMWeight {
+        // bf16 from a 16-bit file: converted straight from the mapping, no float32 copy.
+        if precision.effective == .bf16, let key = keys.first(where: { source.shape(of: $0) != nil }),
+           source.shape(of: key) == shape, let values = source.halfValues(named: key) {
+            used.insert(key)
+            let matrix = BF16Matrix(shape: shape, layout: layout, values: .half(values), reload: { [source] in
+                if let again = source.halfValues(named: key) { return .half(again) }
+                return .float(try source.tensor(named: key))
+            })
+            matrices.append(matrix)
+            if keepsTaken { taken[key] = .bf16(matrix) }
+            return .bf16(matrix)
+        }
         let (key, tensor) = try takeKeyed(keys, shape: shape)
-        let weight = GEMMWeight(tensor, precision: precision, layout: layout)
-        if keepsTaken, let key, case .bf16(let matrix) = weight { taken[key] = .bf16(matrix) }
+        let reload: (() throws -> Tensor)? = key.map { key in { [source] in try source.tensor(named: key) } }
+        let weight = GEMMWeight(tensor, precision: precision, layout: layout, reload: reload)
+        if case .bf16(let matrix) = weight {
+            matrices.append(matrix)
+            if keepsTaken, let key { taken[key] = .bf16(matrix) }
+        }
         return weight
     }
 

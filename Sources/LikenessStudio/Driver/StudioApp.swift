@@ -21,7 +21,7 @@ public struct StudioOptions: Sendable {
     /// The LoRA folder the list (F5) shows and `<lora:NAME:W>` tags are looked up in
     /// (nil: $XDG_DATA_HOME/likeness/loras).
     public var loras: String?
-    /// The UNet's compute precision, "fp32" or "bf16" (nil: GenerationSpec's default, bf16 where the CPU has it).
+    /// The models' compute precision, "fp32" or "bf16" (nil: GenerationSpec's default, bf16 where the CPU has it).
     public var precision: String?
     public init(model: String, gallery: String? = nil, outputs: String? = nil, preview: String = "auto",
                 theme: String? = nil, threads: Int? = nil, prediction: String? = nil, vae: String? = nil, loras: String? = nil,

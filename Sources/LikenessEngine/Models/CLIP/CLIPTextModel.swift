@@ -108,13 +108,17 @@ public struct CLIPTextModel {
     public let embeddings: CLIPTextEmbeddings
     public let encoder: CLIPEncoder
     public let final_layer_norm: LayerNorm
+    /// Precision the linear layers run at (the store's, `effective` on this CPU).
+    public let precision: ComputePrecision
 
     /// Loads `folder/config.json` and `folder/model.safetensors` (F32/F16/BF16), failing on
-    /// any missing, unused or wrong-shaped tensor.
-    public init(folder: URL) throws {
+    /// any missing, unused or wrong-shaped tensor. `precision` is that of the linear layers
+    /// (ComputePrecision; fp32 is the exact path).
+    public init(folder: URL, precision: ComputePrecision = .fp32) throws {
         let component = ComponentFolder(folder)
         let config = try component.config(CLIPTextConfig.self)
         let store = try component.weights(["model.safetensors", "model.fp16.safetensors"])
+        store.precision = precision
         try self.init(config: config, weights: store, configFile: component.configDisplayName)
         try store.finish()
     }
@@ -123,6 +127,7 @@ public struct CLIPTextModel {
     public init(config: CLIPTextConfig, weights store: WeightStore, configFile: String = "text_encoder/config.json") throws {
         let c = try config.validated(file: configFile)
         self.config = c
+        precision = store.precision.effective
         let prefixed = store.contains("text_model.embeddings.token_embedding.weight")
         layout = prefixed ? .prefixed : .unprefixed
         let w = prefixed ? store.root["text_model"] : store.root

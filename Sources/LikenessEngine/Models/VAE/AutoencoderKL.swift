@@ -166,13 +166,17 @@ public struct AutoencoderKL {
     public let decoder: VAEDecoder
     public let quant_conv: Conv2d?
     public let post_quant_conv: Conv2d?
+    /// Precision the convolutions and linear layers run at (the store's, `effective` on this CPU).
+    public let precision: ComputePrecision
 
     /// Loads `folder/config.json` and `folder/diffusion_pytorch_model.safetensors` (F32/F16/BF16),
-    /// failing on any missing, unused or wrong-shaped tensor.
-    public init(folder: URL) throws {
+    /// failing on any missing, unused or wrong-shaped tensor. `precision` is that of the
+    /// convolutions and linear layers (ComputePrecision; fp32 is the exact path).
+    public init(folder: URL, precision: ComputePrecision = .fp32) throws {
         let component = ComponentFolder(folder)
         let config = try component.config(AutoencoderKLConfig.self)
         let store = try component.weights(["diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.fp16.safetensors"])
+        store.precision = precision
         try self.init(config: config, weights: store, configFile: component.configDisplayName)
         try store.finish()
     }
@@ -181,6 +185,7 @@ public struct AutoencoderKL {
     public init(config: AutoencoderKLConfig, weights store: WeightStore, configFile: String = "vae/config.json") throws {
         let c = try config.validated(file: configFile)
         self.config = c
+        precision = store.precision.effective
         let w = store.root
         encoder = try VAEEncoder(w["encoder"], config: c)
         decoder = try VAEDecoder(w["decoder"], config: c)

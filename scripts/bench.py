@@ -403,16 +403,35 @@ def bench_few_step(threads: int) -> list:
         requires_safety_checker=False)
     pipe.set_progress_bar_config(disable=True)
     prompt = "a red star on the beach, at the left"
+
+    def image():
+        return pipe(prompt, num_inference_steps=4, guidance_scale=8.5, height=512, width=512,
+                    generator=torch.Generator().manual_seed(0)).images
+
     with torch.no_grad():
-        pt = measure(2, lambda: pipe(prompt, num_inference_steps=4, guidance_scale=8.5, height=512, width=512,
-                                      generator=torch.Generator().manual_seed(0)).images)
+        pt = measure(2, image)
+        # Where diffusers' time goes: one prompt encoding, one UNet step (batch 1, embedded guidance).
+        pt_text = measure(2, lambda: pipe.encode_prompt(prompt, "cpu", 1, False))
+        z, w = torch_randn((1, 4, 64, 64), 0), pipe.get_guidance_scale_embedding(torch.tensor([7.5]), 256)
+        states = pipe.encode_prompt(prompt, "cpu", 1, False)[0]
+        pt_step = measure(2, lambda: pipe.unet(z, 499, encoder_hidden_states=states, timestep_cond=w).sample)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            pt_bf16 = measure(2, image)
     del pipe
-    sw = swift("fewstep", folder, taesd, 4, 512, 2)
-    ratio = sw["median"] / median(pt)
-    rows.append(("Whole image, 512x512, LCM 4 steps + TAESD decode (target: ratio <= 0.8, under 25 s)",
-                 f"Swift {sw['median']:.2f} s, diffusers {median(pt):.2f} s, ratio {ratio:.2f}; Swift's time: "
-                 f"prompt + first step {sw['first_step_s']:.2f} s, steps 2-4 {sw['other_steps_s']:.2f} s, "
-                 f"TAESD decode {sw['decode_s']:.2f} s"))
+    dt = median(pt)
+    rows.append(("diffusers fp32 (LatentConsistencyModelPipeline + AutoencoderTiny)",
+                 f"{dt:.2f} s; one prompt encoding {median(pt_text):.2f} s, one UNet step {median(pt_step):.2f} s; "
+                 f"under torch.autocast(bfloat16): {median(pt_bf16):.2f} s"))
+    for precision, what in [("bf16", "as users run it (`--precision bf16`, the default on this CPU)"),
+                            ("fp32", "`--precision fp32`")]:
+        sw = swift("fewstep", folder, taesd, 4, 512, 2, precision)
+        rows.append((f"Whole image, 512x512, LCM 4 steps + TAESD decode, Likeness {what} (target: ratio <= 0.8, "
+                     "under 25 s)",
+                     f"Swift {sw['median']:.2f} s: ratio {sw['median'] / dt:.2f} of diffusers fp32, "
+                     f"{sw['median'] / median(pt_bf16):.2f} of diffusers bf16 autocast; Swift's time: first step "
+                     f"{sw['first_step_s']:.2f} s, steps 2-4 {sw['other_steps_s']:.2f} s, TAESD decode "
+                     f"{sw['decode_s']:.2f} s (prompt encoding cached after the warm-up, as in the studio; uncached "
+                     f"{sw['text_encode_s']:.2f} s; load {sw['load_s']:.1f} s, not in the image time)"))
 
     z = torch_randn((1, 4, 64, 64), 0)
     with torch.no_grad():
@@ -430,8 +449,9 @@ def bench_few_step(threads: int) -> list:
     return [FEW_STEP_HEADING, "",
             f"Same machine, {threads} threads; the random SD-1.5 UNet has LCM-Dreamshaper's `time_cond_proj_dim` 256 and",
             "LCMScheduler's config; TAESD is diffusers' AutoencoderTiny with its defaults (random weights). diffusers",
-            "runs LatentConsistencyModelPipeline with the same UNet and AutoencoderTiny as its VAE. Medians after",
-            "one warm-up run.", "", "| what | result |", "| --- | --- |"] + [f"| {a} | {b} |" for a, b in rows] + [""]
+            "runs LatentConsistencyModelPipeline with the same UNet and AutoencoderTiny as its VAE (float32, and",
+            "under torch.autocast(\"cpu\", bfloat16)); Likeness loads the folder at `--precision bf16` (the UNet in",
+            "bfloat16) and at fp32. Medians after one warm-up run.", "", "| what | result |", "| --- | --- |"] + [f"| {a} | {b} |" for a, b in rows] + [""]
 
 
 def replace_section(doc: Path, heading: str, lines: list):
@@ -441,7 +461,8 @@ def replace_section(doc: Path, heading: str, lines: list):
     marker = "<!-- notes: kept by scripts/bench.py -->"
     if heading in text:
         before, rest = text.split(heading, 1)
-        ends = [i for i in (rest.find("\n## "), rest.find(marker)) if i >= 0]  # the next section or the notes
+        # the next section, the notes or another section's marker comment (e.g. the single-file rows')
+        ends = [i for i in (rest.find("\n## "), rest.find(marker), rest.find("\n<!--")) if i >= 0]
         after = rest[min(ends):].lstrip("\n") if ends else ""
         text = before + block + ("\n" + after if after else "")
     elif marker in text:

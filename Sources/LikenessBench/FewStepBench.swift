@@ -1,8 +1,11 @@
 // Few-step benchmarks for `make bench` (scripts/bench.py, bench_few_step):
-//   fewstep FOLDER TAESD STEPS SIZE REPEATS   a whole image from an LCM-distilled folder: the
-//                                  LCM sampler, guidance 8.5 (embedded), the tiny decoder as the
-//                                  final decoder; with the time split into prompt encoding + first
-//                                  step, the other steps and the decode
+//   fewstep FOLDER TAESD STEPS SIZE REPEATS [fp32|bf16]   a whole image from an LCM-distilled
+//                                  folder loaded at that precision (as `likeness generate
+//                                  --precision` loads it): the LCM sampler, guidance 8.5 (embedded),
+//                                  the tiny decoder as the final decoder; with the time split into
+//                                  first step (the prompt's encoding is cached after the warm-up),
+//                                  the other steps and the decode, plus the load time and one
+//                                  uncached prompt encoding
 //   taesd TAESD LATENT REPEATS     one tiny decoder pass on latents drawn with seed 0
 //   firstpreview FOLDER TAESD SIZE REPEATS   from the start of a job to its first step preview
 //                                  made by the tiny decoder (and that preview's own decode time)
@@ -25,10 +28,15 @@ func fewStepRequest(steps: Int, size: Int) -> GenerationRequest {
     return r
 }
 
-func benchFewStep(folder: URL, taesd: URL, steps: Int, size: Int, repeats: Int) throws {
-    let pipe = try LikenessPipeline(folder: folder)
-    try pipe.attachTinyDecoder(taesd)
+func benchFewStep(folder: URL, taesd: URL, steps: Int, size: Int, repeats: Int, precision: ComputePrecision) throws {
+    var loaded: LikenessPipeline?
+    let load = try seconds {
+        loaded = try LikenessPipeline(model: folder, precision: precision)
+        try loaded?.attachTinyDecoder(taesd)
+    }
+    guard let pipe = loaded else { return }
     let request = fewStepRequest(steps: steps, size: size)
+    let textEncode = try measure(repeats) { _ = try pipe.promptEncoder.encode(request.prompt, objectTokens: nil) }
     var firstStep: [Double] = [], lastStep: [Double] = []
     let times = try measure(repeats) {
         let start = now()
@@ -44,7 +52,8 @@ func benchFewStep(folder: URL, taesd: URL, steps: Int, size: Int, repeats: Int) 
     func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
     // The warm-up run's split is dropped with it.
     let f = median(Array(firstStep.dropFirst())), l = median(Array(lastStep.dropFirst())), total = median(times)
-    report("fewstep", times, extra: ["first_step_s": f, "other_steps_s": l - f, "decode_s": total - l])
+    report("fewstep", times, extra: ["first_step_s": f, "other_steps_s": l - f, "decode_s": total - l, "load_s": load,
+                                     "text_encode_s": median(textEncode), "precision": pipe.unet.precision.rawValue])
 }
 
 func benchTAESD(taesd: URL, latent: Int, repeats: Int) throws {

@@ -131,7 +131,7 @@ do {
         try benchEncode(folder: URL(fileURLWithPath: arg(2)), repeats: int(3))
     case "fewstep":
         try benchFewStep(folder: URL(fileURLWithPath: arg(2)), taesd: URL(fileURLWithPath: arg(3)), steps: int(4),
-                         size: int(5), repeats: int(6))
+                         size: int(5), repeats: int(6), precision: precisionArgument(7))
     case "taesd":
         try benchTAESD(taesd: URL(fileURLWithPath: arg(2)), latent: int(3), repeats: int(4))
     case "firstpreview":

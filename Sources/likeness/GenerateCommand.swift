@@ -51,7 +51,7 @@ struct GenerateCommand: ParsableCommand {
     var height: Int?
     @Option(name: .customLong("init"), help: "Image-to-image: start from this image (PNG or JPEG) instead of noise. An image of another size or aspect is stretched to the generation's size (A1111's \"Just resize\"), with a note.")
     var initImage: String?
-    @Option(parsing: .unconditional, help: "With --init: how far the init image is noised, from 0 (kept) to 1 (all noise); the last steps x strength steps run (default 0.75, or --from's Denoising strength).")
+    @Option(parsing: .unconditional, help: "With --init: how far the init image is noised, from 0 (kept) to 1 (all noise); the last steps x strength steps run; with --sampler lcm on an LCM-distilled model all steps run, from the first original_inference_steps x strength distillation timesteps, as diffusers' LCM img2img pipeline (default 0.75, or --from's Denoising strength).")
     var strength: Float?
     @Option(name: .customLong("latents-in"), help: "Initial noise from a safetensors file (tensor 'latents', [N, C, h, w]).")
     var latentsIn: String?

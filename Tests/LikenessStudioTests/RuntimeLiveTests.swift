@@ -1,7 +1,8 @@
 // The runtime's side of live mode and image-to-image, on the built-in model: live drafts are
 // submitted replacing the engine's pending job (so behind a running full-quality job at most one
 // draft waits, the replaced ones end cancelled), `.liveAfter` posts `.liveDue` after its delay,
-// and a plan with an init image runs image-to-image (the init image resized to the plan's size).
+// and a plan with an init image runs image-to-image (the init image resized to the plan's size),
+// with the lcm sampler too.
 
 import Foundation
 import LikenessEngine
@@ -11,10 +12,10 @@ import XCTest
 @testable import LikenessStudio
 
 extension RuntimeTests {
-    func plan(_ id: Int, steps: Int, live: Bool, initImage: InitImageChoice? = nil) -> GenerationPlan {
+    func plan(_ id: Int, steps: Int, live: Bool, initImage: InitImageChoice? = nil, sampler: SamplerKind = .ddim) -> GenerationPlan {
         var settings = StudioSettings()
         settings.generation.steps = steps
-        settings.generation.sampler = .ddim
+        settings.generation.sampler = sampler
         return GenerationPlan(runID: id, settings: settings, object: nil,
                               jobs: [JobSpec(prompt: "a small yellow circle in the snow", negative: "", seeds: [1], identityGuidance: 3,
                                              axisValue: nil)],
@@ -69,5 +70,14 @@ extension RuntimeTests {
         let noiseMean = noise.pixels.reduce(0) { $0 + Int($1) } / noise.pixels.count
         XCTAssertGreaterThan(mean, noiseMean, "a white init image at strength 0.75 gives a lighter image")
         XCTAssertEqual(try run(202, InitImageChoice(image: white, label: "white")), fromWhite, "same seed, same image")
+        // The lcm sampler takes an init image too (on this plain model as diffusers'
+        // StableDiffusionImg2ImgPipeline with LCMScheduler runs it).
+        rt.perform(.generate(plan(203, steps: 4, live: false, initImage: InitImageChoice(image: white, label: "white"), sampler: .lcm)))
+        let lcm = try wait(mb) { m -> RGBImage? in
+            if case .job(203, 0, .finished(let images, _, _)) = m { return images.first }
+            if case .job(203, 0, .failed(let message)) = m { XCTFail(message); return nil }
+            return nil
+        }
+        XCTAssertNotEqual(lcm, fromWhite)
     }
 }

@@ -66,7 +66,9 @@ public struct GenerationRequest: Sendable, Equatable {
     /// [-1, 1] at the request's size; nil generates from noise.
     public var initImage: Tensor?
     /// How far the init image is noised, 0...1 (diffusers `strength`, A1111 "Denoising
-    /// strength"): the last `int(steps * strength)` steps run. Used only with `initImage`.
+    /// strength"): the last `int(steps * strength)` steps run (with the LCM sampler on an
+    /// LCM-distilled UNet all steps run, from the distillation schedule's first
+    /// int(original_inference_steps * strength) timesteps). Used only with `initImage`.
     public var strength: Float = 0.75
     /// The LoRAs this job runs with, merged into the weights before it starts
     /// (`LikenessPipeline.setLoRAs`: only a change costs a merge); nil keeps the pipeline's.
@@ -160,7 +162,6 @@ public enum GenerationError: Error, CustomStringConvertible, Equatable {
     case badInitImage(shape: [Int], expected: [Int])
     case badStrength(Float)
     case initImageWithNoise
-    case initImageWithLCM
 
     public var description: String {
         switch self {
@@ -180,8 +181,6 @@ public enum GenerationError: Error, CustomStringConvertible, Equatable {
             return "strength must be a number from 0 to 1 (how far the init image is noised), got \(s)"
         case .initImageWithNoise:
             return "initial noise and an init image cannot be given together (image-to-image draws its noise from the seed)"
-        case .initImageWithLCM:
-            return "image-to-image with the lcm sampler is not supported (LCM picks its timesteps from the strength differently); use another sampler with --init"
         }
     }
 }

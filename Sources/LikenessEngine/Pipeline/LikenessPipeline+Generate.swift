@@ -7,7 +7,9 @@
 //   image clamped to [-1, 1].
 // With an init image, diffusers StableDiffusionImg2ImgPipeline's start instead (ImageToImage.swift):
 //   x0 = vae.encode(init).latent_dist.sample(g) * scaling_factor; latents = add_noise(x0, randn(g), t_start)
-// and only the last int(steps * strength) steps run; guidance (and the object) as above.
+// and only the last int(steps * strength) steps run; guidance (and the object) as above. The LCM
+// sampler on an LCM-distilled UNet starts as LatentConsistencyModelImg2ImgPipeline instead (all
+// steps run, on the distillation schedule cut by the strength; ImageToImage.swift).
 // N seeds are one UNet batch of N x branches rows (branch-major: all seeds' e_u rows, then e_t,
 // then e_o); the samplers are elementwise and the ancestral noise is drawn per seed from that
 // seed's generator, so each image is its one-seed image (bit for bit where the batched kernels
@@ -170,10 +172,13 @@ extension LikenessPipeline {
                 throw GenerationError.badInitImage(shape: initImage.shape, expected: [1, vae.config.in_channels, height, width])
             }
             guard request.initialNoise == nil else { throw GenerationError.initImageWithNoise }
-            guard request.sampler != .lcm else { throw GenerationError.initImageWithLCM }
+            if request.sampler == .lcm && embeddedGuidance {
+                plan = try SamplingPlan.lcmImageToImage(config: schedulerConfig, steps: request.steps, strength: request.strength)
+            } else {
+                plan = plan.starting(at: SamplingPlan.imageToImageStart(steps: request.steps, strength: request.strength))
+            }
             try checkpoint?(0)
             let posterior = try vae.encode(initImage) // [1, C, h, w]
-            plan = plan.starting(at: SamplingPlan.imageToImageStart(steps: request.steps, strength: request.strength))
             for i in 0..<n {
                 let draw = Tensor(uncheckedShape: posterior.mean.shape, storage: generators[i].randn(count))
                 let x0 = vae.diffusionLatents(fromVAELatents: posterior.sample(noise: draw)).storage

@@ -10,7 +10,9 @@
 // evenly spaced by index (np.linspace(0, n, steps, endpoint=False), floored) from the top; each
 // step has the boundary-condition scalings c_skip = σ_d² / ((t·s)² + σ_d²) and
 // c_out = t·s / sqrt((t·s)² + σ_d²), σ_d = 0.5, s = timestep_scaling, and lands on the next listed
-// timestep (the last one on clean latents). Limits: no img2img strength, no custom timesteps.
+// timestep (the last one on clean latents). With an img2img `strength` (LatentConsistencyModelImg2ImgPipeline:
+// set_timesteps(steps, strength=s)) the distillation schedule is cut to its first
+// int(original_inference_steps * s) timesteps before the steps are picked from it. Limits: no custom timesteps.
 // Everything is expressed as variance-exploding noise levels σ (k-diffusion's convention); the
 // latents diffusers keeps for DDIM and DPM-Solver are x / sqrt(σ² + 1) of ours.
 // Limits: for DDIM, spacings whose numpy arithmetic yields a timestep outside the training range
@@ -80,8 +82,10 @@ public func makeSamplingPlan(kind: SamplerKind, config: SchedulerConfig, steps: 
     }
 }
 
-/// diffusers LCMScheduler.set_timesteps(steps) with strength 1.
-public func lcmTimesteps(numTrainTimesteps T: Int, originalSteps: Int, steps: Int) throws -> [Int] {
+/// diffusers LCMScheduler.set_timesteps(steps, strength=strength): `strength` (0...1, read as the
+/// decimal it is written as, like `SamplingPlan.imageToImageStart`) keeps the first
+/// int(originalSteps * strength) distillation timesteps, which must be at least `steps`.
+public func lcmTimesteps(numTrainTimesteps T: Int, originalSteps: Int, steps: Int, strength: Float = 1) throws -> [Int] {
     guard originalSteps >= 1, originalSteps <= T else {
         throw SamplingError.invalidSchedule("original_inference_steps \(originalSteps) must be between 1 and num_train_timesteps \(T)")
     }
@@ -89,15 +93,24 @@ public func lcmTimesteps(numTrainTimesteps T: Int, originalSteps: Int, steps: In
         throw SamplingError.invalidSchedule(
             "the LCM sampler takes at most original_inference_steps (\(originalSteps)) steps, got \(steps)")
     }
+    let kept = SamplingPlan.truncatedProduct(originalSteps, strength)
+    guard kept >= steps else {
+        let least = (Double(steps) / Double(originalSteps) * 1000).rounded(.up) / 1000
+        throw SamplingError.invalidSchedule(
+            "LCM image-to-image at strength \(strength) keeps \(kept) of the \(originalSteps) distillation timesteps "
+            + "(original_inference_steps x strength), fewer than the \(steps) steps asked for: use at most \(max(kept, 1)) "
+            + "step\(kept == 1 ? "" : "s") or a strength of at least \(least)")
+    }
     let k = T / originalSteps
-    let origin = (1...originalSteps).map { $0 * k - 1 }.reversed() as [Int]
+    let origin = (1...kept).map { $0 * k - 1 }.reversed() as [Int]
     // np.floor(np.linspace(0, n, steps, endpoint=False)): i * n / steps in float64.
     return (0..<steps).map { i in origin[Int((Double(i) * (Double(origin.count) / Double(steps))).rounded(.down))] }
 }
 
-private func planLCM(_ s: SchedulerSettings, _ steps: Int) throws -> SamplingPlan {
+func planLCM(_ s: SchedulerSettings, _ steps: Int, strength: Float = 1) throws -> SamplingPlan {
     let schedule = NoiseSchedule(settings: s, zeroTerminalSNRFloor: false)
-    let timesteps = try lcmTimesteps(numTrainTimesteps: s.numTrainTimesteps, originalSteps: s.originalInferenceSteps, steps: steps)
+    let timesteps = try lcmTimesteps(numTrainTimesteps: s.numTrainTimesteps, originalSteps: s.originalInferenceSteps,
+                                     steps: steps, strength: strength)
     let sigmas = timesteps.map { NoiseSchedule.sigma(alphaCumprod: schedule.alphasCumprod[$0]) } + [0]
     let sigmaData: Float = 0.5
     var cSkip: [Float] = [], cOut: [Float] = []

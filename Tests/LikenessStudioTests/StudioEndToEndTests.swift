@@ -105,7 +105,7 @@ final class StudioEndToEndTests: XCTestCase {
         let outputs = tmp.appendingPathComponent("data/likeness/outputs")
         var files: [String] = []
         for _ in 0..<50 {
-            files = ((try? FileManager.default.contentsOfDirectory(atPath: outputs.path)) ?? []).filter { $0.hasSuffix(".png") }.sorted()
+            files = ((try? OutputStore(directory: outputs).list()) ?? []).map { $0.url.lastPathComponent }.sorted()
             if files.count == 2 { break }
             Thread.sleep(forTimeInterval: 0.1)
         }
@@ -178,7 +178,7 @@ final class StudioEndToEndTests: XCTestCase {
         let outputs = tmp.appendingPathComponent("data/likeness/outputs")
         var files: [String] = []
         for _ in 0..<50 {
-            files = ((try? FileManager.default.contentsOfDirectory(atPath: outputs.path)) ?? []).filter { $0.hasSuffix(".png") }
+            files = ((try? OutputStore(directory: outputs).list()) ?? []).map { $0.url.lastPathComponent }
             if !files.isEmpty { break }
             Thread.sleep(forTimeInterval: 0.1)
         }

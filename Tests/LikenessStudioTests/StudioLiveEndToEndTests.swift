@@ -50,7 +50,7 @@ extension StudioEndToEndTests {
         XCTAssertTrue(done.contains("seed 6 · 25 steps"), done)
         var files: [String] = []
         for _ in 0..<50 {
-            files = ((try? FileManager.default.contentsOfDirectory(atPath: outputs.path)) ?? []).filter { $0.hasSuffix(".png") }.sorted()
+            files = ((try? OutputStore(directory: outputs).list()) ?? []).map { $0.url.lastPathComponent }.sorted()
             if files.count == 2 { break }
             Thread.sleep(forTimeInterval: 0.1)
         }

@@ -19,6 +19,11 @@ projections, text encoder attention and MLP) into the loaded model and taking it
 against diffusers' load_lora_weights + fuse_lora and unfuse_lora.
 
     python scripts/bench.py [--threads 2] [--skip-sd] [--repeats-sd 2] [--only-single-file]
+
+Decoders (bench_decoders): the VAE decode at Toybox and SD-1.5 size and the TAESD decode at 512x512
+against diffusers, and against the engine's own im2col path (LIKENESS_WINOGRAD=0) in the same run.
+
+    python scripts/bench.py [--threads 2] [--repeats-sd 2] [--only-decoders]
 """
 from __future__ import annotations
 

@@ -2,7 +2,8 @@
 // shapes (padding 0/1/2 and asymmetric, channels not multiples of 16, planes not multiples of
 // the 4x4 tile, batch 2, bands split inside tile rows, 1 and 2 threads), and against PyTorch's
 // conv2d on the ops fixtures (scripts/fixtures/ops_models.py) with the path forced on.
-// Measured at the time of writing: 1e-7 to 1e-6 of the output's magnitude.
+// Measured at the time of writing: up to 7e-6 of the output's magnitude against im2col (random
+// weights of unit variance over 64-130 input channels), 5e-6 against PyTorch on the fixtures.
 
 import XCTest
 @testable import LikenessEngine
@@ -33,7 +34,7 @@ final class ConvWinogradTests: XCTestCase {
             let expected = conv(x, weight, b, padding, winograd: false)
             let actual = conv(x, weight, b, padding, winograd: true)
             assertClose(actual, expected, "winograd \(batch)x\(cin)x\(h)x\(w) -> \(cout), \(padding), \(t) threads",
-                        relTol: 1e-5, file: file, line: line)
+                        relTol: 2e-5, file: file, line: line)
         }
     }
 

@@ -25,6 +25,11 @@ diffusers fp32, peak RSS per phase (load, steps, VAE decode) and load / first-st
 in a fresh process; and the resident memory of each component's weights.
 
     python scripts/bench.py [--threads 2] --only-memory
+
+Decoders (bench_decoders): the VAE decode at Toybox and SD-1.5 size and the TAESD decode at 512x512
+against diffusers, and against the engine's own im2col path (LIKENESS_WINOGRAD=0) in the same run.
+
+    python scripts/bench.py [--threads 2] [--repeats-sd 2] [--only-decoders]
 """
 from __future__ import annotations
 
@@ -454,6 +459,76 @@ def bench_few_step(threads: int) -> list:
             "bfloat16) and at fp32. Medians after one warm-up run.", "", "| what | result |", "| --- | --- |"] + [f"| {a} | {b} |" for a, b in rows] + [""]
 
 
+DECODERS_BEGIN, DECODERS_END = "<!-- decoders: written by scripts/bench.py -->", "<!-- /decoders -->"
+
+
+def swift_profiled(*args, env_extra: dict | None = None) -> tuple[dict, str]:
+    """likeness-bench with LIKENESS_PROFILE=1: its JSON and the per-op lines it prints to stderr."""
+    env = dict(os.environ, LIKENESS_PROFILE="1", **(env_extra or {}))
+    out = subprocess.run([str(SWIFT), *map(str, args)], capture_output=True, text=True, env=env)
+    if out.returncode != 0:
+        raise SystemExit(f"likeness-bench {' '.join(map(str, args))} failed:\n{out.stderr}")
+    ops = [l.strip() for l in out.stderr.splitlines() if l.strip() and not l.startswith("time per op")]
+    return json.loads(out.stdout.strip().splitlines()[-1]), "; ".join(" ".join(l.split()[:3]) for l in ops[:4])
+
+
+def bench_decoders(toy: Path, threads: int, repeats_sd: int) -> list:
+    """The VAE decode at Toybox and SD-1.5 size and the TAESD decode at 512x512, against PyTorch
+    (diffusers AutoencoderKL / AutoencoderTiny) and against the Swift engine's own im2col path
+    (LIKENESS_WINOGRAD=0), with where the Swift time goes (LIKENESS_PROFILE=1, warm-up included).
+    Returns the section's lines."""
+    from diffusers import AutoencoderKL, AutoencoderTiny
+
+    sd, taesd = BENCH / "sd15-vae-random", BENCH / "taesd-random"
+    if not (sd / "vae" / "config.json").exists():
+        torch.manual_seed(0)
+        AutoencoderKL(**SD15_VAE).save_pretrained(sd / "vae")
+    if not (taesd / "config.json").exists():
+        torch.manual_seed(0)
+        AutoencoderTiny().save_pretrained(taesd)
+    rows, times = [], {}
+    for key, what, cls, path, latent, reps, cmd in [
+            ("toy", "VAE decode, Toybox (16x16 latents)", AutoencoderKL, toy / "vae", 16, 10, "vae"),
+            ("sd", "VAE decode, SD-1.5 size, random weights (64x64 latents, 512x512 image)", AutoencoderKL, sd / "vae",
+             64, repeats_sd, "vae"),
+            ("tiny", "TAESD decode, random weights (64x64 latents, 512x512 image)", AutoencoderTiny, taesd, 64, 5,
+             "taesd")]:
+        model = cls.from_pretrained(path, torch_dtype=torch.float32).eval()
+        z = torch_randn((1, model.config.latent_channels, latent, latent), 0)
+        with torch.no_grad():
+            pt = median(measure(reps, lambda: model.decode(z).sample))
+        del model
+        folder = path.parent if cmd == "vae" else path
+        sw, ops = swift_profiled(cmd, folder, latent, reps)
+        im2col, _ = swift_profiled(cmd, folder, latent, reps, env_extra={"LIKENESS_WINOGRAD": "0"})
+        times[key] = sw["median"]
+        rows.append(f"| {what} | {pt:.4f} | {sw['median']:.4f} | {sw['median'] / pt:.2f} | "
+                    f"{im2col['median']:.4f} ({im2col['median'] / pt:.2f}) | {ops} |")
+    return ["## VAE and TAESD decode (convolution kernels)", "",
+            f"Produced by `python scripts/bench.py --only-decoders --threads {threads}` (also part of `make bench`) on "
+            f"{datetime.date.today().isoformat()}, {threads} threads. PyTorch runs diffusers' AutoencoderKL /",
+            "AutoencoderTiny decode in float32; Swift float32, then the same binary with LIKENESS_WINOGRAD=0 (the",
+            "im2col path for every convolution). Medians after one warm-up run. Per-op times are Swift's",
+            "(LIKENESS_PROFILE=1, all runs with the warm-up).", "",
+            "| what | PyTorch s | Swift s | Swift / PyTorch | Swift im2col s (/ PyTorch) | Swift's largest ops |",
+            "| --- | ---: | ---: | ---: | ---: | --- |", *rows, "",
+            f"TAESD against the full VAE decode at 512x512 (Swift, same run): {times['sd'] / times['tiny']:.1f}x faster "
+            "(target >= 20x)."]
+
+
+def write_decoders_section(lines: list):
+    """Puts the decoder section into docs/BENCHMARKS.md between its markers (below the notes marker,
+    so a full run keeps it)."""
+    doc = ROOT / "docs" / "BENCHMARKS.md"
+    body = "\n".join([DECODERS_BEGIN, *lines, DECODERS_END])
+    old = doc.read_text() if doc.exists() else ""
+    if DECODERS_BEGIN in old and DECODERS_END in old:
+        new = old.split(DECODERS_BEGIN, 1)[0] + body + old.split(DECODERS_END, 1)[1]
+    else:
+        new = old.rstrip("\n") + "\n\n" + body + "\n"
+    doc.write_text(new)
+
+
 def replace_section(doc: Path, heading: str, lines: list):
     """Puts `lines` (starting with `heading`) in place of that section of doc, or before the notes."""
     text = doc.read_text() if doc.exists() else ""
@@ -634,6 +709,8 @@ def main():
     ap.add_argument("--only-single-file", action="store_true", help="only the single-file and LoRA rows")
     ap.add_argument("--only-memory", action="store_true",
                     help="only the memory and load-time rows; updates their section of docs/BENCHMARKS.md")
+    ap.add_argument("--only-decoders", action="store_true",
+                    help="only the VAE/TAESD decode rows; updates their section of docs/BENCHMARKS.md")
     ap.add_argument("--only-precision", action="store_true",
                     help="only the compute-precision rows; updates their section of docs/BENCHMARKS.md")
     args = ap.parse_args()
@@ -645,6 +722,11 @@ def main():
         section = bench_few_step(args.threads)
         section[2:2] = ["Produced by `python scripts/bench.py --only-few-step` (also part of `make bench`).", ""]
         replace_section(ROOT / "docs" / "BENCHMARKS.md", FEW_STEP_HEADING, section)
+        print("\n".join(section))
+        return
+    if args.only_decoders:
+        section = bench_decoders(Path(args.model), args.threads, args.repeats_sd)
+        write_decoders_section(section)
         print("\n".join(section))
         return
     if args.only_single_file:
@@ -736,6 +818,8 @@ def main():
         lines += [marker + old.split(marker, 1)[1].rstrip("\n"), ""]
     doc.write_text("\n".join(lines))
     print("\n".join(lines))
+    if not args.skip_sd:
+        write_decoders_section(bench_decoders(toy, args.threads, args.repeats_sd))
 
 
 def write_precision_section(lines: list, args):

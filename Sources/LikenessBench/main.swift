@@ -5,6 +5,7 @@
 //   likeness-bench unet FOLDER LATENT BATCH REPEATS [fp32|bf16]   (unet/ subfolder of FOLDER)
 //   likeness-bench text FOLDER BATCH REPEATS              (text_encoder/ + tokenizer/)
 //   likeness-bench vae FOLDER LATENT REPEATS              (vae/ decoder)
+//   likeness-bench conv BATCH CIN COUT SIZE REPEATS        (one 3x3 stride-1 convolution)
 //   likeness-bench attention BATCH LQ LK WIDTH HEADS REPEATS
 //   likeness-bench generate FOLDER STEPS REPEATS          (whole image, DDIM, guidance 5, seed 0)
 //   likeness-bench image FOLDER SIZE STEPS fp32|bf16      (one image from a cold start: load and
@@ -100,6 +101,11 @@ do {
         let z = randn([1, vae.config.latent_channels, latent, latent], seed: 0)
         let t = try measure(int(4)) { _ = try vae.decode(z) }
         report("vae", t)
+    case "conv":
+        // likeness-bench conv BATCH CIN COUT SIZE REPEATS (3x3, stride 1, padding 1; x, w drawn from seeds 0, 1)
+        let x = randn([int(2), int(3), int(5), int(5)], seed: 0), w = randn([int(4), int(3), 3, 3], seed: 1)
+        let t = measure(int(6)) { _ = Ops.conv2d(x, weight: w, stride: 1, padding: 1) }
+        report("conv", t)
     case "attention":
         // likeness-bench attention BATCH LQ LK WIDTH HEADS REPEATS (q, k, v drawn from seeds 0, 1, 2)
         let b = int(2), lq = int(3), lk = int(4), width = int(5), heads = int(6)

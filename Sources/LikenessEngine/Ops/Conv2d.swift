@@ -2,7 +2,8 @@
 // NCHW input and [Cout, Cin, kH, kW] weights, via im2col + cblas_sgemm. Padding may be
 // asymmetric, which also covers diffusers' Downsample2D with padding=0, whose
 // F.pad(x, (0, 1, 0, 1)) is folded in as (top 0, bottom 1, left 0, right 1).
-// 1x1 stride-1 unpadded convolutions skip im2col. Results agree with PyTorch to
+// 1x1 stride-1 unpadded convolutions skip im2col; 3x3 stride-1 float32 ones on planes of
+// winogradMinPixels or more go through Winograd F(4x4, 3x3) (Conv2dWinograd.swift). Results agree with PyTorch to
 // float32 rounding (different accumulation order), not bitwise.
 
 extension Ops {
@@ -42,8 +43,11 @@ extension Ops {
 
     /// conv2d with the weight held for a precision: float32 (sgemm) or bfloat16 rows
     /// [Cout, Cin*kH*kW] (the im2col patches rounded to bfloat16 as the kernel packs them).
+    /// `residual` (the output's shape) is added to the result and `relu` then clamps it at 0, in the
+    /// convolution's own output pass where the Winograd path runs (the same values either way).
     public static func conv2d(
-        _ x: Tensor, weight gemmWeight: GEMMWeight, bias: Tensor? = nil, stride: Int, padding: Padding2D
+        _ x: Tensor, weight gemmWeight: GEMMWeight, bias: Tensor? = nil, stride: Int, padding: Padding2D,
+        residual: Tensor? = nil, relu: Bool = false
     ) -> Tensor {
         let profileStart = OpProfile.start(); defer { OpProfile.stop("conv2d", profileStart) }
         precondition(x.rank == 4, "conv2d: input \(x.shape)")
@@ -57,9 +61,37 @@ extension Ops {
         let hp = h + padding.top + padding.bottom, wp = w + padding.left + padding.right
         precondition(hp >= kh && wp >= kw, "conv2d: padded input \(hp)x\(wp) smaller than kernel \(kh)x\(kw)")
         let ho = (hp - kh) / stride + 1, wo = (wp - kw) / stride + 1
+        if let residual {
+            precondition(residual.shape == [batch, cout, ho, wo], "conv2d: residual \(residual.shape) != \([batch, cout, ho, wo])")
+        }
+        if case .fp32(let weight) = gemmWeight,
+           winogradApplies(kh: kh, kw: kw, stride: stride, batch: batch, ho: ho, wo: wo) {
+            return conv2dWinograd(x, weight: weight, bias: bias, padding: padding, ho: ho, wo: wo, residual: residual, relu: relu)
+        }
+        var y = conv2dGEMM(x, weight: gemmWeight, bias: bias, stride: stride, padding: padding, ho: ho, wo: wo)
+        if residual != nil || relu {
+            y.withUnsafeMutableBufferPointer { yb in
+                withOptionalPointer(residual) { rp in
+                    let yp = yb.baseAddress!, n = yb.count
+                    parallelChunks(n, minChunk: 32768) { r in
+                        if let rp { for i in r { yp[i] += rp[i] } }
+                        if relu { for i in r { yp[i] = max(yp[i], 0) } }
+                    }
+                }
+            }
+        }
+        return y
+    }
+
+    /// The im2col + GEMM convolution (and 1x1 without im2col) behind conv2d.
+    private static func conv2dGEMM(
+        _ x: Tensor, weight gemmWeight: GEMMWeight, bias: Tensor?, stride: Int, padding: Padding2D, ho: Int, wo: Int
+    ) -> Tensor {
+        let batch = x.shape[0], cin = x.shape[1], h = x.shape[2], w = x.shape[3]
+        let wshape = gemmWeight.shape
+        let cout = wshape[0], kh = wshape[2], kw = wshape[3]
         let outPlane = ho * wo, inPlane = h * w
         let kdim = cin * kh * kw
-
         return Tensor(shape: [batch, cout, ho, wo]) { out in
             guard let o = out.baseAddress else { return }
             x.withUnsafeBufferPointer { xb in

@@ -50,6 +50,12 @@ public struct Conv2d {
         Ops.conv2d(x, weight: gemmWeight, bias: bias, stride: stride, padding: padding)
     }
 
+    /// relu(conv(x) + residual) (residual optional), the sum and clamp done in the convolution's
+    /// output pass where it can (Ops.conv2d).
+    public func callAsFunction(_ x: Tensor, adding residual: Tensor? = nil, relu: Bool) -> Tensor {
+        Ops.conv2d(x, weight: gemmWeight, bias: bias, stride: stride, padding: padding, residual: residual, relu: relu)
+    }
+
     /// Convolution with explicit padding instead of the layer's own (diffusers' padded downsample).
     public func callAsFunction(_ x: Tensor, padding: Ops.Padding2D) -> Tensor {
         Ops.conv2d(x, weight: gemmWeight, bias: bias, stride: stride, padding: padding)

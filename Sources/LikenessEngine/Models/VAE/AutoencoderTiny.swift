@@ -31,14 +31,8 @@ public struct AutoencoderTinyBlock {
 
     /// [B, C, H, W] → [B, C, H, W]
     func callAsFunction(_ x: Tensor) -> Tensor {
-        var h = conv_0(x)
-        AutoencoderTiny.relu(&h)
-        h = conv_2(h)
-        AutoencoderTiny.relu(&h)
-        h = conv_4(h)
-        Ops.addInPlace(&h, x) // fuse: relu(conv(x) + skip(x))
-        AutoencoderTiny.relu(&h)
-        return h
+        let h = conv_2(conv_0(x, relu: true), relu: true)
+        return conv_4(h, adding: x, relu: true) // relu(conv(x) + skip(x))
     }
 }
 
@@ -74,10 +68,14 @@ public struct DecoderTiny {
     func callAsFunction(_ z: Tensor) -> Tensor {
         var x = z
         x.withUnsafeMutableBufferPointer { p in for i in 0..<p.count { p[i] = Foundation.tanh(p[i] / 3) * 3 } }
-        for layer in layers {
+        for (i, layer) in layers.enumerated() {
             switch layer {
-            case let .conv(conv): x = conv(x)
-            case .relu: AutoencoderTiny.relu(&x)
+            case let .conv(conv):
+                // A convolution followed by a ReLU clamps in its own output pass (the ReLU is then skipped).
+                if i + 1 < layers.count, case .relu = layers[i + 1] { x = conv(x, relu: true) } else { x = conv(x) }
+            case .relu:
+                if i > 0, case .conv = layers[i - 1] { continue }
+                AutoencoderTiny.relu(&x)
             case let .block(block): x = block(x)
             case .upsample: x = Ops.upsampleNearest2x(x)
             }
@@ -131,6 +129,6 @@ public struct AutoencoderTiny {
     }
 
     static func relu(_ x: inout Tensor) {
-        x.withUnsafeMutableBufferPointer { p in for i in 0..<p.count where p[i] < 0 { p[i] = 0 } }
+        x.withUnsafeMutableBufferPointer { p in for i in 0..<p.count { p[i] = max(p[i], 0) } }
     }
 }

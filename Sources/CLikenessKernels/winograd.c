@@ -1,0 +1,312 @@
+/* Winograd F(4x4, 3x3) convolution transforms (Lavin & Gray, "Fast Algorithms for
+ * Convolutional Neural Networks", interpolation points 0, 1, -1, 2, -2, inf), see
+ * include/likeness_kernels.h. A 3x3 stride-1 convolution becomes, per 4x4 output tile,
+ *     Y = Aᵀ [ Σ_cin (G g Gᵀ) ⊙ (Bᵀ d B) ] A
+ * with d the 6x6 input tile; the sum over input channels is 36 independent GEMMs
+ * U_k [cout, cin] · V_k [cin, tiles] (done by the caller with sgemm), so the multiply count
+ * per output falls from 9·cin to 36/16·cin = 2.25·cin.
+ *
+ * Both transforms are separable: a vertical 1-D pass over whole rows of a tile row (contiguous,
+ * vectorised), then a horizontal 1-D pass on tile-strided columns that are first split into
+ * per-phase arrays so that this pass is contiguous too. */
+#include "likeness_kernels.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__linux__) && (defined(__clang__) || defined(__GNUC__))
+#define LK_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define LK_CLONES
+#endif
+
+#define WG_M 4 /* output tile */
+#define WG_A 6 /* input tile, WG_M + 2 */
+
+/* out[i][t] = (Bᵀ d)[i] for d = in[0..5][t], n entries. */
+static inline __attribute__((always_inline)) void wg_bt(const float *const in[WG_A], float *const out[WG_A], size_t n) {
+    const float *restrict d0 = in[0], *restrict d1 = in[1], *restrict d2 = in[2], *restrict d3 = in[3],
+                         *restrict d4 = in[4], *restrict d5 = in[5];
+    float *restrict o0 = out[0], *restrict o1 = out[1], *restrict o2 = out[2], *restrict o3 = out[3],
+                   *restrict o4 = out[4], *restrict o5 = out[5];
+    for (size_t t = 0; t < n; t++) {
+        float a = d4[t] - 4.0f * d2[t];     /* d4 - 4 d2 */
+        float b = d3[t] - 4.0f * d1[t];     /* d3 - 4 d1 */
+        float c = d4[t] - d2[t];            /* d4 - d2 */
+        float e = 2.0f * (d3[t] - d1[t]);   /* 2 (d3 - d1) */
+        o0[t] = 4.0f * d0[t] - 5.0f * d2[t] + d4[t];
+        o1[t] = a + b;
+        o2[t] = a - b;
+        o3[t] = c + e;
+        o4[t] = c - e;
+        o5[t] = 4.0f * d1[t] - 5.0f * d3[t] + d5[t];
+    }
+}
+
+/* out[q][t] = (Aᵀ m)[q] for m = in[0..5][t], n entries. */
+static inline __attribute__((always_inline)) void wg_at(const float *const in[WG_A], float *const out[WG_M], size_t n) {
+    const float *restrict m0 = in[0], *restrict m1 = in[1], *restrict m2 = in[2], *restrict m3 = in[3],
+                         *restrict m4 = in[4], *restrict m5 = in[5];
+    float *restrict o0 = out[0], *restrict o1 = out[1], *restrict o2 = out[2], *restrict o3 = out[3];
+    for (size_t t = 0; t < n; t++) {
+        float s12 = m1[t] + m2[t], d12 = m1[t] - m2[t];
+        float s34 = m3[t] + m4[t], d34 = m3[t] - m4[t];
+        o0[t] = m0[t] + s12 + s34;
+        o1[t] = d12 + 2.0f * d34;
+        o2[t] = s12 + 4.0f * s34;
+        o3[t] = d12 + 8.0f * d34 + m5[t];
+    }
+}
+
+/* Tile-strided columns of a row and back, 16 tiles (64 floats) at a time with clang/GCC vector
+ * shuffles (lowered to permutes on each target clone). */
+#pragma GCC diagnostic ignored "-Wpsabi"
+typedef float wg_v16 __attribute__((vector_size(64)));
+typedef float wg_v8 __attribute__((vector_size(32)));
+
+static inline __attribute__((always_inline)) wg_v16 wg_load(const float *p) {
+    wg_v16 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline __attribute__((always_inline)) void wg_store(float *p, wg_v16 v) { memcpy(p, &v, sizeof v); }
+
+/* ph[p][t] = r[4 t + p] for p < 4, t < n. */
+static inline __attribute__((always_inline)) void wg_split4(const float *r, float *const ph[4], size_t n) {
+    size_t t = 0;
+#if defined(__clang__)
+    for (; t + 16 <= n; t += 16) {
+        wg_v16 a0 = wg_load(r + 4 * t), a1 = wg_load(r + 4 * t + 16), a2 = wg_load(r + 4 * t + 32),
+               a3 = wg_load(r + 4 * t + 48);
+#define WG_PHASE(P)                                                                                          \
+        {                                                                                                    \
+            wg_v8 lo = __builtin_shufflevector(a0, a1, P, P + 4, P + 8, P + 12, P + 16, P + 20, P + 24, P + 28); \
+            wg_v8 hi = __builtin_shufflevector(a2, a3, P, P + 4, P + 8, P + 12, P + 16, P + 20, P + 24, P + 28); \
+            wg_store(ph[P] + t, __builtin_shufflevector(lo, hi, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)); \
+        }
+        WG_PHASE(0)
+        WG_PHASE(1)
+        WG_PHASE(2)
+        WG_PHASE(3)
+#undef WG_PHASE
+    }
+#endif
+    for (; t < n; t++)
+        for (int p = 0; p < 4; p++) ph[p][t] = r[4 * t + p];
+}
+
+/* r[4 t + b] = o[b][t] for b < 4, t < n. */
+static inline __attribute__((always_inline)) void wg_merge4(float *const o[4], float *r, size_t n) {
+    size_t t = 0;
+#if defined(__clang__)
+    for (; t + 16 <= n; t += 16) {
+        wg_v16 o0 = wg_load(o[0] + t), o1 = wg_load(o[1] + t), o2 = wg_load(o[2] + t), o3 = wg_load(o[3] + t);
+        wg_v16 x01 = __builtin_shufflevector(o0, o1, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+        wg_v16 x23 = __builtin_shufflevector(o2, o3, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+        wg_v16 y01 = __builtin_shufflevector(o0, o1, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+        wg_v16 y23 = __builtin_shufflevector(o2, o3, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+        wg_store(r + 4 * t, __builtin_shufflevector(x01, x23, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23));
+        wg_store(r + 4 * t + 16, __builtin_shufflevector(x01, x23, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31));
+        wg_store(r + 4 * t + 32, __builtin_shufflevector(y01, y23, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23));
+        wg_store(r + 4 * t + 48, __builtin_shufflevector(y01, y23, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31));
+    }
+#endif
+    for (; t < n; t++)
+        for (int b = 0; b < 4; b++) r[4 * t + b] = o[b][t];
+}
+
+/* ---- The 36 products M_k = U_k V_k ----
+ * U_k [coutp, cin] (rows padded to a multiple of WG_R with zeros), V_k [cin, ldv] with ldv a
+ * multiple of 16, M_k [coutp, ldm]. Register tiles of WG_R rows x 2 (or 1) 16-float vectors: per
+ * input channel two vector loads of V, WG_R broadcasts of U and 2 WG_R multiply-adds; the V block
+ * of a tile column (cin x 32 floats) stays in L1/L2 while all row blocks pass over it. */
+#define WG_R 8
+
+static inline __attribute__((always_inline)) wg_v16 wg_splat(float x) {
+    wg_v16 v = {x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x};
+    return v;
+}
+
+#define WG_GEMM_TILE(NV)                                                                                     \
+    static inline __attribute__((always_inline)) void wg_tile_##NV(const float *u, size_t cin, const float *v, \
+                                                                   size_t ldv, float *m, size_t ldm) {        \
+        wg_v16 acc[WG_R][NV];                                                                                \
+        for (int r = 0; r < WG_R; r++)                                                                       \
+            for (int j = 0; j < NV; j++) acc[r][j] = (wg_v16){0};                                            \
+        for (size_t c = 0; c < cin; c++) {                                                                   \
+            wg_v16 b[NV];                                                                                    \
+            for (int j = 0; j < NV; j++) b[j] = wg_load(v + c * ldv + 16 * j);                               \
+            for (int r = 0; r < WG_R; r++) {                                                                 \
+                wg_v16 a = wg_splat(u[r * cin + c]);                                                         \
+                for (int j = 0; j < NV; j++) acc[r][j] += a * b[j];                                          \
+            }                                                                                                \
+        }                                                                                                    \
+        for (int r = 0; r < WG_R; r++)                                                                       \
+            for (int j = 0; j < NV; j++) wg_store(m + r * ldm + 16 * j, acc[r][j]);                          \
+    }
+WG_GEMM_TILE(1)
+WG_GEMM_TILE(2)
+
+size_t lk_winograd_rows(size_t cout) { return (cout + WG_R - 1) / WG_R * WG_R; }
+
+LK_CLONES
+void lk_winograd_gemm(const float *u, size_t coutp, size_t cin, const float *v, size_t ldv, float *m, size_t ldm) {
+    for (int k = 0; k < WG_A * WG_A; k++) {
+        const float *uk = u + (size_t)k * coutp * cin, *vk = v + (size_t)k * cin * ldv;
+        float *mk = m + (size_t)k * coutp * ldm;
+        /* Row blocks outer: a block's rows of U_k (WG_R x cin) stay in L1 while V_k (cin x ldv) is
+         * read from L2; U_k as a whole (up to 1 MB at 512 channels) is read once. */
+        for (size_t co = 0; co < coutp; co += WG_R) {
+            size_t t = 0;
+            for (; t + 32 <= ldv; t += 32) wg_tile_2(uk + co * cin, cin, vk + t, ldv, mk + co * ldm + t, ldm);
+            for (; t < ldv; t += 16) wg_tile_1(uk + co * cin, cin, vk + t, ldv, mk + co * ldm + t, ldm);
+        }
+    }
+}
+
+/* The 1-D passes run over whole 16-float vectors (no scalar tails): a segment of ntx tiles is
+ * computed as wg_len(ntx) tiles in scratch, the extra ones discarded. */
+static inline size_t wg_len(size_t ntx) { return (ntx + 1 + 15) / 16 * 16; }
+
+size_t lk_winograd_scratch_floats(size_t ntx) {
+    size_t ld = wg_len(ntx) + 16, span = WG_M * ld;
+    /* input: 6 rows and 6 transformed rows of span, 4 phase arrays and 6 results of ld;
+     * output: 24 + 16 arrays of ld and one row of span. */
+    size_t in = 12 * span + 10 * ld;
+    size_t out = 40 * ld + span;
+    return in > out ? in : out;
+}
+
+LK_CLONES
+void lk_winograd_weights(const float *w, size_t coutp, size_t cin, size_t co0, size_t co1, float *u) {
+    static const float G[WG_A][3] = {
+        {1.0f / 4, 0, 0},
+        {-1.0f / 6, -1.0f / 6, -1.0f / 6},
+        {-1.0f / 6, 1.0f / 6, -1.0f / 6},
+        {1.0f / 24, 1.0f / 12, 1.0f / 6},
+        {1.0f / 24, -1.0f / 12, 1.0f / 6},
+        {0, 0, 1},
+    };
+    /* Per output channel: the 9 taps as rows over the input channels, then G g Gᵀ for all
+     * input channels at once (contiguous over ci, as u is laid out). */
+    float *gt = malloc(9 * cin * sizeof(float)), *tmp = malloc(WG_A * 3 * cin * sizeof(float));
+    if (!gt || !tmp) abort();
+    for (size_t co = co0; co < co1; co++) {
+        for (size_t ci = 0; ci < cin; ci++)
+            for (int r = 0; r < 9; r++) gt[r * cin + ci] = w[(co * cin + ci) * 9 + r];
+        for (int i = 0; i < WG_A; i++)
+            for (int j = 0; j < 3; j++) {
+                float *restrict t = tmp + (i * 3 + j) * cin;
+                const float *restrict g0 = gt + (0 * 3 + j) * cin, *restrict g1 = gt + (1 * 3 + j) * cin,
+                                      *restrict g2 = gt + (2 * 3 + j) * cin;
+                float a = G[i][0], b = G[i][1], c = G[i][2];
+                for (size_t ci = 0; ci < cin; ci++) t[ci] = a * g0[ci] + b * g1[ci] + c * g2[ci];
+            }
+        for (int i = 0; i < WG_A; i++)
+            for (int k = 0; k < WG_A; k++) {
+                float *restrict out = u + ((size_t)(i * WG_A + k) * coutp + co) * cin;
+                const float *restrict t0 = tmp + (i * 3 + 0) * cin, *restrict t1 = tmp + (i * 3 + 1) * cin,
+                                      *restrict t2 = tmp + (i * 3 + 2) * cin;
+                float a = G[k][0], b = G[k][1], c = G[k][2];
+                for (size_t ci = 0; ci < cin; ci++) out[ci] = t0[ci] * a + t1[ci] * b + t2[ci] * c;
+            }
+    }
+    free(gt);
+    free(tmp);
+}
+
+LK_CLONES
+void lk_winograd_input(const float *x, size_t cin, size_t h, size_t w, long pad_top, long pad_left,
+                       size_t ty, size_t tx0, size_t ntx, float *v, size_t ldv, float *scratch) {
+    /* n: tiles computed (whole vectors, >= ntx + 1 so that tile ntx's phases 0 and 1 exist). */
+    size_t n = wg_len(ntx), ld = n + 16, span = WG_M * n;
+    float *rows[WG_A], *trows[WG_A], *ph[WG_A], *res[WG_A];
+    for (int i = 0; i < WG_A; i++) {
+        rows[i] = scratch + i * span;
+        trows[i] = scratch + (WG_A + i) * span;
+        if (i < 4) ph[i] = scratch + 12 * span + i * ld;
+        res[i] = scratch + 12 * span + (4 + i) * ld;
+    }
+    ph[4] = ph[0] + 1;
+    ph[5] = ph[1] + 1;
+    long x0 = (long)(tx0 * WG_M) - pad_left; /* input column of rows[.][0] */
+    long y0 = (long)(ty * WG_M) - pad_top;
+    /* Valid columns of the span: 0 <= x0 + s < w. */
+    long lo = x0 < 0 ? -x0 : 0;
+    long hi = (long)w - x0;
+    if (hi > (long)span) hi = (long)span;
+    if (hi < lo) hi = lo;
+    for (size_t c = 0; c < cin; c++) {
+        const float *src = x + c * h * w;
+        for (int j = 0; j < WG_A; j++) {
+            long iy = y0 + j;
+            float *r = rows[j];
+            if (iy < 0 || iy >= (long)h || hi == lo) {
+                memset(r, 0, span * sizeof(float));
+                continue;
+            }
+            if (lo > 0) memset(r, 0, (size_t)lo * sizeof(float));
+            memcpy(r + lo, src + iy * (long)w + x0 + lo, (size_t)(hi - lo) * sizeof(float));
+            if ((size_t)hi < span) memset(r + hi, 0, (span - (size_t)hi) * sizeof(float));
+        }
+        wg_bt((const float *const *)rows, trows, span);
+        for (int i = 0; i < WG_A; i++) {
+            const float *tr = trows[i];
+            /* Columns 4t + p: phases 0-3 of tile t; 4t + 4 and 4t + 5 are phases 0 and 1 of tile t + 1. */
+            wg_split4(tr, ph, n);
+            wg_bt((const float *const *)ph, res, n - 16 >= ntx ? n - 16 : n);
+            for (int k = 0; k < WG_A; k++) memcpy(v + ((size_t)(i * WG_A + k) * cin + c) * ldv, res[k], ntx * sizeof(float));
+        }
+    }
+}
+
+LK_CLONES
+void lk_winograd_output(const float *mm, size_t ldm, size_t cout, size_t coutp, size_t ty, size_t tx0, size_t ntx,
+                        const float *bias, const float *residual, int relu, float *y, size_t ho, size_t wo,
+                        float *scratch) {
+    size_t n = (ntx + 15) / 16 * 16, ld = wg_len(ntx) + 16;
+    float *s[WG_M][WG_A], *o[WG_M][WG_M];
+    for (int q = 0; q < WG_M; q++)
+        for (int k = 0; k < WG_A; k++) s[q][k] = scratch + (q * WG_A + k) * ld;
+    for (int q = 0; q < WG_M; q++)
+        for (int b = 0; b < WG_M; b++) o[q][b] = scratch + (WG_M * WG_A + q * WG_M + b) * ld;
+    float *row = scratch + 40 * ld;
+    size_t oy0 = ty * WG_M, ox0 = tx0 * WG_M;
+    if (oy0 >= ho || ox0 >= wo) return;
+    size_t ncols = wo - ox0 < ntx * WG_M ? wo - ox0 : ntx * WG_M;
+    size_t nrows = ho - oy0 < WG_M ? ho - oy0 : WG_M;
+    for (size_t c = 0; c < cout; c++) {
+        /* Vertical: for each tile column k, rows i = 0..5 → q = 0..3. */
+        for (int k = 0; k < WG_A; k++) {
+            const float *in[WG_A];
+            for (int i = 0; i < WG_A; i++) in[i] = mm + ((size_t)(i * WG_A + k) * coutp + c) * ldm;
+            float *out[WG_M] = {s[0][k], s[1][k], s[2][k], s[3][k]};
+            wg_at(in, out, n);
+        }
+        float bv = bias ? bias[c] : 0.0f;
+        for (size_t q = 0; q < nrows; q++) {
+            wg_at((const float *const *)s[q], o[q], n);
+            wg_merge4(o[q], row, n);
+            size_t at = (c * ho + oy0 + q) * wo + ox0;
+            float *restrict dst = y + at;
+            const float *restrict rw = row;
+            if (residual) {
+                const float *restrict res = residual + at;
+                if (relu)
+                    for (size_t i = 0; i < ncols; i++) {
+                        float z = rw[i] + bv + res[i];
+                        dst[i] = z < 0.0f ? 0.0f : z; /* NaN stays NaN, as torch.relu */
+                    }
+                else
+                    for (size_t i = 0; i < ncols; i++) dst[i] = rw[i] + bv + res[i];
+            } else if (relu)
+                for (size_t i = 0; i < ncols; i++) {
+                    float z = rw[i] + bv;
+                    dst[i] = z < 0.0f ? 0.0f : z; /* NaN stays NaN, as torch.relu */
+                }
+            else
+                for (size_t i = 0; i < ncols; i++) dst[i] = rw[i] + bv;
+        }
+    }
+}

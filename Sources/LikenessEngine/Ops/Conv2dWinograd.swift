@@ -1,0 +1,117 @@
+// 3x3 stride-1 float32 convolutions by Winograd F(4x4, 3x3) (CLikenessKernels/winograd.c):
+// the weights go to U [36][Cout][Cin] once per call, each band of 4x4 output tiles is
+// transformed to V [36][Cin][tiles], 36 sgemms U_k · V_k give M [36][Cout][tiles], and the
+// output transform writes the tiles with the bias (and an optional ReLU). 2.25 multiply-adds per
+// output and input channel instead of im2col's 9, and the transformed band (2.25x the input
+// band, not im2col's 9x) stays in the thread's cache. The 36 products run in the kernel's own
+// register-tiled loop (lk_winograd_gemm: 8 rows x 32 tiles per tile, about twice OpenBLAS
+// sgemm's speed on these small [Cout, Cin] x [Cin, tiles] shapes on AVX-512). Each thread takes
+// whole bands.
+// Results agree with the im2col path to float32 rounding of the transforms (~1e-6 relative;
+// tests: OpsParityTests.testConv2dWinograd*).
+
+import CLikenessKernels
+import Foundation
+
+extension Ops {
+    /// 3x3 stride-1 float32 convolutions with at least this many output pixels (over the batch)
+    /// take the Winograd path. (A variable so tests can raise it to compare against im2col;
+    /// LIKENESS_WINOGRAD=0 turns the path off, for benchmarks of the im2col path.)
+    nonisolated(unsafe) static var winogradMinPixels =
+        ProcessInfo.processInfo.environment["LIKENESS_WINOGRAD"] == "0" ? Int.max : 1024
+    /// Target floats of one band's V and M together (about 1.1 MB, so that they stay in a core's L2
+    /// between the transforms and the products: 64 tiles at 64 + 64 channels, 32 from 128 + 128 up;
+    /// measured best on this machine's AMD EPYC), and the band's size limits in tiles.
+    static let winogradBandFloats = 9 << 15
+    static let winogradBandTiles = 32...512
+
+    static func winogradApplies(kh: Int, kw: Int, stride: Int, batch: Int, ho: Int, wo: Int) -> Bool {
+        kh == 3 && kw == 3 && stride == 1 && batch * ho * wo >= winogradMinPixels
+    }
+
+    /// `x` [B, Cin, H, W], `weight` [Cout, Cin, 3, 3] float32 → [B, Cout, ho, wo] with ho, wo the
+    /// output size for `padding` (stride 1). `residual` [B, Cout, ho, wo] is added to the result,
+    /// and `relu` clamps the sum (bias and residual included) at 0.
+    static func conv2dWinograd(_ x: Tensor, weight: Tensor, bias: Tensor?, padding: Padding2D, ho: Int, wo: Int,
+                               residual: Tensor? = nil, relu: Bool = false) -> Tensor {
+        let batch = x.shape[0], cin = x.shape[1], h = x.shape[2], w = x.shape[3]
+        let cout = weight.shape[0], coutp = lk_winograd_rows(cout)
+        _ = BLASCore.configured  // the engine's memory settings, as sgemm would make them
+        precondition(weight.shape == [cout, cin, 3, 3], "conv2dWinograd: weight \(weight.shape)")
+        let tilesW = (wo + 3) / 4, tilesH = (ho + 3) / 4
+        let tilesPerImage = tilesW * tilesH, total = batch * tilesPerImage
+        let threads = max(1, min(ComputeThreads.count, total))
+        var bandTiles = min(winogradBandTiles.upperBound,
+                            max(winogradBandTiles.lowerBound, winogradBandFloats / (36 * (cin + cout))))
+        // A whole number of bands per thread, of about equal size.
+        var bands = (total + bandTiles - 1) / bandTiles
+        bands = (bands + threads - 1) / threads * threads
+        bandTiles = (total + bands - 1) / bands
+        bands = (total + bandTiles - 1) / bandTiles
+        let maxSegment = min(tilesW, bandTiles)
+        let scratchFloats = lk_winograd_scratch_floats(maxSegment)
+
+        let u = UnsafeMutablePointer<Float>.allocate(capacity: 36 * coutp * cin)
+        defer { u.deallocate() }
+        if coutp > cout {
+            for k in 0..<36 { (u + (k * coutp + cout) * cin).initialize(repeating: 0, count: (coutp - cout) * cin) }
+        }
+        weight.withUnsafeBufferPointer { wp in
+            parallelChunks(cout, minChunk: max(1, 8192 / max(1, cin))) { r in
+                lk_winograd_weights(wp.baseAddress!, coutp, cin, r.lowerBound, r.upperBound, u)
+            }
+        }
+        return Tensor(shape: [batch, cout, ho, wo]) { out in
+            guard let o = out.baseAddress else { return }
+            x.withUnsafeBufferPointer { xb in
+                let xp = xb.baseAddress!
+                withOptionalPointer(bias) { biasPointer in
+                withOptionalPointer(residual) { residualPointer in
+                    parallelRun(threads, threads: threads) { thread in
+                        // Columns padded to whole 16-float vectors (zero, then a previous band's values).
+                        let ldMax = (bandTiles + 15) / 16 * 16
+                        let v = UnsafeMutablePointer<Float>.allocate(capacity: 36 * cin * ldMax)
+                        v.initialize(repeating: 0, count: 36 * cin * ldMax)
+                        // (+16: the output pass reads whole vectors past a segment's last tile.)
+                        let m = UnsafeMutablePointer<Float>.allocate(capacity: 36 * coutp * ldMax + 16)
+                        m.initialize(repeating: 0, count: 36 * coutp * ldMax + 16)
+                        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchFloats)
+                        defer { v.deallocate(); m.deallocate(); scratch.deallocate() }
+                        var band = thread
+                        while band < bands {
+                            let t0 = band * bandTiles, t1 = min(total, t0 + bandTiles), n = (t1 - t0 + 15) / 16 * 16
+                            // The band's tiles, as segments of tile rows.
+                            func segments(_ body: (_ image: Int, _ ty: Int, _ tx: Int, _ count: Int, _ offset: Int) -> Void) {
+                                var t = t0
+                                while t < t1 {
+                                    let image = t / tilesPerImage, r = t % tilesPerImage
+                                    let ty = r / tilesW, tx = r % tilesW
+                                    let count = min(tilesW - tx, t1 - t)
+                                    body(image, ty, tx, count, t - t0)
+                                    t += count
+                                }
+                            }
+                            segments { image, ty, tx, count, offset in
+                                lk_winograd_input(xp + image * cin * h * w, cin, h, w, padding.top, padding.left,
+                                                  ty, tx, count, v + offset, n, scratch)
+                            }
+                            lk_winograd_gemm(u, coutp, cin, v, n, m, n)
+                            segments { image, ty, tx, count, offset in
+                                let at = image * cout * ho * wo
+                                lk_winograd_output(m + offset, n, cout, coutp, ty, tx, count, biasPointer,
+                                                   residualPointer.map { $0 + at }, relu ? 1 : 0, o + at, ho, wo, scratch)
+                            }
+                            band += threads
+                        }
+                    }
+                }
+                }
+            }
+        }
+    }
+
+    /// `body` with the tensor's storage, or with nil.
+    static func withOptionalPointer(_ t: Tensor?, _ body: (UnsafePointer<Float>?) -> Void) {
+        if let t { t.withUnsafeBufferPointer { body($0.baseAddress) } } else { body(nil) }
+    }
+}

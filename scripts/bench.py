@@ -27,7 +27,7 @@ load time and peak RSS (the child's VmHWM), sd.cpp at f32, f16 and q8_0 weights,
 and bf16. Thread scaling (bench_scaling): the SD-1.5-size UNet step on 1 and on 2 threads, fp32
 and bf16, with PyTorch's 1-to-2-thread ratio on the same step as what this machine gives.
 
-    python scripts/bench.py [--threads 2] [--repeats-sd 2] [--only-peer]
+    python scripts/bench.py [--threads 2] [--repeats-sd 2] [--only-peer] [--peer-size 512] [--peer-steps 3]
 """
 from __future__ import annotations
 
@@ -670,6 +670,8 @@ def main():
                     help="only the compute-precision rows; updates their section of docs/BENCHMARKS.md")
     ap.add_argument("--only-peer", action="store_true",
                     help="only the native-peer (stable-diffusion.cpp) and thread-scaling rows; updates their section")
+    ap.add_argument("--peer-size", type=int, default=512, help="image side of the native-peer rows")
+    ap.add_argument("--peer-steps", type=int, default=3, help="sampling steps of the native-peer rows (>= 2)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     os.environ["OPENBLAS_NUM_THREADS"] = str(args.threads)
@@ -687,8 +689,13 @@ def main():
         print("\n".join(section))
         return
     if args.only_peer or not (args.skip_sd or args.only_precision):
-        write_peer_section(bench_peer(args.threads) + bench_scaling(args.repeats_sd) + bench_studio_sd_busy(args.threads),
-                           "python scripts/bench.py --only-peer" if args.only_peer else "make bench")
+        cmd = (f"python scripts/bench.py --only-peer --threads {args.threads} --repeats-sd {args.repeats_sd} "
+               f"--peer-size {args.peer_size} --peer-steps {args.peer_steps}") if args.only_peer else "make bench"
+        lines = bench_peer(args.threads, args.peer_size, args.peer_steps)
+        write_peer_section(lines, cmd)  # each part is kept as soon as it is measured
+        lines += bench_scaling(args.repeats_sd)
+        write_peer_section(lines, cmd)
+        write_peer_section(lines + bench_studio_sd_busy(args.threads), cmd)
         if args.only_peer:
             return
     if args.only_precision or not args.skip_sd:

@@ -9,7 +9,7 @@ SCREENSHOT_PACKAGES := xterm xvfb imagemagick xdotool
 # make bench-gemm: oneDNN's bf16 matmul as the reference for the engine's bf16 GEMM kernel.
 GEMM_BENCH_PACKAGES := libdnnl-dev libopenblas-dev g++
 # make bench: stable-diffusion.cpp (the native peer's rows) is compiled from its PyPI source distribution.
-PEER_BENCH_PACKAGES := cmake g++ git
+PEER_BENCH_PACKAGES := cmake g++
 MODEL ?= Models/toybox
 RUN_DIR ?= runs/toybox
 export OMP_NUM_THREADS ?= 2

@@ -8,13 +8,15 @@ SYSTEM_PACKAGES := libopenblas-dev libsixel-dev libncursesw5-dev libpng-dev libj
 SCREENSHOT_PACKAGES := xterm xvfb imagemagick xdotool
 # make bench-gemm: oneDNN's bf16 matmul as the reference for the engine's bf16 GEMM kernel.
 GEMM_BENCH_PACKAGES := libdnnl-dev libopenblas-dev g++
+# make bench: stable-diffusion.cpp (the native peer's rows) is compiled from its PyPI source distribution.
+PEER_BENCH_PACKAGES := cmake g++
 MODEL ?= Models/toybox
 RUN_DIR ?= runs/toybox
 export OMP_NUM_THREADS ?= 2
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_VERBOSITY := error
 
-.PHONY: run test test-swift test-python test-large bench bench-gemm deps system-deps screenshot-deps screenshots venv fixtures build release train-toybox train-toybox-quick clean
+.PHONY: run test test-swift test-python test-large bench bench-gemm bench-peer-deps deps system-deps screenshot-deps screenshots venv fixtures build release train-toybox train-toybox-quick clean
 
 ## Install what is missing --------------------------------------------------------------
 
@@ -26,6 +28,16 @@ screenshot-deps:
 
 gemm-bench-deps:
 	@$(MAKE) --no-print-directory apt-install PACKAGES="$(GEMM_BENCH_PACKAGES)"
+
+# stable-diffusion-cpp-python vendors stable-diffusion.cpp and ggml and compiles them (CPU only, no
+# BLAS: ggml's own kernels, as its users get them) into the venv; only `make bench` needs it.
+$(VENV)/.peer-installed: $(VENV)/.installed
+	@$(MAKE) --no-print-directory apt-install PACKAGES="$(PEER_BENCH_PACKAGES)"
+	CMAKE_ARGS="-DSD_CUDA=OFF -DSD_METAL=OFF -DSD_VULKAN=OFF -DGGML_NATIVE=ON" CMAKE_BUILD_PARALLEL_LEVEL=2 \
+	  nice -n 10 $(PY) -m pip install -q --no-binary stable-diffusion-cpp-python stable-diffusion-cpp-python
+	touch $@
+
+bench-peer-deps: $(VENV)/.peer-installed
 
 apt-install:
 	@missing=""; for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -87,7 +99,7 @@ run: deps release
 screenshots: screenshot-deps release
 	scripts/screenshots.sh
 
-bench: deps release
+bench: deps release bench-peer-deps
 	$(PY) scripts/bench.py
 
 # GEMM shapes of the SD-1.5 UNet: OpenBLAS sgemm, oneDNN bf16 and the engine's bf16 kernel (docs/BENCHMARKS.md).

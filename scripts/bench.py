@@ -30,6 +30,15 @@ Decoders (bench_decoders): the VAE decode at Toybox and SD-1.5 size and the TAES
 against diffusers, and against the engine's own im2col path (LIKENESS_WINOGRAD=0) in the same run.
 
     python scripts/bench.py [--threads 2] [--repeats-sd 2] [--only-decoders]
+
+The native peer (bench_peer): stable-diffusion.cpp (stable-diffusion-cpp-python, built by `make
+bench-peer-deps`) and Likeness on the same SD-1.5-size F16 single file (original layout, random
+weights), one 512x512 Euler image with guidance in a fresh process each: time per sampling step,
+load time and peak RSS (the child's VmHWM), sd.cpp at f32, f16 and q8_0 weights, Likeness at fp32
+and bf16. Thread scaling (bench_scaling): the SD-1.5-size UNet step on 1 and on 2 threads, fp32
+and bf16, with PyTorch's 1-to-2-thread ratio on the same step as what this machine gives.
+
+    python scripts/bench.py [--threads 2] [--repeats-sd 2] [--only-peer] [--peer-size 512] [--peer-steps 3]
 """
 from __future__ import annotations
 
@@ -698,6 +707,150 @@ def write_single_file_section(lines: list):
     doc.write_text(new)
 
 
+PEER_BEGIN, PEER_END = "<!-- peer: written by scripts/bench.py bench_peer -->", "<!-- /peer -->"
+
+SDCPP_CHILD = r"""
+import json, sys, time
+from stable_diffusion_cpp import StableDiffusion
+file, wtype, threads, size, steps = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+t0 = time.perf_counter()
+sd = StableDiffusion(model_path=file, wtype=wtype, n_threads=threads, verbose=False)
+t1 = time.perf_counter()
+marks, cpu, reported = [t1], [time.process_time()], []
+def progress(step, total, seconds):
+    if total == steps:  # sampling steps (loading reports its tensors through the same callback)
+        marks.append(time.perf_counter()); cpu.append(time.process_time()); reported.append(seconds)
+sd.generate_image(prompt="a red star on the beach, at the left", width=size, height=size, cfg_scale=5.0,
+                  sample_method="euler", sample_steps=steps, seed=0, progress_callback=progress)
+t2 = time.perf_counter()
+hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM:")][0].split()[1]
+print(json.dumps({"load_s": t1 - t0, "generate_s": t2 - t1, "times": [b - a for a, b in zip(marks, marks[1:])],
+                  "cpu_times": [b - a for a, b in zip(cpu, cpu[1:])],
+                  "reported": reported, "peak_rss_bytes": int(hwm) * 1024}))
+"""
+
+
+def step_median(r: dict, key: str = "times") -> float:
+    """Median step time (or CPU time, key "cpu_times"), leaving out the first step (it also holds
+    the text encode and warm-up)."""
+    times = r[key][1:] or r[key]
+    return median(times)
+
+
+def bench_peer(threads: int, size: int = 512, steps: int = 3) -> list:
+    """stable-diffusion.cpp against Likeness on one SD-1.5-size F16 single file, a fresh process each.
+    Returns Markdown lines."""
+    try:
+        import stable_diffusion_cpp  # noqa: F401
+        version = __import__("importlib.metadata").metadata.version("stable-diffusion-cpp-python")
+    except ImportError:
+        raise SystemExit("stable-diffusion-cpp-python is missing: run `make bench-peer-deps` (make bench does)")
+    sys.path.insert(0, str(ROOT / "scripts" / "large"))
+    import single_file_real as real  # noqa: E402
+    real.write_model("sd15")
+    file = real.OUT / "sd15-fp16.safetensors"
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads))
+    peer = [("stable-diffusion.cpp", wtype, child_json([sys.executable, "-c", SDCPP_CHILD, file, wtype, threads, size, steps], env))
+            for wtype in ["f32", "f16", "q8_0"]]
+    runs = []
+    for name, precision in [("Likeness", "fp32"), ("Likeness", "bf16")]:
+        r = child_json([SWIFT, "peer", file, size, steps, precision], env)
+        if r["precision"] != precision:
+            print(f"note: the Likeness {precision} row ran as {r['precision']} (no AVX512-BF16)", file=sys.stderr)
+        runs.append((name, precision, r))
+    runs += peer
+    ours = {p: step_median(r) for n, p, r in runs if n == "Likeness"}
+    same = {"f32": "fp32", "f16": "bf16", "fp32": "fp32", "bf16": "bf16"}
+    lines = ["## The native peer: stable-diffusion.cpp", "",
+             f"One {size}x{size} image from `{file.relative_to(ROOT)}` (SD-1.5 architecture, random weights, F16,",
+             f"original layout), {steps} Euler steps with guidance 5 (two UNet passes a step), {threads} threads, a fresh process",
+             f"per row, one after the other. stable-diffusion.cpp is stable-diffusion-cpp-python {version} built from",
+             "source for this CPU (ggml's own kernels, default settings: no flash attention, weights read into memory),",
+             "its `wtype` the weight type it converts the file to at load. Step: median of steps 2..N (wall time",
+             "between step callbacks); step CPU: the process's CPU seconds (all threads) over the same steps, which",
+             "a busy machine changes less than the wall time; generate: text encode, the steps and the VAE decode;",
+             "peak RSS: the child's VmHWM. Likeness bf16 keeps fp32 activations and multiplies in bf16",
+             "(AVX512-BF16); sd.cpp f16 multiplies f16 weights; each is compared with the other side's 16-bit row.", "",
+             "| side | weights / compute | load s | step s | step CPU s | generate s | peak RSS GB | step / Likeness (wall, CPU) |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    ours_cpu = {p: step_median(r, "cpu_times") for n, p, r in runs if n == "Likeness"}
+    for name, p, r in runs:
+        wall, cpu = step_median(r), step_median(r, "cpu_times")
+        rel = f"{wall / ours[same[p]]:.2f}, {cpu / ours_cpu[same[p]]:.2f}" if name != "Likeness" and p in same else "-"
+        lines.append(f"| {name} | {p} | {r['load_s']:.1f} | {wall:.2f} | {cpu:.2f} | {r['generate_s']:.1f} | "
+                     f"{r['peak_rss_bytes'] / 1e9:.2f} | {rel} |")
+    lines += ["", f"Load average (1 min) at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores.", ""]
+    return lines
+
+
+def bench_scaling(repeats: int = 2) -> list:
+    """The SD-1.5-size UNet step (batch 2, 64x64 latents) on 1 and on 2 of the engine's threads, fp32
+    and bf16, and PyTorch fp32 on 1 and 2 threads on the same step. Returns Markdown lines."""
+    from diffusers import UNet2DConditionModel
+    sys.path.insert(0, str(ROOT / "scripts" / "large"))
+    import single_file_real as real  # noqa: E402
+    folder = real.write_model("sd15")
+    rows = []
+    for precision in ["fp32", "bf16"]:
+        r = {n: swift("unet", folder, 64, 2, repeats, precision, n) for n in (1, 2)}
+        rows.append((f"Likeness {precision}", r[1]["median"], r[2]["median"],
+                     f"{median(r[1]['cpu_times']):.2f} / {median(r[2]['cpu_times']):.2f}"))
+    unet = UNet2DConditionModel.from_pretrained(folder / "unet", torch_dtype=torch.float32).eval()
+    x, cond = torch_randn((2, 4, 64, 64), 0), torch_randn((2, 77, 768), 1)
+    t = {}
+    with torch.no_grad():
+        for n in (1, 2):
+            torch.set_num_threads(n)
+            t[n] = median(measure(repeats, lambda: unet(x, 500, encoder_hidden_states=cond).sample))
+    torch.set_num_threads(2)
+    rows.append(("PyTorch fp32", t[1], t[2], "-"))
+    lines = ["## Thread scaling", "",
+             f"UNet step, SD-1.5 size (64x64 latents, batch 2, random weights), medians of {repeats} after a warm-up;",
+             "Likeness's thread count set in the process (likeness-bench unet ... THREADS), PyTorch's by",
+             "torch.set_num_threads. CPU s: the process's CPU seconds per step, all threads (the pool's spinning",
+             "between ops included). On a machine busy with other work the 2-thread wall time cannot reach half:",
+             "PyTorch's row is the reference for what this machine gave in the same run. Target: 2 threads >= 1.8x.", "",
+             "| side | 1 thread s | 2 threads s | speed-up | CPU s, 1 / 2 threads |", "| --- | ---: | ---: | ---: | ---: |"]
+    lines += [f"| {w} | {a:.2f} | {b:.2f} | {a / b:.2f}x | {c} |" for w, a, b, c in rows]
+    lines += ["", f"Load average (1 min) at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores.", ""]
+    return lines
+
+
+def bench_studio_sd_busy(threads: int) -> list:
+    """The studio's key-to-frame latency while an SD-size 512x512 job runs (scripts/studio_bench.py
+    --only sd-busy, the real program in tmux). Returns Markdown lines."""
+    sys.path.insert(0, str(ROOT / "scripts" / "large"))
+    import single_file_real as real  # noqa: E402
+    file = real.OUT / "sd15-fp16.safetensors"
+    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "studio_bench.py"), "--only", "sd-busy", "--model", str(file),
+                        "--threads", str(threads)], cwd=ROOT, capture_output=True, text=True, timeout=1800)
+    lines = r.stdout.strip().splitlines()
+    out = json.loads(lines[-1]) if lines else {}
+    head = ["## Studio under an SD-size job", "",
+            "Key to frame in the real studio (scripts/studio_bench.py (e), `--only sd-busy`) on the SD-1.5-size F16",
+            "single file while one 512x512 seed generates; 100 characters typed 30-50 ms apart. Target: p99 < 16 ms.", ""]
+    if r.returncode != 0 or "error" in out:
+        sys.stderr.write(r.stderr)
+        return head + [f"failed: {out.get('error', f'exit status {r.returncode}')}", ""]
+    b = out["key_to_frame_sd_busy_ms"]
+    return head + [f"{b['keys']} keys: p50 {b['p50']:.1f} ms, p99 {b['p99']:.1f} ms, max {b['max']:.1f} ms "
+                   f"(load average {b['load_average_1min']:.1f} on {os.cpu_count()} cores).", ""]
+
+
+def write_peer_section(lines: list, cmd: str):
+    """The peer and scaling sections between their markers in docs/BENCHMARKS.md (below the notes
+    marker, so a full run keeps them), with the command and date."""
+    doc = ROOT / "docs" / "BENCHMARKS.md"
+    body = [PEER_BEGIN, f"Produced by `{cmd}` on {datetime.date.today().isoformat()}.", "", *lines, PEER_END]
+    old = doc.read_text() if doc.exists() else ""
+    if PEER_BEGIN in old and PEER_END in old:
+        new = old.split(PEER_BEGIN, 1)[0] + "\n".join(body) + old.split(PEER_END, 1)[1]
+    else:
+        new = old.rstrip("\n") + "\n\n" + "\n".join(body) + "\n"
+    doc.write_text(new)
+    print("\n".join(body))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threads", type=int, default=2)
@@ -713,6 +866,10 @@ def main():
                     help="only the VAE/TAESD decode rows; updates their section of docs/BENCHMARKS.md")
     ap.add_argument("--only-precision", action="store_true",
                     help="only the compute-precision rows; updates their section of docs/BENCHMARKS.md")
+    ap.add_argument("--only-peer", action="store_true",
+                    help="only the native-peer (stable-diffusion.cpp) and thread-scaling rows; updates their section")
+    ap.add_argument("--peer-size", type=int, default=512, help="image side of the native-peer rows")
+    ap.add_argument("--peer-steps", type=int, default=3, help="sampling steps of the native-peer rows (>= 2)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     os.environ["OPENBLAS_NUM_THREADS"] = str(args.threads)
@@ -737,6 +894,16 @@ def main():
     if args.only_memory:
         write_memory_section(bench_memory(args.threads), f"python scripts/bench.py --only-memory --threads {args.threads}")
         return
+    if args.only_peer or not (args.skip_sd or args.only_precision):
+        cmd = (f"python scripts/bench.py --only-peer --threads {args.threads} --repeats-sd {args.repeats_sd} "
+               f"--peer-size {args.peer_size} --peer-steps {args.peer_steps}") if args.only_peer else "make bench"
+        lines = bench_peer(args.threads, args.peer_size, args.peer_steps)
+        write_peer_section(lines, cmd)  # each part is kept as soon as it is measured
+        lines += bench_scaling(args.repeats_sd)
+        write_peer_section(lines, cmd)
+        write_peer_section(lines + bench_studio_sd_busy(args.threads), cmd)
+        if args.only_peer:
+            return
     if args.only_precision or not args.skip_sd:
         sd = BENCH / "sd15-random"
         make_sd15(sd)

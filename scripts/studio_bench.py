@@ -11,11 +11,15 @@ finished events with monotonic nanosecond timestamps, written when it exits).
   (d) live mode (F3) key to new image: bursts of 3 characters 30-50 ms apart, then a pause; each
       burst's last key is paired with the first live draft's final image on screen after it
       (the studio's default draft, 25-step full settings): p50, p99, max.
+  (e) key to frame while an SD-size job runs (--only sd-busy --model FILE): the studio opened on an
+      SD-1.5-size model, one 512x512 seed generating; characters typed as in (b) once its first
+      step is on screen, each paired with its first frame: p50, p99, max.
 
 Builds nothing (`swift build -c release --product likeness` first). Prints one JSON object on
 the last line.
 
     python3 scripts/studio_bench.py [--keys 100] [--runs 5] [--threads N] [--bursts 30] [--only live]
+    python3 scripts/studio_bench.py --only sd-busy --model Tests/Fixtures/generated/large/sd15-fp16.safetensors
 """
 from __future__ import annotations
 
@@ -92,7 +96,8 @@ def text(t: str) -> None:
 class Studio:
     """One run of the studio with a given session (steps, seeds); the trace is read after it exits."""
 
-    def __init__(self, tmp: Path, name: str, steps: int, seeds: int, threads: int | None, sampler: str = "euler-a"):
+    def __init__(self, tmp: Path, name: str, steps: int, seeds: int, threads: int | None, sampler: str = "euler-a",
+                 model: str = "Models/toybox"):
         self.tmp, self.name = tmp, name
         self.trace = tmp / f"{name}.trace"
         self.pidfile = tmp / f"{name}.pid"
@@ -102,7 +107,7 @@ class Studio:
                    "settings": {"steps": steps, "compareCount": seeds, "seed": 5, "sampler": sampler}}
         (config / "session.json").write_text(json.dumps(session))
         q = shlex.quote
-        inner = (f"echo $$ > {q(str(self.pidfile))}; exec {q(str(EXE))} studio --model Models/toybox --preview halfblock"
+        inner = (f"echo $$ > {q(str(self.pidfile))}; exec {q(str(EXE))} studio --model {q(model)} --preview halfblock"
                  + (f" --threads {threads}" if threads else ""))
         env = (f"XDG_DATA_HOME={q(str(tmp / 'data'))} XDG_CONFIG_HOME={q(str(tmp / 'config'))} "
                f"LIKENESS_STUDIO_TRACE={q(str(self.trace))}")
@@ -358,13 +363,44 @@ def bench_live(tmp: Path, bursts: int, threads: int | None) -> dict:
             "load_average_1min": round(os.getloadavg()[0], 2)}
 
 
+def bench_sd_busy(tmp: Path, n_keys: int, threads: int | None, model: str, steps: int = 20) -> dict:
+    """(e): key to frame while a 512x512 job on an SD-size model runs (the UI thread against the
+    engine's threads for the cores and memory bandwidth)."""
+    rng = random.Random(10)
+    st = Studio(tmp, "sd-typing", steps=steps, seeds=1, threads=threads, sampler="euler", model=model)
+    try:
+        wait_text(PROMPT, timeout=300)
+        keys("C-e")
+        time.sleep(0.5)
+        keys("C-g")
+        wait_regex(rf"step [1-9][0-9]*/{steps} ·", timeout=600)
+        type_keys(n_keys, rng)
+        still = screen()
+        if f"/{steps} ·" not in still or "done ·" in still:
+            raise BenchError(f"the job ended before the typing did; screen:\n{still}")
+        events = st.quit()
+    finally:
+        st.stop()
+    g = [ns for kind, ns, name in events if kind == "key" and name == "Ctrl-G"]
+    if len(g) != 1:
+        raise BenchError(f"expected one Ctrl-G in the trace, found {len(g)}")
+    busy = key_to_frame(events, typed(events, g[0], 1 << 63)[:n_keys])
+    if len(busy) != n_keys:
+        raise BenchError(f"{len(busy)} of {n_keys} keys typed during the job are in the trace")
+    return {"keys": len(busy), "p50": round(percentile(busy, 50), 2), "p99": round(percentile(busy, 99), 2),
+            "max": round(max(busy), 2), "model": Path(model).name, "steps": steps,
+            "load_average_1min": round(os.getloadavg()[0], 2)}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--keys", type=int, default=100, help="characters typed, idle and during the job")
     ap.add_argument("--runs", type=int, default=5, help="one-seed runs (Ctrl-G to first preview)")
     ap.add_argument("--threads", type=int, default=None, help="the studio's --threads")
     ap.add_argument("--bursts", type=int, default=30, help="live mode: bursts of 3 keys")
-    ap.add_argument("--only", choices=["all", "live"], default="all", help="live: only (d)")
+    ap.add_argument("--only", choices=["all", "live", "sd-busy"], default="all",
+                    help="live: only (d); sd-busy: only (e), on --model")
+    ap.add_argument("--model", default=None, help="(e): an SD-size model (single file or folder)")
     args = ap.parse_args()
     if not EXE.exists():
         print(f"studio_bench: {EXE} is missing; build it with `swift build -c release --product likeness`", file=sys.stderr)
@@ -374,8 +410,13 @@ def main() -> int:
         return 2
     tmp = Path(tempfile.mkdtemp(prefix="likeness-studio-bench-"))
     try:
-        result = {} if args.only == "live" else bench(tmp, args.keys, args.runs, args.threads)
-        result["live_key_to_image_ms"] = bench_live(tmp, args.bursts, args.threads)
+        if args.only == "sd-busy":
+            if not args.model:
+                raise BenchError("--only sd-busy needs --model (an SD-size model)")
+            result = {"key_to_frame_sd_busy_ms": bench_sd_busy(tmp, args.keys, args.threads, args.model)}
+        else:
+            result = {} if args.only == "live" else bench(tmp, args.keys, args.runs, args.threads)
+            result["live_key_to_image_ms"] = bench_live(tmp, args.bursts, args.threads)
     except (BenchError, subprocess.TimeoutExpired) as e:
         print(f"studio_bench: {e}", file=sys.stderr)
         print(json.dumps({"error": str(e).splitlines()[0]}))

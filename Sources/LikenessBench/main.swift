@@ -2,7 +2,8 @@
 // same weights and inputs in the same run and reports ratios). Not a test: prints JSON only.
 //
 //   likeness-bench sgemm N REPEATS
-//   likeness-bench unet FOLDER LATENT BATCH REPEATS [fp32|bf16]   (unet/ subfolder of FOLDER)
+//   likeness-bench unet FOLDER LATENT BATCH REPEATS [fp32|bf16 [THREADS]]   (unet/ subfolder of FOLDER;
+//                                                          THREADS: the engine's thread count, default all)
 //   likeness-bench text FOLDER BATCH REPEATS              (text_encoder/ + tokenizer/)
 //   likeness-bench vae FOLDER LATENT REPEATS              (vae/ decoder)
 //   likeness-bench conv BATCH CIN COUT SIZE REPEATS        (one 3x3 stride-1 convolution)
@@ -13,6 +14,8 @@
 //   likeness-bench memory FOLDER SIZE STEPS fp32|bf16 [release] (one image from a cold start: peak RSS per
 //                                                          phase, load and first-step time; MemoryBench.swift)
 //   likeness-bench weights FOLDER fp32|bf16               (resident memory of each component's weights)
+//   likeness-bench peer MODEL SIZE STEPS fp32|bf16         (one Euler image from a cold start: each step's
+//                                                          time, load time, peak RSS; PeerBench.swift)
 //   likeness-bench seeds|cancel|wakeup|encode ...          (the job layer: JobBench.swift)
 //   likeness-bench fewstep|taesd|firstpreview ...          (few-step sampling: FewStepBench.swift)
 //   likeness-bench load MODEL                              (load a folder or single file once; peak RSS
@@ -76,6 +79,7 @@ do {
         let folder = URL(fileURLWithPath: arg(2))
         let latent = int(3), batch = int(4)
         let precision = try precisionArgument(6)
+        if args.count > 7 { ComputeThreads.set(int(7)) }
         let unet = try UNet2DConditionModel(folder: folder.appendingPathComponent("unet"), precision: precision)
         let crossDim: Int
         switch unet.config.cross_attention_dim {
@@ -84,8 +88,14 @@ do {
         }
         let x = randn([batch, unet.config.in_channels, latent, latent], seed: 0)
         let cond = randn([batch, 77, crossDim], seed: 1)
-        let t = try measure(int(5)) { _ = try unet(sample: x, timestep: 500, encoderHiddenStates: cond) }
-        report("unet", t, extra: ["precision": unet.precision.rawValue])
+        var cpu: [Double] = []
+        let t = try measure(int(5)) {
+            let c0 = processCPUSeconds()
+            _ = try unet(sample: x, timestep: 500, encoderHiddenStates: cond)
+            cpu.append(processCPUSeconds() - c0)
+        }
+        report("unet", t, extra: ["precision": unet.precision.rawValue, "threads": ComputeThreads.count,
+                                  "cpu_times": Array(cpu.dropFirst())])
     case "text":
         let folder = URL(fileURLWithPath: arg(2))
         let text = try CLIPTextModel(folder: folder.appendingPathComponent("text_encoder"))
@@ -127,6 +137,8 @@ do {
                         release: args.count > 6 && args[6] == "release")
     case "weights":
         try benchWeights(folder: URL(fileURLWithPath: arg(2)), precision: precisionArgument(3))
+    case "peer":
+        try benchPeerImage(model: URL(fileURLWithPath: arg(2)), size: int(3), steps: int(4), precision: precisionArgument(5))
     case "seeds":
         try benchSeeds(folder: URL(fileURLWithPath: arg(2)), steps: int(3), n: int(4), size: int(5))
     case "cancel":

@@ -70,4 +70,46 @@ final class ParallelTests: XCTestCase {
             XCTAssertEqual(hits.all, Array(repeating: 1, count: 1001), "\(threads) threads")
         }
     }
+
+    func testLargeChunksAreSplitBeyondOnePerThread() {
+        // A loop worth many chunks gets several per thread (handed out as threads come free),
+        // each index still exactly once.
+        let saved = ComputeThreads.count
+        defer { ComputeThreads.set(saved) }
+        ComputeThreads.set(2)
+        let n = 100_000, lock = NSLock()
+        var ranges: [Range<Int>] = []
+        let hits = Hits(n)
+        parallelChunks(n, minChunk: 1000) { r in
+            lock.lock(); ranges.append(r); lock.unlock()
+            for i in r { hits.hit(i) }
+        }
+        XCTAssertEqual(ranges.count, 2 * chunksPerThread)
+        XCTAssertEqual(hits.all, Array(repeating: 1, count: n))
+    }
+
+    func testThreadedConcatAndChunkCopyExactly() {
+        // Copies above the threaded size (64 channels of 48x48 per image): concatChannels and
+        // chunkChannels on 2 threads against index-by-index expectations, and against 1 thread.
+        let saved = ComputeThreads.count
+        defer { ComputeThreads.set(saved) }
+        var g = TorchGenerator(seed: 3)
+        let a = Tensor(shape: [2, 64, 48, 48], storage: g.randn(2 * 64 * 48 * 48))!
+        let b = Tensor(shape: [2, 32, 48, 48], storage: g.randn(2 * 32 * 48 * 48))!
+        var results: [Tensor] = []
+        for threads in [2, 1] {
+            ComputeThreads.set(threads)
+            let cat = Ops.concatChannels([a, b])
+            XCTAssertEqual(cat.shape, [2, 96, 48, 48])
+            for (bi, c, y, x) in [(0, 0, 0, 0), (1, 63, 47, 47), (1, 64, 0, 5), (0, 95, 20, 30), (1, 10, 33, 1)] {
+                let want = c < 64 ? a[bi, c, y, x] : b[bi, c - 64, y, x]
+                XCTAssertEqual(cat[bi, c, y, x], want, "cat[\(bi), \(c), \(y), \(x)], \(threads) threads")
+            }
+            let (lo, hi) = Ops.chunkChannels(Ops.concatChannels([a, a]))
+            XCTAssertEqual(lo, a, "\(threads) threads")
+            XCTAssertEqual(hi, a, "\(threads) threads")
+            results.append(cat)
+        }
+        XCTAssertEqual(results[0], results[1])
+    }
 }

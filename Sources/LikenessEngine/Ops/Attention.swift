@@ -7,7 +7,7 @@
 // (Kᵀ and V, zero-padded to 16-float vectors); then each strip of 8 query rows computes its
 // scores over all keys into a small scratch strip, the softmax numerators and sums in one pass,
 // P·V, and the division by the sums, without a full score matrix or sgemm packing per block.
-// Work units (batch, head, 64 query rows) are spread over the engine's threads.
+// Work units (batch, head, 64 query rows) are handed out in groups to the engine's threads.
 // Float32 throughout; agreement ~1e-7 relative (different summation order than PyTorch).
 
 import CLikenessKernels
@@ -79,8 +79,10 @@ extension Ops {
                 if threads == 1 {
                     work(0, units)
                 } else {
-                    parallelRun(threads, threads: threads) { t in
-                        let lo = units * t / threads, hi = units * (t + 1) / threads
+                    // Groups of units handed out as threads come free (parallelChunks' reason).
+                    let groups = min(units, threads * chunksPerThread)
+                    parallelRun(groups, threads: threads) { g in
+                        let lo = units * g / groups, hi = units * (g + 1) / groups
                         if lo < hi { work(lo, hi) }
                     }
                 }

@@ -23,11 +23,19 @@ extension Ops {
                 t.withUnsafeBufferPointer { tb in
                     guard let tp = tb.baseAddress else { return }
                     for b in 0..<batch {
-                        (o + (b * totalC + offset) * inner).update(from: tp + b * c * inner, count: c * inner)
+                        copy(tp + b * c * inner, to: o + (b * totalC + offset) * inner, count: c * inner)
                     }
                 }
                 offset += c
             }
+        }
+    }
+
+    /// A contiguous copy, split over the engine's threads when it is large (the UNet's skip
+    /// concatenations and chunks move tens of MB per call at SD size).
+    static func copy(_ src: UnsafePointer<Float>, to dst: UnsafeMutablePointer<Float>, count: Int) {
+        parallelChunks(count, minChunk: 1 << 16) { r in
+            (dst + r.lowerBound).update(from: src + r.lowerBound, count: r.count)
         }
     }
 
@@ -44,7 +52,7 @@ extension Ops {
                 guard let o = out.baseAddress else { return }
                 x.withUnsafeBufferPointer { xb in
                     for b in 0..<batch {
-                        (o + b * half * inner).update(from: xb.baseAddress! + (b * 2 + index) * half * inner, count: half * inner)
+                        copy(xb.baseAddress! + (b * 2 + index) * half * inner, to: o + b * half * inner, count: half * inner)
                     }
                 }
             }

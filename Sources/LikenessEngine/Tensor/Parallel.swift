@@ -32,17 +32,23 @@ public enum ComputeThreads {
     }
 }
 
+/// Chunks per thread of a `parallelChunks` loop that is large enough: the pool hands chunks out
+/// as threads come free, so a thread the OS has preempted (other programs on the same cores) or
+/// one with slower chunks no longer holds up the op by a whole thread's share.
+let chunksPerThread = 4
+
 /// Runs `body(range)` over `0..<n` split into contiguous chunks, in parallel when
-/// the work is large enough. `minChunk` is the smallest number of items worth a thread.
+/// the work is large enough. `minChunk` is the smallest number of items worth a chunk.
 @inline(__always)
 func parallelChunks(_ n: Int, minChunk: Int = 1, _ body: (Range<Int>) -> Void) {
     guard n > 0 else { return }
-    let threads = min(ComputeThreads.count, max(1, n / max(1, minChunk)))
+    let worth = max(1, n / max(1, minChunk))
+    let threads = min(ComputeThreads.count, worth)
     if threads <= 1 {
         body(0..<n)
         return
     }
-    let chunks = threads
+    let chunks = min(worth, threads * chunksPerThread)
     parallelRun(chunks, threads: threads) { c in
         let lo = n * c / chunks
         let hi = n * (c + 1) / chunks

@@ -1,5 +1,5 @@
 """vae-snapshot: the weights of a VAE run in progress (runs/NAME/vae/state.pt) as a diffusers
-AutoencoderKL folder, fp16 weights with a float32 config, to commit and resume from on another
+AutoencoderKL folder, fp16 weights with a float32 config and the scaling factor the vae stage computes at its end, to commit and resume from on another
 machine (`vae --init-from DIR`): training state (optimizer, RNG) stays out of git. The folder's
 snapshot.json records the run's config, the step and the last held-out PSNR of its log."""
 from __future__ import annotations
@@ -39,6 +39,10 @@ def run(cfg: SnapshotConfig):
                                             latent_channels=train.get("latent_channels", 4)))
     state = torch.load(vae_dir / "state.pt", map_location="cpu", weights_only=False)
     vae.load_state_dict(state["modules"]["vae"])
+    # the scaling factor the vae stage would write at its end, from the same weights and scenes
+    from .stage_vae import latent_std
+    data = common.SceneCache(common.ensure_data(Path(cfg.run_dir), quick=train.get("quick", False))["train"])
+    vae.register_to_config(scaling_factor=1.0 / latent_std(vae.eval(), data, torch.device("cpu")))
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     vae.half().save_pretrained(out, safe_serialization=True)

@@ -10,6 +10,7 @@ how `make train-toybox` reproduces Models/toybox.
 from __future__ import annotations
 
 import dataclasses
+import json
 import shutil
 from pathlib import Path
 
@@ -46,6 +47,11 @@ def run(cfg: FromSnapshotsConfig):
             raise SystemExit(f"from-snapshots: {flag} FOLDER is required (a diffusers {what} folder)")
     vae_dir = _check_folder(cfg.vae, "--vae", "AutoencoderKL")
     unet_dir = _check_folder(cfg.unet, "--unet", "UNet2DConditionModel")
+    default_factor = AutoencoderKL().config.scaling_factor
+    if json.loads((vae_dir / "config.json").read_text()).get("scaling_factor", default_factor) == default_factor:
+        raise ValueError(f"{vae_dir}: its scaling_factor is diffusers' default {default_factor}, not one measured on "
+                         f"Toybox latents; write the snapshot with vae-snapshot (which measures it) or put the "
+                         f"model's value in its config.json")
     run_dir = Path(cfg.run_dir)
     for src, cls, out in ((vae_dir, AutoencoderKL, run_dir / "vae" / "model"),
                           (unet_dir, UNet2DConditionModel, run_dir / "base" / "unet")):

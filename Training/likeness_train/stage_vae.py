@@ -101,12 +101,20 @@ def run(cfg: VaeConfig):
         x = held.image_tensor(range(min(256, len(held)))).to(acc.device)
         lat = vae.encode(x).latent_dist.mode()
         p = psnr(vae.decode(lat).sample, x)
-        std = vae.encode(data.image_tensor(range(0, len(data), max(1, len(data) // 512))).to(acc.device)).latent_dist.mode().std().item()
+    std = latent_std(vae, data, acc.device)
     vae.register_to_config(scaling_factor=1.0 / std)
     vae.save_pretrained(out / "model")
     metrics = {"heldout_psnr_db": p, "latent_std": std, "scaling_factor": 1.0 / std, "steps": step}
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     print(f"vae: held-out reconstruction PSNR {p:.2f} dB, scaling_factor {1.0 / std:.4f}", flush=True)
+
+
+@torch.no_grad()
+def latent_std(vae, data: common.SceneCache, device) -> float:
+    """The std of the posterior means over about 512 evenly spaced training scenes; the VAE's
+    scaling_factor is its inverse (latents of unit variance for the base stage)."""
+    x = data.image_tensor(range(0, len(data), max(1, len(data) // 512))).to(device, vae.dtype)
+    return vae.encode(x).latent_dist.mode().float().std().item()
 
 
 if __name__ == "__main__":

@@ -173,3 +173,16 @@ def test_from_snapshots_names_what_is_missing(tmp_path):
                                    "--unet", str(tmp_path / "vae")])
     with pytest.raises(SystemExit, match="--unet"):
         stage_from_snapshots.main(["--run-dir", str(tmp_path / "run"), "--vae", str(tmp_path / "vae")])
+
+
+def test_from_snapshots_refuses_a_vae_without_a_measured_scaling_factor(chain, tmp_path):
+    import pytest
+    from diffusers import AutoencoderKL
+
+    from likeness_train import stage_from_snapshots
+    vae = AutoencoderKL.from_pretrained(chain / "model" / "vae")
+    vae.register_to_config(scaling_factor=AutoencoderKL().config.scaling_factor)
+    vae.save_pretrained(tmp_path / "vae")
+    with pytest.raises(ValueError, match="scaling_factor is diffusers' default"):
+        stage_from_snapshots.main(["--run-dir", str(tmp_path / "run"), "--vae", str(tmp_path / "vae"),
+                                   "--unet", str(chain / "model" / "unet")])

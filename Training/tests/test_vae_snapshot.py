@@ -29,6 +29,11 @@ def test_snapshot_then_init_from(chain, tmp_path):
     resumed = AutoencoderKL.from_pretrained(b / "vae" / "model")
     for name, p in loaded.state_dict().items():
         assert torch.equal(p, resumed.state_dict()[name]), name
+    # the snapshot carries the scaling factor measured on the run's scenes, as the vae stage writes it
+    factor = json.loads((a / "vae" / "model" / "config.json").read_text())["scaling_factor"]
+    assert loaded.config.scaling_factor != AutoencoderKL().config.scaling_factor
+    assert loaded.config.scaling_factor == pytest.approx(factor, rel=2e-2)  # fp16 weights against fp32
+    assert resumed.config.scaling_factor == pytest.approx(factor, rel=2e-2)
 
 
 def test_base_stage_follows_the_vae_latent_channels(chain, tmp_path):

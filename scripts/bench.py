@@ -345,18 +345,26 @@ def bench_memory(threads: int) -> list:
     return lines + [""]
 
 
-def write_memory_section(lines: list, cmd: str):
-    """Puts the memory section into docs/BENCHMARKS.md between its markers (below the notes
-    marker, so a full run keeps it), with the command and date."""
+def write_marked_section(begin: str, end: str, lines: list) -> list:
+    """Puts `lines` into docs/BENCHMARKS.md between the markers `begin` and `end` (replacing what
+    was there; appended at the end the first time). Sections kept below the notes marker survive a
+    full run. Returns the written lines, markers included."""
     doc = ROOT / "docs" / "BENCHMARKS.md"
-    begin, end = "<!-- memory: written by scripts/bench.py -->", "<!-- /memory -->"
-    body = [begin, *lines[:1], "", f"Produced by `{cmd}` on {datetime.date.today().isoformat()}.", "", *lines[2:], end]
+    body = [begin, *lines, end]
     old = doc.read_text() if doc.exists() else ""
     if begin in old and end in old:
         new = old.split(begin, 1)[0] + "\n".join(body) + old.split(end, 1)[1]
     else:
         new = old.rstrip("\n") + "\n\n" + "\n".join(body) + "\n"
     doc.write_text(new)
+    return body
+
+
+def write_memory_section(lines: list, cmd: str):
+    """The memory section between its markers, with the command and date."""
+    body = write_marked_section("<!-- memory: written by scripts/bench.py -->", "<!-- /memory -->",
+                                [*lines[:1], "", f"Produced by `{cmd}` on {datetime.date.today().isoformat()}.", "",
+                                 *lines[2:]])
     print("\n".join(body))
 
 
@@ -526,16 +534,8 @@ def bench_decoders(toy: Path, threads: int, repeats_sd: int) -> list:
 
 
 def write_decoders_section(lines: list):
-    """Puts the decoder section into docs/BENCHMARKS.md between its markers (below the notes marker,
-    so a full run keeps it)."""
-    doc = ROOT / "docs" / "BENCHMARKS.md"
-    body = "\n".join([DECODERS_BEGIN, *lines, DECODERS_END])
-    old = doc.read_text() if doc.exists() else ""
-    if DECODERS_BEGIN in old and DECODERS_END in old:
-        new = old.split(DECODERS_BEGIN, 1)[0] + body + old.split(DECODERS_END, 1)[1]
-    else:
-        new = old.rstrip("\n") + "\n\n" + body + "\n"
-    doc.write_text(new)
+    """The decoder section between its markers."""
+    write_marked_section(DECODERS_BEGIN, DECODERS_END, lines)
 
 
 def replace_section(doc: Path, heading: str, lines: list):
@@ -840,14 +840,8 @@ def bench_studio_sd_busy(threads: int) -> list:
 def write_peer_section(lines: list, cmd: str):
     """The peer and scaling sections between their markers in docs/BENCHMARKS.md (below the notes
     marker, so a full run keeps them), with the command and date."""
-    doc = ROOT / "docs" / "BENCHMARKS.md"
-    body = [PEER_BEGIN, f"Produced by `{cmd}` on {datetime.date.today().isoformat()}.", "", *lines, PEER_END]
-    old = doc.read_text() if doc.exists() else ""
-    if PEER_BEGIN in old and PEER_END in old:
-        new = old.split(PEER_BEGIN, 1)[0] + "\n".join(body) + old.split(PEER_END, 1)[1]
-    else:
-        new = old.rstrip("\n") + "\n\n" + "\n".join(body) + "\n"
-    doc.write_text(new)
+    body = write_marked_section(PEER_BEGIN, PEER_END,
+                                [f"Produced by `{cmd}` on {datetime.date.today().isoformat()}.", "", *lines])
     print("\n".join(body))
 
 
@@ -992,17 +986,10 @@ def main():
 def write_precision_section(lines: list, args):
     """Puts the precision section into docs/BENCHMARKS.md between its markers (below the notes
     marker, so a full run keeps it), with the command and date."""
-    doc = ROOT / "docs" / "BENCHMARKS.md"
-    begin, end = "<!-- precision: written by scripts/bench.py -->", "<!-- /precision -->"
     cmd = "python scripts/bench.py --only-precision" if args.only_precision else "make bench"
-    body = [begin, *lines[:1], "", f"Produced by `{cmd}` (threads {args.threads}, repeats {args.repeats_sd}) on "
-            f"{datetime.date.today().isoformat()}.", "", *lines[2:], end]
-    old = doc.read_text() if doc.exists() else ""
-    if begin in old and end in old:
-        new = old.split(begin, 1)[0] + "\n".join(body) + old.split(end, 1)[1]
-    else:
-        new = old.rstrip("\n") + "\n\n" + "\n".join(body) + "\n"
-    doc.write_text(new)
+    body = write_marked_section("<!-- precision: written by scripts/bench.py -->", "<!-- /precision -->",
+                                [*lines[:1], "", f"Produced by `{cmd}` (threads {args.threads}, repeats "
+                                 f"{args.repeats_sd}) on {datetime.date.today().isoformat()}.", "", *lines[2:]])
     print("\n".join(body))
 
 

@@ -42,12 +42,7 @@ func benchMemory(folder: URL, size: Int, steps: Int, precision: ComputePrecision
     let loadS = since()
     let loadPeak = peakRSS(), loaded = currentRSS()
     let canReset = resetPeakRSS()
-    var request = GenerationRequest(prompt: "a red star on the beach, at the left")
-    request.steps = steps
-    request.width = size
-    request.height = size
-    request.allowUnknownWords = true
-    request.previewEvery = 0
+    let request = imageRequest(size: size, steps: steps)
     var firstStepS = 0.0, stepsPeak = 0, afterSteps = 0
     _ = try pipe.generate(request) { event in
         if event.step == 1 { firstStepS = since() }

@@ -21,13 +21,7 @@ func benchImage(folder: URL, size: Int, steps: Int, precision: ComputePrecision)
     let pipe = try LikenessPipeline(model: folder, precision: precision)
     let loaded = DispatchTime.now().uptimeNanoseconds
     let loadPeak = peakRSS()
-    var request = GenerationRequest(prompt: "a red star on the beach, at the left")
-    request.steps = steps
-    request.width = size
-    request.height = size
-    request.allowUnknownWords = true
-    request.previewEvery = 0
-    _ = try pipe.generate(request)
+    _ = try pipe.generate(imageRequest(size: size, steps: steps))
     let done = DispatchTime.now().uptimeNanoseconds
     report("image", [Double(done - loaded) / 1e9], extra: [
         "load_s": Double(loaded - start) / 1e9, "peak_rss_bytes": peakRSS(), "load_peak_rss_bytes": loadPeak,
@@ -47,4 +41,15 @@ func peakRSS() -> Int {
     var usage = rusage()
     getrusage(RUSAGE_SELF.rawValue, &usage)
     return usage.ru_maxrss * 1024
+}
+
+/// The one-image request of the precision and memory rows: the bench prompt at SIZE x SIZE, no previews.
+func imageRequest(size: Int, steps: Int) -> GenerationRequest {
+    var request = GenerationRequest(prompt: "a red star on the beach, at the left")
+    request.steps = steps
+    request.width = size
+    request.height = size
+    request.allowUnknownWords = true
+    request.previewEvery = 0
+    return request
 }

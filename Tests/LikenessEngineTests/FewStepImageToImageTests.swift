@@ -107,20 +107,9 @@ final class FewStepImageToImageTests: XCTestCase {
         let meta = try meta()
         let ref = try FewStepFixtures.expected()
         let pipe = try FewStepFixtures.pipeline("lcm")
-        guard let enc = pipe.objectEncoder else { return XCTFail("lcm fixture folder has no object encoder") }
         func image(_ key: String?, identity: Float) throws -> Tensor {
-            var request = GenerationRequest(prompt: meta.object_prompt)
-            if let key {
-                request.objectTokens = try pipe.encodeObject(pixels: ref.tensor(named: "pixels.\(key)"))
-            } else {
-                request.prompt = pipe.promptEncoder.replacingPlaceholder(in: meta.object_prompt, with: enc.config.null_word)
-            }
-            request.seeds = [6]
-            request.steps = 2
-            request.sampler = .lcm
-            request.textGuidance = 4
-            request.identityGuidance = identity
-            request.preview = .none
+            var request = try FewStepFixtures.lcmObjectRequest(pipe, ref, prompt: meta.object_prompt, object: key,
+                                                               identity: identity, seed: 6)
             request.initImage = try ref.tensor(named: "pixels.init")
             request.strength = 0.6
             let result = try pipe.generate(request)

@@ -34,6 +34,30 @@ enum FewStepFixtures {
     static func meta() throws -> Meta { try JSONDecoder().decode(Meta.self, from: Data(contentsOf: url("expected.json"))) }
     static func expected() throws -> SafeTensorsFile { try SafeTensorsFile(url: url("expected.safetensors")) }
 
+    /// The identity-guidance request of the LCM object tests: PROMPT with the object tokens of the
+    /// fixture image `pixels.KEY`, or with no key the prompt with the null word (text only); seed
+    /// SEED, 2 LCM steps, text guidance 4, identity guidance IDENTITY, no previews.
+    static func lcmObjectRequest(_ pipe: LikenessPipeline, _ ref: SafeTensorsFile, prompt: String, object key: String?,
+                                 identity: Float, seed: UInt64) throws -> GenerationRequest {
+        guard let enc = pipe.objectEncoder else {
+            XCTFail("lcm fixture folder has no object encoder")
+            throw SamplingError.invalidSchedule("lcm fixture folder has no object encoder")
+        }
+        var request = GenerationRequest(prompt: prompt)
+        if let key {
+            request.objectTokens = try pipe.encodeObject(pixels: ref.tensor(named: "pixels.\(key)"))
+        } else {
+            request.prompt = pipe.promptEncoder.replacingPlaceholder(in: prompt, with: enc.config.null_word)
+        }
+        request.seeds = [seed]
+        request.steps = 2
+        request.sampler = .lcm
+        request.textGuidance = 4
+        request.identityGuidance = identity
+        request.preview = .none
+        return request
+    }
+
     static func pipeline(_ folder: String, lora: String? = nil) throws -> LikenessPipeline {
         let loras = try lora.map { [LoRAApplication(url: try url($0), weight: 1)] } ?? []
         return try LikenessPipeline(model: url(folder), loras: loras)
@@ -154,20 +178,9 @@ final class FewStepParityTests: XCTestCase {
         let meta = try FewStepFixtures.meta()
         let ref = try FewStepFixtures.expected()
         let pipe = try FewStepFixtures.pipeline("lcm")
-        guard let enc = pipe.objectEncoder else { return XCTFail("lcm fixture folder has no object encoder") }
         func image(_ key: String?, identity: Float) throws -> Tensor {
-            var request = GenerationRequest(prompt: meta.object_prompt)
-            if let key {
-                request.objectTokens = try pipe.encodeObject(pixels: ref.tensor(named: "pixels.\(key)"))
-            } else {
-                request.prompt = pipe.promptEncoder.replacingPlaceholder(in: meta.object_prompt, with: enc.config.null_word)
-            }
-            request.seeds = [5]
-            request.steps = 2
-            request.sampler = .lcm
-            request.textGuidance = 4
-            request.identityGuidance = identity
-            request.preview = .none
+            let request = try FewStepFixtures.lcmObjectRequest(pipe, ref, prompt: meta.object_prompt, object: key,
+                                                               identity: identity, seed: 5)
             let result = try pipe.generate(request)
             XCTAssertEqual(result.warnings, [])
             return result.image

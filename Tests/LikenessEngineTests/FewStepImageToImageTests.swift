@@ -147,12 +147,6 @@ final class FewStepImageToImageTests: XCTestCase {
         }
         // Strength 0: no step, the init image's latents are the result.
         request.strength = 0
-        var steps = 0
-        let kept = try pipe.generate(request) { _ in steps += 1 }
-        XCTAssertEqual(steps, 0)
-        var generator = TorchGenerator(seed: request.seed)
-        let posterior = try pipe.vae.encode(request.initImage!)
-        let sample = posterior.sample(noise: Tensor(uncheckedShape: posterior.mean.shape, storage: generator.randn(posterior.mean.count)))
-        XCTAssertEqual(kept.finalLatents, pipe.vae.diffusionLatents(fromVAELatents: sample))
+        try assertStrengthZeroKeepsTheInitLatents(pipe, request)
     }
 }

@@ -175,12 +175,19 @@ final class ImageToImageTests: XCTestCase {
         request.height = 256
         request.initImage = try ref.tensor(named: "pixels.init")
         request.strength = 0
-        var steps = 0
-        let result = try pipe.generate(request) { _ in steps += 1 }
-        XCTAssertEqual(steps, 0)
-        var generator = TorchGenerator(seed: request.seed)
-        let posterior = try pipe.vae.encode(request.initImage!)
-        let sample = posterior.sample(noise: Tensor(uncheckedShape: posterior.mean.shape, storage: generator.randn(posterior.mean.count)))
-        XCTAssertEqual(result.finalLatents, pipe.vae.diffusionLatents(fromVAELatents: sample))
+        try assertStrengthZeroKeepsTheInitLatents(pipe, request)
     }
+}
+
+/// REQUEST (an init image at strength 0) runs no step and its result is the init image's latents:
+/// a posterior sample of the VAE with the request's seed.
+func assertStrengthZeroKeepsTheInitLatents(_ pipe: LikenessPipeline, _ request: GenerationRequest,
+                                           file: StaticString = #filePath, line: UInt = #line) throws {
+    var steps = 0
+    let result = try pipe.generate(request) { _ in steps += 1 }
+    XCTAssertEqual(steps, 0, file: file, line: line)
+    var generator = TorchGenerator(seed: request.seed)
+    let posterior = try pipe.vae.encode(request.initImage!)
+    let sample = posterior.sample(noise: Tensor(uncheckedShape: posterior.mean.shape, storage: generator.randn(posterior.mean.count)))
+    XCTAssertEqual(result.finalLatents, pipe.vae.diffusionLatents(fromVAELatents: sample), file: file, line: line)
 }

@@ -289,16 +289,11 @@ def bench(tmp: Path, n_keys: int, n_runs: int, threads: int | None) -> dict:
         wait_text(PROMPT, timeout=10)
         keys("C-g")
         wait_regex(r"step ([2-9]|[1-9][0-9]+)/400 ·", timeout=60)
-        type_keys(n_keys, rng)
-        still = screen()
-        if "/400 ·" not in still or "done ·" in still:
-            raise BenchError(f"the job ended before the typing did; screen:\n{still}")
+        type_while_the_job_runs(n_keys, rng, 400)
         events = st.quit()
     finally:
         st.stop()
-    g = [ns for kind, ns, name in events if kind == "key" and name == "Ctrl-G"]
-    if len(g) != 1:
-        raise BenchError(f"expected one Ctrl-G in the typing trace, found {len(g)}")
+    g = [the_ctrl_g(events, "the typing trace")]
     previews = [ns for kind, ns, _ in events if kind == "preview"]
     if not previews:
         raise BenchError("no preview in the typing trace")
@@ -363,6 +358,22 @@ def bench_live(tmp: Path, bursts: int, threads: int | None) -> dict:
             "load_average_1min": round(os.getloadavg()[0], 2)}
 
 
+def type_while_the_job_runs(n_keys: int, rng: random.Random, steps: int):
+    """Types N_KEYS keys, then checks the STEPS-step job is still running (its step counter on screen)."""
+    type_keys(n_keys, rng)
+    still = screen()
+    if f"/{steps} ·" not in still or "done ·" in still:
+        raise BenchError(f"the job ended before the typing did; screen:\n{still}")
+
+
+def the_ctrl_g(events: list, where: str) -> int:
+    """The time (ns) of the one Ctrl-G in a studio trace."""
+    g = [ns for kind, ns, name in events if kind == "key" and name == "Ctrl-G"]
+    if len(g) != 1:
+        raise BenchError(f"expected one Ctrl-G in {where}, found {len(g)}")
+    return g[0]
+
+
 def bench_sd_busy(tmp: Path, n_keys: int, threads: int | None, model: str, steps: int = 20) -> dict:
     """(e): key to frame while a 512x512 job on an SD-size model runs (the UI thread against the
     engine's threads for the cores and memory bandwidth)."""
@@ -374,16 +385,11 @@ def bench_sd_busy(tmp: Path, n_keys: int, threads: int | None, model: str, steps
         time.sleep(0.5)
         keys("C-g")
         wait_regex(rf"step [1-9][0-9]*/{steps} ·", timeout=600)
-        type_keys(n_keys, rng)
-        still = screen()
-        if f"/{steps} ·" not in still or "done ·" in still:
-            raise BenchError(f"the job ended before the typing did; screen:\n{still}")
+        type_while_the_job_runs(n_keys, rng, steps)
         events = st.quit()
     finally:
         st.stop()
-    g = [ns for kind, ns, name in events if kind == "key" and name == "Ctrl-G"]
-    if len(g) != 1:
-        raise BenchError(f"expected one Ctrl-G in the trace, found {len(g)}")
+    g = [the_ctrl_g(events, "the trace")]
     busy = key_to_frame(events, typed(events, g[0], 1 << 63)[:n_keys])
     if len(busy) != n_keys:
         raise BenchError(f"{len(busy)} of {n_keys} keys typed during the job are in the trace")

@@ -8,6 +8,7 @@
  * Loops are plain C that the compiler vectorises; target_clones builds AVX-512, AVX2 and
  * baseline versions and the loader picks one for the running CPU. */
 #include "likeness_kernels.h"
+#include "vec16.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -149,17 +150,6 @@ int lk_keep_freed_memory(void) {
  * AVX-512 (one register per vector) or AVX2/SSE (two or four). */
 
 #define LK_AR 8 /* query rows per strip */
-/* The vector helpers are always inlined; no vector crosses a call boundary. */
-#pragma GCC diagnostic ignored "-Wpsabi"
-typedef float lk_v16 __attribute__((vector_size(64)));
-
-static inline __attribute__((always_inline)) lk_v16 lk_load16(const float *p) {
-    lk_v16 v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static inline __attribute__((always_inline)) void lk_store16(float *p, lk_v16 v) { memcpy(p, &v, sizeof v); }
 
 static inline __attribute__((always_inline)) lk_v16 lk_splat(float x) {
     lk_v16 v = {x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x};

@@ -10,6 +10,7 @@
  * vectorised), then a horizontal 1-D pass on tile-strided columns that are first split into
  * per-phase arrays so that this pass is contiguous too. */
 #include "likeness_kernels.h"
+#include "vec16.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -60,30 +61,20 @@ static inline __attribute__((always_inline)) void wg_at(const float *const in[WG
 
 /* Tile-strided columns of a row and back, 16 tiles (64 floats) at a time with clang/GCC vector
  * shuffles (lowered to permutes on each target clone). */
-#pragma GCC diagnostic ignored "-Wpsabi"
-typedef float wg_v16 __attribute__((vector_size(64)));
 typedef float wg_v8 __attribute__((vector_size(32)));
-
-static inline __attribute__((always_inline)) wg_v16 wg_load(const float *p) {
-    wg_v16 v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static inline __attribute__((always_inline)) void wg_store(float *p, wg_v16 v) { memcpy(p, &v, sizeof v); }
 
 /* ph[p][t] = r[4 t + p] for p < 4, t < n. */
 static inline __attribute__((always_inline)) void wg_split4(const float *r, float *const ph[4], size_t n) {
     size_t t = 0;
 #if defined(__clang__)
     for (; t + 16 <= n; t += 16) {
-        wg_v16 a0 = wg_load(r + 4 * t), a1 = wg_load(r + 4 * t + 16), a2 = wg_load(r + 4 * t + 32),
-               a3 = wg_load(r + 4 * t + 48);
+        lk_v16 a0 = lk_load16(r + 4 * t), a1 = lk_load16(r + 4 * t + 16), a2 = lk_load16(r + 4 * t + 32),
+               a3 = lk_load16(r + 4 * t + 48);
 #define WG_PHASE(P)                                                                                          \
         {                                                                                                    \
             wg_v8 lo = __builtin_shufflevector(a0, a1, P, P + 4, P + 8, P + 12, P + 16, P + 20, P + 24, P + 28); \
             wg_v8 hi = __builtin_shufflevector(a2, a3, P, P + 4, P + 8, P + 12, P + 16, P + 20, P + 24, P + 28); \
-            wg_store(ph[P] + t, __builtin_shufflevector(lo, hi, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)); \
+            lk_store16(ph[P] + t, __builtin_shufflevector(lo, hi, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)); \
         }
         WG_PHASE(0)
         WG_PHASE(1)
@@ -101,15 +92,15 @@ static inline __attribute__((always_inline)) void wg_merge4(float *const o[4], f
     size_t t = 0;
 #if defined(__clang__)
     for (; t + 16 <= n; t += 16) {
-        wg_v16 o0 = wg_load(o[0] + t), o1 = wg_load(o[1] + t), o2 = wg_load(o[2] + t), o3 = wg_load(o[3] + t);
-        wg_v16 x01 = __builtin_shufflevector(o0, o1, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-        wg_v16 x23 = __builtin_shufflevector(o2, o3, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-        wg_v16 y01 = __builtin_shufflevector(o0, o1, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
-        wg_v16 y23 = __builtin_shufflevector(o2, o3, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
-        wg_store(r + 4 * t, __builtin_shufflevector(x01, x23, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23));
-        wg_store(r + 4 * t + 16, __builtin_shufflevector(x01, x23, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31));
-        wg_store(r + 4 * t + 32, __builtin_shufflevector(y01, y23, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23));
-        wg_store(r + 4 * t + 48, __builtin_shufflevector(y01, y23, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31));
+        lk_v16 o0 = lk_load16(o[0] + t), o1 = lk_load16(o[1] + t), o2 = lk_load16(o[2] + t), o3 = lk_load16(o[3] + t);
+        lk_v16 x01 = __builtin_shufflevector(o0, o1, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+        lk_v16 x23 = __builtin_shufflevector(o2, o3, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+        lk_v16 y01 = __builtin_shufflevector(o0, o1, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+        lk_v16 y23 = __builtin_shufflevector(o2, o3, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+        lk_store16(r + 4 * t, __builtin_shufflevector(x01, x23, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23));
+        lk_store16(r + 4 * t + 16, __builtin_shufflevector(x01, x23, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31));
+        lk_store16(r + 4 * t + 32, __builtin_shufflevector(y01, y23, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23));
+        lk_store16(r + 4 * t + 48, __builtin_shufflevector(y01, y23, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31));
     }
 #endif
     for (; t < n; t++)
@@ -123,27 +114,27 @@ static inline __attribute__((always_inline)) void wg_merge4(float *const o[4], f
  * of a tile column (cin x 32 floats) stays in L1/L2 while all row blocks pass over it. */
 #define WG_R 8
 
-static inline __attribute__((always_inline)) wg_v16 wg_splat(float x) {
-    wg_v16 v = {x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x};
+static inline __attribute__((always_inline)) lk_v16 wg_splat(float x) {
+    lk_v16 v = {x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x};
     return v;
 }
 
 #define WG_GEMM_TILE(NV)                                                                                     \
     static inline __attribute__((always_inline)) void wg_tile_##NV(const float *u, size_t cin, const float *v, \
                                                                    size_t ldv, float *m, size_t ldm) {        \
-        wg_v16 acc[WG_R][NV];                                                                                \
+        lk_v16 acc[WG_R][NV];                                                                                \
         for (int r = 0; r < WG_R; r++)                                                                       \
-            for (int j = 0; j < NV; j++) acc[r][j] = (wg_v16){0};                                            \
+            for (int j = 0; j < NV; j++) acc[r][j] = (lk_v16){0};                                            \
         for (size_t c = 0; c < cin; c++) {                                                                   \
-            wg_v16 b[NV];                                                                                    \
-            for (int j = 0; j < NV; j++) b[j] = wg_load(v + c * ldv + 16 * j);                               \
+            lk_v16 b[NV];                                                                                    \
+            for (int j = 0; j < NV; j++) b[j] = lk_load16(v + c * ldv + 16 * j);                               \
             for (int r = 0; r < WG_R; r++) {                                                                 \
-                wg_v16 a = wg_splat(u[r * cin + c]);                                                         \
+                lk_v16 a = wg_splat(u[r * cin + c]);                                                         \
                 for (int j = 0; j < NV; j++) acc[r][j] += a * b[j];                                          \
             }                                                                                                \
         }                                                                                                    \
         for (int r = 0; r < WG_R; r++)                                                                       \
-            for (int j = 0; j < NV; j++) wg_store(m + r * ldm + 16 * j, acc[r][j]);                          \
+            for (int j = 0; j < NV; j++) lk_store16(m + r * ldm + 16 * j, acc[r][j]);                          \
     }
 WG_GEMM_TILE(1)
 WG_GEMM_TILE(2)

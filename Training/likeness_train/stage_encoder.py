@@ -9,6 +9,9 @@
 - whole-network tuning (--tune-base): UNet and text encoder train too, with small learning rates
 - --lr-vision: the vision tower's own learning rate (0 keeps the tower as the clip stage left it and
   trains only the projection; the default, the encoder's rate, lets the denoising loss rewrite it)
+- --vision-attr-weight: linear heads on the tower's pooled output of each reference image predict its
+  ground-truth attributes (Toybox scenes only; shape weighted by --vision-shape-weight), so the tower
+  keeps what the clip stage taught it to tell apart while the denoising loss adapts it
 - identity preservation loss (--id-loss): denoising loss up-weighted inside the object mask
   (--mask-weight) plus a consistency term between the encoder's tokens for the reference and for
   the decoded predicted clean image (--consistency-weight)
@@ -32,7 +35,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from . import common, datasets, models, sources
+from . import common, datasets, models, sources, towers
 from .stage_base import encode_latents, load_frozen, noise_scheduler
 
 
@@ -60,6 +63,8 @@ class EncoderConfig:
     consistency_max_t: int = 400
     lr_encoder: float = 3e-4
     lr_vision: float = -1.0  # the vision tower's rate; < 0: lr_encoder, 0: frozen (the projection still trains)
+    vision_attr_weight: float = 0.0  # > 0: attribute heads on the tower's pooled output (Toybox scenes)
+    vision_shape_weight: float = 4.0  # the shape head's share of that loss
     lr_unet: float = 5e-5
     lr_text: float = 1e-5
     seed: int = 0
@@ -139,12 +144,22 @@ def run(cfg: EncoderConfig):
                "lr": cfg.lr_encoder}]
     if lr_vision > 0:
         groups.append({"params": vision_params, "lr": lr_vision})
+    heads = None
+    if cfg.vision_attr_weight > 0:
+        if cfg.dataset or lr_vision == 0:
+            raise ValueError("--vision-attr-weight needs Toybox scenes (no --dataset) and a tower that trains")
+        heads = torch.nn.ModuleDict({a: torch.nn.Linear(enc.vision_model.config.hidden_size, len(v))
+                                     for a, v in towers.ATTRIBUTES.items()}).to(dev)
+        scenes = [towers.scene_of(data.ident_keys[i], m) for i, m in zip(data.ident, data.meta)]
+        attr_labels = {a: torch.tensor([towers._image_label(s, a) for s in scenes]) for a in towers.ATTRIBUTES}
+        groups.append({"params": list(heads.parameters()), "lr": cfg.lr_encoder})
     if cfg.tune_base:
         groups += [{"params": list(unet.parameters()), "lr": cfg.lr_unet},
                    {"params": list(text.parameters()), "lr": cfg.lr_text}]
     opt = torch.optim.AdamW(groups, weight_decay=0.01)
     ckpt = common.Checkpoint(out / "state.pt")
-    step = ckpt.load({"encoder": enc, "unet": unet, "text": text}, opt)
+    modules = {"encoder": enc, "unet": unet, "text": text} | ({"heads": heads} if heads is not None else {})
+    step = ckpt.load(modules, opt)
     enc, unet, text, opt = acc.prepare(enc, unet, text, opt)
     kind_pred = noise_sched.config.prediction_type
     print(f"noise schedule: {noise_sched.config.beta_schedule}, {noise_sched.config.num_train_timesteps} steps, "
@@ -174,7 +189,14 @@ def run(cfg: EncoderConfig):
         tokens_ref = None
         if len(obj):
             ref_images = data.image_tensor(ref_idx[obj].numpy()).to(dev)
-            tokens_ref = e_mod(ref_images)  # [n, K, D]
+            if heads is None:
+                tokens_ref = e_mod(ref_images)  # [n, K, D]
+            else:
+                pooled = e_mod.vision_model(pixel_values=e_mod.preprocess(ref_images)).pooler_output
+                tokens_ref = e_mod.projection(pooled)
+                ref_rows = ref_idx[obj]
+                attr = sum(F.cross_entropy(heads[a](pooled), attr_labels[a][ref_rows].to(dev)) *
+                           (cfg.vision_shape_weight if a == "shape" else 1.0) for a in towers.ATTRIBUTES)
             full_tokens = torch.zeros(b, cfg.num_tokens, t_mod.config.hidden_size, device=dev)
             full_tokens = full_tokens.index_put((obj.to(dev),), tokens_ref)
         else:
@@ -194,6 +216,10 @@ def run(cfg: EncoderConfig):
         else:
             diff_loss = err.mean()
         loss = diff_loss
+        terms = {}
+        if heads is not None and len(obj):
+            loss = loss + cfg.vision_attr_weight * attr / len(towers.ATTRIBUTES)
+            terms["attr"] = attr.item()
         cons = torch.zeros((), device=dev)
         if cfg.id_loss and cfg.consistency_weight > 0 and len(obj):
             sel = obj.to(dev)[t[obj.to(dev)] < cfg.consistency_max_t]
@@ -206,9 +232,10 @@ def run(cfg: EncoderConfig):
                 ref_sel = tokens_ref[[pos[int(s)] for s in sel.tolist()]].detach()
                 cons = (1 - F.cosine_similarity(tok_pred, ref_sel, dim=-1)).mean()
                 loss = loss + cfg.consistency_weight * cons
-        return loss, {"loss": diff_loss.item(), "cons": cons.item()}
+        return loss, {"loss": diff_loss.item(), "cons": cons.item()} | terms
 
-    common.train_loop(acc, cfg, "encoder", opt, ckpt, {"encoder": e_mod, "unet": u_mod, "text": t_mod}, step, batch,
+    saved = {"encoder": e_mod, "unet": u_mod, "text": t_mod} | ({"heads": heads} if heads is not None else {})
+    common.train_loop(acc, cfg, "encoder", opt, ckpt, saved, step, batch,
                       lambda s: min(1.0, (s + 1) / 100) * max(0.1, 1 - s / cfg.steps),
                       clip_params=[p for g in opt.param_groups for p in g["params"]], max_minutes=cfg.max_minutes)
     save_weights(out, e_mod, u_mod, t_mod)

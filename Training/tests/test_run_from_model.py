@@ -6,6 +6,8 @@ import shutil
 
 import torch
 
+from likeness_train import towers
+
 
 def test_clip_from_model_then_base_and_encoder_stages(chain, tmp_path):
     from safetensors.torch import load_file
@@ -161,6 +163,21 @@ def test_from_snapshots_fills_vae_and_base_in_float32_then_the_encoder_runs(chai
         enc = load_file(str(run / name / "object_encoder" / "model.safetensors"))
         same = all(torch.equal(enc["vision_model." + k].float(), v) for k, v in tower.items())
         assert same == out, name
+
+    # --vision-attr-weight: the tower's attribute heads train with it and are checkpointed; a
+    # frozen tower has nothing for them to keep, so that combination is refused
+    import pytest
+    stage_encoder.main(["--run-dir", str(run), "--quick", "true", "--steps", "2", "--batch-size", "4",
+                        "--vision-attr-weight", "1", "--out-name", "heads"])
+    state = torch.load(run / "heads" / "state.pt", weights_only=False)
+    heads = state["modules"]["heads"]
+    assert sorted(k.split(".")[0] for k in heads if k.endswith("weight")) == sorted(towers.ATTRIBUTES)
+    assert heads["shape.weight"].shape[0] == len(towers.ATTRIBUTES["shape"])
+    enc = load_file(str(run / "heads" / "object_encoder" / "model.safetensors"))
+    assert not any(k.startswith("heads") for k in enc)
+    with pytest.raises(ValueError, match="tower that trains"):
+        stage_encoder.main(["--run-dir", str(run), "--quick", "true", "--steps", "1", "--batch-size", "4",
+                            "--vision-attr-weight", "1", "--lr-vision", "0", "--out-name", "refused"])
 
 
 def test_from_snapshots_names_what_is_missing(tmp_path):

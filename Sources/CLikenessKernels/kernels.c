@@ -266,6 +266,196 @@ void lk_attention_rows(const float *q, size_t ldq, size_t rows, size_t dh, float
     }
 }
 
+/* ---- Attention for small heads (see lk_attention_rows_small in the header) ----
+ * With heads of 4-16 floats (the built-in models' 16 heads of 4, 8 and 12), the tiles above spend
+ * most of their work on padding (P V on 16-float rows of V) and, on AVX2, spill their 16-24
+ * accumulators. Here one query row at a time: its scores over 8-key vectors of K^T, their max,
+ * the softmax numerators and sum, then O = P V as dot products of the numerator row with rows of
+ * V^T, four output columns at a time (vectors of 8 keys, summed across lanes at the end). Every
+ * accumulator is an 8-float vector, one register on AVX2 and AVX-512 alike. */
+
+#define LK_SV 8 /* keys per vector */
+
+typedef float lk_v8 __attribute__((vector_size(32)));
+
+/* Macros rather than functions: an 8-float vector may not cross a call in the baseline clone. */
+#define LK_LOAD8(v, p) memcpy(&(v), (p), sizeof(lk_v8))
+#define LK_HSUM8(a) ((((a)[0] + (a)[4]) + ((a)[1] + (a)[5])) + (((a)[2] + (a)[6]) + ((a)[3] + (a)[7])))
+
+typedef int32_t lk_i8 __attribute__((vector_size(32)));
+
+/* y = exp(x) on 8 lanes for softmax arguments (x <= 0, or NaN): lk_expf's reduction and
+ * polynomial written on vectors, without the upper clamp and the split scaling that only large
+ * positive x need (2^n is one exponent field for n in [-126, 0]). Below -87.34 gives 0; NaN
+ * stays NaN. A macro: an 8-float vector may not cross a call in the baseline clone. */
+#define LK_EXP8_NONPOSITIVE(y, x)                                                                  \
+    do {                                                                                           \
+        lk_v8 zero_ = {0};                                                                         \
+        lk_v8 lo_ = zero_ - 87.33654f, magic_ = zero_ + 12582912.0f;                               \
+        lk_i8 below_ = (x) < lo_;                                                                  \
+        lk_v8 xc_ = (lk_v8)(((lk_i8)(x) & ~below_) | ((lk_i8)lo_ & below_));                       \
+        lk_v8 shifted_ = xc_ * 1.44269504088896341f + magic_;                                      \
+        lk_v8 n_ = shifted_ - magic_;                                                              \
+        lk_v8 r_ = xc_ - n_ * 0.693359375f;                                                        \
+        r_ = r_ + n_ * 2.12194440e-4f;                                                             \
+        lk_v8 r2_ = r_ * r_;                                                                       \
+        lk_v8 p_ = zero_ + 1.9875691500e-4f;                                                       \
+        p_ = p_ * r_ + 1.3981999507e-3f;                                                           \
+        p_ = p_ * r_ + 8.3334519073e-3f;                                                           \
+        p_ = p_ * r_ + 4.1665795894e-2f;                                                           \
+        p_ = p_ * r_ + 1.6666665459e-1f;                                                           \
+        p_ = p_ * r_ + 5.0000001201e-1f;                                                           \
+        lk_v8 e_ = p_ * r2_ + r_ + 1.0f;                                                           \
+        lk_i8 scale_ = (((lk_i8)shifted_ - 0x4B400000) + 127) << 23;                               \
+        e_ = e_ * (lk_v8)scale_;                                                                   \
+        (y) = (lk_v8)((lk_i8)e_ & ~below_);                                                        \
+    } while (0)
+
+LK_CLONES
+void lk_attention_pack_small(const float *k, size_t ldsrc, size_t lk, size_t dh, float *kt, size_t ldk,
+                             const float *v, size_t ldvsrc, size_t dv, float *vt) {
+    for (size_t d = 0; d < dh; d++) {
+        float *row = kt + d * ldk;
+        for (size_t j = 0; j < lk; j++) row[j] = k[j * ldsrc + d];
+        for (size_t j = lk; j < ldk; j++) row[j] = 0.0f;
+    }
+    size_t dvp = (dv + 3) & ~(size_t)3;
+    for (size_t c = 0; c < dvp; c++) {
+        float *row = vt + c * ldk;
+        if (c < dv)
+            for (size_t j = 0; j < lk; j++) row[j] = v[j * ldvsrc + c];
+        else
+            for (size_t j = 0; j < lk; j++) row[j] = 0.0f;
+        for (size_t j = lk; j < ldk; j++) row[j] = 0.0f;
+    }
+}
+
+LK_CLONES
+void lk_attention_rows_small(const float *q, size_t ldq, size_t rows, size_t dh, float alpha,
+                             const float *kt, size_t lk, size_t ldk, const float *vt, size_t dv,
+                             float *out, size_t ldo, long causal_row0, float *scratch) {
+    float *s = scratch; /* [ldk]: one row's scores, then its softmax numerators */
+    for (size_t r = 0; r < rows; r++) {
+        float qs[16];
+        for (size_t d = 0; d < dh; d++) qs[d] = alpha * q[r * ldq + d];
+        size_t valid = lk;
+        if (causal_row0 >= 0) {
+            size_t lim = (size_t)causal_row0 + r + 1;
+            valid = lim < lk ? lim : lk;
+        }
+        size_t nv = (valid + LK_SV - 1) / LK_SV * LK_SV; /* <= ldk */
+        /* Scores; the built-in head widths get loops the compiler unrolls (q held in registers). */
+#define LK_SMALL_SCORES(DH)                                                                        \
+    for (size_t i = 0; i < nv; i += LK_SV) {                                                       \
+        lk_v8 acc = {0}, k;                                                                        \
+        for (size_t d = 0; d < (DH); d++) {                                                        \
+            LK_LOAD8(k, kt + d * ldk + i);                                                         \
+            acc += qs[d] * k;                                                                      \
+        }                                                                                          \
+        memcpy(s + i, &acc, sizeof acc);                                                           \
+    }
+        switch (dh) {
+        case 4: LK_SMALL_SCORES(4) break;
+        case 8: LK_SMALL_SCORES(8) break;
+        case 12: LK_SMALL_SCORES(12) break;
+        case 16: LK_SMALL_SCORES(16) break;
+        default: LK_SMALL_SCORES(dh) break;
+        }
+#undef LK_SMALL_SCORES
+        for (size_t i = valid; i < nv; i++) s[i] = -INFINITY;
+        float mx[LK_SV];
+        for (int j = 0; j < LK_SV; j++) mx[j] = -INFINITY;
+        for (size_t i = 0; i < nv; i += LK_SV)
+            for (int j = 0; j < LK_SV; j++) mx[j] = s[i + j] > mx[j] ? s[i + j] : mx[j];
+        float m = mx[0];
+        for (int j = 1; j < LK_SV; j++) m = mx[j] > m ? mx[j] : m;
+        /* A NaN score (the max skips it) makes its numerator, the sum and so the row NaN, as torch. */
+        lk_v8 sums = {0};
+        for (size_t i = 0; i < nv; i += LK_SV) {
+            lk_v8 x, e;
+            LK_LOAD8(x, s + i);
+            x = x - m;
+            LK_EXP8_NONPOSITIVE(e, x);
+            memcpy(s + i, &e, sizeof e);
+            sums += e;
+        }
+        float inv = 1.0f / LK_HSUM8(sums);
+        for (size_t c0 = 0; c0 < dv; c0 += 4) {
+            lk_v8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+            const float *v0 = vt + c0 * ldk, *v1 = v0 + ldk, *v2 = v1 + ldk, *v3 = v2 + ldk;
+            for (size_t i = 0; i < nv; i += LK_SV) {
+                lk_v8 e, x0, x1, x2, x3;
+                LK_LOAD8(e, s + i);
+                LK_LOAD8(x0, v0 + i);
+                LK_LOAD8(x1, v1 + i);
+                LK_LOAD8(x2, v2 + i);
+                LK_LOAD8(x3, v3 + i);
+                a0 += e * x0;
+                a1 += e * x1;
+                a2 += e * x2;
+                a3 += e * x3;
+            }
+            float o[4] = {LK_HSUM8(a0) * inv, LK_HSUM8(a1) * inv, LK_HSUM8(a2) * inv, LK_HSUM8(a3) * inv};
+            size_t n = dv - c0 < 4 ? dv - c0 : 4;
+            for (size_t c = 0; c < n; c++) out[r * ldo + c0 + c] = o[c];
+        }
+    }
+}
+
+/* ---- im2col from a zero-padded input (see lk_im2col_padded in the header) ----
+ * With the padding already in the input, every patch row is a plain copy (stride 1) or a strided
+ * gather (stride 2), with no edge tests. Short rows (the built-in models' planes of 4-16 columns)
+ * are copied in fixed 8- or 4-float pieces, the last one overlapping, so the compiler emits vector
+ * moves instead of a memmove call per row. */
+
+static inline __attribute__((always_inline)) void lk_copy_row(float *d, const float *s, size_t n) {
+    if (n >= 8) {
+        size_t i = 0;
+        for (; i + 8 <= n; i += 8) memcpy(d + i, s + i, 8 * sizeof(float));
+        if (i < n) memcpy(d + n - 8, s + n - 8, 8 * sizeof(float));
+    } else if (n >= 4) {
+        memcpy(d, s, 4 * sizeof(float));
+        memcpy(d + n - 4, s + n - 4, 4 * sizeof(float));
+    } else {
+        for (size_t i = 0; i < n; i++) d[i] = s[i];
+    }
+}
+
+void lk_pad_planes(const float *x, size_t planes, size_t h, size_t w, size_t top, size_t left, size_t bottom,
+                   size_t right, float *out) {
+    size_t hp = h + top + bottom, wp = w + left + right;
+    for (size_t p = 0; p < planes; p++) {
+        const float *src = x + p * h * w;
+        float *dst = out + p * hp * wp;
+        memset(dst, 0, top * wp * sizeof(float));
+        for (size_t y = 0; y < h; y++) {
+            float *row = dst + (top + y) * wp;
+            for (size_t i = 0; i < left; i++) row[i] = 0.0f;
+            lk_copy_row(row + left, src + y * w, w);
+            for (size_t i = left + w; i < wp; i++) row[i] = 0.0f;
+        }
+        memset(dst + (top + h) * wp, 0, bottom * wp * sizeof(float));
+    }
+}
+
+void lk_im2col_padded(const float *xpad, size_t hp, size_t wp, size_t kh, size_t kw, size_t stride, size_t row0,
+                      size_t rows, size_t wo, float *col, size_t ldcol, size_t r_lo, size_t r_hi) {
+    for (size_t r = r_lo; r < r_hi; r++) {
+        size_t c = r / (kh * kw), ki = (r / kw) % kh, kj = r % kw;
+        const float *src = xpad + c * hp * wp + kj;
+        float *dst = col + r * ldcol;
+        for (size_t oy = 0; oy < rows; oy++) {
+            const float *s = src + ((row0 + oy) * stride + ki) * wp;
+            float *d = dst + oy * wo;
+            if (stride == 1) {
+                lk_copy_row(d, s, wo);
+            } else {
+                for (size_t ox = 0; ox < wo; ox++) d[ox] = s[ox * stride];
+            }
+        }
+    }
+}
+
 /* Mean and biased variance of n floats, accumulated in double: a sum pass, then a pass over
  * squared deviations, each in 8 independent lanes so they vectorise. */
 LK_CLONES
@@ -292,6 +482,21 @@ void lk_moments(const float *x, size_t n, double *mean, double *variance) {
     }
     *mean = m;
     *variance = n ? v / (double)n : 0;
+}
+
+/* Layer norm of `rows` rows of `dim` floats: statistics as lk_moments, then
+ * y = (x - mean) * inv_std * w + b in float32. */
+LK_CLONES
+void lk_layer_norm_rows(const float *x, float *y, size_t rows, size_t dim, const float *w, const float *b, float eps) {
+    for (size_t r = 0; r < rows; r++) {
+        const float *s = x + r * dim;
+        float *d = y + r * dim;
+        double mean, variance;
+        lk_moments(s, dim, &mean, &variance);
+        float inv_std = (float)(1.0 / sqrt(variance + (double)eps));
+        float m = (float)mean;
+        for (size_t i = 0; i < dim; i++) d[i] = (s[i] - m) * inv_std * w[i] + b[i];
+    }
 }
 
 /* y[i] = x[i] * scale + shift. */

@@ -137,6 +137,39 @@ final class OpsParityTests: XCTestCase {
         assertClose(y, try t("sdpa_causal.out"), "sdpa causal")
     }
 
+    func testSmallHeadsThroughTheRegularKernel() throws {
+        // The fixtures above have heads of 8 and 16 floats, which take the small-head kernel;
+        // with its limit at 0 the same inputs go through the 16-float-tile kernel.
+        let saved = Ops.smallHeadWidth
+        defer { Ops.smallHeadWidth = saved }
+        Ops.smallHeadWidth = 0
+        try testAttention()
+        try testCausalAttention()
+        try testLongAttentionBothThreadingPaths()
+    }
+
+    func testSmallHeadKernelMatchesRegularKernel() {
+        // The built-in models' heads (16 of 4, 8 and 12 floats) over 256 and 77 keys, a head of 16
+        // with values of 3 (not a multiple of 4), and a causal case, through both kernels.
+        func randn(_ shape: [Int], seed: UInt64) -> Tensor {
+            var g = TorchGenerator(seed: seed)
+            return Tensor(shape: shape, storage: g.randn(shape.reduce(1, *)).map { 2 * $0 })!
+        }
+        let saved = Ops.smallHeadWidth
+        defer { Ops.smallHeadWidth = saved }
+        for (lq, lk, width, vWidth, heads, causal) in [(256, 256, 64, 64, 16, false), (256, 77, 128, 128, 16, false),
+                                                       (16, 77, 192, 192, 16, false), (50, 37, 32, 6, 2, false),
+                                                       (40, 40, 48, 48, 4, true)] {
+            let q = randn([2, lq, width], seed: 1), k = randn([2, lk, width], seed: 2), v = randn([2, lk, vWidth], seed: 3)
+            Ops.smallHeadWidth = 0
+            let regular = Ops.scaledDotProductAttention(query: q, key: k, value: v, heads: heads, causal: causal)
+            Ops.smallHeadWidth = 16
+            let small = Ops.scaledDotProductAttention(query: q, key: k, value: v, heads: heads, causal: causal)
+            assertClose(small, regular, "small-head kernel, \(heads) heads of \(width / heads) (values \(vWidth / heads)), "
+                        + "\(lq)x\(lk)\(causal ? ", causal" : "")", relTol: 2e-6)
+        }
+    }
+
     func testLongAttentionBothThreadingPaths() throws {
         // 2000 queries over 1100 (or 2000) keys span many work units per head (and a partial
         // strip of 8 rows at the end); with 2 threads units run in parallel, with 1 in turn.

@@ -35,6 +35,26 @@ void lk_attention_rows(const float *q, size_t ldq, size_t rows, size_t dh, float
                        const float *kt, size_t lk, size_t ldk, const float *vp, size_t dv, size_t ldv,
                        float *out, size_t ldo, long causal_row0, float *scratch);
 
+/* Attention for small heads (dh <= 16, dv <= 16), same contract as above with V held
+ * transposed: lk_attention_pack_small writes kt [dh, ldk] as lk_attention_pack does and
+ * vt [round_up(dv, 4), ldk] = V^T, zero-padded (rows past dv and columns past lk).
+ * lk_attention_rows_small: out[r, 0..dv) = softmax(alpha q[r] K^T) V; scratch: ldk floats. */
+void lk_attention_pack_small(const float *k, size_t ldsrc, size_t lk, size_t dh, float *kt, size_t ldk,
+                             const float *v, size_t ldvsrc, size_t dv, float *vt);
+void lk_attention_rows_small(const float *q, size_t ldq, size_t rows, size_t dh, float alpha,
+                             const float *kt, size_t lk, size_t ldk, const float *vt, size_t dv,
+                             float *out, size_t ldo, long causal_row0, float *scratch);
+
+/* Convolution patches (Ops.conv2d's im2col). lk_pad_planes: out [planes, h + top + bottom,
+ * w + left + right] = x [planes, h, w] with zeros around. lk_im2col_padded: for patch rows
+ * r in [r_lo, r_hi) of a kh x kw kernel (r = (c * kh + ki) * kw + kj), col[r, oy * wo + ox] =
+ * xpad[c, (row0 + oy) * stride + ki, ox * stride + kj] for oy < rows, ox < wo, from a padded
+ * input [C, hp, wp]; col's rows are ldcol apart. */
+void lk_pad_planes(const float *x, size_t planes, size_t h, size_t w, size_t top, size_t left, size_t bottom,
+                   size_t right, float *out);
+void lk_im2col_padded(const float *xpad, size_t hp, size_t wp, size_t kh, size_t kw, size_t stride, size_t row0,
+                      size_t rows, size_t wo, float *col, size_t ldcol, size_t r_lo, size_t r_hi);
+
 /* Runs fn(ctx, i) for i in [0, iterations) on the calling thread and up to threads - 1 pool
  * workers (created on first use, spinning briefly between jobs). Returns 1 when done, or 0
  * without running anything when the pool is busy (another job, or a call from inside a job)
@@ -55,6 +75,10 @@ int lk_available_cpus(void);
 
 /* Mean and biased variance of n floats, accumulated in double (vectorised lanes). */
 void lk_moments(const float *x, size_t n, double *mean, double *variance);
+
+/* Layer norm over rows of `dim` floats (Ops.layerNorm): mean and biased variance as lk_moments,
+ * then y = (x - mean) / sqrt(var + eps) * w + b. */
+void lk_layer_norm_rows(const float *x, float *y, size_t rows, size_t dim, const float *w, const float *b, float eps);
 
 /* y[i] = x[i] * scale + shift (y may be x). */
 void lk_scale_shift(const float *x, float *y, size_t n, float scale, float shift);

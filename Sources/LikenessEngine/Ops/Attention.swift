@@ -7,6 +7,9 @@
 // (Kᵀ and V, zero-padded to 16-float vectors); then each strip of 8 query rows computes its
 // scores over all keys into a small scratch strip, the softmax numerators and sums in one pass,
 // P·V, and the division by the sums, without a full score matrix or sgemm packing per block.
+// Heads of at most 16 floats (the built-in models' 4-12) take a second kernel,
+// lk_attention_rows_small: V packed transposed, one query row at a time, P V as dot products of
+// the numerator row with V's columns, so nothing is padded to 16-float rows.
 // Work units (batch, head, 64 query rows) are handed out in groups to the engine's threads.
 // Float32 throughout; agreement ~1e-7 relative (different summation order than PyTorch).
 
@@ -16,6 +19,10 @@ import Dispatch
 extension Ops {
     /// Query rows per work unit.
     static let attentionRowsPerUnit = 64
+    /// Heads whose query/key and value widths are both at most this take the small-head kernel
+    /// (V transposed, one query row at a time; lk_attention_rows_small). A variable so tests can
+    /// run one input through both kernels.
+    nonisolated(unsafe) static var smallHeadWidth = 16
 
     /// Multi-head scaled-dot-product attention.
     /// - Parameters:
@@ -38,7 +45,10 @@ extension Ops {
         let qkWidth = query.shape[2], vWidth = value.shape[2]
         let dh = qkWidth / heads, dv = vWidth / heads
         let alpha = scale ?? (1 / Float(dh).squareRoot())
-        let ldk = (lk + 15) / 16 * 16, ldv = max(16, (dv + 15) / 16 * 16)
+        let ldk = (lk + 15) / 16 * 16
+        // Small heads keep V transposed (lk_attention_rows_small), else V rows padded to 16 floats.
+        let small = dh <= smallHeadWidth && dv <= smallHeadWidth
+        let ldv = small ? (dv + 3) / 4 * 4 : max(16, (dv + 15) / 16 * 16)
         let pairs = batch * heads
         let unitsPerHead = (lq + attentionRowsPerUnit - 1) / attentionRowsPerUnit
         let units = pairs * unitsPerHead
@@ -47,7 +57,7 @@ extension Ops {
         return Tensor(shape: [batch, lq, vWidth]) { out in
             guard let o = out.baseAddress, lq > 0 else { return }
             if lk == 0 { o.update(repeating: .nan, count: out.count); return }
-            let ktSize = dh * ldk, vpSize = lk * ldv
+            let ktSize = dh * ldk, vpSize = small ? ldv * ldk : lk * ldv
             let packed = UnsafeMutablePointer<Float>.allocate(capacity: pairs * (ktSize + vpSize))
             defer { packed.deallocate() }
             query.withUnsafeBufferPointer { qb in
@@ -57,10 +67,15 @@ extension Ops {
                 parallelFor(pairs, minChunk: max(1, 65536 / max(1, ktSize + vpSize))) { pair in
                     let b = pair / heads, h = pair % heads
                     let dst = packed + pair * (ktSize + vpSize)
-                    lk_attention_pack(kp + b * lk * qkWidth + h * dh, qkWidth, lk, dh, dst, ldk,
-                                      vp + b * lk * vWidth + h * dv, vWidth, dv, dst + ktSize, ldv)
+                    if small {
+                        lk_attention_pack_small(kp + b * lk * qkWidth + h * dh, qkWidth, lk, dh, dst, ldk,
+                                                vp + b * lk * vWidth + h * dv, vWidth, dv, dst + ktSize)
+                    } else {
+                        lk_attention_pack(kp + b * lk * qkWidth + h * dh, qkWidth, lk, dh, dst, ldk,
+                                          vp + b * lk * vWidth + h * dv, vWidth, dv, dst + ktSize, ldv)
+                    }
                 }
-                let scratchSize = 8 * (dh + ldk)
+                let scratchSize = small ? ldk : 8 * (dh + ldk)
                 let work = { (lo: Int, hi: Int) in
                     let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchSize)
                     defer { scratch.deallocate() }
@@ -70,10 +85,17 @@ extension Ops {
                         let q0 = chunk * attentionRowsPerUnit
                         let rows = min(attentionRowsPerUnit, lq - q0)
                         let kt = packed + pair * (ktSize + vpSize)
-                        lk_attention_rows(qp + (b * lq + q0) * qkWidth + h * dh, qkWidth, rows, dh, alpha,
-                                          kt, lk, ldk, kt + ktSize, dv, ldv,
-                                          o + (b * lq + q0) * vWidth + h * dv, vWidth,
-                                          causal ? q0 : -1, scratch)
+                        if small {
+                            lk_attention_rows_small(qp + (b * lq + q0) * qkWidth + h * dh, qkWidth, rows, dh, alpha,
+                                                    kt, lk, ldk, kt + ktSize, dv,
+                                                    o + (b * lq + q0) * vWidth + h * dv, vWidth,
+                                                    causal ? q0 : -1, scratch)
+                        } else {
+                            lk_attention_rows(qp + (b * lq + q0) * qkWidth + h * dh, qkWidth, rows, dh, alpha,
+                                              kt, lk, ldk, kt + ktSize, dv, ldv,
+                                              o + (b * lq + q0) * vWidth + h * dv, vWidth,
+                                              causal ? q0 : -1, scratch)
+                        }
                     }
                 }
                 if threads == 1 {

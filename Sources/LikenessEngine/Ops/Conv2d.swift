@@ -6,6 +6,8 @@
 // winogradMinPixels or more go through Winograd F(4x4, 3x3) (Conv2dWinograd.swift). Results agree with PyTorch to
 // float32 rounding (different accumulation order), not bitwise.
 
+import CLikenessKernels
+
 extension Ops {
     /// Zero padding on each side of the spatial dimensions.
     public struct Padding2D: Equatable {
@@ -117,13 +119,15 @@ extension Ops {
                     let col = UnsafeMutablePointer<Float>.allocate(capacity: kdim * n)
                     let tmp = UnsafeMutablePointer<Float>.allocate(capacity: cout * n)
                     defer { col.deallocate(); tmp.deallocate() }
-                    for b in 0..<batch {
-                        let xbatch = xp + b * cin * inPlane
-                        if direct {
-                            for c in 0..<cin { (col + c * n + b * outPlane).update(from: xbatch + c * inPlane, count: inPlane) }
-                        } else {
-                            im2col(xbatch, h: h, w: w, cin: cin, kh: kh, kw: kw, stride: stride, padding: padding,
-                                   row0: 0, rows: ho, wo: wo, col: col + b * outPlane, ldcol: n)
+                    withPaddedImages(direct ? .uniform(0) : padding, cin: cin, h: h, w: w) { image in
+                        for b in 0..<batch {
+                            let xbatch = xp + b * cin * inPlane
+                            if direct {
+                                for c in 0..<cin { (col + c * n + b * outPlane).update(from: xbatch + c * inPlane, count: inPlane) }
+                            } else {
+                                im2col(image.prepare(xbatch), image: image, kh: kh, kw: kw, stride: stride,
+                                       row0: 0, rows: ho, wo: wo, col: col + b * outPlane, ldcol: n)
+                            }
                         }
                     }
                     gemm(n: n, b: col, ldb: n, beta: 0, c: tmp, ldc: n)
@@ -147,6 +151,7 @@ extension Ops {
                 let cacheBands = (ho + cacheRows - 1) / cacheRows
                 let perThreadBands = !direct && threads > 1 && cacheBands >= 2 * threads
                 var col = direct || perThreadBands ? [] : [Float](repeating: 0, count: kdim * bandRows * wo)
+                withPaddedImages(direct ? .uniform(0) : padding, cin: cin, h: h, w: w) { image in
                 col.withUnsafeMutableBufferPointer { colBuf in
                     for b in 0..<batch {
                         let ob = o + b * cout * outPlane
@@ -164,6 +169,7 @@ extension Ops {
                             gemm(n: outPlane, b: xbatch, ldb: inPlane, beta: beta, c: ob, ldc: outPlane)
                             continue
                         }
+                        let xpad = image.prepare(xbatch)
                         if perThreadBands {
                             parallelRun(threads, threads: threads) { t in
                                 let cp = UnsafeMutablePointer<Float>.allocate(capacity: kdim * cacheRows * wo)
@@ -172,8 +178,8 @@ extension Ops {
                                 while band < cacheBands {
                                     let row0 = band * cacheRows, rows = min(cacheRows, ho - band * cacheRows)
                                     let n = rows * wo
-                                    im2col(xbatch, h: h, w: w, cin: cin, kh: kh, kw: kw, stride: stride,
-                                           padding: padding, row0: row0, rows: rows, wo: wo, col: cp, ldcol: n)
+                                    im2col(xpad, image: image, kh: kh, kw: kw, stride: stride,
+                                           row0: row0, rows: rows, wo: wo, col: cp, ldcol: n, parallel: false)
                                     gemm(n: n, b: cp, ldb: n, beta: beta, c: ob + row0 * wo, ldc: outPlane, parallel: false)
                                     band += threads
                                 }
@@ -185,12 +191,13 @@ extension Ops {
                         while row0 < ho {
                             let rows = min(bandRows, ho - row0)
                             let n = rows * wo
-                            im2col(xbatch, h: h, w: w, cin: cin, kh: kh, kw: kw, stride: stride,
-                                   padding: padding, row0: row0, rows: rows, wo: wo, col: cp, ldcol: n)
+                            im2col(xpad, image: image, kh: kh, kw: kw, stride: stride,
+                                   row0: row0, rows: rows, wo: wo, col: cp, ldcol: n)
                             gemm(n: n, b: cp, ldb: n, beta: beta, c: ob + row0 * wo, ldc: outPlane)
                             row0 += rows
                         }
                     }
+                }
                 }
             }
             }
@@ -213,42 +220,51 @@ extension Ops {
         }
     }
 
-    /// Fills `col` [Cin*kH*kW, rows*wo] (row stride `ldcol`) with the input patches for output
-    /// rows row0..<row0+rows.
-    private static func im2col(
-        _ x: UnsafePointer<Float>, h: Int, w: Int, cin: Int, kh: Int, kw: Int, stride: Int,
-        padding: Padding2D, row0: Int, rows: Int, wo: Int, col: UnsafeMutablePointer<Float>, ldcol: Int
-    ) {
-        let n = rows * wo
-        let kdim = cin * kh * kw
-        parallelFor(kdim, minChunk: max(1, 8192 / max(1, n))) { r in
-            let c = r / (kh * kw)
-            let ki = (r / kw) % kh
-            let kj = r % kw
-            let src = x + c * h * w
-            let dst = col + r * ldcol
-            for oy in 0..<rows {
-                let iy = (row0 + oy) * stride + ki - padding.top
-                let drow = dst + oy * wo
-                if iy < 0 || iy >= h {
-                    drow.update(repeating: 0, count: wo)
-                    continue
-                }
-                let srow = src + iy * w
-                let ix0 = kj - padding.left
-                if stride == 1 {
-                    // Valid output columns: 0 <= ox + ix0 < w.
-                    let lo = max(0, -ix0), hi = min(wo, w - ix0)
-                    if lo > 0 { drow.update(repeating: 0, count: min(lo, wo)) }
-                    if hi > lo { (drow + lo).update(from: srow + lo + ix0, count: hi - lo) }
-                    if hi < wo { (drow + max(hi, 0)).update(repeating: 0, count: wo - max(hi, 0)) }
-                } else {
-                    for ox in 0..<wo {
-                        let ix = ox * stride + ix0
-                        drow[ox] = (ix >= 0 && ix < w) ? srow[ix] : 0
-                    }
-                }
+    /// One image's zero-padded copy [Cin, hp, wp], the input im2col reads: made by `prepare` into a
+    /// buffer reused over the images of a call (with no padding, the image itself).
+    struct PaddedImage {
+        let cin: Int, h: Int, w: Int, padding: Padding2D
+        let buffer: UnsafeMutablePointer<Float>?
+        var hp: Int { h + padding.top + padding.bottom }
+        var wp: Int { w + padding.left + padding.right }
+
+        /// `x` [Cin, h, w] → its padded copy (overwriting the previous image's).
+        func prepare(_ x: UnsafePointer<Float>) -> UnsafePointer<Float> {
+            guard let buffer else { return x }
+            let p = padding, h = h, w = w, hp = hp, wp = wp
+            parallelChunks(cin, minChunk: max(1, 16384 / max(1, hp * wp))) { r in
+                lk_pad_planes(x + r.lowerBound * h * w, r.count, h, w, p.top, p.left, p.bottom, p.right,
+                              buffer + r.lowerBound * hp * wp)
             }
+            return UnsafePointer(buffer)
+        }
+    }
+
+    private static func withPaddedImages(_ padding: Padding2D, cin: Int, h: Int, w: Int, _ body: (PaddedImage) -> Void) {
+        guard padding != .uniform(0) else {
+            body(PaddedImage(cin: cin, h: h, w: w, padding: padding, buffer: nil))
+            return
+        }
+        let hp = h + padding.top + padding.bottom, wp = w + padding.left + padding.right
+        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: cin * hp * wp)
+        defer { buffer.deallocate() }
+        body(PaddedImage(cin: cin, h: h, w: w, padding: padding, buffer: buffer))
+    }
+
+    /// Fills `col` [Cin*kH*kW, rows*wo] (row stride `ldcol`) with the patches for output rows
+    /// row0..<row0+rows, from `xpad`, the padded image `image` describes (lk_im2col_padded).
+    private static func im2col(
+        _ xpad: UnsafePointer<Float>, image: PaddedImage, kh: Int, kw: Int, stride: Int,
+        row0: Int, rows: Int, wo: Int, col: UnsafeMutablePointer<Float>, ldcol: Int, parallel: Bool = true
+    ) {
+        let kdim = image.cin * kh * kw, hp = image.hp, wp = image.wp
+        let fill = { (r: Range<Int>) in
+            lk_im2col_padded(xpad, hp, wp, kh, kw, stride, row0, rows, wo, col, ldcol, r.lowerBound, r.upperBound)
+        }
+        if parallel {
+            parallelChunks(kdim, minChunk: max(1, 8192 / max(1, rows * wo)), fill)
+        } else {
+            fill(0..<kdim)
         }
     }
 }

@@ -1,5 +1,7 @@
 // Matches torch.nn.functional.layer_norm over the last dimension (elementwise affine)
-// for float32 input. Statistics accumulate in Float64; agreement ~1e-6 relative.
+// for float32 input. Statistics accumulate in Float64 (lk_layer_norm_rows); agreement ~1e-6 relative.
+
+import CLikenessKernels
 
 extension Ops {
     /// torch.nn.functional.layer_norm(x, [D], weight, bias, eps) with D = x.shape.last.
@@ -14,20 +16,9 @@ extension Ops {
             weight.withUnsafeBufferPointer { wb in
             bias.withUnsafeBufferPointer { bb in
                 let xp = xb.baseAddress!
-                parallelFor(rows, minChunk: max(1, 8192 / max(1, dim))) { r in
-                    let s = xp + r * dim
-                    let d = o + r * dim
-                    var sum: Double = 0
-                    for i in 0..<dim { sum += Double(s[i]) }
-                    let mean = sum / Double(dim)
-                    var sq: Double = 0
-                    for i in 0..<dim {
-                        let v = Double(s[i]) - mean
-                        sq += v * v
-                    }
-                    let invStd = Float(1.0 / (sq / Double(dim) + Double(eps)).squareRoot())
-                    let meanF = Float(mean)
-                    for i in 0..<dim { d[i] = (s[i] - meanF) * invStd * wb[i] + bb[i] }
+                parallelChunks(rows, minChunk: max(1, 8192 / max(1, dim))) { r in
+                    lk_layer_norm_rows(xp + r.lowerBound * dim, o + r.lowerBound * dim, r.count, dim,
+                                       wb.baseAddress!, bb.baseAddress!, eps)
                 }
             }
             }

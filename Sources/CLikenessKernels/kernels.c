@@ -141,6 +141,14 @@ int lk_keep_freed_memory(void) {
 #endif
 }
 
+int lk_return_freed_memory(void) {
+#if defined(__GLIBC__)
+    return malloc_trim(0);
+#else
+    return 0;
+#endif
+}
+
 /* ---- Fused attention (see lk_attention_rows in the header) ----
  * Per strip of LK_AR query rows: S = (alpha Q) K^T over all keys into a scratch strip, softmax
  * numerators exp(S - rowmax) and their sums in one pass, O = P V, then O /= sum. The strip of

@@ -141,6 +141,14 @@ int lk_keep_freed_memory(void) {
 #endif
 }
 
+int lk_return_freed_memory(void) {
+#if defined(__GLIBC__)
+    return malloc_trim(0);
+#else
+    return 0;
+#endif
+}
+
 /* ---- Fused attention (see lk_attention_rows in the header) ----
  * Per strip of LK_AR query rows: S = (alpha Q) K^T over all keys into a scratch strip, softmax
  * numerators exp(S - rowmax) and their sums in one pass, O = P V, then O /= sum. The strip of
@@ -499,15 +507,28 @@ void lk_layer_norm_rows(const float *x, float *y, size_t rows, size_t dim, const
     }
 }
 
-/* y[i] = x[i] * scale + shift. */
+/* y[i] = x[i] * scale + shift. In place (y == x) through one pointer: with two, the compiler's
+ * overlap check sends exactly overlapping arrays to its scalar loop (10x slower); the values are
+ * the same. */
 LK_CLONES
 void lk_scale_shift(const float *x, float *y, size_t n, float scale, float shift) {
+    if (x == y) {
+        for (size_t i = 0; i < n; i++) y[i] = y[i] * scale + shift;
+        return;
+    }
     for (size_t i = 0; i < n; i++) y[i] = x[i] * scale + shift;
 }
 
 /* y[i] = silu(x[i] * scale + shift), one pass. */
 LK_CLONES
 void lk_scale_shift_silu(const float *x, float *y, size_t n, float scale, float shift) {
+    if (x == y) { /* in place through one pointer, as lk_scale_shift */
+        for (size_t i = 0; i < n; i++) {
+            float v = y[i] * scale + shift;
+            y[i] = v / (1.0f + lk_expf(-v));
+        }
+        return;
+    }
     for (size_t i = 0; i < n; i++) {
         float v = x[i] * scale + shift;
         y[i] = v / (1.0f + lk_expf(-v));

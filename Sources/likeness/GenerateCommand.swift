@@ -105,7 +105,7 @@ struct GenerateCommand: ParsableCommand {
         } catch { fail("\(error)") }
         let pipeline = loadPipeline(model, prediction: prediction, vae: vae, loras: applications,
                                     precision: spec.resolvedPrecision)
-        // One job: the text encoder's and the UNet's bf16 weights are given back once used, so the UNet's are not
+        // One job: the text encoder's and the UNet's weights are given back once used, so the UNet's are not
         // resident while the VAE decodes (LikenessPipeline.releasesWeightsAfterUse).
         pipeline.releasesWeightsAfterUse = true
         // No sampler chosen: the one the folder's scheduler config names (LCMScheduler -> lcm).

@@ -65,7 +65,7 @@ final class ConvWinogradTests: XCTestCase {
         var results: [Tensor] = []
         for minPixels in [0, Int.max] {
             Ops.winogradMinPixels = minPixels
-            results.append(Ops.conv2d(x, weight: .fp32(w), bias: b, stride: 1, padding: .uniform(1), residual: r, relu: true))
+            results.append(Ops.conv2d(x, weight: .fp32(FP32Matrix(w)), bias: b, stride: 1, padding: .uniform(1), residual: r, relu: true))
         }
         Ops.winogradMinPixels = Int.max
         var expected = Ops.conv2d(x, weight: w, bias: b, stride: 1, padding: 1)

@@ -8,7 +8,8 @@
 // from the file) gives bit for bit the image of a fresh load with those LoRAs, rewriting only the
 // tensors the LoRAs touch; a LoRA that does not fit leaves the weights as they were. At bf16
 // (the UNet's weights held as packed bfloat16) switching 0.5 -> 1.0 -> none also equals a fresh
-// bf16 load bit for bit, and the LoRA changes the image.
+// bf16 load bit for bit, and the LoRA changes the image. A pipeline that gives its weights back
+// after use keeps them while a LoRA is merged, and a merge into weights given back equals the first.
 
 import Foundation
 import XCTest
@@ -183,7 +184,7 @@ final class LoRATests: XCTestCase {
         store.precision = .bf16
         _ = try UNet2DConditionModel(config: try XCTUnwrap(pipe.checkpoint).unetConfig, weights: store)
         let held = store.taken.values
-        XCTAssertGreaterThan(held.filter { if case .bf16 = $0 { return true } else { return false } }.count, 0)
+        XCTAssertGreaterThan(held.filter { if case .gemm(.bf16) = $0 { return true } else { return false } }.count, 0)
         XCTAssertEqual(held.filter { if case .fp32(let t) = $0 { return t.rank >= 2 } else { return false } }.count, 0,
                        "a float32 copy of a 2-D or 4-D weight kept at bf16")
 
@@ -211,6 +212,31 @@ final class LoRATests: XCTestCase {
         let change = try XCTUnwrap(images["kohya 1.0"]!.maxAbsDifference(plain.image))
         print("bf16 LoRA kohya 1.0: max-abs vs the fp32 image with it \(rounding), vs the bf16 image without it \(change)")
         XCTAssertLessThan(rounding, change / 2, "bf16 vs fp32 with the LoRA: \(rounding); the LoRA's change: \(change)")
+    }
+
+    /// A pipeline that gives its weights back after use keeps them while a LoRA is merged (a merged
+    /// weight is not in the file), gives them back once none is, and merging into weights given back
+    /// gives bit for bit the image of the first merge; at fp32 and bf16.
+    func testReleasingWeightsAfterUseWithLoRAs() throws {
+        let meta = try JSONDecoder().decode(Meta.self, from: Data(contentsOf: SingleFileFixtures.url("expected.json")))
+        let model = try SingleFileFixtures.url("sd1.safetensors")
+        let kohya = [LoRAApplication(url: try SingleFileFixtures.url("lora-kohya.safetensors"), weight: 1)]
+        for precision in [ComputePrecision.fp32, .bf16] {
+            let pipe = try LikenessPipeline(model: model, loras: kohya, precision: precision)
+            pipe.releasesWeightsAfterUse = true
+            let weights = pipe.matrices.textEncoder + pipe.matrices.unet
+            let merged = try pipe.generate(request(meta, loras: nil))
+            XCTAssertTrue(weights.allSatisfy(\.isResident), "\(precision): weights given back while a LoRA is merged")
+            try pipe.setLoRAs([])
+            let plain = try pipe.generate(request(meta, loras: nil))
+            XCTAssertFalse(weights.contains(where: \.isResident), "\(precision): weights kept with no LoRA merged")
+            let fresh = try LikenessPipeline(model: model, precision: precision).generate(request(meta, loras: nil))
+            XCTAssertEqual(plain.image.maxAbsDifference(fresh.image), 0, "\(precision): no LoRA vs a fresh load")
+            try pipe.setLoRAs(kohya)
+            let again = try pipe.generate(request(meta, loras: nil))
+            XCTAssertEqual(again.image.maxAbsDifference(merged.image), 0, "\(precision): merged into weights given back vs the first merge")
+            XCTAssertGreaterThan(try XCTUnwrap(again.image.maxAbsDifference(plain.image)), 1e-3, "\(precision): the LoRA changes the image")
+        }
     }
 
     func testALoRAThatDoesNotFitLeavesTheWeights() throws {

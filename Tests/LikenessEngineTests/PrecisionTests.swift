@@ -178,7 +178,7 @@ final class PrecisionTests: XCTestCase {
 
     /// A 16-bit file's weights are converted straight from the mapping (no float32 copy) to the
     /// same bfloat16 values as through float32; a released matrix reads them again bit for bit, and
-    /// the UNet gives the same output after every matrix was released.
+    /// the UNet gives the same output after every matrix was released, at bf16 and at fp32.
     func testHalfFileWeightsAndReleaseAreBitForBit() throws {
         let folder = try ModelFixtures.url("tiny-b/unet") // an F16 file
         let file = try SafeTensorsFile(url: folder.appendingPathComponent("diffusion_pytorch_model.safetensors"))
@@ -188,9 +188,10 @@ final class PrecisionTests: XCTestCase {
         let unet = try UNet2DConditionModel(config: try ComponentFolder(folder).config(UNet2DConditionConfig.self), weights: store)
         try store.finish()
         let matrices = store.taken.compactMap { key, held -> (String, BF16Matrix)? in
-            if case .bf16(let m) = held { return (key, m) } else { return nil }
+            if case .gemm(.bf16(let m)) = held { return (key, m) } else { return nil }
         }
         XCTAssertEqual(matrices.count, supported ? store.matrices.count : 0)
+        XCTAssertEqual(store.matrices.filter { $0.precision == .bf16 }.count, matrices.count)
         if supported { XCTAssertGreaterThan(matrices.count, 10) }
         for (key, m) in matrices {
             let viaFloat = BF16Matrix(try file.tensor(named: key), layout: m.layout)
@@ -200,39 +201,56 @@ final class PrecisionTests: XCTestCase {
         let meta = try ModelFixtures.json("tiny-b/expected.json")
         let t = Float(meta["timestep"] as? Double ?? -1)
         let sample = try ref.tensor(named: "unet.sample"), context = try ref.tensor(named: "unet.encoder_hidden_states")
-        let before = try unet(sample: sample, timestep: t, encoderHiddenStates: context)
-        for m in store.matrices {
-            XCTAssertTrue(m.isReleasable)
-            m.release()
-            XCTAssertFalse(m.isResident)
+        for precision in [ComputePrecision.bf16, .fp32] {
+            let held = precision == .bf16 ? store : WeightStore(file: file)
+            let model = precision == .bf16 ? unet
+                : try UNet2DConditionModel(config: try ComponentFolder(folder).config(UNet2DConditionConfig.self), weights: held)
+            XCTAssertEqual(model.precision, precision.effective)
+            XCTAssertGreaterThan(held.matrices.count, 10)
+            let before = try model(sample: sample, timestep: t, encoderHiddenStates: context)
+            for m in held.matrices {
+                XCTAssertTrue(m.isReleasable)
+                m.release()
+                XCTAssertFalse(m.isResident)
+            }
+            let after = try model(sample: sample, timestep: t, encoderHiddenStates: context)
+            XCTAssertEqual(before, after, "\(precision): the UNet after its weights were released and read again")
+            XCTAssertTrue(held.matrices.allSatisfy(\.isResident))
         }
-        let after = try unet(sample: sample, timestep: t, encoderHiddenStates: context)
-        XCTAssertEqual(before, after, "the UNet after its weights were released and read again")
-        XCTAssertTrue(store.matrices.allSatisfy(\.isResident))
         // A matrix made from a tensor alone has no source: release keeps it.
         let lone = BF16Matrix(randomTensor([8, 6], seed: 5), layout: .rows)
         lone.release()
         XCTAssertTrue(lone.isResident)
         XCTAssertFalse(lone.isReleasable)
+        let lone32 = FP32Matrix(randomTensor([8, 6], seed: 5))
+        lone32.release()
+        XCTAssertTrue(lone32.isResident)
+        XCTAssertFalse(lone32.isReleasable)
     }
 
-    /// A pipeline that gives its weights back after use (the CLI's one-shot mode): the text
-    /// encoder's and UNet's matrices are released after a job, and the next job, which reads them
-    /// again from the file, gives the same image bit for bit.
+    /// A pipeline that gives its weights back after use (the CLI's one-shot mode), at bf16 and
+    /// fp32: the text encoder's and UNet's matrices are released after a job, and the next jobs,
+    /// which read them again from the file, give bit for bit the image of a fresh pipeline.
     func testPipelineReleasingWeightsGivesTheSameImages() throws {
         let name = PipelineFixtures.folders[0]
-        let pipe = try LikenessPipeline(model: try PipelineFixtures.url(name), precision: .bf16)
         let ref = try PipelineFixtures.expected(name)
         let c = try XCTUnwrap(try PipelineFixtures.meta(name).cases.first)
-        let kept = try pipe.generate(try c.request(pipeline: pipe, expected: ref))
-        XCTAssertTrue((pipe.matrices.textEncoder + pipe.matrices.unet).allSatisfy(\.isResident))
-        pipe.releasesWeightsAfterUse = true
-        for run in 0..<2 {
-            let released = try pipe.generate(try c.request(pipeline: pipe, expected: ref))
-            XCTAssertEqual(released.image, kept.image, "run \(run) with the weights released after use")
-            XCTAssertEqual(pipe.matrices.unet.isEmpty, !supported)
-            XCTAssertFalse(pipe.matrices.unet.contains(where: \.isResident), "UNet weights kept after the job")
-            XCTAssertFalse(pipe.matrices.textEncoder.contains(where: \.isResident), "text encoder weights kept after the job")
+        for precision in [ComputePrecision.bf16, .fp32] {
+            let fresh = try LikenessPipeline(model: try PipelineFixtures.url(name), precision: precision)
+            let expected = try fresh.generate(try c.request(pipeline: fresh, expected: ref)).image
+            XCTAssertTrue((fresh.matrices.textEncoder + fresh.matrices.unet).allSatisfy(\.isResident))
+            let pipe = try LikenessPipeline(model: try PipelineFixtures.url(name), precision: precision)
+            pipe.releasesWeightsAfterUse = true
+            XCTAssertFalse(pipe.matrices.unet.isEmpty || pipe.matrices.textEncoder.isEmpty)
+            XCTAssertTrue((pipe.matrices.textEncoder + pipe.matrices.unet).allSatisfy(\.isReleasable))
+            for run in 0..<2 {
+                pipe.conditioning.removeAll() // so that every run encodes its prompt with the text encoder
+                let released = try pipe.generate(try c.request(pipeline: pipe, expected: ref))
+                XCTAssertEqual(released.image, expected, "\(precision) run \(run) with the weights released after use")
+                XCTAssertFalse(pipe.matrices.unet.contains(where: \.isResident), "\(precision): UNet weights kept after the job")
+                XCTAssertFalse(pipe.matrices.textEncoder.contains(where: \.isResident),
+                               "\(precision): text encoder weights kept after the job")
+            }
         }
     }
 

@@ -111,4 +111,8 @@ void lk_winograd_output(const float *mm, size_t ldm, size_t cout, size_t coutp, 
  * trimming the heap (see EngineMemory.swift). Returns 1 on success, 0 where unsupported. */
 int lk_keep_freed_memory(void);
 
+/* Gives the free pages of the heap (all arenas, not only its top) back to the system (glibc's
+ * malloc_trim(0)), for a one-shot release of a large part. Returns 1 when memory was returned. */
+int lk_return_freed_memory(void);
+
 #endif

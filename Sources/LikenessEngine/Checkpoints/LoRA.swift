@@ -158,9 +158,9 @@ public final class LoRAFile {
 
 /// The UNet's and text encoder's weights as loaded, with LoRAs merged into them in place.
 /// The model keeps the tensors it was built with; this holds the same tensors (the same storage)
-/// by name, and the sources they were read from. At `bf16` the UNet's linear and convolution
-/// weights are held as the layers' bfloat16 matrices: the merged float32 values are converted
-/// into them in place, as a load converts them (a switch equals a fresh bf16 load bit for bit).
+/// by name, and the sources they were read from. The linear and convolution weights are held as
+/// the layers' matrices (FP32Matrix, BF16Matrix): the merged float32 values become theirs, at
+/// `bf16` converted as a load converts them (a switch equals a fresh bf16 load bit for bit).
 /// Applying a set of LoRAs rewrites only the tensors that the previous or the new set touches:
 /// each is read again from its source (the original, bit for bit: the file is mapped, nothing is
 /// kept twice) and the new LoRAs' changes are added. Every LoRA is checked against the model before any weight is written, so a LoRA
@@ -171,7 +171,7 @@ final class LoRAMerger {
         var component: LoRAComponent
         var source: TensorSource
         /// The weights the model holds, by name in `source`: float32 tensors sharing the model's
-        /// storage, or the bfloat16 matrices of its layers at `bf16` precision.
+        /// storage, or the matrices of its linear and convolution layers.
         var live: [String: HeldWeight]
     }
 
@@ -253,8 +253,9 @@ final class LoRAMerger {
         }
         switch part.live[name]! {
         case .fp32(let tensor): tensor.overwriteSharedStorage(with: values)
-        // bf16: the merged float32 values converted into the layer's matrix, as a load converts them.
-        case .bf16(let matrix): matrix.overwrite(with: values)
+        // A linear or convolution weight: the merged float32 values made the layer's matrix's
+        // (at bf16 converted into it, as a load converts them).
+        case .gemm(let weight): weight.overwrite(with: values)
         }
         tensorsRewritten += 1
     }

@@ -40,7 +40,7 @@ extension Ops {
     public static func conv2d(
         _ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int, padding: Padding2D
     ) -> Tensor {
-        conv2d(x, weight: .fp32(weight), bias: bias, stride: stride, padding: padding)
+        conv2d(x, weight: .fp32(FP32Matrix(weight)), bias: bias, stride: stride, padding: padding)
     }
 
     /// conv2d with the weight held for a precision: float32 (sgemm) or bfloat16 rows
@@ -68,7 +68,7 @@ extension Ops {
         }
         if case .fp32(let weight) = gemmWeight,
            winogradApplies(kh: kh, kw: kw, stride: stride, batch: batch, ho: ho, wo: wo) {
-            return conv2dWinograd(x, weight: weight, bias: bias, padding: padding, ho: ho, wo: wo, residual: residual, relu: relu)
+            return conv2dWinograd(x, weight: weight.tensor, bias: bias, padding: padding, ho: ho, wo: wo, residual: residual, relu: relu)
         }
         var y = conv2dGEMM(x, weight: gemmWeight, bias: bias, stride: stride, padding: padding, ho: ho, wo: wo)
         if residual != nil || relu {
@@ -212,8 +212,8 @@ extension Ops {
 
     private static func withGEMMWeight(_ w: GEMMWeight, _ body: (GEMMWeightPointer) -> Void) {
         switch w {
-        case .fp32(let t):
-            t.withUnsafeBufferPointer { body(.fp32($0.baseAddress!)) }
+        case .fp32(let m):
+            m.tensor.withUnsafeBufferPointer { body(.fp32($0.baseAddress!)) }
         case .bf16(let m):
             precondition(m.layout == .rows, "conv2d: bf16 weight must be held as rows")
             withExtendedLifetime(m) { body(.bf16(UnsafePointer(m.data), m.ld)) }

@@ -86,7 +86,7 @@ extension Ops {
     public static func linear(_ x: Tensor, weight: GEMMWeight, bias: Tensor? = nil) -> Tensor {
         let w: BF16Matrix
         switch weight {
-        case .fp32(let t): return linear(x, weight: t, bias: bias)
+        case .fp32(let m): return linear(x, weight: m.tensor, bias: bias)
         case .bf16(let m): w = m
         }
         let profileStart = OpProfile.start(); defer { OpProfile.stop("linear", profileStart) }

@@ -197,21 +197,80 @@ enum BF16MatrixValues {
     case half(HalfValues)
 }
 
+/// A weight matrix held as float32 (`fp32` precision), in its PyTorch shape. Made with a source
+/// (`reload`), `release()` drops the values until their next use, which reads them again: the
+/// same values bit for bit (a float32 file's, or a 16-bit file's widened exactly). The freed
+/// memory goes to the engine's heap, which keeps it (EngineMemory); `EngineMemory.returnFreed()`
+/// gives its free pages back to the system.
+public final class FP32Matrix {
+    /// Shape of the weight ([Cout, Cin, kH, kW] or [out, in]).
+    public let shape: [Int]
+    /// The values; nil while released.
+    private var values: Tensor?
+    /// Reads the values again after a release; nil when the matrix was made from a tensor alone,
+    /// which keeps it resident.
+    private let reload: (() throws -> Tensor)?
+
+    /// Holds `weight`. With `reload`, which must give `weight` again, the matrix may be released between uses.
+    public init(_ weight: Tensor, reload: (() throws -> Tensor)? = nil) {
+        shape = weight.shape
+        values = weight
+        self.reload = reload
+    }
+
+    /// The values, read again first when the matrix was released.
+    public var tensor: Tensor {
+        if let values { return values }
+        guard let reload else { preconditionFailure("FP32Matrix: released without a source") }
+        let again: Tensor
+        do { again = try reload() } catch {
+            preconditionFailure("FP32Matrix: reading the weight \(shape) again failed: \(error)")
+        }
+        precondition(again.shape == shape, "FP32Matrix: read \(again.shape) again for \(shape)")
+        values = again
+        return again
+    }
+
+    /// Whether the values are in memory now.
+    public var isResident: Bool { values != nil }
+
+    /// Whether `release()` frees the values (the matrix knows how to read them again).
+    public var isReleasable: Bool { reload != nil }
+
+    /// Drops the values until the next use, which reads them again from the source. Does nothing
+    /// for a matrix without a source. Only between uses: no other thread may read the matrix.
+    public func release() {
+        guard reload != nil else { return }
+        values = nil
+    }
+
+    /// Makes `weight` (this matrix's shape) the values: every layer holding this matrix sees them.
+    /// Only for model weights between jobs (LoRAMerger merging LoRAs): no other thread may read
+    /// the weights meanwhile.
+    func overwrite(with weight: Tensor) {
+        precondition(weight.shape == shape, "FP32Matrix: overwrite \(shape) with \(weight.shape)")
+        values = weight
+    }
+}
+
 /// The weight operand of a linear layer or convolution: float32, or bfloat16 for `bf16` precision.
+/// A weight read from a model file may be released between jobs and read again on its next use
+/// (`LikenessPipeline.releasesWeightsAfterUse`).
 public enum GEMMWeight {
-    case fp32(Tensor)
+    case fp32(FP32Matrix)
     case bf16(BF16Matrix)
 
-    /// Reads `weight` for a model loaded at `precision`: bf16 (where it runs) converts it to
-    /// `layout` and drops the float32 copy (`reload`, which gives `weight` again, lets the
-    /// bfloat16 matrix be released between uses).
+    /// Holds `weight` for a model loaded at `precision`: bf16 (where it runs) converts it to
+    /// `layout` and drops the float32 copy. `reload`, which gives `weight` again, lets the matrix
+    /// be released between uses.
     init(_ weight: Tensor, precision: ComputePrecision, layout: BF16Matrix.Layout, reload: (() throws -> Tensor)? = nil) {
-        self = precision.effective == .bf16 ? .bf16(BF16Matrix(weight, layout: layout, reload: reload)) : .fp32(weight)
+        self = precision.effective == .bf16
+            ? .bf16(BF16Matrix(weight, layout: layout, reload: reload)) : .fp32(FP32Matrix(weight, reload: reload))
     }
 
     public var shape: [Int] {
         switch self {
-        case .fp32(let t): return t.shape
+        case .fp32(let m): return m.shape
         case .bf16(let m): return m.shape
         }
     }
@@ -219,7 +278,7 @@ public enum GEMMWeight {
     /// The weight as float32 (widened from bfloat16 when held so).
     public var tensor: Tensor {
         switch self {
-        case .fp32(let t): return t
+        case .fp32(let m): return m.tensor
         case .bf16(let m): return m.widened()
         }
     }
@@ -227,6 +286,38 @@ public enum GEMMWeight {
     public var precision: ComputePrecision {
         if case .bf16 = self { return .bf16 }
         return .fp32
+    }
+
+    /// Whether the values are in memory now.
+    public var isResident: Bool {
+        switch self {
+        case .fp32(let m): return m.isResident
+        case .bf16(let m): return m.isResident
+        }
+    }
+
+    /// Whether `release()` frees the values (the weight knows how to read them again).
+    public var isReleasable: Bool {
+        switch self {
+        case .fp32(let m): return m.isReleasable
+        case .bf16(let m): return m.isReleasable
+        }
+    }
+
+    /// Frees the values until the next use (see FP32Matrix.release, BF16Matrix.release).
+    public func release() {
+        switch self {
+        case .fp32(let m): m.release()
+        case .bf16(let m): m.release()
+        }
+    }
+
+    /// Makes the float32 `weight` the values, converted as a load converts them (LoRAMerger).
+    func overwrite(with weight: Tensor) {
+        switch self {
+        case .fp32(let m): m.overwrite(with: weight)
+        case .bf16(let m): m.overwrite(with: weight)
+        }
     }
 }
 

@@ -253,9 +253,16 @@ extension LikenessPipeline {
     }
 
     /// Gives `parts` back to the system when `releasesWeightsAfterUse` is set and no LoRA is merged.
-    private func releaseIfAsked(_ parts: [BF16Matrix]) {
+    /// A bfloat16 matrix is its own mapping, unmapped at once; float32 ones go to the engine's
+    /// heap, whose free pages are then returned (EngineMemory.returnFreed).
+    private func releaseIfAsked(_ parts: [GEMMWeight]) {
         guard releasesWeightsAfterUse, loras.isEmpty else { return }
-        for m in parts { m.release() }
+        var heapFreed = false
+        for m in parts where m.isResident && m.isReleasable {
+            m.release()
+            if case .fp32 = m { heapFreed = true }
+        }
+        if heapFreed { EngineMemory.returnFreed() }
     }
 
     /// One preview per seed of the predicted clean latents (`denoised`, N blocks of [C, h, w]).

@@ -45,15 +45,16 @@ public final class LikenessPipeline: @unchecked Sendable {
     let merger: LoRAMerger
     /// Prompt encodings of recent jobs, reused while the prompt, object and options are unchanged.
     let conditioning = ConditioningCache(capacity: 16)
-    /// The bfloat16 weight matrices of the text encoder and the UNet (bf16 precision; empty at fp32).
-    let matrices: (textEncoder: [BF16Matrix], unet: [BF16Matrix])
-    /// When set, a job gives the text encoder's bfloat16 matrices back to the system once the
-    /// prompt is encoded, and the UNet's once the last step is done, before the VAE decodes: the
-    /// largest parts are then never resident at the same time as the next phase's work. The next
-    /// job that needs them reads and converts them again from the model file (about as long as
-    /// that part of a load). For one-shot use (the CLI's `generate`); off by default, since
-    /// interactive use runs job after job. Only at bf16 and while no LoRA is merged (a merged
-    /// weight is not in the file); otherwise it does nothing.
+    /// The linear and convolution weight matrices of the text encoder and the UNet (either precision).
+    let matrices: (textEncoder: [GEMMWeight], unet: [GEMMWeight])
+    /// When set, a job gives the text encoder's linear and convolution weights back to the system
+    /// once the prompt is encoded, and the UNet's once the last step is done, before the VAE
+    /// decodes: the largest parts are then never resident at the same time as the next phase's
+    /// work. The next job that needs them reads (and at bf16 converts) them again from the model
+    /// file, bit for bit the same (about as long as that part of a load). For one-shot use (the
+    /// CLI's `generate`); off by default, since interactive use runs job after job. At fp32 and
+    /// bf16; only while no LoRA is merged (a merged weight is not in the file), otherwise it does
+    /// nothing.
     public var releasesWeightsAfterUse = false
 
     /// Largest width or height accepted, in pixels.
@@ -160,7 +161,7 @@ public final class LikenessPipeline: @unchecked Sendable {
     private init(folder: ModelFolder?, checkpoint: SingleFileCheckpoint?, url: URL, name: String, tokenizer: TextTokenizer,
                  textEncoder: CLIPTextModel, unet: UNet2DConditionModel, vae: AutoencoderKL, vaeReplacement: URL?, schedulerConfig: SchedulerConfig,
                  objectEncoder: ObjectEncoder?, preview: LatentPreview?, predictionNote: String?, merger: LoRAMerger,
-                 matrices: (textEncoder: [BF16Matrix], unet: [BF16Matrix])) throws {
+                 matrices: (textEncoder: [GEMMWeight], unet: [GEMMWeight])) throws {
         self.folder = folder
         self.matrices = matrices
         self.merger = merger

@@ -52,13 +52,13 @@ public final class WeightStore {
     private var used: Set<String> = []
     private var problems: [WeightProblem] = []
     /// When set, every tensor handed out is kept here by key (sharing its storage with the
-    /// model's copy, or the bfloat16 matrix a layer holds instead), for merging LoRAs into the
+    /// model's copy, or the GEMM weight a layer holds instead), for merging LoRAs into the
     /// loaded weights (LoRAMerger).
     var keepsTaken = false
     private(set) var taken: [String: HeldWeight] = [:]
-    /// The bfloat16 matrices handed out (bf16 precision), each able to read its tensor again
-    /// from `source` after a release (`LikenessPipeline.releasesWeightsAfterUse`).
-    private(set) var matrices: [BF16Matrix] = []
+    /// The linear and convolution weights handed out (either precision), each able to read its
+    /// tensor again from `source` after a release (`LikenessPipeline.releasesWeightsAfterUse`).
+    private(set) var matrices: [GEMMWeight] = []
 
     public init(file: SafeTensorsFile) {
         source = file
@@ -108,8 +108,8 @@ public final class WeightStore {
     }
 
     /// Takes a linear or convolution weight (see `take`) and holds it at this store's precision:
-    /// bf16 (where it runs) converts it to `layout` and drops the float32 copy, also from `taken`,
-    /// which then keeps the bfloat16 matrix the layer holds.
+    /// bf16 (where it runs) converts it to `layout` and drops the float32 copy. `taken` keeps the
+    /// matrix the layer holds (never a second reference to its values, so that a release frees them).
     func takeGEMMWeight(_ keys: [String], shape: [Int], layout: BF16Matrix.Layout) throws -> GEMMWeight {
         // bf16 from a 16-bit file: converted straight from the mapping, no float32 copy.
         if precision.effective == .bf16, let key = keys.first(where: { source.shape(of: $0) != nil }),
@@ -119,17 +119,15 @@ public final class WeightStore {
                 if let again = source.halfValues(named: key) { return .half(again) }
                 return .float(try source.tensor(named: key))
             })
-            matrices.append(matrix)
-            if keepsTaken { taken[key] = .bf16(matrix) }
+            matrices.append(.bf16(matrix))
+            if keepsTaken { taken[key] = .gemm(.bf16(matrix)) }
             return .bf16(matrix)
         }
         let (key, tensor) = try takeKeyed(keys, shape: shape)
         let reload: (() throws -> Tensor)? = key.map { key in { [source] in try source.tensor(named: key) } }
         let weight = GEMMWeight(tensor, precision: precision, layout: layout, reload: reload)
-        if case .bf16(let matrix) = weight {
-            matrices.append(matrix)
-            if keepsTaken, let key { taken[key] = .bf16(matrix) }
-        }
+        matrices.append(weight)
+        if keepsTaken, let key { taken[key] = .gemm(weight) }
         return weight
     }
 
@@ -184,9 +182,9 @@ public struct WeightScope {
 }
 
 /// A weight as the loaded model holds it, for rewriting in place (LoRAMerger): a float32 tensor
-/// sharing its storage with the model's copy, or the bfloat16 matrix a `Linear` or `Conv2d`
-/// holds at `bf16` precision.
+/// sharing its storage with the model's copy (biases, norms, embeddings), or the matrix a
+/// `Linear` or `Conv2d` holds (float32 or bfloat16).
 enum HeldWeight {
     case fp32(Tensor)
-    case bf16(BF16Matrix)
+    case gemm(GEMMWeight)
 }

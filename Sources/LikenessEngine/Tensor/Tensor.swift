@@ -62,6 +62,15 @@ public struct Tensor: Equatable {
         return Tensor(uncheckedShape: newShape, storage: storage)
     }
 
+    /// Moves the value out, leaving an empty tensor behind: the result is then the only owner of
+    /// its storage (unless copies were kept elsewhere), so an in-place op on it writes without
+    /// copying, and the storage is freed as soon as the result is dropped.
+    mutating func take() -> Tensor {
+        let value = self
+        self = Tensor(uncheckedShape: [0], storage: [])
+        return value
+    }
+
     /// Internal reshape for call sites whose counts are known to agree.
     func viewed(_ newShape: [Int]) -> Tensor {
         precondition(Tensor.count(of: newShape) == count, "reshape \(shape) -> \(newShape)")

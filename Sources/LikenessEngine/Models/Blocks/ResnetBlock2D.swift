@@ -3,6 +3,8 @@
 //   h = conv1(act(norm1(x))); h += time_emb_proj(act(temb))[:, :, None, None]
 //   h = conv2(act(norm2(h))); out = (conv_shortcut(x) or x + h) / output_scale_factor
 // conv_shortcut is the 1x1 convolution diffusers adds when in_channels != out_channels.
+// `apply(to:)` gives the same values for a caller that has no further use for x (the VAE),
+// holding fewer planes at once (x normalised in place once the shortcut has read it).
 
 /// diffusers `ResnetBlock2D`.
 public struct ResnetBlock2D {
@@ -34,22 +36,58 @@ public struct ResnetBlock2D {
 
     /// `x` [B, Cin, H, W], `temb` [B, T] → [B, Cout, H, W]
     public func callAsFunction(_ x: Tensor, temb: Tensor?) -> Tensor {
-        var h = normAct(norm1, x)
-        h = conv1(h)
+        var h = x
+        forward(&h, temb: temb, inputIsDead: false)
+        return h
+    }
+
+    /// Replaces `x` [B, Cin, H, W] with the block's output [B, Cout, H, W], the same values as
+    /// `callAsFunction`, for a caller with no further use for the input (the VAE, whose planes at
+    /// 512x512 are 134-268 MB): with a shortcut, it reads `x` first and norm1 then overwrites `x`;
+    /// each buffer is freed once dead.
+    public func apply(to x: inout Tensor, temb: Tensor? = nil) {
+        forward(&x, temb: temb, inputIsDead: true)
+    }
+
+    /// The block on `x`, replaced by the output. Norm2 and the activations always run in place
+    /// (on conv1's output); with `inputIsDead` and a shortcut, norm1 too. The residual is added in
+    /// conv2's or the shortcut's output pass (the same sums: addition is commutative).
+    private func forward(_ x: inout Tensor, temb: Tensor?, inputIsDead: Bool) {
+        // The shortcut of a dead input, computed before norm1 overwrites it. [B, Cout, H, W]
+        let early = inputIsDead ? conv_shortcut.map { $0(x) } : nil
+        var h: Tensor
+        if early != nil {
+            h = x.take()
+            normAct(norm1, &h)
+        } else {
+            h = norm1Act(x)
+        }
+        h = conv1(h) // [B, Cout, H, W]
         if let proj = time_emb_proj, let temb {
             let t = proj(Ops.activated(temb, act)) // [B, Cout]
             Ops.addChannelBias(&h, t)
         }
-        h = normAct(norm2, h)
-        h = conv2(h)
-        var out = conv_shortcut.map { $0(x) } ?? x
-        Ops.addInPlace(&out, h)
+        normAct(norm2, &h)
+        var out: Tensor
+        if let early {
+            out = conv2(h, adding: early, relu: false)
+        } else if let shortcut = conv_shortcut {
+            h = conv2(h)
+            out = shortcut(x, adding: h, relu: false)
+        } else {
+            out = conv2(h, adding: x, relu: false)
+        }
         if outputScaleFactor != 1 { Ops.scaleInPlace(&out, 1 / outputScaleFactor) }
-        return out
+        x = out
     }
 
-    private func normAct(_ norm: GroupNorm, _ x: Tensor) -> Tensor {
-        if act == .silu { return norm(x, silu: true) }
-        return Ops.activated(norm(x), act)
+    private func norm1Act(_ x: Tensor) -> Tensor {
+        if act == .silu { return norm1(x, silu: true) }
+        return Ops.activated(norm1(x), act)
+    }
+
+    private func normAct(_ norm: GroupNorm, _ x: inout Tensor) {
+        norm.apply(to: &x, silu: act == .silu)
+        if act != .silu { Ops.activate(&x, act) }
     }
 }

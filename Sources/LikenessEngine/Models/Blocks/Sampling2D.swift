@@ -30,7 +30,17 @@ public struct Upsample2D {
 
     /// [B, C, H, W] → [B, C', 2H, 2W], or to `outputSize` (height, width) when given.
     public func callAsFunction(_ x: Tensor, outputSize: (Int, Int)? = nil) -> Tensor {
-        let up = outputSize.map { Ops.upsampleNearest(x, outHeight: $0.0, outWidth: $0.1) } ?? Ops.upsampleNearest2x(x)
-        return conv(up)
+        conv(upsampled(x, outputSize: outputSize))
+    }
+
+    /// Replaces `x` with the block's output (the same values), for a caller with no further use
+    /// for the input: `x` is freed once upsampled, before the convolution runs.
+    public func apply(to x: inout Tensor, outputSize: (Int, Int)? = nil) {
+        x = upsampled(x, outputSize: outputSize)
+        x = conv(x)
+    }
+
+    private func upsampled(_ x: Tensor, outputSize: (Int, Int)?) -> Tensor {
+        outputSize.map { Ops.upsampleNearest(x, outHeight: $0.0, outWidth: $0.1) } ?? Ops.upsampleNearest2x(x)
     }
 }

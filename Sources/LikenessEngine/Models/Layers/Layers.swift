@@ -80,6 +80,11 @@ public struct GroupNorm {
     public func callAsFunction(_ x: Tensor, silu: Bool = false) -> Tensor {
         Ops.groupNorm(x, groups: groups, weight: weight, bias: bias, eps: eps, silu: silu)
     }
+
+    /// The same, written over `x` (for an input with no further use).
+    public func apply(to x: inout Tensor, silu: Bool = false) {
+        Ops.groupNormInPlace(&x, groups: groups, weight: weight, bias: bias, eps: eps, silu: silu)
+    }
 }
 
 /// torch.nn.LayerNorm over the last dimension (elementwise affine).

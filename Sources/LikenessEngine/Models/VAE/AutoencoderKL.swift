@@ -23,10 +23,11 @@ public struct UNetMidBlock2D {
             : []
     }
 
-    func callAsFunction(_ x: Tensor) -> Tensor {
-        var h = resnets[0](x, temb: nil)
+    /// Replaces `h` with the block's output (see ResnetBlock2D.apply).
+    func apply(to h: inout Tensor) {
+        resnets[0].apply(to: &h)
         if let attn = attentions.first { h = attn.spatial(h) }
-        return resnets[1](h, temb: nil)
+        resnets[1].apply(to: &h)
     }
 }
 
@@ -43,11 +44,10 @@ public struct DownEncoderBlock2D {
         downsamplers = addDownsample ? [try Downsample2D(w["downsamplers"][0], channels: outChannels, padding: 0)] : []
     }
 
-    func callAsFunction(_ x: Tensor) -> Tensor {
-        var h = x
-        for r in resnets { h = r(h, temb: nil) }
+    /// Replaces `h` with the block's output (see ResnetBlock2D.apply).
+    func apply(to h: inout Tensor) {
+        for r in resnets { r.apply(to: &h) }
         for d in downsamplers { h = d(h) }
-        return h
     }
 }
 
@@ -64,11 +64,10 @@ public struct UpDecoderBlock2D {
         upsamplers = addUpsample ? [try Upsample2D(w["upsamplers"][0], channels: outChannels)] : []
     }
 
-    func callAsFunction(_ x: Tensor) -> Tensor {
-        var h = x
-        for r in resnets { h = r(h, temb: nil) }
-        for u in upsamplers { h = u(h) }
-        return h
+    /// Replaces `h` with the block's output (see ResnetBlock2D.apply).
+    func apply(to h: inout Tensor) {
+        for r in resnets { r.apply(to: &h) }
+        for u in upsamplers { u.apply(to: &h) }
     }
 }
 
@@ -99,9 +98,10 @@ public struct VAEEncoder {
     /// [B, in, H, W] → moments [B, 2·latent, H/f, W/f]
     func callAsFunction(_ x: Tensor) -> Tensor {
         var h = conv_in(x)
-        for block in down_blocks { h = block(h) }
-        h = mid_block(h)
-        return conv_out(conv_norm_out(h, silu: true))
+        for block in down_blocks { block.apply(to: &h) }
+        mid_block.apply(to: &h)
+        conv_norm_out.apply(to: &h, silu: true)
+        return conv_out(h)
     }
 }
 
@@ -129,11 +129,14 @@ public struct VAEDecoder {
     }
 
     /// [B, latent, h, w] → [B, out, h·f, w·f]
+    /// Each block replaces `h` with its output, so that a block's input is freed while it runs
+    /// (at 512x512 the planes are 134-268 MB; see ResnetBlock2D.apply).
     func callAsFunction(_ z: Tensor) -> Tensor {
         var h = conv_in(z)
-        h = mid_block(h)
-        for block in up_blocks { h = block(h) }
-        return conv_out(conv_norm_out(h, silu: true))
+        mid_block.apply(to: &h)
+        for block in up_blocks { block.apply(to: &h) }
+        conv_norm_out.apply(to: &h, silu: true)
+        return conv_out(h)
     }
 }
 

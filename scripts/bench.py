@@ -130,6 +130,37 @@ def make_sd15(folder: Path, unet_extra: dict | None = None, scheduler: dict | No
     (folder / "done").write_text("ok")
 
 
+def cpu_flags() -> tuple[str, set]:
+    """The CPU's model name and /proc/cpuinfo flags."""
+    try:
+        info = open("/proc/cpuinfo").read()
+    except OSError:
+        return "unknown CPU", set()
+    name = next((l.split(":", 1)[1].strip() for l in info.splitlines() if l.startswith("model name")), "unknown CPU")
+    return name, set(next((l.split(":", 1)[1].split() for l in info.splitlines() if l.startswith("flags")), []))
+
+
+def bf16_kernel() -> str | None:
+    """The bfloat16 kernel the engine runs here (as lk_bf16_kernel picks it): native, widening, or
+    None where bf16 runs as fp32."""
+    flags = cpu_flags()[1]
+    if {"avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512_bf16"} <= flags:
+        return "native"
+    if {"avx2", "fma", "f16c"} <= flags:
+        return "widening"
+    return None
+
+
+def cpu_description() -> str:
+    """The CPU's model name and the vector extensions the engine's kernels use on it."""
+    name, flags = cpu_flags()
+    isa = "AVX-512" if "avx512f" in flags else "AVX2 + FMA, no AVX-512" if "avx2" in flags else "no AVX2"
+    kernel = {"native": "bf16 runs the native AVX512-BF16 kernel",
+              "widening": "bf16 runs the widening kernel (bfloat16 weights, float32 products)",
+              None: "bf16 runs as fp32"}[bf16_kernel()]
+    return f"{name}, {isa}: {kernel}"
+
+
 def swift(*args) -> dict:
     env = dict(os.environ)
     out = subprocess.run([str(SWIFT), *map(str, args)], capture_output=True, text=True, env=env)
@@ -245,7 +276,7 @@ def bench_precision(folder: Path, threads: int, repeats: int) -> list:
     sw32 = swift("unet", folder, 64, 2, repeats, "fp32")["median"]
     sw16 = swift("unet", folder, 64, 2, repeats, "bf16")
     if sw16.get("precision") != "bf16":
-        print("note: this CPU has no AVX512-BF16; the bf16 row ran as fp32", file=sys.stderr)
+        print("note: this CPU has no bfloat16 kernel; the bf16 row ran as fp32", file=sys.stderr)
     sw16 = sw16["median"]
     lines = ["## Compute precision (bf16 on AVX512-BF16)", "",
              f"UNet step, SD-1.5 size, random weights (64x64 latents, batch 2, {gf:.0f} GFLOP), {threads} threads, "
@@ -320,8 +351,8 @@ def bench_memory(threads: int) -> list:
             ("Likeness bf16, weights kept (the studio)", [SWIFT, "memory", fp16, 512, 2, "bf16"]),
             ("Likeness bf16, weights given back after use (`likeness generate`)", [SWIFT, "memory", fp16, 512, 2, "bf16", "release"]),
             ("diffusers fp32", [sys.executable, "-c", DIFFUSERS_MEMORY, fp16, 512, 2, threads])]
-    # Without AVX512-BF16 `bf16` runs as fp32: its rows would repeat the fp32 ones, so they are left out.
-    bf16 = "avx512_bf16" in Path("/proc/cpuinfo").read_text()
+    # Without a bfloat16 kernel `bf16` runs as fp32: its rows would repeat the fp32 ones, so they are left out.
+    bf16 = bf16_kernel() is not None
     runs = [(what, cmd) for what, cmd in runs if bf16 or "bf16" not in cmd]
     results = {what: child_json(cmd, env) for what, cmd in runs}
     weights = {p: child_json([SWIFT, "weights", fp16, p], env) for p in (["fp32", "bf16"] if bf16 else ["fp32"])}
@@ -333,7 +364,7 @@ def bench_memory(threads: int) -> list:
              "the UNet steps, the VAE decode. First step: from the start of the process's load to the end of the "
              "first UNet step. Target (bf16): peak <= 2.5 GB, load <= 0.5 of diffusers'; fp32 (`likeness generate`): "
              "below stable-diffusion.cpp's f32 peak (4.67 GB, \"The native peer\")."
-             + ("" if bf16 else " This CPU has no AVX512-BF16 (bf16 would run as fp32): no bf16 rows."), "",
+             + f" {cpu_description()}." + ("" if bf16 else " No bf16 rows."), "",
              "| side | peak RSS GB | after load GB | load peak GB | steps peak GB | decode peak GB | load s | / diffusers | first step s | / diffusers | generate s |",
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for what, r in results.items():
@@ -369,7 +400,7 @@ def write_marked_section(begin: str, end: str, lines: list) -> list:
 def write_memory_section(lines: list, cmd: str):
     """The memory section between its markers, with the command and date."""
     body = write_marked_section("<!-- memory: written by scripts/bench.py -->", "<!-- /memory -->",
-                                [*lines[:1], "", f"Produced by `{cmd}` on {datetime.date.today().isoformat()}.", "",
+                                [*lines[:1], "", f"Produced by `{cmd}` on {datetime.date.today().isoformat()} ({cpu_description()}).", "",
                                  *lines[2:]])
     print("\n".join(body))
 
@@ -529,7 +560,7 @@ def bench_decoders(toy: Path, threads: int, repeats_sd: int) -> list:
                     f"{im2col['median']:.4f} ({im2col['median'] / pt:.2f}) | {ops} |")
     return ["## VAE and TAESD decode (convolution kernels)", "",
             f"Produced by `python scripts/bench.py --only-decoders --threads {threads}` (also part of `make bench`) on "
-            f"{datetime.date.today().isoformat()}, {threads} threads. PyTorch runs diffusers' AutoencoderKL /",
+            f"{datetime.date.today().isoformat()} ({cpu_description()}), {threads} threads. PyTorch runs diffusers' AutoencoderKL /",
             "AutoencoderTiny decode in float32; Swift float32, then the same binary with LIKENESS_WINOGRAD=0 (the",
             "im2col path for every convolution). Medians after one warm-up run. Per-op times are Swift's",
             "(LIKENESS_PROFILE=1, all runs with the warm-up).", "",
@@ -762,7 +793,7 @@ def bench_peer(threads: int, size: int = 512, steps: int = 3) -> list:
     for name, precision in [("Likeness", "fp32"), ("Likeness", "bf16")]:
         r = child_json([SWIFT, "peer", file, size, steps, precision], env)
         if r["precision"] != precision:
-            print(f"note: the Likeness {precision} row ran as {r['precision']} (no AVX512-BF16)", file=sys.stderr)
+            print(f"note: the Likeness {precision} row ran as {r['precision']} (no bfloat16 kernel)", file=sys.stderr)
         runs.append((name, precision, r))
     runs += peer
     ours = {p: step_median(r) for n, p, r in runs if n == "Likeness"}
@@ -847,7 +878,7 @@ def write_peer_section(lines: list, cmd: str):
     """The peer and scaling sections between their markers in docs/BENCHMARKS.md (below the notes
     marker, so a full run keeps them), with the command and date."""
     body = write_marked_section(PEER_BEGIN, PEER_END,
-                                [f"Produced by `{cmd}` on {datetime.date.today().isoformat()}.", "", *lines])
+                                [f"Produced by `{cmd}` on {datetime.date.today().isoformat()} ({cpu_description()}).", "", *lines])
     print("\n".join(body))
 
 
@@ -877,7 +908,7 @@ def main():
         raise SystemExit(f"{SWIFT} is missing: run `swift build -c release` (make bench does)")
     if args.only_few_step:
         section = bench_few_step(args.threads)
-        section[2:2] = ["Produced by `python scripts/bench.py --only-few-step` (also part of `make bench`).", ""]
+        section[2:2] = [f"Produced by `python scripts/bench.py --only-few-step` (also part of `make bench`) on {datetime.date.today().isoformat()} ({cpu_description()}).", ""]
         replace_section(ROOT / "docs" / "BENCHMARKS.md", FEW_STEP_HEADING, section)
         print("\n".join(section))
         return
@@ -936,11 +967,7 @@ def main():
         jobs.append((f"cancel latency, SD-1.5 size at 512x512 (3 cancels spread over a {r['step_s']:.1f} s step)",
                      f"median {1000 * r['median']:.0f} ms, max {1000 * r['max']:.0f} ms"))
 
-    cpu = "unknown CPU"
-    try:
-        cpu = [l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")][0]
-    except Exception:
-        pass
+    cpu = cpu_description()
     BENCH.mkdir(parents=True, exist_ok=True)
     result = {"date": datetime.date.today().isoformat(), "cpu": cpu, "threads": args.threads,
               "torch": torch.__version__, "sgemm_peak_gflops": {"torch": peak_pt, "swift": peak_sw},

@@ -5,7 +5,13 @@
  * issues 24 vdpbf16ps (each 32 multiply-adds). B is cache-blocked in KCP-pair slices of one panel
  * (64 columns x 256 k = 32 KB, L1); see lk_bf16_gemm for the loop orders.
  * Only the functions marked LK_BF16_TARGET use AVX-512 instructions; they run only after
- * lk_bf16_supported() said yes, so the library loads and works on any x86-64 (and elsewhere). */
+ * lk_bf16_supported() said yes, so the library loads and works on any x86-64 (and elsewhere).
+ *
+ * Without AVX512-BF16, CPUs with AVX2 and FMA run the widening kernel (LK_AVX2_TARGET): the same
+ * bfloat16 operands, widened to float32 a cache block at a time (A: mc x kc rows, B: one kc x 64
+ * panel slice) and multiplied by a 6 x 16 float32 FMA micro-kernel (12 ymm accumulators). The
+ * weights stay 2 bytes in memory; the products are the same as the native kernel's up to the
+ * order of the float32 sums. */
 #include "likeness_bf16.h"
 
 #include <stdlib.h>
@@ -15,6 +21,7 @@
 #define LK_HAVE_X86 1
 #include <immintrin.h>
 #define LK_BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")))
+#define LK_AVX2_TARGET __attribute__((target("avx2,fma,f16c")))
 #else
 #define LK_HAVE_X86 0
 #endif
@@ -58,7 +65,13 @@ static float half_to_float(uint16_t h) {
     return x;
 }
 
-static int detected = -1;
+static int detected = -1, kernel = -1;
+
+/* LIKENESS_BF16_KERNEL=native|widening|portable picks a kernel this CPU can run (tests run each). */
+static const char *forced_kernel(void) {
+    const char *force = getenv("LIKENESS_BF16_KERNEL");
+    return force && force[0] ? force : NULL;
+}
 
 int lk_bf16_supported(void) {
     if (detected < 0) {
@@ -67,13 +80,40 @@ int lk_bf16_supported(void) {
         detected = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                    __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
                    __builtin_cpu_supports("avx512bf16");
-        const char *force = getenv("LIKENESS_BF16_PORTABLE"); /* tests: the portable path */
-        if (force && force[0] == '1') detected = 0;
+        const char *force = forced_kernel();
+        if (force && strcmp(force, "native") != 0) detected = 0;
 #else
         detected = 0;
 #endif
     }
     return detected;
+}
+
+int lk_bf16_use_kernel(int k) {
+    int before = lk_bf16_kernel();
+    if (k <= LK_BF16_KERNEL_PORTABLE) kernel = LK_BF16_KERNEL_PORTABLE;
+    else if (k == LK_BF16_KERNEL_NATIVE) kernel = lk_bf16_supported() ? LK_BF16_KERNEL_NATIVE : before;
+#if LK_HAVE_X86
+    else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c"))
+        kernel = LK_BF16_KERNEL_WIDENING;
+#endif
+    return before;
+}
+
+int lk_bf16_kernel(void) {
+    if (kernel < 0) {
+        int k = LK_BF16_KERNEL_PORTABLE;
+#if LK_HAVE_X86
+        __builtin_cpu_init();
+        if (lk_bf16_supported()) k = LK_BF16_KERNEL_NATIVE;
+        else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c"))
+            k = LK_BF16_KERNEL_WIDENING;
+        const char *force = forced_kernel();
+        if (force && strcmp(force, "portable") == 0) k = LK_BF16_KERNEL_PORTABLE;
+#endif
+        kernel = k;
+    }
+    return kernel;
 }
 
 size_t lk_bf16_row_stride(size_t k) { return (k + 1) & ~(size_t)1; }
@@ -101,9 +141,57 @@ LK_BF16_TARGET static void convert_rows_avx(const float *src, size_t lds, size_t
 }
 #endif
 
+#if LK_HAVE_X86
+/* float32 lanes rounded to bfloat16 (nearest even; NaN quiet), still as float32 bit patterns
+ * (low 16 bits zero): the same values as lk_bf16_from_float. */
+LK_AVX2_TARGET static inline __m256i round_bf16_avx2(__m256 x) {
+    __m256i u = _mm256_castps_si256(x);
+    __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
+    __m256i r = _mm256_add_epi32(_mm256_add_epi32(u, _mm256_set1_epi32(0x7fff)), lsb);
+    __m256i nan = _mm256_cmpgt_epi32(_mm256_and_si256(u, _mm256_set1_epi32(0x7fffffff)), _mm256_set1_epi32(0x7f800000));
+    __m256i quiet = _mm256_or_si256(u, _mm256_set1_epi32(0x00400000));
+    return _mm256_and_si256(_mm256_blendv_epi8(r, quiet, nan), _mm256_set1_epi32((int)0xffff0000u));
+}
+
+/* 16 float32 (two vectors) -> 16 bfloat16 bits in order. */
+LK_AVX2_TARGET static inline __m256i narrow16_avx2(__m256 lo, __m256 hi) {
+    __m256i a = _mm256_srli_epi32(round_bf16_avx2(lo), 16), b = _mm256_srli_epi32(round_bf16_avx2(hi), 16);
+    return _mm256_permute4x64_epi64(_mm256_packus_epi32(a, b), 0xd8);
+}
+
+LK_AVX2_TARGET static void convert_rows_avx2(const float *src, size_t lds, size_t rows, size_t cols,
+                                             uint16_t *dst, size_t ldd) {
+    for (size_t r = 0; r < rows; r++) {
+        const float *s = src + r * lds;
+        uint16_t *d = dst + r * ldd;
+        size_t i = 0;
+        for (; i + 16 <= cols; i += 16)
+            _mm256_storeu_si256((__m256i *)(d + i), narrow16_avx2(_mm256_loadu_ps(s + i), _mm256_loadu_ps(s + i + 8)));
+        for (; i < cols; i++) d[i] = lk_bf16_from_float(s[i]);
+        for (; i < ldd; i++) d[i] = 0;
+    }
+}
+
+LK_AVX2_TARGET static void convert_rows_half_avx2(const uint16_t *src, size_t rows, size_t cols, uint16_t *dst, size_t ldd) {
+    for (size_t r = 0; r < rows; r++) {
+        const uint16_t *s = src + r * cols;
+        uint16_t *d = dst + r * ldd;
+        size_t i = 0;
+        for (; i + 16 <= cols; i += 16) {
+            __m256 lo = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(s + i)));
+            __m256 hi = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(s + i + 8)));
+            _mm256_storeu_si256((__m256i *)(d + i), narrow16_avx2(lo, hi));
+        }
+        for (; i < cols; i++) d[i] = lk_bf16_from_float(half_to_float(s[i]));
+        for (; i < ldd; i++) d[i] = 0;
+    }
+}
+#endif
+
 void lk_bf16_convert_rows(const float *src, size_t lds, size_t rows, size_t cols, uint16_t *dst, size_t ldd) {
 #if LK_HAVE_X86
-    if (lk_bf16_supported()) { convert_rows_avx(src, lds, rows, cols, dst, ldd); return; }
+    if (lk_bf16_kernel() == LK_BF16_KERNEL_NATIVE) { convert_rows_avx(src, lds, rows, cols, dst, ldd); return; }
+    if (lk_bf16_kernel() == LK_BF16_KERNEL_WIDENING) { convert_rows_avx2(src, lds, rows, cols, dst, ldd); return; }
 #endif
     for (size_t r = 0; r < rows; r++) {
         size_t i = 0;
@@ -132,7 +220,8 @@ LK_BF16_TARGET static void convert_rows_half_avx(const uint16_t *src, size_t row
 
 void lk_bf16_convert_rows_half(const uint16_t *src, int is_bf16, size_t rows, size_t cols, uint16_t *dst, size_t ldd) {
 #if LK_HAVE_X86
-    if (!is_bf16 && lk_bf16_supported()) { convert_rows_half_avx(src, rows, cols, dst, ldd); return; }
+    if (!is_bf16 && lk_bf16_kernel() == LK_BF16_KERNEL_NATIVE) { convert_rows_half_avx(src, rows, cols, dst, ldd); return; }
+    if (!is_bf16 && lk_bf16_kernel() == LK_BF16_KERNEL_WIDENING) { convert_rows_half_avx2(src, rows, cols, dst, ldd); return; }
 #endif
     for (size_t r = 0; r < rows; r++) {
         size_t i = 0;
@@ -261,6 +350,146 @@ LK_BF16_TARGET static void kernel_avx(const uint16_t *a, size_t lda, const uint1
 }
 #endif
 
+#if LK_HAVE_X86
+LK_AVX2_TARGET static void widen_rows_avx2(const uint16_t *src, size_t lds, size_t rows, size_t cols, float *dst, size_t ldd) {
+    for (size_t r = 0; r < rows; r++) {
+        const uint16_t *s = src + r * lds;
+        float *d = dst + r * ldd;
+        size_t i = 0;
+        for (; i + 8 <= cols; i += 8) {
+            __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(s + i)));
+            _mm256_storeu_ps(d + i, _mm256_castsi256_ps(_mm256_slli_epi32(w, 16)));
+        }
+        for (; i < cols; i++) d[i] = lk_bf16_to_float(s[i]);
+    }
+}
+#endif
+
+void lk_bf16_widen_rows(const uint16_t *src, size_t lds, size_t rows, size_t cols, float *dst, size_t ldd) {
+#if LK_HAVE_X86
+    if (lk_bf16_kernel() != LK_BF16_KERNEL_PORTABLE) { widen_rows_avx2(src, lds, rows, cols, dst, ldd); return; }
+#endif
+    for (size_t r = 0; r < rows; r++)
+        for (size_t i = 0; i < cols; i++) dst[r * ldd + i] = lk_bf16_to_float(src[r * lds + i]);
+}
+
+/* ---- widening kernel (AVX2 + FMA) -------------------------------------------------------- */
+
+#if LK_HAVE_X86
+#define WMR 6  /* rows of the widening micro-kernel */
+#define WNR 16 /* columns: two ymm */
+#define WMC 96 /* rows of A widened at a time */
+
+/* A rows [mv][2 * kc] (bfloat16, stride lda) -> float32 [mv][2 * kc]. */
+LK_AVX2_TARGET static void widen_a_avx2(const uint16_t *a, size_t lda, size_t mv, size_t kc2, float *out) {
+    for (size_t i = 0; i < mv; i++) {
+        const uint16_t *s = a + i * lda;
+        float *d = out + i * kc2;
+        size_t p = 0;
+        for (; p + 8 <= kc2; p += 8) {
+            __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(s + p)));
+            _mm256_storeu_ps(d + p, _mm256_castsi256_ps(_mm256_slli_epi32(w, 16)));
+        }
+        for (; p < kc2; p++) d[p] = lk_bf16_to_float(s[p]);
+    }
+}
+
+/* One packed panel slice [kc][NR][2] (bfloat16) -> float32 [2 * kc][NR] (row 2p: even k, 2p + 1: odd). */
+LK_AVX2_TARGET static void widen_panel_avx2(const uint16_t *panel, size_t kc, float *out) {
+    const __m256i high = _mm256_set1_epi32((int)0xffff0000u);
+    for (size_t p = 0; p < kc; p++) {
+        const uint16_t *s = panel + p * NR * 2;
+        float *even = out + 2 * p * NR, *odd = even + NR;
+        for (int c = 0; c < NR; c += 8) {
+            __m256i u = _mm256_loadu_si256((const __m256i *)(s + 2 * c));
+            _mm256_storeu_ps(even + c, _mm256_castsi256_ps(_mm256_slli_epi32(u, 16)));
+            _mm256_storeu_ps(odd + c, _mm256_castsi256_ps(_mm256_and_si256(u, high)));
+        }
+    }
+}
+
+/* Rows 2*p0 .. 2*(p0 + kc) of B [k, n] (float32, stride ldb), columns j0..<j0+nv, rounded to
+ * bfloat16 values as float32 [2 * kc][NR], zero beyond k and nv. */
+LK_AVX2_TARGET static void round_slice_avx2(const float *b, size_t ldb, size_t k, size_t p0, size_t kc, size_t j0,
+                                            size_t nv, float *out) {
+    for (size_t r = 0; r < 2 * kc; r++) {
+        size_t row = 2 * p0 + r;
+        float *d = out + r * NR;
+        if (row >= k) { memset(d, 0, NR * sizeof(float)); continue; }
+        const float *s = b + row * ldb + j0;
+        size_t c = 0;
+        for (; c + 8 <= nv; c += 8) _mm256_storeu_ps(d + c, _mm256_castsi256_ps(round_bf16_avx2(_mm256_loadu_ps(s + c))));
+        for (; c < nv; c++) d[c] = lk_bf16_to_float(lk_bf16_from_float(s[c]));
+        for (; c < NR; c++) d[c] = 0;
+    }
+}
+
+/* C[mv, nv] (+)= A[mv, kc2] B[kc2, WNR]; A float32 rows (stride lda), B float32 rows of stride NR. */
+LK_AVX2_TARGET static void kernel_widening(const float *a, size_t lda, const float *b, size_t kc2, float *c, size_t ldc,
+                                           int mv, int nv, int accumulate) {
+    __m256 acc[WMR][2];
+    for (int i = 0; i < WMR; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+    const float *ar[WMR];
+    for (int i = 0; i < WMR; i++) ar[i] = a + (size_t)(i < mv ? i : 0) * lda;
+    for (size_t p = 0; p < kc2; p++) {
+        __m256 b0 = _mm256_loadu_ps(b + p * NR), b1 = _mm256_loadu_ps(b + p * NR + 8);
+        for (int i = 0; i < WMR; i++) {
+            __m256 ai = _mm256_broadcast_ss(ar[i] + p);
+            acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);
+            acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
+        }
+    }
+    if (nv == WNR) {
+        for (int i = 0; i < mv; i++) {
+            float *ci = c + (size_t)i * ldc;
+            __m256 r0 = acc[i][0], r1 = acc[i][1];
+            if (accumulate) { r0 = _mm256_add_ps(r0, _mm256_loadu_ps(ci)); r1 = _mm256_add_ps(r1, _mm256_loadu_ps(ci + 8)); }
+            _mm256_storeu_ps(ci, r0);
+            _mm256_storeu_ps(ci + 8, r1);
+        }
+        return;
+    }
+    float t[WNR];
+    for (int i = 0; i < mv; i++) {
+        float *ci = c + (size_t)i * ldc;
+        _mm256_storeu_ps(t, acc[i][0]);
+        _mm256_storeu_ps(t + 8, acc[i][1]);
+        for (int j = 0; j < nv; j++) ci[j] = accumulate ? ci[j] + t[j] : t[j];
+    }
+}
+
+/* The widening driver: lk_bf16_gemm's two loop orders, each block of A and B widened once. */
+LK_AVX2_TARGET static void gemm_widening(size_t m, size_t n, size_t k, const uint16_t *a16, size_t lda16,
+                                         const float *b, size_t ldb, const uint16_t *pb, size_t n0,
+                                         float beta, float *c, size_t ldc) {
+    size_t kp = lk_bf16_row_stride(k) / 2, panels = (n + NR - 1) / NR;
+    float bw[KCP * 2 * NR] __attribute__((aligned(32)));
+    size_t mc = pb ? WMC : m;
+    float *aw = malloc(sizeof(float) * (mc < m ? mc : m) * KCP * 2);
+    if (!aw) abort();
+    for (size_t ib = 0; ib < m; ib += mc) {
+        size_t mend = m - ib < mc ? m : ib + mc;
+        for (size_t p0 = 0; p0 < kp; p0 += KCP) {
+            size_t kc = kp - p0 < KCP ? kp - p0 : KCP, kc2 = 2 * kc;
+            int accumulate = p0 > 0 || beta != 0;
+            widen_a_avx2(a16 + ib * lda16 + 2 * p0, lda16, mend - ib, kc2, aw);
+            for (size_t np = 0; np < panels; np++) {
+                size_t j0 = np * NR, nv = n - j0 < NR ? n - j0 : NR;
+                if (pb) widen_panel_avx2(pb + ((n0 + j0) / NR) * kp * NR * 2 + p0 * NR * 2, kc, bw);
+                else round_slice_avx2(b, ldb, k, p0, kc, j0, nv, bw);
+                for (size_t i0 = ib; i0 < mend; i0 += WMR) {
+                    int mv = (int)(mend - i0 < WMR ? mend - i0 : WMR);
+                    for (size_t jc = 0; jc < nv; jc += WNR)
+                        kernel_widening(aw + (i0 - ib) * kc2, kc2, bw + jc, kc2, c + i0 * ldc + j0 + jc, ldc, mv,
+                                        (int)(nv - jc < WNR ? nv - jc : WNR), accumulate);
+                }
+            }
+        }
+    }
+    free(aw);
+}
+#endif
+
 /* ---- driver ----------------------------------------------------------------------------- */
 
 static inline void tile(int fast, const uint16_t *a, size_t lda, const uint16_t *b, size_t kc, float *c, size_t ldc,
@@ -284,7 +513,13 @@ void lk_bf16_gemm(size_t m, size_t n, size_t k,
             for (size_t i = 0; i < m; i++) memset(c + i * ldc, 0, n * sizeof(float));
         return;
     }
-    int fast = lk_bf16_supported();
+#if LK_HAVE_X86
+    if (lk_bf16_kernel() == LK_BF16_KERNEL_WIDENING) {
+        gemm_widening(m, n, k, a16, lda16, b, ldb, pb, n0, beta, c, ldc);
+        return;
+    }
+#endif
+    int fast = lk_bf16_kernel() == LK_BF16_KERNEL_NATIVE;
     uint16_t slice[KCP * NR * 2] __attribute__((aligned(64)));
     size_t panels = (n + NR - 1) / NR;
     (void)pb_n;

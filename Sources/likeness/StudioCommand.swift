@@ -25,7 +25,7 @@ struct StudioCommand: ParsableCommand {
     var theme: String?
     @Option(help: "Compute threads for generation (default: all cores).")
     var threads: Int?
-    @Option(help: "The compute precision of the text encoder, UNet and VAE: fp32 (exact) or bf16 (AVX512-BF16; fp32 on CPUs without it). Default: bf16 where the CPU has it.")
+    @Option(help: "The compute precision of the text encoder, UNet and VAE: fp32 (exact) or bf16 (bfloat16 weights, half the memory; bfloat16 products on AVX512-BF16, float32 products on AVX2-only CPUs). Default: bf16 where the CPU has AVX512-BF16, else fp32.")
     var precision: String?
 
     func run() throws {

@@ -172,7 +172,7 @@ final class LoRATests: XCTestCase {
     /// copy): a merge converts the merged float32 values into those matrices, as a load does, so
     /// switching gives bit for bit the image of a fresh bf16 load with the same LoRAs.
     func testSwitchingLoRAsAtBF16EqualsAFreshBF16Load() throws {
-        try XCTSkipUnless(ComputePrecision.bf16Supported, "this CPU has no AVX512-BF16: bf16 runs as fp32")
+        try XCTSkipUnless(ComputePrecision.bf16Supported, "this CPU has no bfloat16 kernel (neither AVX512-BF16 nor AVX2): bf16 runs as fp32")
         let meta = try JSONDecoder().decode(Meta.self, from: Data(contentsOf: SingleFileFixtures.url("expected.json")))
         let model = try SingleFileFixtures.url("sd1.safetensors")
         let kohya = try SingleFileFixtures.url("lora-kohya.safetensors")

@@ -31,9 +31,33 @@ final class PrecisionTests: XCTestCase {
         XCTAssertEqual(ComputePrecision(name: "BF16"), .bf16)
         XCTAssertEqual(ComputePrecision(name: "fp32"), .fp32)
         XCTAssertNil(ComputePrecision(name: "fp16"))
-        XCTAssertEqual(ComputePrecision.preferred, supported ? .bf16 : .fp32)
+        XCTAssertEqual(ComputePrecision.preferred, ComputePrecision.bf16Kernel == .native ? .bf16 : .fp32)
         XCTAssertEqual(ComputePrecision.bf16.effective, supported ? .bf16 : .fp32)
         XCTAssertEqual(ComputePrecision.fp32.effective, .fp32)
+        // Every x86-64 CPU with AVX2 and FMA runs a bfloat16 kernel (the widening one at least).
+        #if arch(x86_64)
+        let avx2 = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))
+            .map { $0.contains(" avx2") && $0.contains(" fma") && $0.contains(" f16c") } ?? false
+        if avx2 { XCTAssertTrue(supported, "an AVX2 + FMA CPU must run bf16, got \(ComputePrecision.bf16Kernel)") }
+        #endif
+    }
+
+    /// The kernels this CPU runs (LK_BF16_KERNEL_*): the fastest, and each slower one it can run.
+    var kernels: [Int32] {
+        var out: [Int32] = [LK_BF16_KERNEL_PORTABLE]
+        let first = lk_bf16_use_kernel(LK_BF16_KERNEL_WIDENING)
+        if lk_bf16_kernel() == LK_BF16_KERNEL_WIDENING { out.append(LK_BF16_KERNEL_WIDENING) }
+        _ = lk_bf16_use_kernel(first)
+        if first == LK_BF16_KERNEL_NATIVE { out.append(LK_BF16_KERNEL_NATIVE) }
+        return out
+    }
+
+    /// Runs `body` with kernel `k`, then the CPU's own again.
+    func withKernel(_ k: Int32, _ body: () throws -> Void) rethrows {
+        let before = lk_bf16_use_kernel(k)
+        defer { _ = lk_bf16_use_kernel(before) }
+        XCTAssertEqual(lk_bf16_kernel(), k)
+        try body()
     }
 
     func testRounding() {
@@ -45,9 +69,48 @@ final class PrecisionTests: XCTestCase {
         XCTAssertEqual(lk_bf16_to_float(lk_bf16_from_float(-.infinity)), -.infinity)
     }
 
+    /// The vector conversions of each kernel give lk_bf16_from_float's bits: ties to even, NaN
+    /// quiet, infinities, subnormals, from float32 and from IEEE half; widening is exact.
+    func testConversionsOfEveryKernelMatchTheScalarRounding() {
+        var values: [Float] = [1, 1 + 1.0 / 256, 1 + 3.0 / 256, -1 - 1.0 / 256, .nan, -.nan, .infinity, -.infinity,
+                               .leastNonzeroMagnitude, -Float.leastNormalMagnitude, .greatestFiniteMagnitude, 0, -0.0]
+        var g = TorchGenerator(seed: 9)
+        values += g.randn(83).map { $0 * 1000 }
+        let n = values.count
+        var halves = values.map { Float16($0).bitPattern }
+        halves[0] = 0x0001  // a half subnormal
+        for kernel in kernels {
+            withKernel(kernel) {
+                var out = [UInt16](repeating: 0xffff, count: n + 1)
+                lk_bf16_convert_rows(values, n, 1, n, &out, n + 1)
+                for i in 0..<n {
+                    let want = lk_bf16_from_float(values[i])
+                    XCTAssertEqual(out[i], want, "kernel \(kernel): \(values[i])")
+                }
+                XCTAssertEqual(out[n], 0, "kernel \(kernel): padding")
+                var fromHalf = [UInt16](repeating: 0xffff, count: n)
+                lk_bf16_convert_rows_half(halves, 0, 1, n, &fromHalf, n)
+                for i in 0..<n {
+                    XCTAssertEqual(fromHalf[i], lk_bf16_from_float(Float(Float16(bitPattern: halves[i]))), "kernel \(kernel): half \(halves[i])")
+                }
+                var back = [Float](repeating: 7, count: n)
+                lk_bf16_widen_rows(out, n + 1, 1, n, &back, n)
+                for i in 0..<n {
+                    XCTAssertEqual(back[i].bitPattern, lk_bf16_to_float(out[i]).bitPattern, "kernel \(kernel): widen \(i)")
+                }
+            }
+        }
+    }
+
     /// Odd shapes cover the row, column-panel and odd-k edges, and k above one cache block (256).
     func testKernelMatchesExactProductOfRoundedInputs() {
-        for (m, n, k) in [(1, 1, 1), (7, 70, 33), (13, 129, 300), (64, 200, 515)] {
+        XCTAssertTrue(kernels.contains(LK_BF16_KERNEL_PORTABLE))
+        for kernel in kernels { withKernel(kernel) { kernelMatchesExactProduct(kernel: kernel) } }
+    }
+
+    /// 200 rows cover more than one block of widened A rows (96) in the widening kernel.
+    func kernelMatchesExactProduct(kernel: Int32) {
+        for (m, n, k) in [(1, 1, 1), (7, 70, 33), (13, 129, 300), (64, 200, 515), (200, 17, 64)] {
             let x = randomTensor([m, k], seed: 1), w = randomTensor([n, k], seed: 2)
             let xr = rounded(x), wr = rounded(w)
             var exact = [Double](repeating: 0, count: m * n)
@@ -67,9 +130,9 @@ final class PrecisionTests: XCTestCase {
                     errConv = max(errConv, abs(Double(conv.storage[j * m + i]) - exact[i * n + j]))
                 }
             }
-            print("bf16 kernel \(m)x\(n)x\(k): max-abs error linear \(errLin), conv \(errConv) (scale \(scale))")
-            XCTAssertLessThanOrEqual(errLin, 1e-5 * max(1, scale) * Double(k).squareRoot(), "linear \(m)x\(n)x\(k)")
-            XCTAssertLessThanOrEqual(errConv, 1e-5 * max(1, scale) * Double(k).squareRoot(), "conv \(m)x\(n)x\(k)")
+            print("bf16 kernel \(kernel) \(m)x\(n)x\(k): max-abs error linear \(errLin), conv \(errConv) (scale \(scale))")
+            XCTAssertLessThanOrEqual(errLin, 1e-5 * max(1, scale) * Double(k).squareRoot(), "kernel \(kernel) linear \(m)x\(n)x\(k)")
+            XCTAssertLessThanOrEqual(errConv, 1e-5 * max(1, scale) * Double(k).squareRoot(), "kernel \(kernel) conv \(m)x\(n)x\(k)")
         }
     }
 
@@ -103,7 +166,7 @@ final class PrecisionTests: XCTestCase {
     }
 
     /// Where bf16 runs, its result is close to fp32 but not equal (the path really ran); where the
-    /// CPU lacks it, bf16 falls back to fp32 and the results are identical.
+    /// CPU has no bfloat16 kernel, bf16 falls back to fp32 and the results are identical.
     func checkAgainstFP32(_ out: Tensor, _ ref: Tensor, tolerance: Float, _ label: String,
                           file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertEqual(out.shape, ref.shape, label, file: file, line: line)
@@ -113,7 +176,7 @@ final class PrecisionTests: XCTestCase {
             XCTAssertLessThanOrEqual(diff, tolerance * scale, label, file: file, line: line)
             XCTAssertGreaterThan(diff, 1e-6 * scale, "\(label): bf16 equals fp32, so the bf16 kernel did not run", file: file, line: line)
         } else {
-            XCTAssertEqual(out, ref, "\(label): without AVX512-BF16, bf16 must run as fp32", file: file, line: line)
+            XCTAssertEqual(out, ref, "\(label): without a bfloat16 kernel (no AVX512-BF16, no AVX2), bf16 must run as fp32", file: file, line: line)
         }
     }
 

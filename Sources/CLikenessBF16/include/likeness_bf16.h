@@ -7,8 +7,10 @@
  * in panels of LK_BF16_NR columns, [k/2][LK_BF16_NR][2] bfloat16, zero-padded: weights packed
  * once at load (linear layers) or activations packed on the fly, a cache block at a time.
  *
- * On CPUs without AVX512-BF16 (lk_bf16_supported() == 0) the same functions run a portable
- * scalar path with the same rounding of the inputs (slow; the engine then uses float32). */
+ * On CPUs without AVX512-BF16 (lk_bf16_supported() == 0) the same functions run the widening
+ * kernel where the CPU has AVX2 and FMA (the bfloat16 operands widened to float32 and multiplied
+ * with FMA: the same products, weights still 2 bytes in memory), else a portable scalar path with
+ * the same rounding of the inputs (slow; the engine then uses float32). */
 #ifndef LIKENESS_BF16_H
 #define LIKENESS_BF16_H
 
@@ -20,6 +22,16 @@
 
 /* 1 when the CPU runs AVX512-BF16 (with AVX512F/BW/VL), else 0. */
 int lk_bf16_supported(void);
+
+/* Which kernel lk_bf16_gemm runs on this CPU. LIKENESS_BF16_KERNEL=native|widening|portable in
+ * the environment picks a slower one (tests). */
+#define LK_BF16_KERNEL_PORTABLE 0
+#define LK_BF16_KERNEL_WIDENING 1
+#define LK_BF16_KERNEL_NATIVE 2
+int lk_bf16_kernel(void);
+/* Tests: runs kernel k from now on where this CPU can (else keeps the current one); returns the
+ * kernel that ran before. Not while another thread is in a bfloat16 function. */
+int lk_bf16_use_kernel(int k);
 
 /* Row stride (elements) of a bfloat16 A with k columns: k rounded up to even. */
 size_t lk_bf16_row_stride(size_t k);
@@ -46,6 +58,9 @@ void lk_bf16_gemm(size_t m, size_t n, size_t k,
                   const float *b, size_t ldb,
                   const uint16_t *pb, size_t pb_n, size_t n0,
                   float beta, float *c, size_t ldc);
+
+/* bfloat16 rows (stride lds) -> float32 rows (stride ldd), exactly. */
+void lk_bf16_widen_rows(const uint16_t *src, size_t lds, size_t rows, size_t cols, float *dst, size_t ldd);
 
 /* float32 -> bfloat16 bits (round to nearest even; NaN stays NaN) and back. */
 uint16_t lk_bf16_from_float(float x);

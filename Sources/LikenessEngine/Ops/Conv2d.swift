@@ -66,9 +66,12 @@ extension Ops {
         if let residual {
             precondition(residual.shape == [batch, cout, ho, wo], "conv2d: residual \(residual.shape) != \([batch, cout, ho, wo])")
         }
-        if case .fp32(let weight) = gemmWeight,
-           winogradApplies(kh: kh, kw: kw, stride: stride, batch: batch, ho: ho, wo: wo) {
-            return conv2dWinograd(x, weight: weight.tensor, bias: bias, padding: padding, ho: ho, wo: wo, residual: residual, relu: relu)
+        if winogradApplies(kh: kh, kw: kw, stride: stride, batch: batch, ho: ho, wo: wo) {
+            // A bfloat16 weight is widened for the call: Winograd's 2.25 multiply-adds per output
+            // and input channel beat the bf16 GEMM's 9 on these planes (the activations then keep
+            // float32; the weight's values are the bfloat16 ones).
+            let weight = gemmWeight.tensor
+            return conv2dWinograd(x, weight: weight, bias: bias, padding: padding, ho: ho, wo: wo, residual: residual, relu: relu)
         }
         var y = conv2dGEMM(x, weight: gemmWeight, bias: bias, stride: stride, padding: padding, ho: ho, wo: wo)
         if residual != nil || relu {

@@ -4,7 +4,9 @@
 // CLikenessBF16: activations rounded to bfloat16 as they are packed, products summed in float32.
 // Everything else (normalisation, attention scores and softmax, elementwise ops) stays float32.
 // The pipeline loads its text encoder, UNet and VAE at one precision.
-// On a CPU without AVX512-BF16, `bf16` runs as `fp32` (`effective`), and `preferred` is `fp32`.
+// On a CPU without AVX512-BF16 but with AVX2 and FMA, `bf16` runs the widening kernel (the same
+// bfloat16 operands widened to float32 for FMA): the weights' memory halves at about fp32's speed,
+// so `preferred` is `fp32` there. Only a CPU with neither runs `bf16` as `fp32` (`effective`).
 
 import CLikenessBF16
 #if canImport(Glibc)
@@ -16,14 +18,35 @@ public enum ComputePrecision: String, CaseIterable, Codable, Sendable {
     case fp32
     case bf16
 
-    /// Whether this CPU runs the bfloat16 kernel (AVX512-BF16 with AVX512F/BW/VL/DQ).
-    public static var bf16Supported: Bool { lk_bf16_supported() != 0 }
+    /// Which bfloat16 kernel this CPU runs.
+    public enum BF16Kernel: String, Sendable {
+        /// AVX512-BF16 `vdpbf16ps` (with AVX512F/BW/VL/DQ): twice fp32's multiply-adds per instruction.
+        case native
+        /// AVX2 + FMA: the bfloat16 operands widened to float32 a cache block at a time.
+        case widening
+        /// Neither: a scalar loop (tests only; the engine runs bf16 as fp32 here).
+        case portable
+    }
 
-    /// The faster precision on this CPU: bf16 where it is supported (2-3x the GEMM throughput of
-    /// fp32 sgemm on the SD-1.5 shapes, docs/BENCHMARKS.md), else fp32.
-    public static var preferred: ComputePrecision { bf16Supported ? .bf16 : .fp32 }
+    /// The kernel `bf16` runs on this CPU (LIKENESS_BF16_KERNEL=native|widening|portable picks a
+    /// slower one for tests).
+    public static var bf16Kernel: BF16Kernel {
+        switch lk_bf16_kernel() {
+        case LK_BF16_KERNEL_NATIVE: return .native
+        case LK_BF16_KERNEL_WIDENING: return .widening
+        default: return .portable
+        }
+    }
 
-    /// What runs: bf16 becomes fp32 on a CPU without AVX512-BF16.
+    /// Whether `bf16` runs here (the native or the widening kernel), rather than as fp32.
+    public static var bf16Supported: Bool { bf16Kernel != .portable }
+
+    /// The faster precision on this CPU: bf16 where the native kernel runs (2-3x the GEMM
+    /// throughput of fp32 sgemm on the SD-1.5 shapes, docs/BENCHMARKS.md), else fp32 (the widening
+    /// kernel saves memory, not time).
+    public static var preferred: ComputePrecision { bf16Kernel == .native ? .bf16 : .fp32 }
+
+    /// What runs: bf16 becomes fp32 on a CPU with no bfloat16 kernel (neither AVX512-BF16 nor AVX2).
     public var effective: ComputePrecision { self == .bf16 && !Self.bf16Supported ? .fp32 : self }
 
     /// Parses "fp32" / "bf16" (also "float32" / "bfloat16"); nil otherwise.
@@ -179,7 +202,10 @@ public final class BF16Matrix {
             guard let o = out.baseAddress else { return }
             switch layout {
             case .rows:
-                for r in 0..<rows { for i in 0..<k { o[r * k + i] = lk_bf16_to_float(data[r * ld + i]) } }
+                let (k, ld) = (self.k, self.ld)
+                parallelChunks(rows, minChunk: max(1, 65536 / max(1, k))) { r in
+                    lk_bf16_widen_rows(data + r.lowerBound * ld, ld, r.count, k, o + r.lowerBound * k, k)
+                }
             case .packedTransposed:
                 let nr = Int(LK_BF16_NR), pairs = ld / 2
                 for r in 0..<rows {

@@ -139,10 +139,57 @@ static inline __attribute__((always_inline)) lk_v16 wg_splat(float x) {
 WG_GEMM_TILE(1)
 WG_GEMM_TILE(2)
 
+/* Without AVX-512 (16 vector registers of 8 floats) the tiles above spill their accumulators; there
+ * the tiles are 4 rows x NV8 8-float vectors (12 accumulators at NV8 = 3, the column loads and one
+ * broadcast: 16 registers), over 24 columns at a time and 16 or 8 at a row's end. */
+static inline __attribute__((always_inline)) wg_v8 wg_load8(const float *p) {
+    wg_v8 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+#define WG_R8 4
+#define WG_GEMM_TILE8(NV)                                                                                    \
+    static inline __attribute__((always_inline)) void wg_tile8_##NV(const float *u, size_t cin, const float *v, \
+                                                                    size_t ldv, float *m, size_t ldm) {       \
+        wg_v8 acc[WG_R8][NV];                                                                                \
+        for (int r = 0; r < WG_R8; r++)                                                                      \
+            for (int j = 0; j < NV; j++) acc[r][j] = (wg_v8){0};                                             \
+        for (size_t c = 0; c < cin; c++) {                                                                   \
+            wg_v8 b[NV];                                                                                     \
+            for (int j = 0; j < NV; j++) b[j] = wg_load8(v + c * ldv + 8 * j);                                 \
+            for (int r = 0; r < WG_R8; r++) {                                                                \
+                float x = u[r * cin + c];                                                                    \
+                wg_v8 a = {x, x, x, x, x, x, x, x};                                                          \
+                for (int j = 0; j < NV; j++) acc[r][j] += a * b[j];                                          \
+            }                                                                                                \
+        }                                                                                                    \
+        for (int r = 0; r < WG_R8; r++)                                                                      \
+            for (int j = 0; j < NV; j++) memcpy(m + r * ldm + 8 * j, &acc[r][j], sizeof acc[r][j]);          \
+    }
+WG_GEMM_TILE8(1)
+WG_GEMM_TILE8(2)
+WG_GEMM_TILE8(3)
+
 size_t lk_winograd_rows(size_t cout) { return (cout + WG_R - 1) / WG_R * WG_R; }
 
 LK_CLONES
 void lk_winograd_gemm(const float *u, size_t coutp, size_t cin, const float *v, size_t ldv, float *m, size_t ldm) {
+    if (!__builtin_cpu_supports("avx512f")) {
+        for (int k = 0; k < WG_A * WG_A; k++) {
+            const float *uk = u + (size_t)k * coutp * cin, *vk = v + (size_t)k * cin * ldv;
+            float *mk = m + (size_t)k * coutp * ldm;
+            for (size_t co = 0; co < coutp; co += WG_R8) {
+                const float *ub = uk + co * cin;
+                float *mb = mk + co * ldm;
+                size_t t = 0;
+                for (; t + 24 <= ldv; t += 24) wg_tile8_3(ub, cin, vk + t, ldv, mb + t, ldm);
+                if (t + 16 <= ldv) wg_tile8_2(ub, cin, vk + t, ldv, mb + t, ldm);
+                else if (t < ldv) wg_tile8_1(ub, cin, vk + t, ldv, mb + t, ldm);
+            }
+        }
+        return;
+    }
     for (int k = 0; k < WG_A * WG_A; k++) {
         const float *uk = u + (size_t)k * coutp * cin, *vk = v + (size_t)k * cin * ldv;
         float *mk = m + (size_t)k * coutp * ldm;

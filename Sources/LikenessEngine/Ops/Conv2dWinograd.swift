@@ -4,9 +4,10 @@
 // output transform writes the tiles with the bias (and an optional ReLU). 2.25 multiply-adds per
 // output and input channel instead of im2col's 9, and the transformed band (2.25x the input
 // band, not im2col's 9x) stays in the thread's cache. The 36 products run in the kernel's own
-// register-tiled loop (lk_winograd_gemm: 8 rows x 32 tiles per tile, about twice OpenBLAS
-// sgemm's speed on these small [Cout, Cin] x [Cin, tiles] shapes on AVX-512). Each thread takes
-// whole bands.
+// register-tiled loop (lk_winograd_gemm: 8 rows x 32 tiles per tile with AVX-512, about twice
+// OpenBLAS sgemm's speed on these small [Cout, Cin] x [Cin, tiles] shapes; 2 rows x 48 tiles with
+// AVX2 only). Each thread takes whole bands. With `upsampled` the input transform reads x's
+// nearest 2x upsample from x itself (TAESD's upsample + conv, Ops.conv2dUpsampled2x).
 // Results agree with the im2col path to float32 rounding of the transforms (~1e-6 relative;
 // tests: OpsParityTests.testConv2dWinograd*).
 

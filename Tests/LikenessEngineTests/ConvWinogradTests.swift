@@ -1,7 +1,9 @@
 // The Winograd F(4x4, 3x3) convolution (Ops.conv2dWinograd) against the im2col path on odd
 // shapes (padding 0/1/2 and asymmetric, channels not multiples of 16, planes not multiples of
 // the 4x4 tile, batch 2, bands split inside tile rows, 1 and 2 threads), and against PyTorch's
-// conv2d on the ops fixtures (scripts/fixtures/ops_models.py) with the path forced on.
+// conv2d on the ops fixtures (scripts/fixtures/ops_models.py) with the path forced on; the
+// convolution of a nearest 2x upsample read from the low-resolution input (conv2dUpsampled2x)
+// against the upsample built, then the convolution.
 // Measured at the time of writing: up to 7e-6 of the output's magnitude against im2col (random
 // weights of unit variance over 64-130 input channels), 5e-6 against PyTorch on the fixtures.
 
@@ -80,6 +82,42 @@ final class ConvWinogradTests: XCTestCase {
             assertClose(finite, want, "\(label) conv + residual + relu", relTol: 1e-5)
             XCTAssertEqual(y.storage.filter { $0 < 0 }.count, 0, "\(label): no negative values after relu")
         }
+    }
+
+    /// conv2dUpsampled2x (the Winograd input transform reading the low-resolution input) against
+    /// the upsample built, then conv2d, through im2col and through Winograd.
+    func compareUpsampled(batch: Int, cin: Int, cout: Int, h: Int, w: Int, padding: Ops.Padding2D, relu: Bool = false,
+                          file: StaticString = #filePath, line: UInt = #line) {
+        let x = randn([batch, cin, h, w], seed: 8), weight = randn([cout, cin, 3, 3], seed: 9), b = randn([cout], seed: 10)
+        let saved = Ops.winogradMinPixels, savedThreads = ComputeThreads.count
+        defer { Ops.winogradMinPixels = saved; ComputeThreads.set(savedThreads) }
+        for t in [1, 2] {
+            ComputeThreads.set(t)
+            var results: [Tensor] = []
+            for minPixels in [Int.max, 0] {
+                Ops.winogradMinPixels = minPixels
+                results.append(Ops.conv2d(Ops.upsampleNearest2x(x), weight: .fp32(weight), bias: b, stride: 1,
+                                          padding: padding, relu: relu))
+            }
+            Ops.winogradMinPixels = 0
+            let fused = Ops.conv2dUpsampled2x(x, weight: .fp32(weight), bias: b, padding: padding, relu: relu)
+            let what = "upsampled \(batch)x\(cin)x\(h)x\(w) -> \(cout), \(padding), \(t) threads"
+            assertClose(fused, results[0], "\(what) against im2col", relTol: 2e-5, file: file, line: line)
+            // The same transforms and products on the same values: only the input's reading differs.
+            XCTAssertEqual(fused.storage, results[1].storage, "\(what) against Winograd on the built upsample",
+                           file: file, line: line)
+        }
+    }
+
+    func testUpsampledInputReadFromTheLowResolutionTensor() {
+        compareUpsampled(batch: 1, cin: 3, cout: 5, h: 5, w: 7, padding: .uniform(1))
+        compareUpsampled(batch: 2, cin: 19, cout: 7, h: 9, w: 11, padding: .uniform(1), relu: true)
+        compareUpsampled(batch: 1, cin: 6, cout: 4, h: 4, w: 5, padding: .uniform(2))
+        compareUpsampled(batch: 1, cin: 8, cout: 8, h: 6, w: 6, padding: .uniform(0))
+        compareUpsampled(batch: 2, cin: 17, cout: 9, h: 15, w: 22, padding: Ops.Padding2D(top: 0, bottom: 1, left: 0, right: 1))
+        compareUpsampled(batch: 1, cin: 4, cout: 3, h: 3, w: 13, padding: Ops.Padding2D(top: 2, bottom: 0, left: 1, right: 2))
+        // 64 + 64 channels: bands that start and end inside tile rows and cross images.
+        compareUpsampled(batch: 2, cin: 64, cout: 64, h: 35, w: 33, padding: .uniform(1))
     }
 
     func testRouting() {

@@ -88,6 +88,32 @@ extension Ops {
         return y
     }
 
+    /// conv2d (3x3 or any kernel, stride 1) of x's nearest 2x upsample, torch's
+    /// `conv(F.interpolate(x, scale_factor=2, mode="nearest"))`: on the Winograd path the input
+    /// transform reads x directly and the upsampled tensor [B, Cin, 2H, 2W] is never built; otherwise
+    /// the upsample, then conv2d.
+    public static func conv2dUpsampled2x(
+        _ x: Tensor, weight gemmWeight: GEMMWeight, bias: Tensor? = nil, padding: Padding2D,
+        residual: Tensor? = nil, relu: Bool = false
+    ) -> Tensor {
+        precondition(x.rank == 4, "conv2dUpsampled2x: input \(x.shape)")
+        let batch = x.shape[0], cin = x.shape[1], h = 2 * x.shape[2], w = 2 * x.shape[3]
+        let wshape = gemmWeight.shape, cout = wshape[0]
+        let ho = h + padding.top + padding.bottom - 2, wo = w + padding.left + padding.right - 2
+        if case .fp32(let weight) = gemmWeight, wshape == [cout, cin, 3, 3], ho >= 1, wo >= 1,
+           winogradApplies(kh: 3, kw: 3, stride: 1, batch: batch, ho: ho, wo: wo) {
+            let profileStart = OpProfile.start(); defer { OpProfile.stop("conv2d", profileStart) }
+            if let bias { precondition(bias.shape == [cout], "conv2d: bias \(bias.shape) != [\(cout)]") }
+            if let residual {
+                precondition(residual.shape == [batch, cout, ho, wo], "conv2d: residual \(residual.shape) != \([batch, cout, ho, wo])")
+            }
+            return conv2dWinograd(x, weight: weight, bias: bias, padding: padding, ho: ho, wo: wo, residual: residual,
+                                  relu: relu, upsampled: true)
+        }
+        return conv2d(upsampleNearest2x(x), weight: gemmWeight, bias: bias, stride: 1, padding: padding,
+                      residual: residual, relu: relu)
+    }
+
     /// The im2col + GEMM convolution (and 1x1 without im2col) behind conv2d.
     private static func conv2dGEMM(
         _ x: Tensor, weight gemmWeight: GEMMWeight, bias: Tensor?, stride: Int, padding: Padding2D, ho: Int, wo: Int

@@ -4,9 +4,10 @@
 // output transform writes the tiles with the bias (and an optional ReLU). 2.25 multiply-adds per
 // output and input channel instead of im2col's 9, and the transformed band (2.25x the input
 // band, not im2col's 9x) stays in the thread's cache. The 36 products run in the kernel's own
-// register-tiled loop (lk_winograd_gemm: 8 rows x 32 tiles per tile, about twice OpenBLAS
-// sgemm's speed on these small [Cout, Cin] x [Cin, tiles] shapes on AVX-512). Each thread takes
-// whole bands.
+// register-tiled loop (lk_winograd_gemm: 8 rows x 32 tiles per tile with AVX-512, about twice
+// OpenBLAS sgemm's speed on these small [Cout, Cin] x [Cin, tiles] shapes; 2 rows x 48 tiles with
+// AVX2 only). Each thread takes whole bands. With `upsampled` the input transform reads x's
+// nearest 2x upsample from x itself (TAESD's upsample + conv, Ops.conv2dUpsampled2x).
 // Results agree with the im2col path to float32 rounding of the transforms (~1e-6 relative;
 // tests: OpsParityTests.testConv2dWinograd*).
 
@@ -31,9 +32,10 @@ extension Ops {
 
     /// `x` [B, Cin, H, W], `weight` [Cout, Cin, 3, 3] float32 → [B, Cout, ho, wo] with ho, wo the
     /// output size for `padding` (stride 1). `residual` [B, Cout, ho, wo] is added to the result,
-    /// and `relu` clamps the sum (bias and residual included) at 0.
+    /// and `relu` clamps the sum (bias and residual included) at 0. With `upsampled` the convolution
+    /// runs on x's nearest 2x upsample [B, Cin, 2H, 2W], which the input transform reads from x.
     static func conv2dWinograd(_ x: Tensor, weight: Tensor, bias: Tensor?, padding: Padding2D, ho: Int, wo: Int,
-                               residual: Tensor? = nil, relu: Bool = false) -> Tensor {
+                               residual: Tensor? = nil, relu: Bool = false, upsampled: Bool = false) -> Tensor {
         let batch = x.shape[0], cin = x.shape[1], h = x.shape[2], w = x.shape[3]
         let cout = weight.shape[0], coutp = lk_winograd_rows(cout)
         _ = BLASCore.configured  // the engine's memory settings, as sgemm would make them
@@ -68,10 +70,11 @@ extension Ops {
                 withOptionalPointer(bias) { biasPointer in
                 withOptionalPointer(residual) { residualPointer in
                     parallelRun(threads, threads: threads) { thread in
-                        // Columns padded to whole 16-float vectors (zero, then a previous band's values).
+                        // Columns padded to whole 16-float vectors (zero, then a previous band's values);
+                        // V's rows have 16 more, which the input transform writes over past a segment.
                         let ldMax = (bandTiles + 15) / 16 * 16
-                        let v = UnsafeMutablePointer<Float>.allocate(capacity: 36 * cin * ldMax)
-                        v.initialize(repeating: 0, count: 36 * cin * ldMax)
+                        let v = UnsafeMutablePointer<Float>.allocate(capacity: 36 * cin * (ldMax + 16))
+                        v.initialize(repeating: 0, count: 36 * cin * (ldMax + 16))
                         // (+16: the output pass reads whole vectors past a segment's last tile.)
                         let m = UnsafeMutablePointer<Float>.allocate(capacity: 36 * coutp * ldMax + 16)
                         m.initialize(repeating: 0, count: 36 * coutp * ldMax + 16)
@@ -92,10 +95,10 @@ extension Ops {
                                 }
                             }
                             segments { image, ty, tx, count, offset in
-                                lk_winograd_input(xp + image * cin * h * w, cin, h, w, padding.top, padding.left,
-                                                  ty, tx, count, v + offset, n, scratch)
+                                lk_winograd_input(xp + image * cin * h * w, cin, h, w, upsampled ? 1 : 0, padding.top,
+                                                  padding.left, ty, tx, count, v + offset, n + 16, scratch)
                             }
-                            lk_winograd_gemm(u, coutp, cin, v, n, m, n)
+                            lk_winograd_gemm(u, coutp, cin, v, n + 16, n, m, n)
                             segments { image, ty, tx, count, offset in
                                 let at = image * cout * ho * wo
                                 lk_winograd_output(m + offset, n, cout, coutp, ty, tx, count, biasPointer,

@@ -56,6 +56,13 @@ public struct Conv2d {
         Ops.conv2d(x, weight: gemmWeight, bias: bias, stride: stride, padding: padding, residual: residual, relu: relu)
     }
 
+    /// conv(nearest 2x upsample of x), stride 1 (Ops.conv2dUpsampled2x: the upsampled tensor is not
+    /// built where the Winograd path runs).
+    public func callAsFunction(upsampling x: Tensor, relu: Bool = false) -> Tensor {
+        precondition(stride == 1, "Conv2d(upsampling:): stride \(stride)")
+        return Ops.conv2dUpsampled2x(x, weight: gemmWeight, bias: bias, padding: padding, relu: relu)
+    }
+
     /// Convolution with explicit padding instead of the layer's own (diffusers' padded downsample).
     public func callAsFunction(_ x: Tensor, padding: Ops.Padding2D) -> Tensor {
         Ops.conv2d(x, weight: gemmWeight, bias: bias, stride: stride, padding: padding)

@@ -68,16 +68,21 @@ public struct DecoderTiny {
     func callAsFunction(_ z: Tensor) -> Tensor {
         var x = z
         x.withUnsafeMutableBufferPointer { p in for i in 0..<p.count { p[i] = Foundation.tanh(p[i] / 3) * 3 } }
+        var upsampled = false // an upsample waits for the convolution after it, which reads it from x
         for (i, layer) in layers.enumerated() {
             switch layer {
             case let .conv(conv):
                 // A convolution followed by a ReLU clamps in its own output pass (the ReLU is then skipped).
-                if i + 1 < layers.count, case .relu = layers[i + 1] { x = conv(x, relu: true) } else { x = conv(x) }
+                var relu = false
+                if i + 1 < layers.count, case .relu = layers[i + 1] { relu = true }
+                x = upsampled ? conv(upsampling: x, relu: relu) : conv(x, relu: relu)
+                upsampled = false
             case .relu:
                 if i > 0, case .conv = layers[i - 1] { continue }
                 AutoencoderTiny.relu(&x)
             case let .block(block): x = block(x)
-            case .upsample: x = Ops.upsampleNearest2x(x)
+            case .upsample:
+                if i + 1 < layers.count, case .conv = layers[i + 1] { upsampled = true } else { x = Ops.upsampleNearest2x(x) }
             }
         }
         x.withUnsafeMutableBufferPointer { p in for i in 0..<p.count { p[i] = p[i] * 2 - 1 } }

@@ -100,8 +100,9 @@ extension Ops {
         let batch = x.shape[0], cin = x.shape[1], h = 2 * x.shape[2], w = 2 * x.shape[3]
         let wshape = gemmWeight.shape, cout = wshape[0]
         let ho = h + padding.top + padding.bottom - 2, wo = w + padding.left + padding.right - 2
-        if case .fp32(let weight) = gemmWeight, wshape == [cout, cin, 3, 3], ho >= 1, wo >= 1,
+        if wshape == [cout, cin, 3, 3], ho >= 1, wo >= 1,
            winogradApplies(kh: 3, kw: 3, stride: 1, batch: batch, ho: ho, wo: wo) {
+            let weight = gemmWeight.tensor  // bfloat16 widened, as conv2d does
             let profileStart = OpProfile.start(); defer { OpProfile.stop("conv2d", profileStart) }
             if let bias { precondition(bias.shape == [cout], "conv2d: bias \(bias.shape) != [\(cout)]") }
             if let residual {

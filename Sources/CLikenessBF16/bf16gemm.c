@@ -380,20 +380,6 @@ void lk_bf16_widen_rows(const uint16_t *src, size_t lds, size_t rows, size_t col
 #define WNR 16 /* columns: two ymm */
 #define WMC 96 /* rows of A widened at a time */
 
-/* A rows [mv][2 * kc] (bfloat16, stride lda) -> float32 [mv][2 * kc]. */
-LK_AVX2_TARGET static void widen_a_avx2(const uint16_t *a, size_t lda, size_t mv, size_t kc2, float *out) {
-    for (size_t i = 0; i < mv; i++) {
-        const uint16_t *s = a + i * lda;
-        float *d = out + i * kc2;
-        size_t p = 0;
-        for (; p + 8 <= kc2; p += 8) {
-            __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(s + p)));
-            _mm256_storeu_ps(d + p, _mm256_castsi256_ps(_mm256_slli_epi32(w, 16)));
-        }
-        for (; p < kc2; p++) d[p] = lk_bf16_to_float(s[p]);
-    }
-}
-
 /* One packed panel slice [kc][NR][2] (bfloat16) -> float32 [2 * kc][NR] (row 2p: even k, 2p + 1: odd). */
 LK_AVX2_TARGET static void widen_panel_avx2(const uint16_t *panel, size_t kc, float *out) {
     const __m256i high = _mm256_set1_epi32((int)0xffff0000u);
@@ -472,7 +458,7 @@ LK_AVX2_TARGET static void gemm_widening(size_t m, size_t n, size_t k, const uin
         for (size_t p0 = 0; p0 < kp; p0 += KCP) {
             size_t kc = kp - p0 < KCP ? kp - p0 : KCP, kc2 = 2 * kc;
             int accumulate = p0 > 0 || beta != 0;
-            widen_a_avx2(a16 + ib * lda16 + 2 * p0, lda16, mend - ib, kc2, aw);
+            widen_rows_avx2(a16 + ib * lda16 + 2 * p0, lda16, mend - ib, kc2, aw, kc2);
             for (size_t np = 0; np < panels; np++) {
                 size_t j0 = np * NR, nv = n - j0 < NR ? n - j0 : NR;
                 if (pb) widen_panel_avx2(pb + ((n0 + j0) / NR) * kp * NR * 2 + p0 * NR * 2, kc, bw);

@@ -96,11 +96,11 @@ final class ConvWinogradTests: XCTestCase {
             var results: [Tensor] = []
             for minPixels in [Int.max, 0] {
                 Ops.winogradMinPixels = minPixels
-                results.append(Ops.conv2d(Ops.upsampleNearest2x(x), weight: .fp32(weight), bias: b, stride: 1,
+                results.append(Ops.conv2d(Ops.upsampleNearest2x(x), weight: .fp32(FP32Matrix(weight)), bias: b, stride: 1,
                                           padding: padding, relu: relu))
             }
             Ops.winogradMinPixels = 0
-            let fused = Ops.conv2dUpsampled2x(x, weight: .fp32(weight), bias: b, padding: padding, relu: relu)
+            let fused = Ops.conv2dUpsampled2x(x, weight: .fp32(FP32Matrix(weight)), bias: b, padding: padding, relu: relu)
             let what = "upsampled \(batch)x\(cin)x\(h)x\(w) -> \(cout), \(padding), \(t) threads"
             assertClose(fused, results[0], "\(what) against im2col", relTol: 2e-5, file: file, line: line)
             // The same transforms and products on the same values: only the input's reading differs.

@@ -1,7 +1,8 @@
 // Live mode end to end: the real `likeness studio` on Models/toybox in tmux (as
 // StudioEndToEndTests). F3 turns live mode on and draws a draft; typing into the prompt re-renders
-// it (the preview changes, the status names the draft); nothing ever waits in the queue while
-// typing, drafts are not saved; Ctrl-G then makes and saves the full-quality image; i on it makes it
+// it (the preview changes, the status names the draft); no plan waits in the studio's queue while
+// typing (a new draft only waits for the draft it cancelled to stop, which the preview line says as
+// "live: stopping the previous draft", UpdateLiveTests), drafts are not saved; Ctrl-G then makes and saves the full-quality image; i on it makes it
 // the init image, shown on the progress line.
 
 import Foundation
@@ -19,7 +20,7 @@ extension StudioEndToEndTests {
         let first = previewArea(try tmux.screen(escapes: true))
         XCTAssertTrue(try tmux.screen().contains("LIVE · Preview"))
 
-        // Type, a key at a time; the queue line never shows a waiting plan.
+        // Type, a key at a time; the queue line never shows a waiting plan or images ahead of the draft.
         var sawQueued = false
         for ch in " at the left" {
             try tmux.text(String(ch))

@@ -152,6 +152,12 @@ final class UpdateLiveTests: XCTestCase {
         XCTAssertTrue(due.contains(.cancel(run: first.runID)), "\(due)")
         let second = try XCTUnwrap(generated(due).first)
         XCTAssertEqual(s.run?.plan.runID, second.runID)
+        // Until the cancelled draft stops, the engine reports the new one behind it: the preview's
+        // line says the previous draft is stopping, not that images are queued.
+        _ = Studio.update(&s, .job(run: second.runID, index: 0, .queued(position: 1)))
+        let waitingLine = StudioView.render(s, theme: .builtinDark).grid.text
+        XCTAssertTrue(waitingLine.contains("live: stopping the previous draft"), waitingLine)
+        XCTAssertFalse(waitingLine.contains("waiting for the engine"), waitingLine)
 
         // Ctrl-G: the full-quality run replaces the draft and is not itself an edit.
         let full = send(&s, .ctrl("g"))

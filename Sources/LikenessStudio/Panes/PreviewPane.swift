@@ -119,7 +119,9 @@ enum PreviewPane {
         var text: String
         let waiting = run.jobs.contains { if case .queued(let n) = $0.phase { return n > 0 }; return false }
         if run.active && waiting && !run.jobs.contains(where: { $0.phase == .running }) {
-            text = " waiting for the engine to finish the previous images…"
+            // A live draft only ever waits for the draft it cancelled to stop (a full-quality run
+            // keeps it in `queued` instead), so nothing is queued behind other images.
+            text = run.plan.live ? " live: stopping the previous draft…" : " waiting for the engine to finish the previous images…"
         } else if run.active {
             let itps = current.itPerSec
             let eta = itps > 0 ? Double(total - done) / itps : 0

@@ -481,8 +481,10 @@ def bench_few_step(threads: int) -> list:
     rows.append(("diffusers fp32 (LatentConsistencyModelPipeline + AutoencoderTiny)",
                  f"{dt:.2f} s; one prompt encoding {median(pt_text):.2f} s, one UNet step {median(pt_step):.2f} s; "
                  f"under torch.autocast(bfloat16): {median(pt_bf16):.2f} s"))
-    for precision, what in [("bf16", "as users run it (`--precision bf16`, the default on this CPU)"),
-                            ("fp32", "`--precision fp32`")]:
+    native = bf16_kernel() == "native"
+    for precision, what in [("bf16", "as users run it (`--precision bf16`, the default on this CPU)" if native else
+                             "`--precision bf16` (the widening kernel: bfloat16 weights, float32 products)"),
+                            ("fp32", "`--precision fp32`" if native else "as users run it (`--precision fp32`, the default on this CPU)")]:
         sw = swift("fewstep", folder, taesd, 4, 512, 2, precision)
         rows.append((f"Whole image, 512x512, LCM 4 steps + TAESD decode, Likeness {what} (target: ratio <= 0.8, "
                      "under 25 s)",

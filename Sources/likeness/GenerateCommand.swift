@@ -65,7 +65,7 @@ struct GenerateCommand: ParsableCommand {
     var from: String?
     @Option(help: "Compute threads (default: the engine's choice).")
     var threads: Int?
-    @Option(help: "The compute precision of the text encoder, UNet and VAE: fp32 (exact) or bf16 (bfloat16 weights: half the weight memory; on AVX512-BF16 also bfloat16 products, about twice as fast; on CPUs with AVX2 only, products in float32 at about fp32's speed). Default: bf16 where the CPU has AVX512-BF16, else fp32.")
+    @Option(help: "The compute precision of the text encoder, UNet and VAE: fp32 (exact) or bf16 (bfloat16 weights: half the weight memory; on AVX512-BF16 also bfloat16 products, about twice as fast; on CPUs with AVX2 only, products in float32, about 1.2x fp32's time). Default: bf16 where the CPU has AVX512-BF16, else fp32.")
     var precision: String?
     @Option(help: "Output PNG path (default: a new numbered file in the outputs folder).")
     var output: String?

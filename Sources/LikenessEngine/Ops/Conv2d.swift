@@ -59,13 +59,10 @@ extension Ops {
         let cout = wshape[0], kh = wshape[2], kw = wshape[3]
         precondition(wshape[1] == cin, "conv2d: weight \(wshape) expects \(wshape[1]) input channels, got \(cin)")
         precondition(stride >= 1)
-        if let bias { precondition(bias.shape == [cout], "conv2d: bias \(bias.shape) != [\(cout)]") }
         let hp = h + padding.top + padding.bottom, wp = w + padding.left + padding.right
         precondition(hp >= kh && wp >= kw, "conv2d: padded input \(hp)x\(wp) smaller than kernel \(kh)x\(kw)")
         let ho = (hp - kh) / stride + 1, wo = (wp - kw) / stride + 1
-        if let residual {
-            precondition(residual.shape == [batch, cout, ho, wo], "conv2d: residual \(residual.shape) != \([batch, cout, ho, wo])")
-        }
+        checkOutputOperands(bias: bias, residual: residual, output: [batch, cout, ho, wo])
         if winogradApplies(kh: kh, kw: kw, stride: stride, batch: batch, ho: ho, wo: wo) {
             // A bfloat16 weight is widened for the call: Winograd's 2.25 multiply-adds per output
             // and input channel beat the bf16 GEMM's 9 on these planes (the activations then keep
@@ -104,15 +101,18 @@ extension Ops {
            winogradApplies(kh: 3, kw: 3, stride: 1, batch: batch, ho: ho, wo: wo) {
             let weight = gemmWeight.tensor  // bfloat16 widened, as conv2d does
             let profileStart = OpProfile.start(); defer { OpProfile.stop("conv2d", profileStart) }
-            if let bias { precondition(bias.shape == [cout], "conv2d: bias \(bias.shape) != [\(cout)]") }
-            if let residual {
-                precondition(residual.shape == [batch, cout, ho, wo], "conv2d: residual \(residual.shape) != \([batch, cout, ho, wo])")
-            }
+            checkOutputOperands(bias: bias, residual: residual, output: [batch, cout, ho, wo])
             return conv2dWinograd(x, weight: weight, bias: bias, padding: padding, ho: ho, wo: wo, residual: residual,
                                   relu: relu, upsampled: true)
         }
         return conv2d(upsampleNearest2x(x), weight: gemmWeight, bias: bias, stride: 1, padding: padding,
                       residual: residual, relu: relu)
+    }
+
+    /// A convolution's bias [Cout] and residual (its output's shape [B, Cout, ho, wo]) fit `output`.
+    private static func checkOutputOperands(bias: Tensor?, residual: Tensor?, output: [Int]) {
+        if let bias { precondition(bias.shape == [output[1]], "conv2d: bias \(bias.shape) != [\(output[1])]") }
+        if let residual { precondition(residual.shape == output, "conv2d: residual \(residual.shape) != \(output)") }
     }
 
     /// The im2col + GEMM convolution (and 1x1 without im2col) behind conv2d.

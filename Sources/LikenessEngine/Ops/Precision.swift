@@ -5,8 +5,8 @@
 // Everything else (normalisation, attention scores and softmax, elementwise ops) stays float32.
 // The pipeline loads its text encoder, UNet and VAE at one precision.
 // On a CPU without AVX512-BF16 but with AVX2 and FMA, `bf16` runs the widening kernel (the same
-// bfloat16 operands widened to float32 for FMA): the weights' memory halves at about fp32's speed,
-// so `preferred` is `fp32` there. Only a CPU with neither runs `bf16` as `fp32` (`effective`).
+// bfloat16 operands widened to float32 for FMA): the weights' memory halves for about 1.2x fp32's
+// CPU time per SD-1.5 UNet step (docs/BENCHMARKS.md), so `preferred` is `fp32` there. Only a CPU with neither runs `bf16` as `fp32` (`effective`).
 
 import CLikenessBF16
 #if canImport(Glibc)

@@ -213,6 +213,63 @@ LK_PV_TILE(1)
 LK_PV_TILE(2)
 LK_PV_TILE(3)
 
+typedef float lk_v8 __attribute__((vector_size(32)));
+
+/* Macros rather than functions: an 8-float vector may not cross a call in the baseline clone. */
+#define LK_LOAD8(v, p) memcpy(&(v), (p), sizeof(lk_v8))
+
+/* The same tiles for CPUs without AVX-512 (16 vector registers): 4 rows x NV vectors of 8
+ * floats, NV <= 2, so the accumulators, the loaded vectors and the broadcast fit the register file
+ * (the 16-float tiles above keep 16-24 accumulators, which AVX2 spills to memory on every
+ * multiply-add). Used for both halves of an 8-row strip. */
+#define LK_SCORE_TILE8(NV)                                                                                  \
+    static inline __attribute__((always_inline)) void lk_score_tile8_##NV(                                   \
+        const float *qs, size_t dh, const float *kt, size_t ldk, size_t c0, float *s) {                     \
+        lk_v8 acc[4][NV];                                                                                   \
+        for (int r = 0; r < 4; r++)                                                                         \
+            for (int v = 0; v < NV; v++) acc[r][v] = (lk_v8){0};                                            \
+        for (size_t d = 0; d < dh; d++) {                                                                   \
+            lk_v8 k[NV];                                                                                    \
+            for (int v = 0; v < NV; v++) LK_LOAD8(k[v], kt + d * ldk + c0 + 8 * v);                        \
+            for (int r = 0; r < 4; r++) {                                                                   \
+                lk_v8 b = (lk_v8){0} + qs[r * dh + d];                                                      \
+                for (int v = 0; v < NV; v++) acc[r][v] += b * k[v];                                         \
+            }                                                                                               \
+        }                                                                                                   \
+        for (int r = 0; r < 4; r++)                                                                         \
+            for (int v = 0; v < NV; v++) memcpy(s + r * ldk + c0 + 8 * v, &acc[r][v], sizeof(lk_v8));      \
+    }
+LK_SCORE_TILE8(1)
+LK_SCORE_TILE8(2)
+
+#define LK_PV_TILE8(NV)                                                                                     \
+    static inline __attribute__((always_inline)) void lk_pv_tile8_##NV(                                      \
+        const float *s, size_t ldk, size_t lk, const float *vp, size_t ldv, size_t c0, const float *scale,  \
+        float *out, size_t ldo, size_t rows, size_t dv) {                                                   \
+        lk_v8 acc[4][NV];                                                                                   \
+        for (int r = 0; r < 4; r++)                                                                         \
+            for (int v = 0; v < NV; v++) acc[r][v] = (lk_v8){0};                                            \
+        for (size_t j = 0; j < lk; j++) {                                                                   \
+            lk_v8 x[NV];                                                                                    \
+            for (int v = 0; v < NV; v++) LK_LOAD8(x[v], vp + j * ldv + c0 + 8 * v);                        \
+            for (int r = 0; r < 4; r++) {                                                                   \
+                lk_v8 b = (lk_v8){0} + s[r * ldk + j];                                                      \
+                for (int v = 0; v < NV; v++) acc[r][v] += b * x[v];                                         \
+            }                                                                                               \
+        }                                                                                                   \
+        for (size_t r = 0; r < rows; r++) {                                                                 \
+            float tile[8 * NV];                                                                             \
+            for (int v = 0; v < NV; v++) {                                                                  \
+                lk_v8 t = acc[r][v] * scale[r];                                                             \
+                memcpy(tile + 8 * v, &t, sizeof t);                                                         \
+            }                                                                                               \
+            size_t n = dv - c0 < (size_t)(8 * NV) ? dv - c0 : (size_t)(8 * NV);                             \
+            memcpy(out + r * ldo + c0, tile, n * sizeof(float));                                            \
+        }                                                                                                   \
+    }
+LK_PV_TILE8(1)
+LK_PV_TILE8(2)
+
 LK_CLONES
 void lk_attention_pack(const float *k, size_t ldsrc, size_t lk, size_t dh, float *kt, size_t ldk,
                        const float *v, size_t ldvsrc, size_t dv, float *vp, size_t ldv) {
@@ -233,13 +290,24 @@ void lk_attention_rows(const float *q, size_t ldq, size_t rows, size_t dh, float
                        float *out, size_t ldo, long causal_row0, float *scratch) {
     float *qs = scratch;             /* [LK_AR, dh] */
     float *s = scratch + LK_AR * dh; /* [LK_AR, ldk] */
+    const int wide = __builtin_cpu_supports("avx512f"); /* 16-float tiles; else the 8-float ones */
     for (size_t r0 = 0; r0 < rows; r0 += LK_AR) {
         size_t n = rows - r0 < LK_AR ? rows - r0 : LK_AR;
         for (size_t r = 0; r < LK_AR; r++)
             for (size_t d = 0; d < dh; d++) qs[r * dh + d] = r < n ? alpha * q[(r0 + r) * ldq + d] : 0.0f;
-        size_t c = 0;
-        for (; c + 32 <= ldk; c += 32) lk_score_tile_2(qs, dh, kt, ldk, c, s);
-        for (; c < ldk; c += 16) lk_score_tile_1(qs, dh, kt, ldk, c, s);
+        if (wide) {
+            size_t c = 0;
+            for (; c + 32 <= ldk; c += 32) lk_score_tile_2(qs, dh, kt, ldk, c, s);
+            for (; c < ldk; c += 16) lk_score_tile_1(qs, dh, kt, ldk, c, s);
+        } else {
+            for (size_t half = 0; half < 2 && 4 * half < n; half++) {
+                const float *qh = qs + 4 * half * dh;
+                float *sh = s + 4 * half * ldk;
+                size_t c = 0;
+                for (; c + 16 <= ldk; c += 16) lk_score_tile8_2(qh, dh, kt, ldk, c, sh);
+                if (c < ldk) lk_score_tile8_1(qh, dh, kt, ldk, c, sh);
+            }
+        }
         float scale[LK_AR];
         for (size_t r = 0; r < LK_AR; r++) {
             float *row = s + r * ldk;
@@ -266,11 +334,25 @@ void lk_attention_rows(const float *q, size_t ldq, size_t rows, size_t dh, float
             for (i = valid; i < lk; i++) row[i] = 0.0f;
             scale[r] = 1.0f / sum;
         }
-        size_t c0 = 0;
         float *o = out + r0 * ldo;
-        for (; c0 + 48 <= ldv; c0 += 48) lk_pv_tile_3(s, ldk, lk, vp, ldv, c0, scale, o, ldo, n, dv);
-        if (ldv - c0 == 32) lk_pv_tile_2(s, ldk, lk, vp, ldv, c0, scale, o, ldo, n, dv);
-        else if (ldv - c0 == 16) lk_pv_tile_1(s, ldk, lk, vp, ldv, c0, scale, o, ldo, n, dv);
+        if (wide) {
+            size_t c0 = 0;
+            for (; c0 + 48 <= ldv; c0 += 48) lk_pv_tile_3(s, ldk, lk, vp, ldv, c0, scale, o, ldo, n, dv);
+            if (ldv - c0 == 32) lk_pv_tile_2(s, ldk, lk, vp, ldv, c0, scale, o, ldo, n, dv);
+            else if (ldv - c0 == 16) lk_pv_tile_1(s, ldk, lk, vp, ldv, c0, scale, o, ldo, n, dv);
+        } else {
+            for (size_t half = 0; half < 2 && 4 * half < n; half++) {
+                size_t hr = n - 4 * half < 4 ? n - 4 * half : 4;
+                const float *sh = s + 4 * half * ldk;
+                float *oh = o + 4 * half * ldo;
+                for (size_t c0 = 0; c0 < dv;) {
+                    size_t nv = (ldv - c0) / 8 < 2 ? (ldv - c0) / 8 : 2;
+                    if (nv == 2) lk_pv_tile8_2(sh, ldk, lk, vp, ldv, c0, scale + 4 * half, oh, ldo, hr, dv);
+                    else lk_pv_tile8_1(sh, ldk, lk, vp, ldv, c0, scale + 4 * half, oh, ldo, hr, dv);
+                    c0 += 8 * nv;
+                }
+            }
+        }
     }
 }
 
@@ -284,10 +366,7 @@ void lk_attention_rows(const float *q, size_t ldq, size_t rows, size_t dh, float
 
 #define LK_SV 8 /* keys per vector */
 
-typedef float lk_v8 __attribute__((vector_size(32)));
 
-/* Macros rather than functions: an 8-float vector may not cross a call in the baseline clone. */
-#define LK_LOAD8(v, p) memcpy(&(v), (p), sizeof(lk_v8))
 #define LK_HSUM8(a) ((((a)[0] + (a)[4]) + ((a)[1] + (a)[5])) + (((a)[2] + (a)[6]) + ((a)[3] + (a)[7])))
 
 typedef int32_t lk_i8 __attribute__((vector_size(32)));

@@ -232,7 +232,8 @@ typedef float lk_v8 __attribute__((vector_size(32)));
             lk_v8 k[NV];                                                                                    \
             for (int v = 0; v < NV; v++) LK_LOAD8(k[v], kt + d * ldk + c0 + 8 * v);                        \
             for (int r = 0; r < 4; r++) {                                                                   \
-                lk_v8 b = (lk_v8){0} + qs[r * dh + d];                                                      \
+                const float bq = qs[r * dh + d];                                                            \
+                lk_v8 b = {bq, bq, bq, bq, bq, bq, bq, bq};                                                 \
                 for (int v = 0; v < NV; v++) acc[r][v] += b * k[v];                                         \
             }                                                                                               \
         }                                                                                                   \
@@ -253,7 +254,8 @@ LK_SCORE_TILE8(2)
             lk_v8 x[NV];                                                                                    \
             for (int v = 0; v < NV; v++) LK_LOAD8(x[v], vp + j * ldv + c0 + 8 * v);                        \
             for (int r = 0; r < 4; r++) {                                                                   \
-                lk_v8 b = (lk_v8){0} + s[r * ldk + j];                                                      \
+                const float bs = s[r * ldk + j];                                                            \
+                lk_v8 b = {bs, bs, bs, bs, bs, bs, bs, bs};                                                 \
                 for (int v = 0; v < NV; v++) acc[r][v] += b * x[v];                                         \
             }                                                                                               \
         }                                                                                                   \

@@ -302,13 +302,14 @@ void lk_attention_rows(const float *q, size_t ldq, size_t rows, size_t dh, float
             for (; c + 32 <= ldk; c += 32) lk_score_tile_2(qs, dh, kt, ldk, c, s);
             for (; c < ldk; c += 16) lk_score_tile_1(qs, dh, kt, ldk, c, s);
         } else {
-            for (size_t half = 0; half < 2 && 4 * half < n; half++) {
-                const float *qh = qs + 4 * half * dh;
-                float *sh = s + 4 * half * ldk;
-                size_t c = 0;
-                for (; c + 16 <= ldk; c += 16) lk_score_tile8_2(qh, dh, kt, ldk, c, sh);
-                if (c < ldk) lk_score_tile8_1(qh, dh, kt, ldk, c, sh);
-            }
+            /* Key blocks outer, the two 4-row halves inner: a block of K^T is read from memory once. */
+            size_t halves = n > 4 ? 2 : 1, c = 0;
+            for (; c + 16 <= ldk; c += 16)
+                for (size_t half = 0; half < halves; half++)
+                    lk_score_tile8_2(qs + 4 * half * dh, dh, kt, ldk, c, s + 4 * half * ldk);
+            if (c < ldk)
+                for (size_t half = 0; half < halves; half++)
+                    lk_score_tile8_1(qs + 4 * half * dh, dh, kt, ldk, c, s + 4 * half * ldk);
         }
         float scale[LK_AR];
         for (size_t r = 0; r < LK_AR; r++) {
@@ -343,16 +344,18 @@ void lk_attention_rows(const float *q, size_t ldq, size_t rows, size_t dh, float
             if (ldv - c0 == 32) lk_pv_tile_2(s, ldk, lk, vp, ldv, c0, scale, o, ldo, n, dv);
             else if (ldv - c0 == 16) lk_pv_tile_1(s, ldk, lk, vp, ldv, c0, scale, o, ldo, n, dv);
         } else {
-            for (size_t half = 0; half < 2 && 4 * half < n; half++) {
-                size_t hr = n - 4 * half < 4 ? n - 4 * half : 4;
-                const float *sh = s + 4 * half * ldk;
-                float *oh = o + 4 * half * ldo;
-                for (size_t c0 = 0; c0 < dv;) {
-                    size_t nv = (ldv - c0) / 8 < 2 ? (ldv - c0) / 8 : 2;
+            /* Column slabs of V outer (16 columns of every key: 256 KB at 4096 keys, within L2), the two
+             * 4-row halves inner, so a slab is read from memory once per strip, not once per half. */
+            for (size_t c0 = 0; c0 < dv;) {
+                size_t nv = (ldv - c0) / 8 < 2 ? (ldv - c0) / 8 : 2;
+                for (size_t half = 0; half < 2 && 4 * half < n; half++) {
+                    size_t hr = n - 4 * half < 4 ? n - 4 * half : 4;
+                    const float *sh = s + 4 * half * ldk;
+                    float *oh = o + 4 * half * ldo;
                     if (nv == 2) lk_pv_tile8_2(sh, ldk, lk, vp, ldv, c0, scale + 4 * half, oh, ldo, hr, dv);
                     else lk_pv_tile8_1(sh, ldk, lk, vp, ldv, c0, scale + 4 * half, oh, ldo, hr, dv);
-                    c0 += 8 * nv;
                 }
+                c0 += 8 * nv;
             }
         }
     }

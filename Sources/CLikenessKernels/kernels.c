@@ -173,7 +173,7 @@ static inline __attribute__((always_inline)) lk_v16 lk_splat(float x) {
             for (int v = 0; v < NV; v++) acc[r][v] = (lk_v16){0};                                           \
         for (size_t d = 0; d < dh; d++) {                                                                   \
             lk_v16 k[NV];                                                                                   \
-            for (int v = 0; v < NV; v++) k[v] = lk_load16(kt + d * ldk + c0 + 16 * v);                      \
+            for (int v = 0; v < NV; v++) k[v] = lk_load16(kt + (c0 / 16 + v) * 16 * dh + d * 16);                      \
             for (int r = 0; r < LK_AR; r++) {                                                               \
                 lk_v16 b = lk_splat(qs[r * dh + d]);                                                    \
                 for (int v = 0; v < NV; v++) acc[r][v] += b * k[v];                                         \
@@ -230,7 +230,7 @@ typedef float lk_v8 __attribute__((vector_size(32)));
             for (int v = 0; v < NV; v++) acc[r][v] = (lk_v8){0};                                            \
         for (size_t d = 0; d < dh; d++) {                                                                   \
             lk_v8 k[NV];                                                                                    \
-            for (int v = 0; v < NV; v++) LK_LOAD8(k[v], kt + d * ldk + c0 + 8 * v);                        \
+            for (int v = 0; v < NV; v++) LK_LOAD8(k[v], kt + (c0 / 16) * 16 * dh + d * 16 + 8 * v);                        \
             for (int r = 0; r < 4; r++) {                                                                   \
                 const float bq = qs[r * dh + d];                                                            \
                 lk_v8 b = {bq, bq, bq, bq, bq, bq, bq, bq};                                                 \
@@ -275,15 +275,154 @@ LK_PV_TILE8(2)
 LK_CLONES
 void lk_attention_pack(const float *k, size_t ldsrc, size_t lk, size_t dh, float *kt, size_t ldk,
                        const float *v, size_t ldvsrc, size_t dv, float *vp, size_t ldv) {
-    for (size_t d = 0; d < dh; d++) {
-        float *row = kt + d * ldk;
-        for (size_t j = 0; j < lk; j++) row[j] = k[j * ldsrc + d];
-        for (size_t j = lk; j < ldk; j++) row[j] = 0.0f;
+    /* K^T in panels of 16 keys, [ldk / 16][dh][16], so a tile's key columns are one contiguous
+     * block (rows of a [dh, ldk] K^T are 4 * ldk bytes apart: at 4096 keys every d is 16 KB on, and
+     * the 40-80 rows of a tile fall in the same few L1 sets). */
+    for (size_t j0 = 0; j0 < ldk; j0 += 16) {
+        float *panel = kt + j0 * dh;
+        for (size_t d = 0; d < dh; d++)
+            for (size_t c = 0; c < 16; c++) panel[d * 16 + c] = j0 + c < lk ? k[(j0 + c) * ldsrc + d] : 0.0f;
     }
     for (size_t j = 0; j < lk; j++) {
         memcpy(vp + j * ldv, v + j * ldvsrc, dv * sizeof(float));
         for (size_t c = dv; c < ldv; c++) vp[j * ldv + c] = 0.0f;
     }
+}
+
+/* The key-blocked variant for CPUs without AVX-512 (flash attention's online softmax): a unit of
+ * up to LK_FR query rows walks the keys in blocks of LK_FB, keeping each row's running maximum,
+ * its sum of numerators and its unnormalised output O [rows, ldv] in scratch; per block the
+ * scores S = (alpha Q) K_blk^T, the numerators exp(S - m_new) with O and the sum rescaled by
+ * exp(m_old - m_new), and O += P V_blk. A block of K^T (dh x 256) and of V (256 x ldv) stays in L2
+ * while all the unit's rows use it, where the 8-row strips above read the whole of K^T and V from
+ * L3 once per 8 rows (SD-1.5's 64x64 self-attention: 786 KB each per head). */
+#define LK_FB 256 /* keys per block */
+#define LK_FR 64  /* query rows per unit at most */
+
+/* s[r, 0 .. 8 NV) = sum_d qs[r, d] kt[d, 0 ..] for 4 rows, kt one panel of 16 keys [dh, 16]; s's rows lds apart. */
+#define LK_FSCORE8(NV)                                                                                      \
+    static inline __attribute__((always_inline)) void lk_fscore8_##NV(                                       \
+        const float *qs, size_t dh, const float *kt, float *s, size_t lds) {                                \
+        lk_v8 acc[4][NV];                                                                                   \
+        for (int r = 0; r < 4; r++)                                                                         \
+            for (int v = 0; v < NV; v++) acc[r][v] = (lk_v8){0};                                            \
+        for (size_t d = 0; d < dh; d++) {                                                                   \
+            lk_v8 k[NV];                                                                                    \
+            for (int v = 0; v < NV; v++) LK_LOAD8(k[v], kt + d * 16 + 8 * v);                              \
+            for (int r = 0; r < 4; r++) {                                                                   \
+                const float bq = qs[r * dh + d];                                                            \
+                lk_v8 b = {bq, bq, bq, bq, bq, bq, bq, bq};                                                 \
+                for (int v = 0; v < NV; v++) acc[r][v] += b * k[v];                                         \
+            }                                                                                               \
+        }                                                                                                   \
+        for (int r = 0; r < 4; r++)                                                                         \
+            for (int v = 0; v < NV; v++) memcpy(s + r * lds + 8 * v, &acc[r][v], sizeof(lk_v8));           \
+    }
+LK_FSCORE8(2)
+
+/* o[r, 0 .. 16) = corr[r] o[r, ..] + sum_{j < nk} p[r, j] vp[j, 0 ..] for 4 rows (p's rows lds apart,
+ * vp's ldv, o's ldo). */
+static inline __attribute__((always_inline)) void lk_fpv8(const float *p, size_t lds, size_t nk, const float *vp,
+                                                        size_t ldv, const float *corr, float *o, size_t ldo) {
+    lk_v8 acc[4][2];
+    for (int r = 0; r < 4; r++) {
+        const float c = corr[r];
+        lk_v8 cv = {c, c, c, c, c, c, c, c};
+        for (int v = 0; v < 2; v++) {
+            LK_LOAD8(acc[r][v], o + r * ldo + 8 * v);
+            acc[r][v] *= cv;
+        }
+    }
+    for (size_t j = 0; j < nk; j++) {
+        lk_v8 x[2];
+        for (int v = 0; v < 2; v++) LK_LOAD8(x[v], vp + j * ldv + 8 * v);
+        for (int r = 0; r < 4; r++) {
+            const float bs = p[r * lds + j];
+            lk_v8 b = {bs, bs, bs, bs, bs, bs, bs, bs};
+            for (int v = 0; v < 2; v++) acc[r][v] += b * x[v];
+        }
+    }
+    for (int r = 0; r < 4; r++)
+        for (int v = 0; v < 2; v++) memcpy(o + r * ldo + 8 * v, &acc[r][v], sizeof(lk_v8));
+}
+
+static inline __attribute__((always_inline)) void lk_attention_rows_blocked(
+    const float *q, size_t ldq, size_t rows, size_t dh, float alpha, const float *kt, size_t lk, size_t ldk,
+    const float *vp, size_t dv, size_t ldv, float *out, size_t ldo, long causal_row0, float *scratch) {
+    const size_t rp = (rows + 3) / 4 * 4; /* rows padded to whole 4-row tiles */
+    float *qs = scratch;                  /* [rp, dh] */
+    float *s = qs + rp * dh;              /* [rp, LK_FB] */
+    float *o = s + rp * LK_FB;            /* [rp, ldv] */
+    float *m = o + rp * ldv, *l = m + rp, *corr = l + rp;
+    for (size_t r = 0; r < rp; r++) {
+        for (size_t d = 0; d < dh; d++) qs[r * dh + d] = r < rows ? alpha * q[r * ldq + d] : 0.0f;
+        m[r] = -INFINITY;
+        l[r] = 0.0f;
+    }
+    memset(o, 0, rp * ldv * sizeof(float));
+    size_t kend = lk; /* keys any row of the unit may see */
+    if (causal_row0 >= 0 && (size_t)causal_row0 + rows < lk) kend = (size_t)causal_row0 + rows;
+    for (size_t c0 = 0; c0 < kend; c0 += LK_FB) {
+        const size_t nk = kend - c0 < LK_FB ? kend - c0 : LK_FB;
+        const size_t nkp = (nk + 15) / 16 * 16;
+        /* Key slices outer, row tiles inner: a slice of K^T (dh x 16) stays in L1 for every tile. */
+        size_t c = 0;
+        for (; c < nkp; c += 16) /* nkp: a multiple of 16 (K^T is zero-padded to ldk) */
+            for (size_t r0 = 0; r0 < rp; r0 += 4)
+                lk_fscore8_2(qs + r0 * dh, dh, kt + (c0 + c) * dh, s + r0 * LK_FB + c, LK_FB);
+        for (size_t r = 0; r < rp; r++) {
+            float *row = s + r * LK_FB;
+            size_t valid = r < rows ? nk : 0;
+            if (causal_row0 >= 0) {
+                size_t lim = (size_t)causal_row0 + r + 1; /* keys below lim */
+                valid = lim <= c0 ? 0 : (lim - c0 < valid ? lim - c0 : valid);
+            }
+            if (valid == 0) {
+                corr[r] = 1.0f;
+                for (size_t i = 0; i < nkp; i++) row[i] = 0.0f;
+                continue;
+            }
+            float mb = lk_max(row, valid);
+            float mn = mb > m[r] ? mb : m[r];
+            corr[r] = lk_expf(m[r] - mn); /* 0 for the first block (m = -inf) */
+            m[r] = mn;
+            float lane[LK_LANES] = {0};
+            size_t i = 0;
+            for (; i + LK_LANES <= valid; i += LK_LANES)
+                for (int j = 0; j < LK_LANES; j++) {
+                    float e = lk_expf(row[i + j] - mn);
+                    row[i + j] = e;
+                    lane[j] += e;
+                }
+            float sum = 0.0f;
+            for (int j = 0; j < LK_LANES; j++) sum += lane[j];
+            for (; i < valid; i++) {
+                row[i] = lk_expf(row[i] - mn);
+                sum += row[i];
+            }
+            for (i = valid; i < nkp; i++) row[i] = 0.0f;
+            l[r] = l[r] * corr[r] + sum;
+        }
+        /* V has lk rows (no padding): only the block's nk keys. Column slabs of V outer (nk x 16 floats, in L1 for every row tile), row tiles inner. */
+        for (size_t c1 = 0; c1 < ldv; c1 += 16)
+            for (size_t r0 = 0; r0 < rp; r0 += 4)
+                lk_fpv8(s + r0 * LK_FB, LK_FB, nk, vp + c0 * ldv + c1, ldv, corr + r0, o + r0 * ldv + c1, ldv);
+    }
+    for (size_t r = 0; r < rows; r++) {
+        const float inv = 1.0f / l[r];
+        for (size_t c = 0; c < dv; c++) out[r * ldo + c] = o[r * ldv + c] * inv;
+    }
+}
+
+static int lk_attention_tiles = 0;
+
+void lk_set_attention_tiles(int tiles) { lk_attention_tiles = tiles; }
+int lk_get_attention_tiles(void) { return lk_attention_tiles; }
+
+size_t lk_attention_scratch_floats(size_t dh, size_t ldk, size_t ldv) {
+    size_t strips = LK_AR * (dh + ldk);
+    size_t blocked = LK_FR * (dh + LK_FB + ldv + 3);
+    return strips > blocked ? strips : blocked;
 }
 
 LK_CLONES
@@ -292,7 +431,20 @@ void lk_attention_rows(const float *q, size_t ldq, size_t rows, size_t dh, float
                        float *out, size_t ldo, long causal_row0, float *scratch) {
     float *qs = scratch;             /* [LK_AR, dh] */
     float *s = scratch + LK_AR * dh; /* [LK_AR, ldk] */
-    const int wide = __builtin_cpu_supports("avx512f"); /* 16-float tiles; else the 8-float ones */
+    /* 16-float tiles with AVX-512; else the 8-float ones, over key blocks when there are many keys. */
+    const int tiles = lk_attention_tiles ? lk_attention_tiles
+                      : __builtin_cpu_supports("avx512f") ? 1
+                      : lk >= 2 * LK_FB ? 3
+                      : 2;
+    if (tiles == 3 && ldv % 16 == 0) {
+        for (size_t r0 = 0; r0 < rows; r0 += LK_FR) {
+            size_t n = rows - r0 < LK_FR ? rows - r0 : LK_FR;
+            lk_attention_rows_blocked(q + r0 * ldq, ldq, n, dh, alpha, kt, lk, ldk, vp, dv, ldv, out + r0 * ldo, ldo,
+                                      causal_row0 >= 0 ? causal_row0 + (long)r0 : -1, scratch);
+        }
+        return;
+    }
+    const int wide = tiles == 1;
     for (size_t r0 = 0; r0 < rows; r0 += LK_AR) {
         size_t n = rows - r0 < LK_AR ? rows - r0 : LK_AR;
         for (size_t r = 0; r < LK_AR; r++)

@@ -117,7 +117,15 @@ do {
         let t = measure(int(6)) { _ = Ops.conv2d(x, weight: w, stride: 1, padding: 1) }
         report("conv", t)
     case "attention":
-        // likeness-bench attention BATCH LQ LK WIDTH HEADS REPEATS (q, k, v drawn from seeds 0, 1, 2)
+        // likeness-bench attention BATCH LQ LK WIDTH HEADS REPEATS [TILES] (q, k, v drawn from seeds 0, 1, 2;
+        // TILES: wide, strips or keyBlocks picks the kernel instead of the CPU)
+        if args.count > 8 {
+            guard let tiles = Ops.AttentionTiles.allCases.first(where: { "\($0)" == arg(8) }) else {
+                FileHandle.standardError.write(Data("likeness-bench: TILES must be one of \(Ops.AttentionTiles.allCases.map { "\($0)" })\n".utf8))
+                exit(2)
+            }
+            Ops.attentionTiles = tiles
+        }
         let b = int(2), lq = int(3), lk = int(4), width = int(5), heads = int(6)
         let q = randn([b, lq, width], seed: 0), k = randn([b, lk, width], seed: 1), v = randn([b, lk, width], seed: 2)
         let t = measure(int(7)) { _ = Ops.scaledDotProductAttention(query: q, key: k, value: v, heads: heads) }

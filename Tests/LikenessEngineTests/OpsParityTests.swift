@@ -148,6 +148,39 @@ final class OpsParityTests: XCTestCase {
         try testLongAttentionBothThreadingPaths()
     }
 
+    func testEveryAttentionKernelOnAnyCPU() throws {
+        // Whatever this CPU would pick, each regular kernel against PyTorch (16-float tiles over
+        // all keys, 8-float tiles over all keys, 8-float tiles over key blocks with an online
+        // softmax): 1100 keys end in a partial block, the causal 2000 x 2000 has units whose
+        // rows see different block counts; then SD-sized heads (8 of 40) on 4096 keys, the key
+        // blocks against the strips, including rows that are not whole 4-row tiles.
+        let savedTiles = Ops.attentionTiles, savedSmall = Ops.smallHeadWidth
+        defer { Ops.attentionTiles = savedTiles; Ops.smallHeadWidth = savedSmall }
+        Ops.smallHeadWidth = 0
+        for tiles in [Ops.AttentionTiles.wide, .strips, .keyBlocks] {
+            Ops.attentionTiles = tiles
+            XCTAssertEqual(Ops.attentionTiles, tiles)
+            try testAttention()
+            try testCausalAttention()
+            try testWideHeadAttention()
+            try testLongAttentionBothThreadingPaths()
+        }
+        func randn(_ shape: [Int], seed: UInt64) -> Tensor {
+            var g = TorchGenerator(seed: seed)
+            return Tensor(shape: shape, storage: g.randn(shape.reduce(1, *)).map { 2 * $0 })!
+        }
+        for (lq, lk, heads, causal) in [(130, 4096, 8, false), (77, 1300, 8, true), (600, 600, 2, true)] {
+            let q = randn([1, lq, 8 * 40], seed: 4), k = randn([1, lk, 8 * 40], seed: 5), v = randn([1, lk, 8 * 40], seed: 6)
+            Ops.attentionTiles = .strips
+            let strips = Ops.scaledDotProductAttention(query: q, key: k, value: v, heads: heads, causal: causal)
+            Ops.attentionTiles = .keyBlocks
+            let blocks = Ops.scaledDotProductAttention(query: q, key: k, value: v, heads: heads, causal: causal)
+            XCTAssertFalse(blocks.storage.contains { !$0.isFinite })
+            assertClose(blocks, strips, "key blocks vs strips, \(lq)x\(lk), \(heads) heads\(causal ? ", causal" : "")",
+                        relTol: 2e-6)
+        }
+    }
+
     func testSmallHeadKernelMatchesRegularKernel() {
         // The built-in models' heads (16 of 4, 8 and 12 floats) over 256 and 77 keys, a head of 16
         // with values of 3 (not a multiple of 4), and a causal case, through both kernels.

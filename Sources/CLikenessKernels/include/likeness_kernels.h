@@ -23,12 +23,18 @@ void lk_gelu(float *x, size_t n);
 void lk_geglu(const float *x, float *out, size_t rows, size_t f);
 
 /* Fused multi-head attention for one head (Ops.scaledDotProductAttention).
- * lk_attention_pack: kt [dh, ldk] = K^T zero-padded to ldk columns (ldk a multiple of 16) from
- * k [lk, dh] with row stride ldsrc; vp [lk, ldv] = V zero-padded to ldv columns (a multiple of
+ * lk_attention_pack: kt = K^T zero-padded to ldk keys (ldk a multiple of 16) in panels of 16 keys,
+ * kt[(j / 16) * 16 * dh + d * 16 + j % 16] = k[j, d], from k [lk, dh] with row stride ldsrc; vp [lk, ldv] = V zero-padded to ldv columns (a multiple of
  * 16) from v [lk, dv] with row stride ldvsrc.
  * lk_attention_rows: out[r, 0..dv) = softmax(alpha q[r] K^T) V for `rows` query rows (row
  * strides ldq, ldo). causal_row0 >= 0 masks keys j > causal_row0 + r (is_causal with the first
- * row at position causal_row0); -1 disables the mask. scratch: 8 * (dh + ldk) floats. */
+ * row at position causal_row0); -1 disables the mask. scratch: lk_attention_scratch_floats(dh, ldk, ldv)
+ * floats. lk_set_attention_tiles picks the kernel (0: by CPU, the default; 1: 16-float tiles over all keys;
+ * 2: 8-float tiles over all keys; 3: 8-float tiles over blocks of 256 keys with an online
+ * softmax), so tests can run each on any CPU. */
+void lk_set_attention_tiles(int tiles);
+int lk_get_attention_tiles(void);
+size_t lk_attention_scratch_floats(size_t dh, size_t ldk, size_t ldv);
 void lk_attention_pack(const float *k, size_t ldsrc, size_t lk, size_t dh, float *kt, size_t ldk,
                        const float *v, size_t ldvsrc, size_t dv, float *vp, size_t ldv);
 void lk_attention_rows(const float *q, size_t ldq, size_t rows, size_t dh, float alpha,

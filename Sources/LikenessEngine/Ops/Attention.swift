@@ -4,9 +4,12 @@
 // transformers' CLIPAttention lay them out: [B, L, H*Dh] in, [B, Lq, H*Dv] out (the same as
 // PyTorch's view(B, L, H, Dh).transpose(1, 2) → sdpa → transpose(1, 2).reshape(B, L, H*Dv)).
 // A fused kernel (lk_attention_rows in CLikenessKernels): K and V of each head are packed once
-// (Kᵀ and V, zero-padded to 16-float vectors); then each strip of 8 query rows computes its
+// (Kᵀ in panels of 16 keys and V, zero-padded to 16-float vectors); then each strip of 8 query rows computes its
 // scores over all keys into a small scratch strip, the softmax numerators and sums in one pass,
 // P·V, and the division by the sums, without a full score matrix or sgemm packing per block.
+// Without AVX-512 and with 512 keys or more, a unit of 64 query rows walks the keys in blocks of
+// 256 with an online softmax (running maximum and sum, output rescaled), so a block of Kᵀ and V
+// stays in L2 for all 64 rows instead of all of Kᵀ and V being read from L3 for every 8.
 // Heads of at most 16 floats (the built-in models' 4-12) take a second kernel,
 // lk_attention_rows_small: V packed transposed, one query row at a time, P V as dot products of
 // the numerator row with V's columns, so nothing is padded to 16-float rows.
@@ -23,6 +26,15 @@ extension Ops {
     /// (V transposed, one query row at a time; lk_attention_rows_small). A variable so tests can
     /// run one input through both kernels.
     nonisolated(unsafe) static var smallHeadWidth = 16
+
+    /// The fused kernel for heads over smallHeadWidth (lk_set_attention_tiles): chosen by the CPU
+    /// (16-float tiles with AVX-512; else 8-float tiles, over blocks of 256 keys with an online
+    /// softmax from 512 keys on) unless set, so tests can run each kernel on any CPU.
+    public enum AttentionTiles: Int32, Sendable, CaseIterable { case byCPU = 0, wide = 1, strips = 2, keyBlocks = 3 }
+    public static var attentionTiles: AttentionTiles {
+        get { AttentionTiles(rawValue: lk_get_attention_tiles()) ?? .byCPU }
+        set { lk_set_attention_tiles(newValue.rawValue) }
+    }
 
     /// Multi-head scaled-dot-product attention.
     /// - Parameters:
@@ -75,7 +87,7 @@ extension Ops {
                                           vp + b * lk * vWidth + h * dv, vWidth, dv, dst + ktSize, ldv)
                     }
                 }
-                let scratchSize = small ? ldk : 8 * (dh + ldk)
+                let scratchSize = small ? ldk : lk_attention_scratch_floats(dh, ldk, ldv)
                 let work = { (lo: Int, hi: Int) in
                     let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchSize)
                     defer { scratch.deallocate() }

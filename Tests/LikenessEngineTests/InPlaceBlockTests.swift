@@ -1,5 +1,6 @@
 // The VAE's memory-saving forms (Ops.groupNormInPlace, ResnetBlock2D.apply, Upsample2D.apply,
-// which overwrite or free a block's input while it runs) against the ops composed one after the
+// which overwrite or free a block's input while it runs, and Upsample2D's convolution reading the
+// 2x upsample from its input on the Winograd path) against the ops composed one after the
 // other as diffusers orders them: bit for bit equal, on the Winograd and the im2col convolution
 // paths, with and without a shortcut, so the VAE's parity with diffusers is what it was. Odd plane
 // sizes reach the kernels' scalar tails.
@@ -81,6 +82,11 @@ final class InPlaceBlockTests: XCTestCase {
                 XCTAssertEqual(y, expected, label + ": apply")
                 let upExpected = conv(Ops.upsampleNearest2x(expected), "up.conv", padding: 1)
                 XCTAssertEqual(up(expected), upExpected, label + ": upsample, callAsFunction")
+                // An output size of exactly 2x reads the input in place as the plain form does; any
+                // other size upsamples to it first.
+                XCTAssertEqual(up(expected, outputSize: (42, 60)), upExpected, label + ": upsample to 2x by size")
+                let odd = conv(Ops.upsampleNearest(expected, outHeight: 43, outWidth: 59), "up.conv", padding: 1)
+                XCTAssertEqual(up(expected, outputSize: (43, 59)), odd, label + ": upsample to another size")
                 up.apply(to: &y)
                 XCTAssertEqual(y, upExpected, label + ": upsample, apply")
             }

@@ -28,16 +28,27 @@ public struct Upsample2D {
         conv = try Conv2d(w["conv"], inChannels: channels, outChannels: outChannels ?? channels, kernelSize: 3, padding: 1)
     }
 
-    /// [B, C, H, W] → [B, C', 2H, 2W], or to `outputSize` (height, width) when given.
+    /// [B, C, H, W] → [B, C', 2H, 2W], or to `outputSize` (height, width) when given. A plain 2x
+    /// upsample is not built where the convolution runs on the Winograd path (Ops.conv2dUpsampled2x
+    /// reads x in its input transform): the VAE's last upsampler would otherwise hold a 4x copy of
+    /// its input (256 channels at 512x512: 268 MB) beside its output.
     public func callAsFunction(_ x: Tensor, outputSize: (Int, Int)? = nil) -> Tensor {
-        conv(upsampled(x, outputSize: outputSize))
+        if isPlain2x(x, outputSize: outputSize) { return conv(upsampling: x) }
+        return conv(upsampled(x, outputSize: outputSize))
     }
 
     /// Replaces `x` with the block's output (the same values), for a caller with no further use
-    /// for the input: `x` is freed once upsampled, before the convolution runs.
+    /// for the input: `x` is freed once upsampled (or, read in place, once convolved).
     public func apply(to x: inout Tensor, outputSize: (Int, Int)? = nil) {
+        if isPlain2x(x, outputSize: outputSize) { x = conv(upsampling: x); return }
         x = upsampled(x, outputSize: outputSize)
         x = conv(x)
+    }
+
+    private func isPlain2x(_ x: Tensor, outputSize: (Int, Int)?) -> Bool {
+        guard x.rank == 4, conv.stride == 1 else { return false }
+        guard let size = outputSize else { return true }
+        return size.0 == 2 * x.shape[2] && size.1 == 2 * x.shape[3]
     }
 
     private func upsampled(_ x: Tensor, outputSize: (Int, Int)?) -> Tensor {

@@ -56,6 +56,30 @@ final class ConvWinogradTests: XCTestCase {
         compare(batch: 1, cin: 130, cout: 20, h: 40, w: 36, padding: .uniform(1))
     }
 
+    func testOutputChannelGroups() throws {
+        // Transformed weights capped at 16 rows of U: 40 output channels run as groups of 14, 14 and
+        // 12 (each group's bands transformed again), with bias, residual and ReLU at each group's
+        // offset, the upsampled form too; the same bits as one group, and close to im2col.
+        let x = randn([2, 24, 19, 22], seed: 8), w = randn([40, 24, 3, 3], seed: 9), b = randn([40], seed: 10)
+        let r = randn([2, 40, 19, 22], seed: 11), small = randn([1, 24, 9, 11], seed: 12)
+        let savedMin = Ops.winogradMinPixels, savedFloats = Ops.winogradWeightFloats
+        defer { Ops.winogradMinPixels = savedMin; Ops.winogradWeightFloats = savedFloats }
+        Ops.winogradMinPixels = 0
+        func run() -> (Tensor, Tensor) {
+            (Ops.conv2d(x, weight: .fp32(FP32Matrix(w)), bias: b, stride: 1, padding: .uniform(1), residual: r, relu: true),
+             Ops.conv2dUpsampled2x(small, weight: .fp32(FP32Matrix(w)), bias: b, padding: .uniform(1)))
+        }
+        let (whole, wholeUp) = run()
+        Ops.winogradWeightFloats = 36 * 24 * 16
+        let (grouped, groupedUp) = run()
+        XCTAssertEqual(grouped, whole, "groups of output channels against one group")
+        XCTAssertEqual(groupedUp, wholeUp, "groups of output channels, upsampled input")
+        Ops.winogradMinPixels = Int.max
+        let (im2col, im2colUp) = run()
+        assertClose(grouped, im2col, "grouped winograd against im2col", relTol: 2e-5)
+        assertClose(groupedUp, im2colUp, "grouped winograd against im2col, upsampled", relTol: 2e-5)
+    }
+
     func testResidualAndReLUInTheOutputPass() {
         // relu(conv(x) + b + r) in the Winograd output pass against the im2col path's separate passes,
         // and both against the sum built by hand; a NaN in the residual stays NaN through the ReLU.

@@ -1,5 +1,6 @@
 // 3x3 stride-1 float32 convolutions by Winograd F(4x4, 3x3) (CLikenessKernels/winograd.c):
-// the weights go to U [36][Cout][Cin] once per call, each band of 4x4 output tiles is
+// the weights go to U [36][Cout][Cin] once per call (in groups of output channels for wide
+// layers, so U stays under 24 MB), each band of 4x4 output tiles is
 // transformed to V [36][Cin][tiles], 36 sgemms U_k · V_k give M [36][Cout][tiles], and the
 // output transform writes the tiles with the bias (and an optional ReLU). 2.25 multiply-adds per
 // output and input channel instead of im2col's 9, and the transformed band (2.25x the input
@@ -25,6 +26,11 @@ extension Ops {
     /// measured best on this machine's AMD EPYC), and the band's size limits in tiles.
     static let winogradBandFloats = 9 << 15
     static let winogradBandTiles = 32...512
+    /// Most floats of transformed weights U [36][Cout][Cin] held at once (24 MB): wider layers run
+    /// their output channels in groups, each group's bands transformed again (the input transform
+    /// is 1-2% of the products per group). SD-1.5's 1280 -> 1280 upsampler convolution held 236 MB.
+    /// A variable so tests can force many groups.
+    nonisolated(unsafe) static var winogradWeightFloats = 6 << 20
 
     static func winogradApplies(kh: Int, kw: Int, stride: Int, batch: Int, ho: Int, wo: Int) -> Bool {
         kh == 3 && kw == 3 && stride == 1 && batch * ho * wo >= winogradMinPixels
@@ -37,38 +43,45 @@ extension Ops {
     static func conv2dWinograd(_ x: Tensor, weight: Tensor, bias: Tensor?, padding: Padding2D, ho: Int, wo: Int,
                                residual: Tensor? = nil, relu: Bool = false, upsampled: Bool = false) -> Tensor {
         let batch = x.shape[0], cin = x.shape[1], h = x.shape[2], w = x.shape[3]
-        let cout = weight.shape[0], coutp = lk_winograd_rows(cout)
+        let cout = weight.shape[0]
         _ = BLASCore.configured  // the engine's memory settings, as sgemm would make them
         precondition(weight.shape == [cout, cin, 3, 3], "conv2dWinograd: weight \(weight.shape)")
         let tilesW = (wo + 3) / 4, tilesH = (ho + 3) / 4
         let tilesPerImage = tilesW * tilesH, total = batch * tilesPerImage
         let threads = max(1, min(ComputeThreads.count, total))
-        var bandTiles = min(winogradBandTiles.upperBound,
-                            max(winogradBandTiles.lowerBound, winogradBandFloats / (36 * (cin + cout))))
-        // A whole number of bands per thread, of about equal size.
-        var bands = (total + bandTiles - 1) / bandTiles
-        bands = (bands + threads - 1) / threads * threads
-        bandTiles = (total + bands - 1) / bands
-        bands = (total + bandTiles - 1) / bandTiles
-        let maxSegment = min(tilesW, bandTiles)
-        let scratchFloats = lk_winograd_scratch_floats(maxSegment)
-
-        let u = UnsafeMutablePointer<Float>.allocate(capacity: 36 * coutp * cin)
+        // Output channels in groups whose transformed weights stay under winogradWeightFloats.
+        let groupRows = max(16, winogradWeightFloats / (36 * max(1, cin)) / 16 * 16)
+        let groups = (cout + groupRows - 1) / groupRows
+        let rowsPerGroup = (cout + groups - 1) / groups
+        let maxCoutp = lk_winograd_rows(rowsPerGroup)
+        let u = UnsafeMutablePointer<Float>.allocate(capacity: 36 * maxCoutp * cin)
         defer { u.deallocate() }
-        if coutp > cout {
-            for k in 0..<36 { (u + (k * coutp + cout) * cin).initialize(repeating: 0, count: (coutp - cout) * cin) }
-        }
-        weight.withUnsafeBufferPointer { wp in
-            parallelChunks(cout, minChunk: max(1, 8192 / max(1, cin))) { r in
-                lk_winograd_weights(wp.baseAddress!, coutp, cin, r.lowerBound, r.upperBound, u)
-            }
-        }
+
         return Tensor(shape: [batch, cout, ho, wo]) { out in
             guard let o = out.baseAddress else { return }
             x.withUnsafeBufferPointer { xb in
+            weight.withUnsafeBufferPointer { wb in
                 let xp = xb.baseAddress!
                 withOptionalPointer(bias) { biasPointer in
                 withOptionalPointer(residual) { residualPointer in
+                for group in 0..<groups {
+                    let c0 = group * rowsPerGroup, gc = min(cout, c0 + rowsPerGroup) - c0
+                    let coutp = lk_winograd_rows(gc)
+                    if coutp > gc {
+                        for k in 0..<36 { (u + (k * coutp + gc) * cin).initialize(repeating: 0, count: (coutp - gc) * cin) }
+                    }
+                    parallelChunks(gc, minChunk: max(1, 8192 / max(1, cin))) { r in
+                        lk_winograd_weights(wb.baseAddress! + c0 * cin * 9, coutp, cin, r.lowerBound, r.upperBound, u)
+                    }
+                    var bandTiles = min(winogradBandTiles.upperBound,
+                                        max(winogradBandTiles.lowerBound, winogradBandFloats / (36 * (cin + gc))))
+                    // A whole number of bands per thread, of about equal size.
+                    var bands = (total + bandTiles - 1) / bandTiles
+                    bands = (bands + threads - 1) / threads * threads
+                    bandTiles = (total + bands - 1) / bands
+                    bands = (total + bandTiles - 1) / bandTiles
+                    let scratchFloats = lk_winograd_scratch_floats(min(tilesW, bandTiles))
+                    let groupBias = biasPointer.map { $0 + c0 }
                     parallelRun(threads, threads: threads) { thread in
                         // Columns padded to whole 16-float vectors (zero, then a previous band's values);
                         // V's rows have 16 more, which the input transform writes over past a segment.
@@ -100,8 +113,8 @@ extension Ops {
                             }
                             lk_winograd_gemm(u, coutp, cin, v, n + 16, n, m, n)
                             segments { image, ty, tx, count, offset in
-                                let at = image * cout * ho * wo
-                                lk_winograd_output(m + offset, n, cout, coutp, ty, tx, count, biasPointer,
+                                let at = (image * cout + c0) * ho * wo
+                                lk_winograd_output(m + offset, n, gc, coutp, ty, tx, count, groupBias,
                                                    residualPointer.map { $0 + at }, relu ? 1 : 0, o + at, ho, wo, scratch)
                             }
                             band += threads
@@ -109,6 +122,8 @@ extension Ops {
                     }
                 }
                 }
+                }
+            }
             }
         }
     }

@@ -149,6 +149,27 @@ int lk_return_freed_memory(void) {
 #endif
 }
 
+/* row[i] = exp(row[i] - m) for i < valid, 0 for valid <= i < end; returns the sum of the
+ * exponentials (LK_LANES partial sums, then the tail). The attention kernels' softmax numerators. */
+static inline __attribute__((always_inline)) float lk_exp_row(float *row, size_t valid, size_t end, float m) {
+    float lane[LK_LANES] = {0};
+    size_t i = 0;
+    for (; i + LK_LANES <= valid; i += LK_LANES)
+        for (int j = 0; j < LK_LANES; j++) {
+            float e = lk_expf(row[i + j] - m);
+            row[i + j] = e;
+            lane[j] += e;
+        }
+    float sum = 0.0f;
+    for (int j = 0; j < LK_LANES; j++) sum += lane[j];
+    for (; i < valid; i++) {
+        row[i] = lk_expf(row[i] - m);
+        sum += row[i];
+    }
+    for (i = valid; i < end; i++) row[i] = 0.0f;
+    return sum;
+}
+
 /* ---- Fused attention (see lk_attention_rows in the header) ----
  * Per strip of LK_AR query rows: S = (alpha Q) K^T over all keys into a scratch strip, softmax
  * numerators exp(S - rowmax) and their sums in one pass, O = P V, then O /= sum. The strip of
@@ -221,27 +242,26 @@ typedef float lk_v8 __attribute__((vector_size(32)));
 /* The same tiles for CPUs without AVX-512 (16 vector registers): 4 rows x NV vectors of 8
  * floats, NV <= 2, so the accumulators, the loaded vectors and the broadcast fit the register file
  * (the 16-float tiles above keep 16-24 accumulators, which AVX2 spills to memory on every
- * multiply-add). Used for both halves of an 8-row strip. */
-#define LK_SCORE_TILE8(NV)                                                                                  \
-    static inline __attribute__((always_inline)) void lk_score_tile8_##NV(                                   \
-        const float *qs, size_t dh, const float *kt, size_t ldk, size_t c0, float *s) {                     \
-        lk_v8 acc[4][NV];                                                                                   \
-        for (int r = 0; r < 4; r++)                                                                         \
-            for (int v = 0; v < NV; v++) acc[r][v] = (lk_v8){0};                                            \
-        for (size_t d = 0; d < dh; d++) {                                                                   \
-            lk_v8 k[NV];                                                                                    \
-            for (int v = 0; v < NV; v++) LK_LOAD8(k[v], kt + (c0 / 16) * 16 * dh + d * 16 + 8 * v);                        \
-            for (int r = 0; r < 4; r++) {                                                                   \
-                const float bq = qs[r * dh + d];                                                            \
-                lk_v8 b = {bq, bq, bq, bq, bq, bq, bq, bq};                                                 \
-                for (int v = 0; v < NV; v++) acc[r][v] += b * k[v];                                         \
-            }                                                                                               \
-        }                                                                                                   \
-        for (int r = 0; r < 4; r++)                                                                         \
-            for (int v = 0; v < NV; v++) memcpy(s + r * ldk + c0 + 8 * v, &acc[r][v], sizeof(lk_v8));      \
+ * multiply-add). Used for both halves of an 8-row strip and for the key blocks below.
+ * lk_score_tile8: s[r, 0 .. 16) = sum_d qs[r, d] kt[d, 0 ..] for 4 rows, kt one panel of 16 keys
+ * [dh][16] (lk_attention_pack's layout), s's rows lds apart. */
+static inline __attribute__((always_inline)) void lk_score_tile8(const float *qs, size_t dh, const float *kt,
+                                                               float *s, size_t lds) {
+    lk_v8 acc[4][2];
+    for (int r = 0; r < 4; r++)
+        for (int v = 0; v < 2; v++) acc[r][v] = (lk_v8){0};
+    for (size_t d = 0; d < dh; d++) {
+        lk_v8 k[2];
+        for (int v = 0; v < 2; v++) LK_LOAD8(k[v], kt + d * 16 + 8 * v);
+        for (int r = 0; r < 4; r++) {
+            const float bq = qs[r * dh + d];
+            lk_v8 b = {bq, bq, bq, bq, bq, bq, bq, bq};
+            for (int v = 0; v < 2; v++) acc[r][v] += b * k[v];
+        }
     }
-LK_SCORE_TILE8(1)
-LK_SCORE_TILE8(2)
+    for (int r = 0; r < 4; r++)
+        for (int v = 0; v < 2; v++) memcpy(s + r * lds + 8 * v, &acc[r][v], sizeof(lk_v8));
+}
 
 #define LK_PV_TILE8(NV)                                                                                     \
     static inline __attribute__((always_inline)) void lk_pv_tile8_##NV(                                      \
@@ -299,27 +319,6 @@ void lk_attention_pack(const float *k, size_t ldsrc, size_t lk, size_t dh, float
 #define LK_FB 256 /* keys per block */
 #define LK_FR 64  /* query rows per unit at most */
 
-/* s[r, 0 .. 8 NV) = sum_d qs[r, d] kt[d, 0 ..] for 4 rows, kt one panel of 16 keys [dh, 16]; s's rows lds apart. */
-#define LK_FSCORE8(NV)                                                                                      \
-    static inline __attribute__((always_inline)) void lk_fscore8_##NV(                                       \
-        const float *qs, size_t dh, const float *kt, float *s, size_t lds) {                                \
-        lk_v8 acc[4][NV];                                                                                   \
-        for (int r = 0; r < 4; r++)                                                                         \
-            for (int v = 0; v < NV; v++) acc[r][v] = (lk_v8){0};                                            \
-        for (size_t d = 0; d < dh; d++) {                                                                   \
-            lk_v8 k[NV];                                                                                    \
-            for (int v = 0; v < NV; v++) LK_LOAD8(k[v], kt + d * 16 + 8 * v);                              \
-            for (int r = 0; r < 4; r++) {                                                                   \
-                const float bq = qs[r * dh + d];                                                            \
-                lk_v8 b = {bq, bq, bq, bq, bq, bq, bq, bq};                                                 \
-                for (int v = 0; v < NV; v++) acc[r][v] += b * k[v];                                         \
-            }                                                                                               \
-        }                                                                                                   \
-        for (int r = 0; r < 4; r++)                                                                         \
-            for (int v = 0; v < NV; v++) memcpy(s + r * lds + 8 * v, &acc[r][v], sizeof(lk_v8));           \
-    }
-LK_FSCORE8(2)
-
 /* o[r, 0 .. 16) = corr[r] o[r, ..] + sum_{j < nk} p[r, j] vp[j, 0 ..] for 4 rows (p's rows lds apart,
  * vp's ldv, o's ldo). */
 static inline __attribute__((always_inline)) void lk_fpv8(const float *p, size_t lds, size_t nk, const float *vp,
@@ -369,7 +368,7 @@ static inline __attribute__((always_inline)) void lk_attention_rows_blocked(
         size_t c = 0;
         for (; c < nkp; c += 16) /* nkp: a multiple of 16 (K^T is zero-padded to ldk) */
             for (size_t r0 = 0; r0 < rp; r0 += 4)
-                lk_fscore8_2(qs + r0 * dh, dh, kt + (c0 + c) * dh, s + r0 * LK_FB + c, LK_FB);
+                lk_score_tile8(qs + r0 * dh, dh, kt + (c0 + c) * dh, s + r0 * LK_FB + c, LK_FB);
         for (size_t r = 0; r < rp; r++) {
             float *row = s + r * LK_FB;
             size_t valid = r < rows ? nk : 0;
@@ -386,22 +385,7 @@ static inline __attribute__((always_inline)) void lk_attention_rows_blocked(
             float mn = mb > m[r] ? mb : m[r];
             corr[r] = lk_expf(m[r] - mn); /* 0 for the first block (m = -inf) */
             m[r] = mn;
-            float lane[LK_LANES] = {0};
-            size_t i = 0;
-            for (; i + LK_LANES <= valid; i += LK_LANES)
-                for (int j = 0; j < LK_LANES; j++) {
-                    float e = lk_expf(row[i + j] - mn);
-                    row[i + j] = e;
-                    lane[j] += e;
-                }
-            float sum = 0.0f;
-            for (int j = 0; j < LK_LANES; j++) sum += lane[j];
-            for (; i < valid; i++) {
-                row[i] = lk_expf(row[i] - mn);
-                sum += row[i];
-            }
-            for (i = valid; i < nkp; i++) row[i] = 0.0f;
-            l[r] = l[r] * corr[r] + sum;
+            l[r] = l[r] * corr[r] + lk_exp_row(row, valid, nkp, mn);
         }
         /* V has lk rows (no padding): only the block's nk keys. Column slabs of V outer (nk x 16 floats, in L1 for every row tile), row tiles inner. */
         for (size_t c1 = 0; c1 < ldv; c1 += 16)
@@ -455,13 +439,10 @@ void lk_attention_rows(const float *q, size_t ldq, size_t rows, size_t dh, float
             for (; c < ldk; c += 16) lk_score_tile_1(qs, dh, kt, ldk, c, s);
         } else {
             /* Key blocks outer, the two 4-row halves inner: a block of K^T is read from memory once. */
-            size_t halves = n > 4 ? 2 : 1, c = 0;
-            for (; c + 16 <= ldk; c += 16)
+            size_t halves = n > 4 ? 2 : 1;
+            for (size_t c = 0; c < ldk; c += 16) /* ldk: a multiple of 16, one K^T panel per step */
                 for (size_t half = 0; half < halves; half++)
-                    lk_score_tile8_2(qs + 4 * half * dh, dh, kt, ldk, c, s + 4 * half * ldk);
-            if (c < ldk)
-                for (size_t half = 0; half < halves; half++)
-                    lk_score_tile8_1(qs + 4 * half * dh, dh, kt, ldk, c, s + 4 * half * ldk);
+                    lk_score_tile8(qs + 4 * half * dh, dh, kt + c * dh, s + 4 * half * ldk + c, ldk);
         }
         float scale[LK_AR];
         for (size_t r = 0; r < LK_AR; r++) {
@@ -471,23 +452,7 @@ void lk_attention_rows(const float *q, size_t ldq, size_t rows, size_t dh, float
                 size_t lim = (size_t)causal_row0 + r0 + r + 1;
                 valid = lim < lk ? lim : lk;
             }
-            float m = lk_max(row, valid);
-            float lane[LK_LANES] = {0};
-            size_t i = 0;
-            for (; i + LK_LANES <= valid; i += LK_LANES)
-                for (int j = 0; j < LK_LANES; j++) {
-                    float e = lk_expf(row[i + j] - m);
-                    row[i + j] = e;
-                    lane[j] += e;
-                }
-            float sum = 0.0f;
-            for (int j = 0; j < LK_LANES; j++) sum += lane[j];
-            for (; i < valid; i++) {
-                row[i] = lk_expf(row[i] - m);
-                sum += row[i];
-            }
-            for (i = valid; i < lk; i++) row[i] = 0.0f;
-            scale[r] = 1.0f / sum;
+            scale[r] = 1.0f / lk_exp_row(row, valid, lk, lk_max(row, valid));
         }
         float *o = out + r0 * ldo;
         if (wide) {

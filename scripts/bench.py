@@ -346,9 +346,11 @@ def bench_memory(threads: int) -> list:
     make_sd15_fp16(sd, fp16)
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads))
     gb = lambda b: f"{b / 1e9:.2f}"  # noqa: E731
-    runs = [("Likeness fp32, weights kept (the studio)", [SWIFT, "memory", fp16, 512, 2, "fp32"]),
+    runs = [("Likeness fp32, weights kept", [SWIFT, "memory", fp16, 512, 2, "fp32"]),
+            ("Likeness fp32, the studio (UNet and decoder kept)", [SWIFT, "memory", fp16, 512, 2, "fp32", "denoiser"]),
             ("Likeness fp32, weights given back after use (`likeness generate`)", [SWIFT, "memory", fp16, 512, 2, "fp32", "release"]),
-            ("Likeness bf16, weights kept (the studio)", [SWIFT, "memory", fp16, 512, 2, "bf16"]),
+            ("Likeness bf16, weights kept", [SWIFT, "memory", fp16, 512, 2, "bf16"]),
+            ("Likeness bf16, the studio (UNet and decoder kept)", [SWIFT, "memory", fp16, 512, 2, "bf16", "denoiser"]),
             ("Likeness bf16, weights given back after use (`likeness generate`)", [SWIFT, "memory", fp16, 512, 2, "bf16", "release"]),
             ("diffusers fp32", [sys.executable, "-c", DIFFUSERS_MEMORY, fp16, 512, 2, threads])]
     # Without a bfloat16 kernel `bf16` runs as fp32: its rows would repeat the fp32 ones, so they are left out.

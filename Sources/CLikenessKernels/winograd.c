@@ -227,9 +227,9 @@ static inline size_t wg_len(size_t ntx) { return (ntx + 1 + 15) / 16 * 16; }
 
 size_t lk_winograd_scratch_floats(size_t ntx) {
     size_t ld = wg_len(ntx) + 16, span = WG_M * ld;
-    /* input: 6 transformed rows and a zero row of span, 4 phase arrays of ld, 6 rows of span / 2 + 16;
-     * output: 24 + 16 arrays of ld and one row of span. */
-    size_t in = 10 * span + 4 * ld + 96;
+    /* input: 6 transformed rows and a zero row of span, 4 phase arrays of ld, 6 rows of span / 2 + 16,
+     * 6 normalised input rows of span; output: 24 + 16 arrays of ld and one row of span. */
+    size_t in = 16 * span + 4 * ld + 96;
     size_t out = 40 * ld + span;
     return in > out ? in : out;
 }
@@ -288,6 +288,7 @@ static inline __attribute__((always_inline)) void wg_double(const float *l, int 
 
 LK_CLONES
 void lk_winograd_input(const float *x, size_t cin, size_t h, size_t w, int up, long pad_top, long pad_left,
+                       const float *act_scale, const float *act_shift,
                        size_t ty, size_t tx0, size_t ntx, float *v, size_t ldv, float *scratch) {
     /* n: tiles computed (whole vectors, >= ntx + 1 so that tile ntx's phases 0 and 1 exist). */
     size_t n = wg_len(ntx), ld = n + 16, span = WG_M * n;
@@ -302,6 +303,9 @@ void lk_winograd_input(const float *x, size_t cin, size_t h, size_t w, int up, l
     }
     ph[4] = ph[0] + 1;
     ph[5] = ph[1] + 1;
+    /* With act_scale: silu(x * scale + shift) of each row segment read, then the transform. */
+    float *arows[WG_A];
+    for (int i = 0; i < WG_A; i++) arows[i] = scratch + 10 * span + 4 * ld + 96 + i * span;
     long x0 = (long)(tx0 * WG_M) - pad_left; /* input column of trows[.][0] */
     long y0 = (long)(ty * WG_M) - pad_top;
     /* Valid columns of the span: 0 <= x0 + s < win; the others are zero padding (or past the
@@ -327,6 +331,10 @@ void lk_winograd_input(const float *x, size_t cin, size_t h, size_t w, int up, l
             const float *row = iy < 0 || iy >= (long)hin ? NULL : src + (up ? iy / 2 : iy) * (long)w;
             if (up) in[j] = row ? row + lx0 : zero;
             else in[j] = row ? row + x0 + lo : zero;
+            if (act_scale && row && hi > lo) {
+                lk_scale_shift_silu(in[j], arows[j], up ? (size_t)nl : (size_t)(hi - lo), act_scale[c], act_shift[c]);
+                in[j] = arows[j];
+            }
         }
         if (hi > lo) {
             if (up) {

@@ -1,11 +1,12 @@
 // Memory rows of `make bench` (scripts/bench.py, bench_memory): where the resident memory of one
 // image goes, phase by phase, and how long the model takes to load and reach its first step.
 //
-//   memory FOLDER SIZE STEPS fp32|bf16 [release]
+//   memory FOLDER SIZE STEPS fp32|bf16 [keep|denoiser|release]
 //                                          one SIZExSIZE image (DDIM, guidance 5, seed 0) from a
 //                                          cold start; per phase the peak resident memory (VmHWM,
 //                                          reset between phases through /proc/self/clear_refs);
-//                                          `release`: the pipeline's releasesWeightsAfterUse
+//                                          the pipeline's WeightResidency (default keep; the
+//                                          studio runs `denoiser`, `likeness generate` `release`)
 //   weights FOLDER fp32|bf16               resident memory added by loading the text encoder, the
 //                                          UNet and the VAE one after the other (VmRSS deltas)
 
@@ -33,12 +34,23 @@ func resetPeakRSS() -> Bool {
     return true
 }
 
-func benchMemory(folder: URL, size: Int, steps: Int, precision: ComputePrecision, release: Bool) throws {
+/// Argument `i` as a WeightResidency (keep when absent).
+func residencyArgument(_ i: Int) throws -> WeightResidency {
+    guard i < args.count else { return .keepAll }
+    guard let r = WeightResidency(rawValue: args[i]) else {
+        let names = WeightResidency.allCases.map(\.rawValue).joined(separator: ", ")
+        FileHandle.standardError.write(Data("likeness-bench: residency must be one of \(names), got \(args[i])\n".utf8))
+        exit(2)
+    }
+    return r
+}
+
+func benchMemory(folder: URL, size: Int, steps: Int, precision: ComputePrecision, residency: WeightResidency) throws {
     let start = DispatchTime.now().uptimeNanoseconds
     func since() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
     let baseline = currentRSS()
     let pipe = try LikenessPipeline(model: folder, precision: precision)
-    pipe.releasesWeightsAfterUse = release
+    pipe.weightResidency = residency
     let loadS = since()
     let loadPeak = peakRSS(), loaded = currentRSS()
     let canReset = resetPeakRSS()
@@ -60,7 +72,7 @@ func benchMemory(folder: URL, size: Int, steps: Int, precision: ComputePrecision
         "loaded_rss_bytes": loaded, "load_peak_rss_bytes": loadPeak,
         "steps_peak_rss_bytes": canReset ? stepsPeak : 0, "after_steps_rss_bytes": afterSteps,
         "decode_peak_rss_bytes": canReset ? peakRSS() : 0, "peak_rss_bytes": canReset ? max(loadPeak, stepsPeak, peakRSS()) : peakRSS(),
-        "phase_peaks": canReset, "releases_weights": release,
+        "phase_peaks": canReset, "residency": residency.rawValue,
     ])
 }
 

@@ -11,7 +11,7 @@
 //   likeness-bench generate FOLDER STEPS REPEATS          (whole image, DDIM, guidance 5, seed 0)
 //   likeness-bench image FOLDER SIZE STEPS fp32|bf16      (one image from a cold start: load and
 //                                                          generate time, peak RSS; PrecisionBench.swift)
-//   likeness-bench memory FOLDER SIZE STEPS fp32|bf16 [release] (one image from a cold start: peak RSS per
+//   likeness-bench memory FOLDER SIZE STEPS fp32|bf16 [keep|denoiser|release] (one image from a cold start: peak RSS per
 //                                                          phase, load and first-step time; MemoryBench.swift)
 //   likeness-bench weights FOLDER fp32|bf16               (resident memory of each component's weights)
 //   likeness-bench peer MODEL SIZE STEPS fp32|bf16         (one Euler image from a cold start: each step's
@@ -142,7 +142,7 @@ do {
         try benchImage(folder: URL(fileURLWithPath: arg(2)), size: int(3), steps: int(4), precision: precisionArgument(5))
     case "memory":
         try benchMemory(folder: URL(fileURLWithPath: arg(2)), size: int(3), steps: int(4), precision: precisionArgument(5),
-                        release: args.count > 6 && args[6] == "release")
+                        residency: try residencyArgument(6))
     case "weights":
         try benchWeights(folder: URL(fileURLWithPath: arg(2)), precision: precisionArgument(3))
     case "peer":

@@ -106,8 +106,8 @@ struct GenerateCommand: ParsableCommand {
         let pipeline = loadPipeline(model, prediction: prediction, vae: vae, loras: applications,
                                     precision: spec.resolvedPrecision)
         // One job: the text encoder's and the UNet's weights are given back once used, so the UNet's are not
-        // resident while the VAE decodes (LikenessPipeline.releasesWeightsAfterUse).
-        pipeline.releasesWeightsAfterUse = true
+        // resident while the VAE decodes.
+        pipeline.weightResidency = .releaseAfterUse
         // No sampler chosen: the one the folder's scheduler config names (LCMScheduler -> lcm).
         if spec.sampler == nil, let folderSampler = pipeline.folderSampler { request.sampler = folderSampler }
         var identity: ModelIdentity

@@ -60,7 +60,7 @@ final class InPlaceBlockTests: XCTestCase {
     func testResnetBlockAndUpsampleApplyEqualTheOpsInOrder() throws {
         let saved = Ops.winogradMinPixels
         defer { Ops.winogradMinPixels = saved }
-        for (cin, cout) in [(32, 16), (16, 16)] {
+        for (cin, cout, batch) in [(32, 16, 1), (16, 16, 1), (32, 16, 2), (16, 32, 1)] {
             let (resnet, up, w) = try loadBlocks(cin: cin, cout: cout)
             func conv(_ x: Tensor, _ name: String, padding: Int) -> Tensor {
                 Ops.conv2d(x, weight: w[name + ".weight"]!, bias: w[name + ".bias"]!, stride: 1, padding: padding)
@@ -68,10 +68,10 @@ final class InPlaceBlockTests: XCTestCase {
             func norm(_ x: Tensor, _ name: String) -> Tensor {
                 Ops.groupNorm(x, groups: 8, weight: w[name + ".weight"]!, bias: w[name + ".bias"]!, eps: 1e-6, silu: true)
             }
-            let x = randn([1, cin, 21, 30], seed: 4)
+            let x = randn([batch, cin, 21, 30], seed: 4)
             for (path, minPixels) in [("winograd", 0), ("im2col", Int.max)] {
                 Ops.winogradMinPixels = minPixels
-                let label = "\(cin) -> \(cout), \(path)"
+                let label = "\(cin) -> \(cout) x\(batch), \(path)"
                 // diffusers: h = conv2(silu(norm2(conv1(silu(norm1(x)))))); out = (conv_shortcut(x) or x) + h
                 let h = conv(norm(conv(norm(x, "resnet.norm1"), "resnet.conv1", padding: 1), "resnet.norm2"), "resnet.conv2", padding: 1)
                 var expected = cin != cout ? conv(x, "resnet.conv_shortcut", padding: 0) : x
@@ -89,6 +89,51 @@ final class InPlaceBlockTests: XCTestCase {
                 XCTAssertEqual(up(expected, outputSize: (43, 59)), odd, label + ": upsample to another size")
                 up.apply(to: &y)
                 XCTAssertEqual(y, upExpected, label + ": upsample, apply")
+            }
+        }
+    }
+
+    /// The convolution forms the resnet block's `apply` runs on the VAE's large planes, against
+    /// conv2d on the same operands: bit for bit, at fp32 and bf16 weights, on both paths.
+    func testConvolutionMemoryForms() throws {
+        let savedPixels = Ops.winogradMinPixels, savedBand = Ops.conv1x1BandFloats
+        defer { Ops.winogradMinPixels = savedPixels; Ops.conv1x1BandFloats = savedBand }
+        func weight(_ t: Tensor, _ precision: ComputePrecision) -> GEMMWeight {
+            GEMMWeight(t, precision: precision, layout: .rows)
+        }
+        for precision in [ComputePrecision.fp32, .bf16] {
+            // 1x1 over the input's own storage, in bands of 37 pixels (plane 21 x 30 = 630: a partial last band).
+            Ops.conv1x1BandFloats = 37 * 24
+            for (cin, cout, batch, bias) in [(24, 16, 1, true), (24, 24, 1, false), (24, 16, 2, true), (16, 24, 1, true)] {
+                let x = randn([batch, cin, 21, 30], seed: 5)
+                let w = weight(randn([cout, cin, 1, 1], seed: 6), precision), b = bias ? randn([cout], seed: 7) : nil
+                let expected = Ops.conv2d(x, weight: w, bias: b, stride: 1, padding: .uniform(0))
+                var y = x
+                Ops.conv1x1InPlace(&y, weight: w, bias: b)
+                XCTAssertEqual(y, expected, "\(precision) 1x1 \(cin) -> \(cout) x\(batch) in place")
+            }
+            let x = randn([2, 16, 21, 30], seed: 8)
+            let w = weight(randn([8, 16, 3, 3], seed: 9), precision), b = randn([8], seed: 10)
+            let nw = randn([16], seed: 11), nb = randn([16], seed: 12)
+            for (path, minPixels) in [("winograd", 0), ("im2col", Int.max)] {
+                Ops.winogradMinPixels = minPixels
+                let label = "\(precision) \(path)"
+                // The normalised input read on the fly against normalising first.
+                var affine = Ops.groupNormAffine(x, groups: 4, weight: nw, bias: nb, eps: 1e-6)
+                affine.silu = true
+                let normed = Ops.groupNorm(x, groups: 4, weight: nw, bias: nb, eps: 1e-6, silu: true)
+                let viaMap = Ops.conv2d(x, weight: w, bias: b, padding: .uniform(1), input: affine)
+                XCTAssertEqual(viaMap, Ops.conv2d(normed, weight: w, bias: b, stride: 1, padding: .uniform(1)), label + ": input map")
+                affine.silu = false
+                XCTAssertEqual(Ops.conv2d(x, weight: w, bias: b, padding: .uniform(1), input: affine),
+                               Ops.conv2d(Ops.groupNorm(x, groups: 4, weight: nw, bias: nb, eps: 1e-6), weight: w, bias: b,
+                                          stride: 1, padding: .uniform(1)), label + ": input map without SiLU")
+                // The sums written over the residual's storage against a residual added into a new tensor.
+                let residual = randn([2, 8, 21, 30], seed: 13)
+                var summed = residual
+                Ops.conv2d(x, weight: w, bias: b, padding: .uniform(1), addingTo: &summed)
+                XCTAssertEqual(summed, Ops.conv2d(x, weight: w, bias: b, stride: 1, padding: .uniform(1), residual: residual),
+                               label + ": adding to the residual")
             }
         }
     }

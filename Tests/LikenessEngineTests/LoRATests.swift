@@ -223,7 +223,7 @@ final class LoRATests: XCTestCase {
         let kohya = [LoRAApplication(url: try SingleFileFixtures.url("lora-kohya.safetensors"), weight: 1)]
         for precision in [ComputePrecision.fp32, .bf16] {
             let pipe = try LikenessPipeline(model: model, loras: kohya, precision: precision)
-            pipe.releasesWeightsAfterUse = true
+            pipe.weightResidency = .releaseAfterUse
             let weights = pipe.matrices.textEncoder + pipe.matrices.unet
             let merged = try pipe.generate(request(meta, loras: nil))
             XCTAssertTrue(weights.allSatisfy(\.isResident), "\(precision): weights given back while a LoRA is merged")

@@ -303,7 +303,7 @@ final class PrecisionTests: XCTestCase {
             let expected = try fresh.generate(try c.request(pipeline: fresh, expected: ref)).image
             XCTAssertTrue((fresh.matrices.textEncoder + fresh.matrices.unet).allSatisfy(\.isResident))
             let pipe = try LikenessPipeline(model: try PipelineFixtures.url(name), precision: precision)
-            pipe.releasesWeightsAfterUse = true
+            pipe.weightResidency = .releaseAfterUse
             XCTAssertFalse(pipe.matrices.unet.isEmpty || pipe.matrices.textEncoder.isEmpty)
             XCTAssertTrue((pipe.matrices.textEncoder + pipe.matrices.unet).allSatisfy(\.isReleasable))
             for run in 0..<2 {

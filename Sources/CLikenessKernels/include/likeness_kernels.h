@@ -97,7 +97,9 @@ void lk_scale_shift_silu(const float *x, float *y, size_t n, float scale, float 
  * up by lk_winograd_rows (the rows of U and M; U's extra rows must be zero).
  * lk_winograd_weights: w [cout, cin, 3, 3] -> u [36][coutp][cin] (G g Gᵀ) for rows co0..<co1.
  * lk_winograd_input: x [cin, h, w] (one image; zero padding pad_top/pad_left), or with up != 0 its
- *   nearest 2x upsample [cin, 2h, 2w] (read from x, never built) -> the segment's Bᵀ d B into
+ *   nearest 2x upsample [cin, 2h, 2w] (read from x, never built); with act_scale (and act_shift,
+ *   [cin] each) silu(x * act_scale[c] + act_shift[c]) in place of x (a GroupNorm + SiLU read on the
+ *   fly, as lk_scale_shift_silu computes it; the padding stays zero) -> the segment's Bᵀ d B into
  *   v[(k*cin + c)*ldv + t], t < ntx (k = 6 i + j, the 36 transformed positions); the columns
  *   ntx ..< ntx + 15 of each row are written over too (the caller leaves that room).
  * lk_winograd_gemm: m[(k*coutp + c)*ldm + t] = Σ_ci u[(k*coutp + c)*cin + ci] v[(k*cin + ci)*ldv + t]
@@ -109,6 +111,7 @@ size_t lk_winograd_rows(size_t cout);
 size_t lk_winograd_scratch_floats(size_t ntx);
 void lk_winograd_weights(const float *w, size_t coutp, size_t cin, size_t co0, size_t co1, float *u);
 void lk_winograd_input(const float *x, size_t cin, size_t h, size_t w, int up, long pad_top, long pad_left,
+                       const float *act_scale, const float *act_shift,
                        size_t ty, size_t tx0, size_t ntx, float *v, size_t ldv, float *scratch);
 void lk_winograd_gemm(const float *u, size_t coutp, size_t cin, const float *v, size_t ldv, size_t ncols, float *m,
                       size_t ldm);

@@ -22,6 +22,9 @@ extension Ops {
     /// Upper bound on the im2col buffer, in floats; larger convolutions run in row bands.
     /// (A variable so tests can lower it and exercise the banded path.)
     nonisolated(unsafe) static var im2colMaxFloats = 8 << 20
+    /// Input floats per band of pixels of a 1x1 convolution on a large plane (16 MB), in conv2d and
+    /// in `conv1x1InPlace` alike, so the two give the same sums; a variable so tests can cross bands.
+    nonisolated(unsafe) static var conv1x1BandFloats = 1 << 22
     /// Target size of one thread's im2col band on large planes (floats; 2 MB, about a core's L2),
     /// and the fewest output columns a band holds (so the weights are not repacked too often).
     static let cacheBandFloats = 1 << 19
@@ -107,6 +110,105 @@ extension Ops {
         }
         return conv2d(upsampleNearest2x(x), weight: gemmWeight, bias: bias, stride: 1, padding: padding,
                       residual: residual, relu: relu)
+    }
+
+    /// conv2d (stride 1) of `input` applied to x: silu(x * scale + shift) per channel (a GroupNorm
+    /// and SiLU, `Ops.groupNormAffine`). On the Winograd path the input transform reads x through
+    /// the map, so the normalised tensor is never built and x keeps its values; otherwise the map
+    /// is applied to a copy first. The same values as normalising, then convolving.
+    public static func conv2d(
+        _ x: Tensor, weight gemmWeight: GEMMWeight, bias: Tensor? = nil, padding: Padding2D, input: ChannelAffine
+    ) -> Tensor {
+        precondition(x.rank == 4 && input.scale.count == x.shape[0] * x.shape[1] && input.shift.count == input.scale.count,
+                     "conv2d: input map of \(input.scale.count) channels for \(x.shape)")
+        let batch = x.shape[0], cin = x.shape[1], wshape = gemmWeight.shape
+        let ho = x.shape[2] + padding.top + padding.bottom - wshape[2] + 1
+        let wo = x.shape[3] + padding.left + padding.right - wshape[3] + 1
+        if input.silu, wshape.count == 4, wshape[1] == cin, ho >= 1, wo >= 1,
+           winogradApplies(kh: wshape[2], kw: wshape[3], stride: 1, batch: batch, ho: ho, wo: wo) {
+            let profileStart = OpProfile.start(); defer { OpProfile.stop("conv2d", profileStart) }
+            checkOutputOperands(bias: bias, residual: nil, output: [batch, wshape[0], ho, wo])
+            return conv2dWinograd(x, weight: gemmWeight.tensor, bias: bias, padding: padding, ho: ho, wo: wo, input: input)
+        }
+        var mapped = x
+        let spatial = x.shape[2] * x.shape[3]
+        mapped.withUnsafeMutableBufferPointer { p in
+            let base = p.baseAddress!
+            parallelFor(batch * cin, minChunk: max(1, 16384 / max(1, spatial))) { r in
+                let row = base + r * spatial
+                if input.silu {
+                    lk_scale_shift_silu(row, row, spatial, input.scale[r], input.shift[r])
+                } else {
+                    lk_scale_shift(row, row, spatial, input.scale[r], input.shift[r])
+                }
+            }
+        }
+        return conv2d(mapped, weight: gemmWeight, bias: bias, stride: 1, padding: padding)
+    }
+
+    /// `residual` += conv2d(x) (stride 1): on the Winograd path the convolution writes its sums
+    /// straight over the residual's storage, so no third tensor is built; otherwise as
+    /// conv2d(x, residual:). The same values either way.
+    public static func conv2d(
+        _ x: Tensor, weight gemmWeight: GEMMWeight, bias: Tensor? = nil, padding: Padding2D, addingTo residual: inout Tensor
+    ) {
+        let batch = x.shape[0], wshape = gemmWeight.shape
+        let ho = x.shape[2] + padding.top + padding.bottom - wshape[2] + 1
+        let wo = x.shape[3] + padding.left + padding.right - wshape[3] + 1
+        if x.rank == 4, wshape.count == 4, wshape[1] == x.shape[1], ho >= 1, wo >= 1,
+           winogradApplies(kh: wshape[2], kw: wshape[3], stride: 1, batch: batch, ho: ho, wo: wo) {
+            let profileStart = OpProfile.start(); defer { OpProfile.stop("conv2d", profileStart) }
+            checkOutputOperands(bias: bias, residual: residual, output: [batch, wshape[0], ho, wo])
+            let weight = gemmWeight.tensor
+            residual.withUnsafeMutableBufferPointer { r in
+                conv2dWinograd(x, weight: weight, bias: bias, padding: padding, ho: ho, wo: wo, residual: UnsafePointer(r.baseAddress!),
+                               relu: false, upsampled: false, input: nil, into: r.baseAddress!)
+            }
+            return
+        }
+        residual = conv2d(x, weight: gemmWeight, bias: bias, stride: 1, padding: padding, residual: residual)
+    }
+
+    /// Replaces x [1, Cin, H, W] by the 1x1 convolution of it [1, Cout, H, W] (Cout <= Cin), written
+    /// over x's own storage a band of pixels at a time (each band's input copied out first), so no
+    /// second plane is built; the storage keeps its capacity. The same values as conv2d. Other
+    /// batches and shapes run conv2d.
+    public static func conv1x1InPlace(_ x: inout Tensor, weight gemmWeight: GEMMWeight, bias: Tensor? = nil) {
+        let wshape = gemmWeight.shape
+        precondition(x.rank == 4 && wshape.count == 4 && wshape[1] == x.shape[1], "conv1x1InPlace: \(x.shape) with \(wshape)")
+        let cin = x.shape[1], cout = wshape[0], plane = x.shape[2] * x.shape[3]
+        guard x.shape[0] == 1, wshape[2] == 1, wshape[3] == 1, cout <= cin, plane > 0 else {
+            x = conv2d(x, weight: gemmWeight, bias: bias, stride: 1, padding: .uniform(0))
+            return
+        }
+        let profileStart = OpProfile.start(); defer { OpProfile.stop("conv2d", profileStart) }
+        checkOutputOperands(bias: bias, residual: nil, output: [1, cout, x.shape[2], x.shape[3]])
+        let band = min(plane, max(1, conv1x1BandFloats / cin))
+        let copy = UnsafeMutablePointer<Float>.allocate(capacity: cin * band)
+        defer { copy.deallocate() }
+        x.withUnsafeMutableBufferPointer { xb in
+            let xp = xb.baseAddress!
+            withGEMMWeight(gemmWeight) { wgemm in
+                var p0 = 0
+                while p0 < plane {
+                    let n = min(band, plane - p0)
+                    for c in 0..<cin { (copy + c * n).update(from: xp + c * plane + p0, count: n) }
+                    for c in 0..<cout {
+                        (xp + c * plane + p0).update(repeating: bias.map { $0.storage[c] } ?? 0, count: n)
+                    }
+                    switch wgemm {
+                    case .fp32(let wpt):
+                        sgemm(m: cout, n: n, k: cin, a: wpt, lda: cin, b: copy, ldb: n, beta: bias == nil ? 0 : 1,
+                              c: xp + p0, ldc: plane)
+                    case .bf16(let a16, let lda16):
+                        bf16gemm(m: cout, n: n, k: cin, a16: a16, lda16: lda16, b: copy, ldb: n, pb: nil,
+                                 beta: bias == nil ? 0 : 1, c: xp + p0, ldc: plane)
+                    }
+                    p0 += n
+                }
+            }
+        }
+        x.shrink(to: [1, cout, x.shape[2], x.shape[3]])
     }
 
     /// A convolution's bias [Cout] and residual (its output's shape [B, Cout, ho, wo]) fit `output`.
@@ -196,7 +298,14 @@ extension Ops {
                         let beta: Float = bias == nil ? 0 : 1
                         let xbatch = xp + b * cin * inPlane
                         if direct {
-                            gemm(n: outPlane, b: xbatch, ldb: inPlane, beta: beta, c: ob, ldc: outPlane)
+                            // In bands of pixels, as conv1x1InPlace runs (the same GEMM shapes, the same sums).
+                            let band = min(outPlane, max(1, conv1x1BandFloats / cin))
+                            var p0 = 0
+                            while p0 < outPlane {
+                                let n = min(band, outPlane - p0)
+                                gemm(n: n, b: xbatch + p0, ldb: inPlane, beta: beta, c: ob + p0, ldc: outPlane)
+                                p0 += n
+                            }
                             continue
                         }
                         let xpad = image.prepare(xbatch)

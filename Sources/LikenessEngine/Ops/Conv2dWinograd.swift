@@ -40,9 +40,27 @@ extension Ops {
     /// output size for `padding` (stride 1). `residual` [B, Cout, ho, wo] is added to the result,
     /// and `relu` clamps the sum (bias and residual included) at 0. With `upsampled` the convolution
     /// runs on x's nearest 2x upsample [B, Cin, 2H, 2W], which the input transform reads from x.
+    /// With `input` (SiLU after the affine map) the convolution runs on that map of x, read on the fly.
     static func conv2dWinograd(_ x: Tensor, weight: Tensor, bias: Tensor?, padding: Padding2D, ho: Int, wo: Int,
-                               residual: Tensor? = nil, relu: Bool = false, upsampled: Bool = false) -> Tensor {
+                               residual: Tensor? = nil, relu: Bool = false, upsampled: Bool = false,
+                               input: ChannelAffine? = nil) -> Tensor {
+        Tensor(shape: [x.shape[0], weight.shape[0], ho, wo]) { out in
+            guard let o = out.baseAddress else { return }
+            withOptionalPointer(residual) { r in
+                conv2dWinograd(x, weight: weight, bias: bias, padding: padding, ho: ho, wo: wo, residual: r, relu: relu,
+                               upsampled: upsampled, input: input, into: o)
+            }
+        }
+    }
+
+    /// The same into `o` [B, Cout, ho, wo]; `residual` may be `o` itself (each output reads its own
+    /// residual value before writing it).
+    static func conv2dWinograd(_ x: Tensor, weight: Tensor, bias: Tensor?, padding: Padding2D, ho: Int, wo: Int,
+                               residual: UnsafePointer<Float>?, relu: Bool, upsampled: Bool, input: ChannelAffine?,
+                               into o: UnsafeMutablePointer<Float>) {
         let batch = x.shape[0], cin = x.shape[1], h = x.shape[2], w = x.shape[3]
+        precondition(input.map { $0.silu && $0.scale.count == batch * cin && $0.shift.count == batch * cin } ?? true,
+                     "conv2dWinograd: the input map must be [B * Cin] with SiLU")
         let cout = weight.shape[0]
         _ = BLASCore.configured  // the engine's memory settings, as sgemm would make them
         precondition(weight.shape == [cout, cin, 3, 3], "conv2dWinograd: weight \(weight.shape)")
@@ -57,13 +75,13 @@ extension Ops {
         let u = UnsafeMutablePointer<Float>.allocate(capacity: 36 * maxCoutp * cin)
         defer { u.deallocate() }
 
-        return Tensor(shape: [batch, cout, ho, wo]) { out in
-            guard let o = out.baseAddress else { return }
-            x.withUnsafeBufferPointer { xb in
+        x.withUnsafeBufferPointer { xb in
             weight.withUnsafeBufferPointer { wb in
+            withOptionalPointer(input?.scale) { actScale in
+            withOptionalPointer(input?.shift) { actShift in
                 let xp = xb.baseAddress!
+                let residualPointer = residual
                 withOptionalPointer(bias) { biasPointer in
-                withOptionalPointer(residual) { residualPointer in
                 for group in 0..<groups {
                     let c0 = group * rowsPerGroup, gc = min(cout, c0 + rowsPerGroup) - c0
                     let coutp = lk_winograd_rows(gc)
@@ -109,7 +127,8 @@ extension Ops {
                             }
                             segments { image, ty, tx, count, offset in
                                 lk_winograd_input(xp + image * cin * h * w, cin, h, w, upsampled ? 1 : 0, padding.top,
-                                                  padding.left, ty, tx, count, v + offset, n + 16, scratch)
+                                                  padding.left, actScale.map { $0 + image * cin }, actShift.map { $0 + image * cin },
+                                                  ty, tx, count, v + offset, n + 16, scratch)
                             }
                             lk_winograd_gemm(u, coutp, cin, v, n + 16, n, m, n)
                             segments { image, ty, tx, count, offset in
@@ -122,7 +141,7 @@ extension Ops {
                     }
                 }
                 }
-                }
+            }
             }
             }
         }
@@ -131,5 +150,10 @@ extension Ops {
     /// `body` with the tensor's storage, or with nil.
     static func withOptionalPointer(_ t: Tensor?, _ body: (UnsafePointer<Float>?) -> Void) {
         if let t { t.withUnsafeBufferPointer { body($0.baseAddress) } } else { body(nil) }
+    }
+
+    /// `body` with the array's storage, or with nil.
+    static func withOptionalPointer(_ a: [Float]?, _ body: (UnsafePointer<Float>?) -> Void) {
+        if let a { a.withUnsafeBufferPointer { body($0.baseAddress) } } else { body(nil) }
     }
 }

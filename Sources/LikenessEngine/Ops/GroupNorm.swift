@@ -42,39 +42,78 @@ extension Ops {
         precondition(weight.shape == [channels] && bias.shape == [channels], "groupNorm: affine shape")
     }
 
-    /// Normalises `src` into `dst` (which may be `src`): each group's moments are taken before
-    /// any of its values is written.
-    private static func groupNorm(
-        _ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, shape: [Int],
-        groups: Int, weight: Tensor, bias: Tensor, eps: Float, silu: Bool
-    ) {
+    /// What `groupNorm` applies to each channel of each image of `x`: y = x * scale + shift,
+    /// [B * C] each (the group's moments and the channel's weight and bias folded in).
+    public static func groupNormAffine(
+        _ x: Tensor, groups: Int, weight: Tensor, bias: Tensor, eps: Float
+    ) -> ChannelAffine {
+        checkGroupNorm(x, groups: groups, weight: weight, bias: bias)
+        return x.withUnsafeBufferPointer { xb in
+            groupNormAffine(xb.baseAddress!, shape: x.shape, groups: groups, weight: weight, bias: bias, eps: eps)
+        }
+    }
+
+    private static func groupNormAffine(
+        _ src: UnsafePointer<Float>, shape: [Int], groups: Int, weight: Tensor, bias: Tensor, eps: Float
+    ) -> ChannelAffine {
         let batch = shape[0], channels = shape[1]
         let spatial = channels == 0 ? 0 : Tensor.count(of: shape) / (batch * channels)
         let perGroup = channels / groups
         let groupSize = perGroup * spatial
+        var scale = [Float](repeating: 0, count: batch * channels), shift = scale
         weight.withUnsafeBufferPointer { wb in
         bias.withUnsafeBufferPointer { bb in
+        scale.withUnsafeMutableBufferPointer { sc in
+        shift.withUnsafeMutableBufferPointer { sh in
+            let scp = sc.baseAddress!, shp = sh.baseAddress!
             parallelFor(batch * groups, minChunk: max(1, 16384 / max(1, groupSize))) { bg in
                 let g = bg % groups
-                let base = bg * groupSize
                 var mean: Double = 0, variance: Double = 0
-                lk_moments(src + base, groupSize, &mean, &variance)
+                lk_moments(src + bg * groupSize, groupSize, &mean, &variance)
                 let invStd = Float(1.0 / (variance + Double(eps)).squareRoot())
                 let meanF = Float(mean)
                 for cc in 0..<perGroup {
                     let c = g * perGroup + cc
-                    let scale = wb[c] * invStd
-                    let shift = bb[c] - meanF * scale
-                    let s = src + base + cc * spatial
-                    let d = dst + base + cc * spatial
-                    if silu {
-                        lk_scale_shift_silu(s, d, spatial, scale, shift)
-                    } else {
-                        lk_scale_shift(s, d, spatial, scale, shift)
-                    }
+                    scp[bg * perGroup + cc] = wb[c] * invStd
+                    shp[bg * perGroup + cc] = bb[c] - meanF * scp[bg * perGroup + cc]
+                }
+            }
+        }
+        }
+        }
+        }
+        return ChannelAffine(scale: scale, shift: shift, silu: false)
+    }
+
+    /// Normalises `src` into `dst` (which may be `src`): the moments of every group are taken
+    /// before any value is written.
+    private static func groupNorm(
+        _ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, shape: [Int],
+        groups: Int, weight: Tensor, bias: Tensor, eps: Float, silu: Bool
+    ) {
+        let affine = groupNormAffine(src, shape: shape, groups: groups, weight: weight, bias: bias, eps: eps)
+        let rows = shape[0] * shape[1]
+        let spatial = rows == 0 ? 0 : Tensor.count(of: shape) / rows
+        affine.scale.withUnsafeBufferPointer { sc in
+        affine.shift.withUnsafeBufferPointer { sh in
+            parallelFor(rows, minChunk: max(1, 16384 / max(1, spatial))) { r in
+                let s = src + r * spatial, d = dst + r * spatial
+                if silu {
+                    lk_scale_shift_silu(s, d, spatial, sc[r], sh[r])
+                } else {
+                    lk_scale_shift(s, d, spatial, sc[r], sh[r])
                 }
             }
         }
         }
     }
+}
+
+/// A per-channel affine map, optionally followed by SiLU: y = silu?(x * scale[r] + shift[r]) for
+/// row r = b * C + c of a [B, C, ...] tensor (a GroupNorm's, see `Ops.groupNormAffine`), for
+/// reading a normalised input on the fly instead of building it.
+public struct ChannelAffine {
+    public let scale: [Float]
+    public let shift: [Float]
+    public var silu: Bool
 }

@@ -281,7 +281,7 @@ public final class FP32Matrix {
 
 /// The weight operand of a linear layer or convolution: float32, or bfloat16 for `bf16` precision.
 /// A weight read from a model file may be released between jobs and read again on its next use
-/// (`LikenessPipeline.releasesWeightsAfterUse`).
+/// (`LikenessPipeline.weightResidency`).
 public enum GEMMWeight {
     case fp32(FP32Matrix)
     case bf16(BF16Matrix)

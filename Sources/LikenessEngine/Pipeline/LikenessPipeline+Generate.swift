@@ -148,7 +148,7 @@ extension LikenessPipeline {
                 return Tensor(uncheckedShape: [1, length, row.shape[2]], storage: storage)
             }
         }
-        releaseIfAsked(matrices.textEncoder)
+        if weightResidency.releasesTextEncoder { giveBack(matrices.textEncoder) }
         let n = seeds.count
         let branches = rows.count
         // [branches * N, L, D]: each branch's row once per seed.
@@ -179,6 +179,7 @@ extension LikenessPipeline {
             }
             try checkpoint?(0)
             let posterior = try vae.encode(initImage) // [1, C, h, w]
+            if weightResidency.releasesVAEEncoder { giveBack(vae.encoderMatrices, touchedByLoRAs: false) }
             for i in 0..<n {
                 let draw = Tensor(uncheckedShape: posterior.mean.shape, storage: generators[i].randn(count))
                 let x0 = vae.diffusionLatents(fromVAELatents: posterior.sample(noise: draw)).storage
@@ -238,7 +239,8 @@ extension LikenessPipeline {
             e.stepsPerSecond = e.elapsed > 0 ? Double(e.step) / e.elapsed : 0
             try onStep(e)
         }
-        releaseIfAsked(matrices.unet)
+        if weightResidency.releasesUNet { giveBack(matrices.unet) }
+        if weightResidency != .keepAll { EngineMemory.returnFreed() } // the steps' freed planes, before the decoder's
         var images: [GeneratedImage] = []
         for i in 0..<n {
             try checkpoint?(stepsDone)
@@ -252,11 +254,12 @@ extension LikenessPipeline {
                                 warnings: warnings, elapsed: Date().timeIntervalSince(start))
     }
 
-    /// Gives `parts` back to the system when `releasesWeightsAfterUse` is set and no LoRA is merged.
-    /// A bfloat16 matrix is its own mapping, unmapped at once; float32 ones go to the engine's
-    /// heap, whose free pages are then returned (EngineMemory.returnFreed).
-    private func releaseIfAsked(_ parts: [GEMMWeight]) {
-        guard releasesWeightsAfterUse, loras.isEmpty else { return }
+    /// Gives `parts` back to the system (see `weightResidency`), unless they are weights LoRAs
+    /// merge into (the text encoder's, the UNet's) and a LoRA is merged: a merged weight is not in
+    /// the file. A bfloat16 matrix is its own mapping, unmapped at once; float32 ones go to the
+    /// engine's heap, whose free pages are then returned (EngineMemory.returnFreed).
+    func giveBack(_ parts: [GEMMWeight], touchedByLoRAs: Bool = true) {
+        guard loras.isEmpty || !touchedByLoRAs else { return }
         var heapFreed = false
         for m in parts where m.isResident && m.isReleasable {
             m.release()

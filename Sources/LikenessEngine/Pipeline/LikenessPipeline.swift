@@ -14,6 +14,30 @@ import Foundation
 
 extension Tensor: @unchecked Sendable {}
 
+/// Which of a pipeline's weights stay resident (LikenessPipeline.weightResidency). Given back means
+/// the linear and convolution matrices go back to the system and are read again from the model
+/// file when next needed (about as long as loading that part).
+public enum WeightResidency: String, Sendable, CaseIterable {
+    /// Everything stays loaded: every job starts at once.
+    case keepAll = "keep"
+    /// The UNet and the VAE's decoder stay; the text encoder goes back once a job's prompts are
+    /// encoded (read again only when a later prompt is not in the conditioning cache) and the
+    /// VAE's encoder as soon as this is set and after each init image it encodes. For
+    /// interactive use (the studio): job after job at full speed, while the parts a job runs once
+    /// are not resident during the steps and the decode.
+    case keepDenoiser = "denoiser"
+    /// The text encoder goes back once the prompts are encoded, the UNet once the last step is
+    /// done, so that the VAE decodes with neither resident. For one job (the CLI's `generate`).
+    case releaseAfterUse = "release"
+
+    /// Whether the text encoder's weights go back after encoding.
+    var releasesTextEncoder: Bool { self != .keepAll }
+    /// Whether the UNet's weights go back after the last step.
+    var releasesUNet: Bool { self == .releaseAfterUse }
+    /// Whether the VAE encoder's weights go back after use (and are not read before).
+    var releasesVAEEncoder: Bool { self != .keepAll }
+}
+
 public final class LikenessPipeline: @unchecked Sendable {
     /// The model folder, nil for a single-file checkpoint.
     public let folder: ModelFolder?
@@ -47,15 +71,13 @@ public final class LikenessPipeline: @unchecked Sendable {
     let conditioning = ConditioningCache(capacity: 16)
     /// The linear and convolution weight matrices of the text encoder and the UNet (either precision).
     let matrices: (textEncoder: [GEMMWeight], unet: [GEMMWeight])
-    /// When set, a job gives the text encoder's linear and convolution weights back to the system
-    /// once the prompt is encoded, and the UNet's once the last step is done, before the VAE
-    /// decodes: the largest parts are then never resident at the same time as the next phase's
-    /// work. The next job that needs them reads (and at bf16 converts) them again from the model
-    /// file, bit for bit the same (about as long as that part of a load). For one-shot use (the
-    /// CLI's `generate`); off by default, since interactive use runs job after job. At fp32 and
-    /// bf16; only while no LoRA is merged (a merged weight is not in the file), otherwise it does
-    /// nothing.
-    public var releasesWeightsAfterUse = false
+    /// Which weights stay resident between the phases of a job and between jobs
+    /// (`WeightResidency`); weights given back are read (and at bf16 converted) again from the
+    /// model file on their next use, bit for bit the same. Only while no LoRA is merged (a merged
+    /// weight is not in the file); otherwise everything stays.
+    public var weightResidency: WeightResidency = .keepAll {
+        didSet { if weightResidency.releasesVAEEncoder { giveBack(vae.encoderMatrices, touchedByLoRAs: false) } }
+    }
 
     /// Largest width or height accepted, in pixels.
     public static let maxImageSide = 2048

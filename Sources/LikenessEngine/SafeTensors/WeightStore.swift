@@ -57,7 +57,7 @@ public final class WeightStore {
     var keepsTaken = false
     private(set) var taken: [String: HeldWeight] = [:]
     /// The linear and convolution weights handed out (either precision), each able to read its
-    /// tensor again from `source` after a release (`LikenessPipeline.releasesWeightsAfterUse`).
+    /// tensor again from `source` after a release (`LikenessPipeline.weightResidency`).
     private(set) var matrices: [GEMMWeight] = []
 
     public init(file: SafeTensorsFile) {
@@ -105,6 +105,16 @@ public final class WeightStore {
         let t = try source.tensor(named: key)
         if keepsTaken { taken[key] = .fp32(t) }
         return (key, t)
+    }
+
+    /// Takes the first of `keys` present as its stored 16-bit values in the file's mapping, when
+    /// it is F16 or BF16 with `shape` as offered; nil (nothing taken) otherwise. Not kept in
+    /// `taken`: LoRAs do not merge into such tables (embeddings).
+    func takeHalfValues(_ keys: [String], shape: [Int]) -> HalfValues? {
+        guard let key = keys.first(where: { source.shape(of: $0) != nil }),
+              source.shape(of: key) == shape, let values = source.halfValues(named: key) else { return nil }
+        used.insert(key)
+        return values
     }
 
     /// Takes a linear or convolution weight (see `take`) and holds it at this store's precision:

@@ -71,6 +71,15 @@ public struct Tensor: Equatable {
         return value
     }
 
+    /// Keeps the first elements as a tensor of `newShape` (no more elements than now), in the same
+    /// storage: its capacity stays, so an op that wrote a smaller result over its input ends here.
+    mutating func shrink(to newShape: [Int]) {
+        let n = Tensor.count(of: newShape)
+        precondition(n <= count && newShape.allSatisfy({ $0 >= 0 }), "shrink \(shape) -> \(newShape)")
+        storage.removeLast(count - n)
+        shape = newShape
+    }
+
     /// Internal reshape for call sites whose counts are known to agree.
     func viewed(_ newShape: [Int]) -> Tensor {
         precondition(Tensor.count(of: newShape) == count, "reshape \(shape) -> \(newShape)")

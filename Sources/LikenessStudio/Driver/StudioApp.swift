@@ -57,6 +57,9 @@ public enum StudioApp {
         do { pipeline = try LikenessPipeline(model: URL(fileURLWithPath: o.model), prediction: prediction,
                                                 vae: o.vae.map { URL(fileURLWithPath: $0) },
                                                 precision: spec.resolvedPrecision) } catch { return fail("\(error)") }
+        // Job after job: the UNet and the VAE decoder stay resident; the text encoder and the VAE
+        // encoder, which a job runs once, are read again from the file when needed.
+        pipeline.weightResidency = .keepDenoiser
         // A tiny decoder (TAESD) beside the model or in $XDG_DATA_HOME/likeness/decoders makes
         // previews of large models cheap (preview quality auto/tiny); one that does not fit is said.
         if let taesd = TinyDecoderSearch.find(model: pipeline.modelURL, paths: LikenessPaths(environment: env)) {

@@ -4,7 +4,8 @@
 //   h = conv2(act(norm2(h))); out = (conv_shortcut(x) or x + h) / output_scale_factor
 // conv_shortcut is the 1x1 convolution diffusers adds when in_channels != out_channels.
 // `apply(to:)` gives the same values for a caller that has no further use for x (the VAE),
-// holding fewer planes at once (x normalised in place once the shortcut has read it).
+// holding fewer planes at once (x read through norm1 by conv1, then overwritten by the shortcut
+// and the residual sum).
 
 /// diffusers `ResnetBlock2D`.
 public struct ResnetBlock2D {
@@ -53,6 +54,10 @@ public struct ResnetBlock2D {
     /// (on conv1's output); with `inputIsDead` and a shortcut, norm1 too. The residual is added in
     /// conv2's or the shortcut's output pass (the same sums: addition is commutative).
     private func forward(_ x: inout Tensor, temb: Tensor?, inputIsDead: Bool) {
+        if inputIsDead, act == .silu {
+            forwardOverInput(&x, temb: temb)
+            return
+        }
         // The shortcut of a dead input, computed before norm1 overwrites it. [B, Cout, H, W]
         let early = inputIsDead ? conv_shortcut.map { $0(x) } : nil
         var h: Tensor
@@ -79,6 +84,28 @@ public struct ResnetBlock2D {
         }
         if outputScaleFactor != 1 { Ops.scaleInPlace(&out, 1 / outputScaleFactor) }
         x = out
+    }
+
+    /// The block on a dead input (SiLU blocks): conv1 reads x through norm1 + SiLU on the fly
+    /// (Winograd planes; smaller ones normalise a copy), a 1x1 shortcut then writes its output over
+    /// x (one image, Cout <= Cin: the VAE decoder's 512 -> 256 and 256 -> 128 blocks; otherwise into
+    /// a new tensor), and conv2 adds its sums onto that. On the decoder's large planes at most x and
+    /// conv1's output are alive at once (the 256 -> 128 block at 512x512: 402 MB, not 536; the
+    /// 128-channel blocks 268 MB, not 402). The same values as the other path.
+    private func forwardOverInput(_ x: inout Tensor, temb: Tensor?) {
+        var affine = Ops.groupNormAffine(x, groups: norm1.groups, weight: norm1.weight, bias: norm1.bias, eps: norm1.eps)
+        affine.silu = true
+        var h = Ops.conv2d(x, weight: conv1.gemmWeight, bias: conv1.bias, padding: conv1.padding, input: affine)
+        precondition(conv1.stride == 1, "ResnetBlock2D: conv1 with stride \(conv1.stride)")
+        if let proj = time_emb_proj, let temb {
+            let t = proj(Ops.activated(temb, act)) // [B, Cout]
+            Ops.addChannelBias(&h, t)
+        }
+        normAct(norm2, &h)
+        if let shortcut = conv_shortcut { Ops.conv1x1InPlace(&x, weight: shortcut.gemmWeight, bias: shortcut.bias) }
+        precondition(conv2.stride == 1, "ResnetBlock2D: conv2 with stride \(conv2.stride)")
+        Ops.conv2d(h, weight: conv2.gemmWeight, bias: conv2.bias, padding: conv2.padding, addingTo: &x)
+        if outputScaleFactor != 1 { Ops.scaleInPlace(&x, 1 / outputScaleFactor) }
     }
 
     private func norm1Act(_ x: Tensor) -> Tensor {

@@ -135,7 +135,7 @@ public struct CLIPTextModel {
             throw ConfigError(file: configFile, field: "hidden_act", reason: "'\(c.hidden_act)' is not supported")
         }
         embeddings = CLIPTextEmbeddings(
-            token_embedding: try Embedding(w["embeddings"]["token_embedding"], count: c.vocab_size, dim: c.hidden_size),
+            token_embedding: try Embedding(w["embeddings"]["token_embedding"], count: c.vocab_size, dim: c.hidden_size, mapped: true),
             position_embedding: try Embedding(w["embeddings"]["position_embedding"], count: c.max_position_embeddings, dim: c.hidden_size))
         // transformers 4 saved position_ids = arange(max_positions) as a persistent buffer; it is recomputed here.
         let positionIDs = w["embeddings"].key("position_ids")

@@ -114,14 +114,45 @@ public struct LayerNorm {
 
 /// torch.nn.Embedding: weight [num, dim].
 public struct Embedding {
-    public let weight: Tensor
+    /// The table held as float32, or nil when the rows are read from the file's mapping.
+    private let held: Tensor?
+    /// The table's 16-bit values in the model file's mapping (`mapped` loads of F16/BF16 files).
+    private let mapped: HalfValues?
+    public let count: Int
+    public let dim: Int
 
-    public init(_ w: WeightScope, count: Int, dim: Int) throws {
-        weight = try w.tensor("weight", shape: [count, dim])
+    /// Takes `weight` [count, dim]. With `mapped`, a table stored as F16 or BF16 is not copied:
+    /// each lookup widens its rows from the file's mapping (exactly, as a load would), so the
+    /// table (49408 x 768 for CLIP's tokens: 0.15 GB as float32) is never resident as a whole.
+    public init(_ w: WeightScope, count: Int, dim: Int, mapped: Bool = false) throws {
+        self.count = count
+        self.dim = dim
+        if mapped, let values = w.store.takeHalfValues([w.key("weight")], shape: [count, dim]) {
+            held = nil
+            self.mapped = values
+        } else {
+            held = try w.tensor("weight", shape: [count, dim])
+            self.mapped = nil
+        }
     }
 
-    public var count: Int { weight.shape[0] }
-    public var dim: Int { weight.shape[1] }
+    /// The whole table as float32 (widened from the mapping when mapped).
+    public var weight: Tensor {
+        if let held { return held }
+        return Tensor(shape: [count, dim]) { out in copyRows(0..<count, to: out.baseAddress!) }
+    }
+
+    /// Rows `rows` of the table as float32, contiguous at `dst`.
+    private func copyRows(_ rows: Range<Int>, to dst: UnsafeMutablePointer<Float>) {
+        if let held {
+            held.withUnsafeBufferPointer { wb in dst.update(from: wb.baseAddress! + rows.lowerBound * dim, count: rows.count * dim) }
+        } else if let mapped {
+            let src = mapped.bits + rows.lowerBound * dim
+            let widen = mapped.isBF16 ? bfloat16BitsToFloat : halfBitsToFloat
+            for i in 0..<(rows.count * dim) { dst[i] = widen(UInt16(littleEndian: src[i])) }
+            withExtendedLifetime(mapped.owner) {}
+        }
+    }
 
     /// Rows for `ids` ([B][L] as a flat list with `batch` rows) → [B, L, dim].
     /// Throws `ModelInputError.tokenOutOfRange` for ids outside 0..<count.
@@ -138,12 +169,8 @@ public struct Embedding {
             }
         }
         return Tensor(shape: [batch, length, d]) { out in
-            weight.withUnsafeBufferPointer { wb in
-                for (b, row) in ids.enumerated() {
-                    for (l, id) in row.enumerated() {
-                        (out.baseAddress! + (b * length + l) * d).update(from: wb.baseAddress! + id * d, count: d)
-                    }
-                }
+            for (b, row) in ids.enumerated() {
+                for (l, id) in row.enumerated() { copyRows(id..<(id + 1), to: out.baseAddress! + (b * length + l) * d) }
             }
         }
     }

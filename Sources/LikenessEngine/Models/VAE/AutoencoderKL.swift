@@ -167,6 +167,9 @@ public struct AutoencoderKL {
     public let config: AutoencoderKLConfig
     public let encoder: VAEEncoder
     public let decoder: VAEDecoder
+    /// The encoder's linear and convolution weights (with quant_conv's), which a pipeline may give
+    /// back between image-to-image jobs (`WeightResidency`); each reads itself again on its next use.
+    public let encoderMatrices: [GEMMWeight]
     public let quant_conv: Conv2d?
     public let post_quant_conv: Conv2d?
     /// Precision the convolutions and linear layers run at (the store's, `effective` on this CPU).
@@ -190,10 +193,12 @@ public struct AutoencoderKL {
         self.config = c
         precision = store.precision.effective
         let w = store.root
+        let before = store.matrices.count
         encoder = try VAEEncoder(w["encoder"], config: c)
-        decoder = try VAEDecoder(w["decoder"], config: c)
         let l2 = 2 * c.latent_channels
         quant_conv = c.use_quant_conv ? try Conv2d(w["quant_conv"], inChannels: l2, outChannels: l2, kernelSize: 1) : nil
+        encoderMatrices = Array(store.matrices[before...])
+        decoder = try VAEDecoder(w["decoder"], config: c)
         post_quant_conv = c.use_post_quant_conv
             ? try Conv2d(w["post_quant_conv"], inChannels: c.latent_channels, outChannels: c.latent_channels, kernelSize: 1)
             : nil

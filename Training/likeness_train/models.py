@@ -85,14 +85,20 @@ class ObjectEncoderConfig:
 
 
 class Projection(nn.Module):
-    """pooled vision state [B, Dv] -> K object tokens [B, K, D]: linear, then a per-token LayerNorm
-    and a learned per-token scale that starts at the text embeddings' typical norm."""
+    """pooled vision state [B, Dv] -> K object tokens [B, K, D]: linear, then a LayerNorm whose
+    learned scale sets the tokens' norm. It starts at 1 (tokens of norm sqrt(D)) unless
+    `match_norm` sets it so the tokens start at a given norm, e.g. the word embeddings' typical one."""
 
     def __init__(self, dv: int, d: int, k: int):
         super().__init__()
         self.k, self.d = k, d
         self.linear = nn.Linear(dv, k * d)
         self.norm = nn.LayerNorm(d)
+
+    @torch.no_grad()
+    def match_norm(self, norm: float):
+        """Scales the LayerNorm so a token starts at about this norm (its bias starts at 0)."""
+        self.norm.weight.fill_(norm / self.d ** 0.5)
 
     def forward(self, pooled):
         x = self.linear(pooled).view(-1, self.k, self.d)  # [B, K, D]

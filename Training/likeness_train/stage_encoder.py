@@ -12,6 +12,8 @@
 - --vision-attr-weight: linear heads on the tower's pooled output of each reference image predict its
   ground-truth attributes (Toybox scenes only; shape weighted by --vision-shape-weight), so the tower
   keeps what the clip stage taught it to tell apart while the denoising loss adapts it
+- --token-norm: "layer_norm" (tokens start at the projection's LayerNorm norm, sqrt(D)) or "words"
+  (they start at the text encoder's mean word-embedding norm, like the words they stand among)
 - identity preservation loss (--id-loss): denoising loss up-weighted inside the object mask
   (--mask-weight) plus a consistency term between the encoder's tokens for the reference and for
   the decoded predicted clean image (--consistency-weight)
@@ -65,6 +67,7 @@ class EncoderConfig:
     lr_vision: float = -1.0  # the vision tower's rate; < 0: lr_encoder, 0: frozen (the projection still trains)
     vision_attr_weight: float = 0.0  # > 0: attribute heads on the tower's pooled output (Toybox scenes)
     vision_shape_weight: float = 4.0  # the shape head's share of that loss
+    token_norm: str = "layer_norm"  # or "words": the object tokens start at the word embeddings' mean norm
     lr_unet: float = 5e-5
     lr_text: float = 1e-5
     seed: int = 0
@@ -77,7 +80,8 @@ def main(argv=None):
     run(common.parse_config(EncoderConfig, argv))
 
 
-def build_encoder(run_dir: Path, cfg: EncoderConfig, text_hidden: int) -> models.ObjectEncoder:
+def build_encoder(run_dir: Path, cfg: EncoderConfig, text_hidden: int,
+                  word_norm: float | None = None) -> models.ObjectEncoder:
     from transformers import CLIPVisionModel
 
     if cfg.vision_model:
@@ -101,6 +105,13 @@ def build_encoder(run_dir: Path, cfg: EncoderConfig, text_hidden: int) -> models
     enc = models.ObjectEncoder(ocfg)
     src = getattr(vision, "vision_model", vision)
     enc.vision_model.load_state_dict(src.state_dict())
+    if cfg.token_norm == "words":
+        if word_norm is None:
+            raise ValueError("--token-norm words needs the text encoder's word embeddings")
+        enc.projection.match_norm(word_norm)
+        print(f"object tokens start at the word embeddings' mean norm {word_norm:.3f}", flush=True)
+    elif cfg.token_norm != "layer_norm":
+        raise ValueError(f"unknown --token-norm {cfg.token_norm!r}; use layer_norm or words")
     return enc
 
 
@@ -133,7 +144,9 @@ def run(cfg: EncoderConfig):
     masks = torch.cat([F.avg_pool2d(data.mask_tensor(range(s, min(s + 1024, len(data)))), factor)
                        for s in range(0, len(data), 1024)]).to(dev)  # [N, 1, res/f, res/f], pooled in chunks
     torch.manual_seed(cfg.seed)
-    enc = build_encoder(run_dir, cfg, text.config.hidden_size).to(dev)
+    tm = getattr(text, "text_model", text)
+    word_norm = tm.embeddings.token_embedding.weight.detach().norm(dim=-1).mean().item()
+    enc = build_encoder(run_dir, cfg, text.config.hidden_size, word_norm).to(dev)
     text.train(cfg.tune_base).requires_grad_(cfg.tune_base)
     unet.train(cfg.tune_base).requires_grad_(cfg.tune_base)
     lr_vision = cfg.lr_encoder if cfg.lr_vision < 0 else cfg.lr_vision

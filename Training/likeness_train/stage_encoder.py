@@ -12,8 +12,9 @@
 - --vision-attr-weight: linear heads on the tower's pooled output of each reference image predict its
   ground-truth attributes (Toybox scenes only; shape weighted by --vision-shape-weight), so the tower
   keeps what the clip stage taught it to tell apart while the denoising loss adapts it
-- --token-norm: "layer_norm" (tokens start at the projection's LayerNorm norm, sqrt(D)) or "words"
-  (they start at the text encoder's mean word-embedding norm, like the words they stand among)
+- --token-norm: "layer_norm" (tokens start at the projection's LayerNorm norm, sqrt(D)), "words"
+  (they start at the text encoder's mean word-embedding norm, like the words they stand among) or a
+  number (they start at that norm)
 - identity preservation loss (--id-loss): denoising loss up-weighted inside the object mask
   (--mask-weight) plus a consistency term between the encoder's tokens for the reference and for
   the decoded predicted clean image (--consistency-weight)
@@ -67,7 +68,7 @@ class EncoderConfig:
     lr_vision: float = -1.0  # the vision tower's rate; < 0: lr_encoder, 0: frozen (the projection still trains)
     vision_attr_weight: float = 0.0  # > 0: attribute heads on the tower's pooled output (Toybox scenes)
     vision_shape_weight: float = 4.0  # the shape head's share of that loss
-    token_norm: str = "layer_norm"  # or "words": the object tokens start at the word embeddings' mean norm
+    token_norm: str = "layer_norm"  # "words": the word embeddings' mean norm; a number: that norm
     lr_unet: float = 5e-5
     lr_text: float = 1e-5
     seed: int = 0
@@ -111,7 +112,14 @@ def build_encoder(run_dir: Path, cfg: EncoderConfig, text_hidden: int,
         enc.projection.match_norm(word_norm)
         print(f"object tokens start at the word embeddings' mean norm {word_norm:.3f}", flush=True)
     elif cfg.token_norm != "layer_norm":
-        raise ValueError(f"unknown --token-norm {cfg.token_norm!r}; use layer_norm or words")
+        try:
+            norm = float(cfg.token_norm)
+        except ValueError:
+            raise ValueError(f"unknown --token-norm {cfg.token_norm!r}; use layer_norm, words or a number") from None
+        if not norm > 0:
+            raise ValueError(f"--token-norm must be positive, got {norm}")
+        enc.projection.match_norm(norm)
+        print(f"object tokens start at norm {norm:.3f}", flush=True)
     return enc
 
 

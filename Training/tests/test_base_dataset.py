@@ -465,3 +465,20 @@ def test_stage_checks_the_dataset_before_training(sd_run, tmp_path, good):
         stage_encoder.main(["--run-dir", str(tmp_path / "run"), "--base", str(sd_run["base"]),
                             "--vision-model", str(sd_run["vision"]), "--dataset", str(p), "--steps", "1"])
     assert not (tmp_path / "run" / "encoder" / "state.pt").exists()
+
+
+@pytest.mark.parametrize("setting, norm", [("words", 0.37), ("1.5", 1.5), ("layer_norm", 32 ** 0.5)])
+def test_token_norm_sets_where_the_object_tokens_start(sd_run, setting, norm):
+    cfg = stage_encoder.EncoderConfig(vision_model=str(sd_run["vision"]), token_norm=setting)
+    enc = stage_encoder.build_encoder(sd_run["run"], cfg, 32, word_norm=0.37)
+    with torch.no_grad():
+        tokens = enc(torch.rand(3, 3, 32, 32) * 2 - 1)
+    assert tokens.shape == (3, 4, 32)
+    assert tokens.norm(dim=-1).mean().item() == pytest.approx(norm, rel=1e-3)
+
+
+@pytest.mark.parametrize("setting", ["loud", "0", "-1"])
+def test_token_norm_refuses_what_it_cannot_use(sd_run, setting):
+    cfg = stage_encoder.EncoderConfig(vision_model=str(sd_run["vision"]), token_norm=setting)
+    with pytest.raises(ValueError, match="token-norm"):
+        stage_encoder.build_encoder(sd_run["run"], cfg, 32, word_norm=0.37)

@@ -441,33 +441,45 @@ LCM_SCHEDULER = {"_class_name": "LCMScheduler", "beta_start": 0.00085, "beta_end
 FEW_STEP_HEADING = "## Few-step sampling and the tiny decoder (SD-1.5 size, random weights)"
 
 
-def bench_few_step(threads: int) -> list:
-    """LCM 4 steps + TAESD decode at 512x512 as a whole image against diffusers'
-    LatentConsistencyModelPipeline with AutoencoderTiny; the tiny decoder against the full VAE
-    decode; the first tiny-decoder preview of an SD-size job. Returns the section's lines."""
-    from diffusers import AutoencoderKL, AutoencoderTiny, LatentConsistencyModelPipeline
+FEW_STEP_PROMPT = "a red star on the beach, at the left"
+
+
+def few_step_pipeline():
+    """The few-step rows' models and diffusers' pipeline for them: the random SD-1.5 UNet with
+    LCM's time_cond_proj_dim and LCMScheduler (built once), TAESD with diffusers' defaults, and
+    LatentConsistencyModelPipeline with AutoencoderTiny as its VAE, float32. Returns (folder,
+    taesd folder, pipeline, image) where image() makes the rows' 512x512 LCM 4-step image."""
+    from diffusers import AutoencoderTiny, LatentConsistencyModelPipeline, LCMScheduler, UNet2DConditionModel
     from transformers import AutoTokenizer, CLIPTextModel
-    from diffusers import LCMScheduler, UNet2DConditionModel
 
     folder, taesd = BENCH / "sd15-lcm-random", BENCH / "taesd-random"
     make_sd15(folder, unet_extra={"time_cond_proj_dim": 256}, scheduler=LCM_SCHEDULER)
     if not (taesd / "config.json").exists():
         torch.manual_seed(0)
         AutoencoderTiny().save_pretrained(taesd)  # diffusers' defaults are TAESD's architecture
-    rows = []
-    tiny = AutoencoderTiny.from_pretrained(taesd, torch_dtype=torch.float32).eval()
     pipe = LatentConsistencyModelPipeline(
-        vae=tiny, text_encoder=CLIPTextModel.from_pretrained(folder / "text_encoder", torch_dtype=torch.float32),
+        vae=AutoencoderTiny.from_pretrained(taesd, torch_dtype=torch.float32).eval(),
+        text_encoder=CLIPTextModel.from_pretrained(folder / "text_encoder", torch_dtype=torch.float32),
         tokenizer=AutoTokenizer.from_pretrained(folder / "tokenizer"),
         unet=UNet2DConditionModel.from_pretrained(folder / "unet", torch_dtype=torch.float32),
         scheduler=LCMScheduler.from_pretrained(folder / "scheduler"), safety_checker=None, feature_extractor=None,
         requires_safety_checker=False)
     pipe.set_progress_bar_config(disable=True)
-    prompt = "a red star on the beach, at the left"
 
     def image():
-        return pipe(prompt, num_inference_steps=4, guidance_scale=8.5, height=512, width=512,
+        return pipe(FEW_STEP_PROMPT, num_inference_steps=4, guidance_scale=8.5, height=512, width=512,
                     generator=torch.Generator().manual_seed(0)).images
+
+    return folder, taesd, pipe, image
+
+
+def bench_few_step(threads: int) -> list:
+    """LCM 4 steps + TAESD decode at 512x512 as a whole image against diffusers'
+    LatentConsistencyModelPipeline with AutoencoderTiny; the tiny decoder against the full VAE
+    decode; the first tiny-decoder preview of an SD-size job. Returns the section's lines."""
+    folder, taesd, pipe, image = few_step_pipeline()
+    tiny, prompt = pipe.vae, FEW_STEP_PROMPT
+    rows = []
 
     with torch.no_grad():
         pt = measure(2, image)

@@ -16,40 +16,22 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench  # noqa: E402
 import torch  # noqa: E402
-from diffusers import AutoencoderTiny, LatentConsistencyModelPipeline, LCMScheduler, UNet2DConditionModel  # noqa: E402
-from transformers import AutoTokenizer, CLIPTextModel  # noqa: E402
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
-    folder, taesd = bench.BENCH / "sd15-lcm-random", bench.BENCH / "taesd-random"
-    bench.make_sd15(folder, unet_extra={"time_cond_proj_dim": 256}, scheduler=bench.LCM_SCHEDULER)
-    if not (taesd / "config.json").exists():
-        torch.manual_seed(0)
-        AutoencoderTiny().save_pretrained(taesd)
     torch.set_num_threads(args.threads)
     os.environ["OPENBLAS_NUM_THREADS"] = str(args.threads)
-    pipe = LatentConsistencyModelPipeline(
-        vae=AutoencoderTiny.from_pretrained(taesd).eval(),
-        text_encoder=CLIPTextModel.from_pretrained(folder / "text_encoder"),
-        tokenizer=AutoTokenizer.from_pretrained(folder / "tokenizer"),
-        unet=UNet2DConditionModel.from_pretrained(folder / "unet"),
-        scheduler=LCMScheduler.from_pretrained(folder / "scheduler"), safety_checker=None, feature_extractor=None,
-        requires_safety_checker=False)
-    pipe.set_progress_bar_config(disable=True)
-
-    def image():
-        return pipe("a red star on the beach, at the left", num_inference_steps=4, guidance_scale=8.5, height=512,
-                    width=512, generator=torch.Generator().manual_seed(0)).images
+    folder, taesd, pipe, image = bench.few_step_pipeline()
 
     with torch.no_grad():
         image()
         t = time.perf_counter()
         image()
         dt = time.perf_counter() - t
-    del pipe
+    del pipe, image
     print(f"diffusers fp32: {dt:.2f} s", flush=True)
     sw = bench.swift("fewstep", folder, taesd, 4, 512, 3, "fp32")
     print(f"Likeness fp32: {sw['median']:.2f} s (first step {sw['first_step_s']:.2f} s, steps 2-4 "

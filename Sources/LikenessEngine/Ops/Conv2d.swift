@@ -25,6 +25,9 @@ extension Ops {
     /// Input floats per band of pixels of a 1x1 convolution on a large plane (16 MB), in conv2d and
     /// in `conv1x1InPlace` alike, so the two give the same sums; a variable so tests can cross bands.
     nonisolated(unsafe) static var conv1x1BandFloats = 1 << 22
+
+    /// Pixels per band of a 1x1 convolution with `cin` input channels on a plane of `plane` pixels.
+    static func conv1x1Band(cin: Int, plane: Int) -> Int { min(plane, max(1, conv1x1BandFloats / max(1, cin))) }
     /// Target size of one thread's im2col band on large planes (floats; 2 MB, about a core's L2),
     /// and the fewest output columns a band holds (so the weights are not repacked too often).
     static let cacheBandFloats = 1 << 19
@@ -131,18 +134,7 @@ extension Ops {
             return conv2dWinograd(x, weight: gemmWeight.tensor, bias: bias, padding: padding, ho: ho, wo: wo, input: input)
         }
         var mapped = x
-        let spatial = x.shape[2] * x.shape[3]
-        mapped.withUnsafeMutableBufferPointer { p in
-            let base = p.baseAddress!
-            parallelFor(batch * cin, minChunk: max(1, 16384 / max(1, spatial))) { r in
-                let row = base + r * spatial
-                if input.silu {
-                    lk_scale_shift_silu(row, row, spatial, input.scale[r], input.shift[r])
-                } else {
-                    lk_scale_shift(row, row, spatial, input.scale[r], input.shift[r])
-                }
-            }
-        }
+        mapped.withUnsafeMutableBufferPointer { p in input.apply(p.baseAddress!, p.baseAddress!, spatial: x.shape[2] * x.shape[3]) }
         return conv2d(mapped, weight: gemmWeight, bias: bias, stride: 1, padding: padding)
     }
 
@@ -183,7 +175,7 @@ extension Ops {
         }
         let profileStart = OpProfile.start(); defer { OpProfile.stop("conv2d", profileStart) }
         checkOutputOperands(bias: bias, residual: nil, output: [1, cout, x.shape[2], x.shape[3]])
-        let band = min(plane, max(1, conv1x1BandFloats / cin))
+        let band = conv1x1Band(cin: cin, plane: plane)
         let copy = UnsafeMutablePointer<Float>.allocate(capacity: cin * band)
         defer { copy.deallocate() }
         x.withUnsafeMutableBufferPointer { xb in
@@ -299,7 +291,7 @@ extension Ops {
                         let xbatch = xp + b * cin * inPlane
                         if direct {
                             // In bands of pixels, as conv1x1InPlace runs (the same GEMM shapes, the same sums).
-                            let band = min(outPlane, max(1, conv1x1BandFloats / cin))
+                            let band = conv1x1Band(cin: cin, plane: outPlane)
                             var p0 = 0
                             while p0 < outPlane {
                                 let n = min(band, outPlane - p0)

@@ -91,21 +91,9 @@ extension Ops {
         _ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, shape: [Int],
         groups: Int, weight: Tensor, bias: Tensor, eps: Float, silu: Bool
     ) {
-        let affine = groupNormAffine(src, shape: shape, groups: groups, weight: weight, bias: bias, eps: eps)
-        let rows = shape[0] * shape[1]
-        let spatial = rows == 0 ? 0 : Tensor.count(of: shape) / rows
-        affine.scale.withUnsafeBufferPointer { sc in
-        affine.shift.withUnsafeBufferPointer { sh in
-            parallelFor(rows, minChunk: max(1, 16384 / max(1, spatial))) { r in
-                let s = src + r * spatial, d = dst + r * spatial
-                if silu {
-                    lk_scale_shift_silu(s, d, spatial, sc[r], sh[r])
-                } else {
-                    lk_scale_shift(s, d, spatial, sc[r], sh[r])
-                }
-            }
-        }
-        }
+        var affine = groupNormAffine(src, shape: shape, groups: groups, weight: weight, bias: bias, eps: eps)
+        affine.silu = silu
+        affine.apply(src, dst, spatial: shape[0] * shape[1] == 0 ? 0 : Tensor.count(of: shape) / (shape[0] * shape[1]))
     }
 }
 
@@ -116,4 +104,20 @@ public struct ChannelAffine {
     public let scale: [Float]
     public let shift: [Float]
     public var silu: Bool
+
+    /// dst = the map of src, rows of `spatial` values, one row per scale (dst may be src).
+    func apply(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, spatial: Int) {
+        scale.withUnsafeBufferPointer { sc in
+        shift.withUnsafeBufferPointer { sh in
+            parallelFor(sc.count, minChunk: max(1, 16384 / max(1, spatial))) { r in
+                let s = src + r * spatial, d = dst + r * spatial
+                if silu {
+                    lk_scale_shift_silu(s, d, spatial, sc[r], sh[r])
+                } else {
+                    lk_scale_shift(s, d, spatial, sc[r], sh[r])
+                }
+            }
+        }
+        }
+    }
 }

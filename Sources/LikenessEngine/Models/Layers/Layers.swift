@@ -150,7 +150,6 @@ public struct Embedding {
             let src = mapped.bits + rows.lowerBound * dim
             let widen = mapped.isBF16 ? bfloat16BitsToFloat : halfBitsToFloat
             for i in 0..<(rows.count * dim) { dst[i] = widen(UInt16(littleEndian: src[i])) }
-            withExtendedLifetime(mapped.owner) {}
         }
     }
 

@@ -17,12 +17,6 @@
 #include <malloc.h>
 #endif
 
-#if defined(__x86_64__) && defined(__linux__) && (defined(__clang__) || defined(__GNUC__))
-#define LK_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define LK_CLONES
-#endif
-
 static inline float lk_expf(float x) {
     const float hi = 88.72283f, lo = -87.33654f;
     float xc = x > hi ? hi : x;
@@ -179,11 +173,6 @@ static inline __attribute__((always_inline)) float lk_exp_row(float *row, size_t
  * AVX-512 (one register per vector) or AVX2/SSE (two or four). */
 
 #define LK_AR 8 /* query rows per strip */
-
-static inline __attribute__((always_inline)) lk_v16 lk_splat(float x) {
-    lk_v16 v = {x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x};
-    return v;
-}
 
 /* s[r, c0 .. c0 + 16 NV) = sum_d qs[r, d] kt[d, c0 ..] for the LK_AR rows of the strip. */
 #define LK_SCORE_TILE(NV)                                                                                   \

@@ -17,4 +17,16 @@ static inline __attribute__((always_inline)) lk_v16 lk_load16(const float *p) {
 
 static inline __attribute__((always_inline)) void lk_store16(float *p, lk_v16 v) { memcpy(p, &v, sizeof v); }
 
+static inline __attribute__((always_inline)) lk_v16 lk_splat(float x) {
+    lk_v16 v = {x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x};
+    return v;
+}
+
+/* AVX-512, AVX2 and baseline builds of a function; the loader picks one for the running CPU. */
+#if defined(__x86_64__) && defined(__linux__) && (defined(__clang__) || defined(__GNUC__))
+#define LK_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define LK_CLONES
+#endif
+
 #endif

@@ -145,10 +145,20 @@ final class ConvWinogradTests: XCTestCase {
     }
 
     func testRouting() {
-        XCTAssertTrue(Ops.winogradApplies(kh: 3, kw: 3, stride: 1, batch: 1, ho: 64, wo: 64))
-        XCTAssertFalse(Ops.winogradApplies(kh: 3, kw: 3, stride: 2, batch: 1, ho: 64, wo: 64), "stride 2 stays im2col")
-        XCTAssertFalse(Ops.winogradApplies(kh: 1, kw: 1, stride: 1, batch: 1, ho: 64, wo: 64))
-        XCTAssertFalse(Ops.winogradApplies(kh: 3, kw: 3, stride: 1, batch: 1, ho: 8, wo: 8), "small planes stay im2col")
+        let narrow = [64, 64, 3, 3], wide = [1280, 1280, 3, 3]
+        XCTAssertTrue(Ops.winogradApplies(weight: narrow, stride: 1, batch: 1, ho: 64, wo: 64))
+        XCTAssertTrue(Ops.winogradApplies(weight: wide, stride: 1, batch: 1, ho: 32, wo: 32))
+        XCTAssertFalse(Ops.winogradApplies(weight: narrow, stride: 2, batch: 1, ho: 64, wo: 64), "stride 2 stays GEMM")
+        XCTAssertFalse(Ops.winogradApplies(weight: [64, 64, 1, 1], stride: 1, batch: 1, ho: 64, wo: 64))
+        XCTAssertFalse(Ops.winogradApplies(weight: narrow, stride: 1, batch: 1, ho: 8, wo: 8), "small planes stay GEMM")
+        // The built-in model's 16x16 level at batch 2: narrow layers from 512 pixels, wide ones from 1024.
+        XCTAssertTrue(Ops.winogradApplies(weight: [192, 192, 3, 3], stride: 1, batch: 2, ho: 16, wo: 16))
+        XCTAssertFalse(Ops.winogradApplies(weight: wide, stride: 1, batch: 2, ho: 16, wo: 16), "wide layers at 512 pixels stay GEMM")
+        XCTAssertFalse(Ops.winogradApplies(weight: narrow, stride: 1, batch: 1, ho: 16, wo: 16))
+        let saved = Ops.winogradMinPixels
+        defer { Ops.winogradMinPixels = saved }
+        Ops.winogradMinPixels = .max
+        XCTAssertFalse(Ops.winogradApplies(weight: narrow, stride: 1, batch: 4, ho: 64, wo: 64), "off means off")
     }
 
     func testAgainstPyTorchFixtures() throws {

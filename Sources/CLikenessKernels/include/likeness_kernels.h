@@ -127,4 +127,16 @@ int lk_keep_freed_memory(void);
  * malloc_trim(0)), for a one-shot release of a large part. Returns 1 when memory was returned. */
 int lk_return_freed_memory(void);
 
+/* Float32 C = A * B (+ bias per column, or + C) for small products, over B packed once (sgemm.c).
+ * lk_sgemm_pack_bt packs B [k, n] from its transpose W [n, k] (row stride ldbt: a linear layer's
+ * weight) into lk_sgemm_packed_count(k, n) floats. lk_sgemm_packed computes the columns n0 ..< n0 + n
+ * of the packed n (n0 a multiple of LK_SGEMM_NR) for the m rows of A [m, lda]: C [m, ldc] (pointing
+ * at column n0) = A B + bias[n0 ..] (bias may be NULL), plus C's own values with accumulate.
+ * Single-threaded; callers split rows or panels. */
+#define LK_SGEMM_NR 16
+size_t lk_sgemm_packed_count(size_t k, size_t n);
+void lk_sgemm_pack_bt(const float *bt, size_t ldbt, size_t k, size_t n, float *packed);
+void lk_sgemm_packed(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *packed, size_t n0,
+                     const float *bias, int accumulate, float *c, size_t ldc);
+
 #endif

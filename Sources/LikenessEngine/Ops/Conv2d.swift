@@ -3,7 +3,9 @@
 // asymmetric, which also covers diffusers' Downsample2D with padding=0, whose
 // F.pad(x, (0, 1, 0, 1)) is folded in as (top 0, bottom 1, left 0, right 1).
 // 1x1 stride-1 unpadded convolutions skip im2col; 3x3 stride-1 float32 ones on planes of
-// winogradMinPixels or more go through Winograd F(4x4, 3x3) (Conv2dWinograd.swift). Results agree with PyTorch to
+// winogradMinPixels or more (half that for narrow layers) go through Winograd F(4x4, 3x3)
+// (Conv2dWinograd.swift); float32 ones on small planes multiply 16-pixel panels of patches
+// (panelConvolution). Results agree with PyTorch to
 // float32 rounding (different accumulation order), not bitwise.
 
 import CLikenessKernels
@@ -69,7 +71,7 @@ extension Ops {
         precondition(hp >= kh && wp >= kw, "conv2d: padded input \(hp)x\(wp) smaller than kernel \(kh)x\(kw)")
         let ho = (hp - kh) / stride + 1, wo = (wp - kw) / stride + 1
         checkOutputOperands(bias: bias, residual: residual, output: [batch, cout, ho, wo])
-        if winogradApplies(kh: kh, kw: kw, stride: stride, batch: batch, ho: ho, wo: wo) {
+        if winogradApplies(weight: wshape, stride: stride, batch: batch, ho: ho, wo: wo) {
             // A bfloat16 weight is widened for the call: Winograd's 2.25 multiply-adds per output
             // and input channel beat the bf16 GEMM's 9 on these planes (the activations then keep
             // float32; the weight's values are the bfloat16 ones).
@@ -104,7 +106,7 @@ extension Ops {
         let wshape = gemmWeight.shape, cout = wshape[0]
         let ho = h + padding.top + padding.bottom - 2, wo = w + padding.left + padding.right - 2
         if wshape == [cout, cin, 3, 3], ho >= 1, wo >= 1,
-           winogradApplies(kh: 3, kw: 3, stride: 1, batch: batch, ho: ho, wo: wo) {
+           winogradApplies(weight: wshape, stride: 1, batch: batch, ho: ho, wo: wo) {
             let weight = gemmWeight.tensor  // bfloat16 widened, as conv2d does
             let profileStart = OpProfile.start(); defer { OpProfile.stop("conv2d", profileStart) }
             checkOutputOperands(bias: bias, residual: residual, output: [batch, cout, ho, wo])
@@ -128,7 +130,7 @@ extension Ops {
         let ho = x.shape[2] + padding.top + padding.bottom - wshape[2] + 1
         let wo = x.shape[3] + padding.left + padding.right - wshape[3] + 1
         if input.silu, wshape.count == 4, wshape[1] == cin, ho >= 1, wo >= 1,
-           winogradApplies(kh: wshape[2], kw: wshape[3], stride: 1, batch: batch, ho: ho, wo: wo) {
+           winogradApplies(weight: wshape, stride: 1, batch: batch, ho: ho, wo: wo) {
             let profileStart = OpProfile.start(); defer { OpProfile.stop("conv2d", profileStart) }
             checkOutputOperands(bias: bias, residual: nil, output: [batch, wshape[0], ho, wo])
             return conv2dWinograd(x, weight: gemmWeight.tensor, bias: bias, padding: padding, ho: ho, wo: wo, input: input)
@@ -148,7 +150,7 @@ extension Ops {
         let ho = x.shape[2] + padding.top + padding.bottom - wshape[2] + 1
         let wo = x.shape[3] + padding.left + padding.right - wshape[3] + 1
         if x.rank == 4, wshape.count == 4, wshape[1] == x.shape[1], ho >= 1, wo >= 1,
-           winogradApplies(kh: wshape[2], kw: wshape[3], stride: 1, batch: batch, ho: ho, wo: wo) {
+           winogradApplies(weight: wshape, stride: 1, batch: batch, ho: ho, wo: wo) {
             let profileStart = OpProfile.start(); defer { OpProfile.stop("conv2d", profileStart) }
             checkOutputOperands(bias: bias, residual: residual, output: [batch, wshape[0], ho, wo])
             let weight = gemmWeight.tensor
@@ -236,6 +238,12 @@ extension Ops {
                     }
                 }
                 let direct = kh == 1 && kw == 1 && stride == 1 && padding == .uniform(0)
+                if case .fp32(let wpt) = wgemm, outPlane <= batchMergePlane, outPlane % 16 == 0,
+                   16 % wo == 0 || wo % 16 == 0 {
+                    panelConvolution(xp, batch: batch, cin: cin, h: h, w: w, padding: padding, stride: stride,
+                                     weight: wpt, cout: cout, kh: kh, kw: kw, bias: bias, ho: ho, wo: wo, out: o)
+                    return
+                }
                 if batch > 1 && outPlane <= batchMergePlane && kdim * batch * outPlane <= im2colMaxFloats {
                     // Small planes: one sgemm over all images (N = batch·plane), so the weights
                     // are packed once instead of once per image, then scatter to [B, Cout, plane].
@@ -331,6 +339,69 @@ extension Ops {
                 }
                 }
             }
+            }
+        }
+    }
+
+    /// A float32 convolution on a small plane without a patch matrix: each thread fills the patches
+    /// of 16-pixel panels (one or a few at a time, in `lk_sgemm_packed`'s panel layout, so they stay
+    /// in its cache) and multiplies the weight rows [Cout, Cin·kH·kW] into them, the output prefilled
+    /// with the bias. Every output pixel is the bias plus its products in increasing patch order,
+    /// whatever the batch, the panel or the thread. Needs 16 | ho·wo and 16 | wo or wo | 16 (a panel
+    /// is part of one output row or whole rows of one image).
+    private static func panelConvolution(
+        _ x: UnsafePointer<Float>, batch: Int, cin: Int, h: Int, w: Int, padding: Padding2D, stride: Int,
+        weight: UnsafePointer<Float>, cout: Int, kh: Int, kw: Int, bias: Tensor?, ho: Int, wo: Int,
+        out: UnsafeMutablePointer<Float>
+    ) {
+        let nr = Int(LK_SGEMM_NR)
+        let outPlane = ho * wo, kdim = cin * kh * kw
+        let hp = h + padding.top + padding.bottom, wp = w + padding.left + padding.right
+        // Every image padded once (small planes: at most batch · Cin · 34² floats).
+        var padded: UnsafeMutablePointer<Float>?
+        if padding != .uniform(0) {
+            let buffer = UnsafeMutablePointer<Float>.allocate(capacity: batch * cin * hp * wp)
+            parallelChunks(batch * cin, minChunk: max(1, 16384 / max(1, hp * wp))) { r in
+                lk_pad_planes(x + r.lowerBound * h * w, r.count, h, w, padding.top, padding.left, padding.bottom,
+                              padding.right, buffer + r.lowerBound * hp * wp)
+            }
+            padded = buffer
+        }
+        defer { padded?.deallocate() }
+        let xpad = UnsafePointer(padded) ?? x
+        if let bias {
+            bias.withUnsafeBufferPointer { bp in
+                parallelFor(batch * cout, minChunk: max(1, 16384 / outPlane)) { i in
+                    (out + i * outPlane).update(repeating: bp[i % cout], count: outPlane)
+                }
+            }
+        } else {
+            out.update(repeating: 0, count: batch * cout * outPlane)
+        }
+        // Panels per call: their patches (kdim x 16 floats each) within about 128 KB.
+        let perCall = max(1, min(4, 32768 / max(1, kdim * nr), outPlane / nr))
+        let callsPerImage = (outPlane / nr + perCall - 1) / perCall
+        let calls = batch * callsPerImage
+        let threads = 2 * cout * kdim * outPlane * batch >= 4_000_000 ? min(ComputeThreads.count, calls) : 1
+        parallelRun(threads, threads: threads) { t in
+            let panel = UnsafeMutablePointer<Float>.allocate(capacity: perCall * kdim * nr)
+            defer { panel.deallocate() }
+            var call = t
+            while call < calls {
+                let b = call / callsPerImage
+                let p0 = (call % callsPerImage) * perCall * nr
+                let n = min(perCall * nr, outPlane - p0)
+                let image = xpad + b * cin * hp * wp
+                for j in Swift.stride(from: 0, to: n, by: nr) {
+                    let p = p0 + j
+                    // 16 pixels: whole rows (wo | 16) or part of one row (16 | wo).
+                    let row0 = p / wo, rows = wo <= nr ? nr / wo : 1, cols = min(wo, nr)
+                    let shift = wo <= nr ? 0 : (p % wo) * stride
+                    lk_im2col_padded(image + shift, hp, wp, kh, kw, stride, row0, rows, cols, panel + j * kdim, nr,
+                                     0, kdim)
+                }
+                lk_sgemm_packed(cout, n, kdim, weight, kdim, panel, 0, nil, 1, out + b * cout * outPlane + p0, outPlane)
+                call += threads
             }
         }
     }

@@ -17,10 +17,15 @@ import Foundation
 
 extension Ops {
     /// 3x3 stride-1 float32 convolutions with at least this many output pixels (over the batch)
-    /// take the Winograd path. (A variable so tests can raise it to compare against im2col;
-    /// LIKENESS_WINOGRAD=0 turns the path off, for benchmarks of the im2col path.)
+    /// take the Winograd path; layers of at most `winogradNarrowPairs` (Cout · Cin) from half as many.
+    /// (A variable so tests can raise it to compare against im2col; LIKENESS_WINOGRAD=0 turns the path
+    /// off, for benchmarks of the GEMM path.)
     nonisolated(unsafe) static var winogradMinPixels =
         ProcessInfo.processInfo.environment["LIKENESS_WINOGRAD"] == "0" ? Int.max : 1024
+    /// The built-in model's 16x16 level (64-192 channels, 512-768 pixels at batch 2-3) measured faster
+    /// through Winograd than through the panel GEMM (docs/BENCHMARKS.md); wider layers on such planes
+    /// (SD's 1280 channels at 16x16) keep the GEMM, their per-call weight transform being 40x larger.
+    static let winogradNarrowPairs = 1 << 16
     /// Target floats of one band's V and M together (about 1.1 MB, so that they stay in a core's L2
     /// between the transforms and the products: 64 tiles at 64 + 64 channels, 32 from 128 + 128 up;
     /// measured best on this machine's AMD EPYC), and the band's size limits in tiles.
@@ -32,8 +37,11 @@ extension Ops {
     /// A variable so tests can force many groups.
     nonisolated(unsafe) static var winogradWeightFloats = 6 << 20
 
-    static func winogradApplies(kh: Int, kw: Int, stride: Int, batch: Int, ho: Int, wo: Int) -> Bool {
-        kh == 3 && kw == 3 && stride == 1 && batch * ho * wo >= winogradMinPixels
+    /// Whether a convolution with weight [Cout, Cin, kH, kW] runs Winograd.
+    static func winogradApplies(weight shape: [Int], stride: Int, batch: Int, ho: Int, wo: Int) -> Bool {
+        guard shape.count == 4, shape[2] == 3, shape[3] == 3, stride == 1, winogradMinPixels < Int.max else { return false }
+        let pixels = batch * ho * wo
+        return pixels >= winogradMinPixels || (pixels >= winogradMinPixels / 2 && shape[0] * shape[1] <= winogradNarrowPairs)
     }
 
     /// `x` [B, Cin, H, W], `weight` [Cout, Cin, 3, 3] float32 → [B, Cout, ho, wo] with ho, wo the

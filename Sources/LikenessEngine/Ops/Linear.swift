@@ -4,6 +4,7 @@
 
 import CBLAS
 import CLikenessBF16
+import CLikenessKernels
 import Dispatch
 
 extension Ops {
@@ -86,7 +87,12 @@ extension Ops {
     public static func linear(_ x: Tensor, weight: GEMMWeight, bias: Tensor? = nil) -> Tensor {
         let w: BF16Matrix
         switch weight {
-        case .fp32(let m): return linear(x, weight: m.tensor, bias: bias)
+        case .fp32(let m):
+            let outF = m.shape[0], inF = m.shape[1]
+            if inF > 0, (x.count / inF) * outF * inF <= packedLinearMaxProduct, let packed = m.packedForLinear() {
+                return linear(x, packed: packed, outF: outF, inF: inF, bias: bias)
+            }
+            return linear(x, weight: m.tensor, bias: bias)
         case .bf16(let m): w = m
         }
         let profileStart = OpProfile.start(); defer { OpProfile.stop("linear", profileStart) }
@@ -104,6 +110,59 @@ extension Ops {
             }
             bf16gemm(m: rows, n: outF, k: inF, a16: x16, lda16: ld, b: nil, ldb: 0, pb: w,
                      beta: bias == nil ? 0 : 1, c: o, ldc: outF)
+        }
+    }
+
+    /// Float32 weights of at most this many values are packed once for `lk_sgemm_packed`.
+    static let packedLinearMaxWeight = 1 << 18
+    /// Products (rows · out · in) up to this size run `lk_sgemm_packed` on the packed weight, larger
+    /// ones sgemm: there OpenBLAS's per-call packing is a small share and its blocking wins.
+    static let packedLinearMaxProduct = 1 << 27
+
+    /// Linear over a weight packed by `FP32Matrix.packedForLinear` (out · in values), the bias added
+    /// in the kernel.
+    static func linear(_ x: Tensor, packed: Tensor, outF: Int, inF: Int, bias: Tensor?) -> Tensor {
+        let profileStart = OpProfile.start(); defer { OpProfile.stop("linear", profileStart) }
+        precondition(x.shape.last == inF && inF > 0, "linear: input \(x.shape) does not end in \(inF)")
+        if let bias { precondition(bias.shape == [outF], "linear: bias \(bias.shape) != [\(outF)]") }
+        let rows = x.count / inF
+        var outShape = x.shape
+        outShape[outShape.count - 1] = outF
+        return Tensor(shape: outShape) { out in
+            guard let o = out.baseAddress, rows > 0 else { return }
+            x.withUnsafeBufferPointer { xp in
+                packed.withUnsafeBufferPointer { pp in
+                    func run(_ b: UnsafePointer<Float>?) {
+                        packedGEMM(m: rows, n: outF, k: inF, a: xp.baseAddress!, lda: inF, packed: pp.baseAddress!,
+                                   bias: b, c: o, ldc: outF)
+                    }
+                    if let bias { bias.withUnsafeBufferPointer { run($0.baseAddress!) } } else { run(nil) }
+                }
+            }
+        }
+    }
+
+    /// C [m, n] = A [m, k] · B + bias over B packed by `lk_sgemm_pack_bt`, split over the compute
+    /// threads by row tiles or column panels (each row's sums are the same either way).
+    static func packedGEMM(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, packed: UnsafePointer<Float>,
+                           bias: UnsafePointer<Float>?, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        let threads = 2 * m * n * k >= 4_000_000 ? ComputeThreads.count : 1
+        let nr = Int(LK_SGEMM_NR), mr = 6
+        let panels = (n + nr - 1) / nr, tiles = (m + mr - 1) / mr
+        let splitPanels = panels >= 2 * threads && panels >= tiles
+        let parts = min(threads, splitPanels ? panels : tiles)
+        func run(rows r0: Int, _ r1: Int, panels p0: Int, _ p1: Int) {
+            let j0 = p0 * nr, j1 = min(n, p1 * nr)
+            guard r1 > r0, j1 > j0 else { return }
+            lk_sgemm_packed(r1 - r0, j1 - j0, k, a + r0 * lda, lda, packed, j0, bias, 0, c + r0 * ldc + j0, ldc)
+        }
+        if parts <= 1 { run(rows: 0, m, panels: 0, panels); return }
+        parallelRun(parts, threads: parts) { t in
+            if splitPanels {
+                run(rows: 0, m, panels: panels * t / parts, panels * (t + 1) / parts)
+            } else {
+                run(rows: min(m, tiles * t / parts * mr), min(m, tiles * (t + 1) / parts * mr), panels: 0, panels)
+            }
         }
     }
 

@@ -9,6 +9,8 @@
 // CPU time per SD-1.5 UNet step (docs/BENCHMARKS.md), so `preferred` is `fp32` there. Only a CPU with neither runs `bf16` as `fp32` (`effective`).
 
 import CLikenessBF16
+import CLikenessKernels
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -257,17 +259,24 @@ public final class FP32Matrix {
         return again
     }
 
+    /// A linear layer's weight packed for `lk_sgemm_packed` (Ops.linear's small products), made on
+    /// first use; nil for weights larger than `Ops.packedLinearMaxWeight`.
+    private var packed: Tensor?
+    private let packing = NSLock()
+
     /// Whether the values are in memory now.
     public var isResident: Bool { values != nil }
 
     /// Whether `release()` frees the values (the matrix knows how to read them again).
     public var isReleasable: Bool { reload != nil }
 
-    /// Drops the values until the next use, which reads them again from the source. Does nothing
-    /// for a matrix without a source. Only between uses: no other thread may read the matrix.
+    /// Drops the values (and their packed copy) until the next use, which reads them again from
+    /// the source. Does nothing for a matrix without a source. Only between uses: no other thread
+    /// may read the matrix.
     public func release() {
         guard reload != nil else { return }
         values = nil
+        packed = nil
     }
 
     /// Makes `weight` (this matrix's shape) the values: every layer holding this matrix sees them.
@@ -276,6 +285,23 @@ public final class FP32Matrix {
     func overwrite(with weight: Tensor) {
         precondition(weight.shape == shape, "FP32Matrix: overwrite \(shape) with \(weight.shape)")
         values = weight
+        packed = nil
+    }
+
+    /// The weight [out, in] packed as B = Wᵀ in `lk_sgemm_packed`'s panels, made once; nil unless the
+    /// matrix is 2-D with at most `Ops.packedLinearMaxWeight` values.
+    func packedForLinear() -> Tensor? {
+        guard shape.count == 2, shape[0] > 0, shape[1] > 0, shape[0] * shape[1] <= Ops.packedLinearMaxWeight else {
+            return nil
+        }
+        packing.lock(); defer { packing.unlock() }
+        if let packed { return packed }
+        let weight = tensor, n = shape[0], k = shape[1]
+        let made = Tensor(shape: [lk_sgemm_packed_count(k, n)]) { out in
+            weight.withUnsafeBufferPointer { lk_sgemm_pack_bt($0.baseAddress!, k, k, n, out.baseAddress!) }
+        }
+        packed = made
+        return made
     }
 }
 

@@ -34,6 +34,10 @@ extension Ops {
     /// and the fewest output columns a band holds (so the weights are not repacked too often).
     static let cacheBandFloats = 1 << 19
     static let minBandColumns = 512
+    /// Float32 weights of at most this many values run small planes as panels (`panelConvolution`),
+    /// which reads the whole weight once per one to four panels; larger ones (SD's 1280-channel
+    /// layers at 16x16 and 8x8: 7-15 million) keep the blocked sgemm.
+    static let panelConvolutionMaxWeight = 1 << 20
     /// Output planes up to this size (pixels) run all images of a batch in one sgemm.
     static let batchMergePlane = 1024
 
@@ -239,7 +243,7 @@ extension Ops {
                 }
                 let direct = kh == 1 && kw == 1 && stride == 1 && padding == .uniform(0)
                 if case .fp32(let wpt) = wgemm, outPlane <= batchMergePlane, outPlane % 16 == 0,
-                   16 % wo == 0 || wo % 16 == 0 {
+                   16 % wo == 0 || wo % 16 == 0, cout * kdim <= panelConvolutionMaxWeight {
                     panelConvolution(xp, batch: batch, cin: cin, h: h, w: w, padding: padding, stride: stride,
                                      weight: wpt, cout: cout, kh: kh, kw: kw, bias: bias, ho: ho, wo: wo, out: o)
                     return

@@ -147,22 +147,8 @@ extension Ops {
     static func packedGEMM(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, packed: UnsafePointer<Float>,
                            bias: UnsafePointer<Float>?, c: UnsafeMutablePointer<Float>, ldc: Int) {
         let threads = 2 * m * n * k >= 4_000_000 ? ComputeThreads.count : 1
-        let nr = Int(LK_SGEMM_NR), mr = 6
-        let panels = (n + nr - 1) / nr, tiles = (m + mr - 1) / mr
-        let splitPanels = panels >= 2 * threads && panels >= tiles
-        let parts = min(threads, splitPanels ? panels : tiles)
-        func run(rows r0: Int, _ r1: Int, panels p0: Int, _ p1: Int) {
-            let j0 = p0 * nr, j1 = min(n, p1 * nr)
-            guard r1 > r0, j1 > j0 else { return }
+        splitTiles(m: m, n: n, mr: 6, nr: Int(LK_SGEMM_NR), threads: threads) { r0, r1, j0, j1 in
             lk_sgemm_packed(r1 - r0, j1 - j0, k, a + r0 * lda, lda, packed, j0, bias, 0, c + r0 * ldc + j0, ldc)
-        }
-        if parts <= 1 { run(rows: 0, m, panels: 0, panels); return }
-        parallelRun(parts, threads: parts) { t in
-            if splitPanels {
-                run(rows: 0, m, panels: panels * t / parts, panels * (t + 1) / parts)
-            } else {
-                run(rows: min(m, tiles * t / parts * mr), min(m, tiles * (t + 1) / parts * mr), panels: 0, panels)
-            }
         }
     }
 

@@ -386,16 +386,25 @@ extension Ops {
         guard m > 0, n > 0 else { return }
         let flops = 2 * m * n * max(k, 1)
         let threads = parallel && flops >= 4_000_000 ? ComputeThreads.count : 1
-        let nr = Int(LK_BF16_NR), mr = Int(LK_BF16_MR)
-        let panels = (n + nr - 1) / nr, tiles = (m + mr - 1) / mr
         let pbData = pb.map { UnsafePointer($0.data) }
-        func run(rows r0: Int, _ r1: Int, panels p0: Int, _ p1: Int) {
-            let j0 = p0 * nr, j1 = min(n, p1 * nr)
-            guard r1 > r0, j1 > j0 else { return }
+        splitTiles(m: m, n: n, mr: Int(LK_BF16_MR), nr: Int(LK_BF16_NR), threads: threads, panelsWhenFewer: pb == nil) { r0, r1, j0, j1 in
             lk_bf16_gemm(r1 - r0, j1 - j0, k, a16 + r0 * lda16, lda16,
                          b.map { $0 + j0 }, ldb, pbData, n, j0, beta, c + r0 * ldc + j0, ldc)
         }
-        let splitPanels = panels >= 2 * threads && (pb == nil || panels >= tiles)
+    }
+
+    /// Runs `block(r0, r1, j0, j1)` over C [m, n] on up to `threads` threads, each taking whole tiles:
+    /// column panels of `nr` when there are at least two per thread and at least as many as row tiles
+    /// of `mr` (or whenever `panelsWhenFewer`), else row tiles. The GEMMs over packed panels use it.
+    static func splitTiles(m: Int, n: Int, mr: Int, nr: Int, threads: Int, panelsWhenFewer: Bool = false,
+                           _ block: (Int, Int, Int, Int) -> Void) {
+        let panels = (n + nr - 1) / nr, tiles = (m + mr - 1) / mr
+        func run(rows r0: Int, _ r1: Int, panels p0: Int, _ p1: Int) {
+            let j0 = p0 * nr, j1 = min(n, p1 * nr)
+            guard r1 > r0, j1 > j0 else { return }
+            block(r0, r1, j0, j1)
+        }
+        let splitPanels = panels >= 2 * threads && (panelsWhenFewer || panels >= tiles)
         let parts = min(threads, splitPanels ? panels : tiles)
         if parts <= 1 {
             run(rows: 0, m, panels: 0, panels)

@@ -68,8 +68,9 @@ final class InPlaceBlockTests: XCTestCase {
             func norm(_ x: Tensor, _ name: String) -> Tensor {
                 Ops.groupNorm(x, groups: 8, weight: w[name + ".weight"]!, bias: w[name + ".bias"]!, eps: 1e-6, silu: true)
             }
-            let x = randn([batch, cin, 21, 30], seed: 4)
-            for (path, minPixels) in [("winograd", 0), ("im2col", Int.max)] {
+            // 21 x 30: the GEMM paths of large planes; 16 x 16 (at Int.max): small planes as panels.
+            for (path, minPixels, height, width) in [("winograd", 0, 21, 30), ("im2col", Int.max, 21, 30), ("panels", Int.max, 16, 16)] {
+                let x = randn([batch, cin, height, width], seed: 4)
                 Ops.winogradMinPixels = minPixels
                 let label = "\(cin) -> \(cout) x\(batch), \(path)"
                 // diffusers: h = conv2(silu(norm2(conv1(silu(norm1(x)))))); out = (conv_shortcut(x) or x) + h
@@ -84,9 +85,9 @@ final class InPlaceBlockTests: XCTestCase {
                 XCTAssertEqual(up(expected), upExpected, label + ": upsample, callAsFunction")
                 // An output size of exactly 2x reads the input in place as the plain form does; any
                 // other size upsamples to it first.
-                XCTAssertEqual(up(expected, outputSize: (42, 60)), upExpected, label + ": upsample to 2x by size")
-                let odd = conv(Ops.upsampleNearest(expected, outHeight: 43, outWidth: 59), "up.conv", padding: 1)
-                XCTAssertEqual(up(expected, outputSize: (43, 59)), odd, label + ": upsample to another size")
+                XCTAssertEqual(up(expected, outputSize: (2 * height, 2 * width)), upExpected, label + ": upsample to 2x by size")
+                let odd = conv(Ops.upsampleNearest(expected, outHeight: 2 * height + 1, outWidth: 2 * width - 1), "up.conv", padding: 1)
+                XCTAssertEqual(up(expected, outputSize: (2 * height + 1, 2 * width - 1)), odd, label + ": upsample to another size")
                 up.apply(to: &y)
                 XCTAssertEqual(y, upExpected, label + ": upsample, apply")
             }
@@ -104,8 +105,10 @@ final class InPlaceBlockTests: XCTestCase {
         for precision in [ComputePrecision.fp32, .bf16] {
             // 1x1 over the input's own storage, in bands of 37 pixels (plane 21 x 30 = 630: a partial last band).
             Ops.conv1x1BandFloats = 37 * 24
-            for (cin, cout, batch, bias) in [(24, 16, 1, true), (24, 24, 1, false), (24, 16, 2, true), (16, 24, 1, true)] {
-                let x = randn([batch, cin, 21, 30], seed: 5)
+            // 16 x 16 at fp32: the plane conv2d runs as panels, which conv1x1InPlace hands to conv2d.
+            for (cin, cout, batch, bias, h, w) in [(24, 16, 1, true, 21, 30), (24, 24, 1, false, 21, 30), (24, 16, 2, true, 21, 30),
+                                                   (16, 24, 1, true, 21, 30), (24, 16, 1, true, 16, 16)] {
+                let x = randn([batch, cin, h, w], seed: 5)
                 let w = weight(randn([cout, cin, 1, 1], seed: 6), precision), b = bias ? randn([cout], seed: 7) : nil
                 let expected = Ops.conv2d(x, weight: w, bias: b, stride: 1, padding: .uniform(0))
                 var y = x

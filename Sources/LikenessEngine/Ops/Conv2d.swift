@@ -175,7 +175,10 @@ extension Ops {
         let wshape = gemmWeight.shape
         precondition(x.rank == 4 && wshape.count == 4 && wshape[1] == x.shape[1], "conv1x1InPlace: \(x.shape) with \(wshape)")
         let cin = x.shape[1], cout = wshape[0], plane = x.shape[2] * x.shape[3]
-        guard x.shape[0] == 1, wshape[2] == 1, wshape[3] == 1, cout <= cin, plane > 0 else {
+        // Planes that conv2d runs as panels run conv2d (the same sums; they are small, so the
+        // second plane costs little).
+        guard x.shape[0] == 1, wshape[2] == 1, wshape[3] == 1, cout <= cin, plane > 0,
+              !panelConvolutionApplies(weight: gemmWeight, ho: x.shape[2], wo: x.shape[3]) else {
             x = conv2d(x, weight: gemmWeight, bias: bias, stride: 1, padding: .uniform(0))
             return
         }
@@ -242,8 +245,7 @@ extension Ops {
                     }
                 }
                 let direct = kh == 1 && kw == 1 && stride == 1 && padding == .uniform(0)
-                if case .fp32(let wpt) = wgemm, outPlane <= batchMergePlane, outPlane % 16 == 0,
-                   16 % wo == 0 || wo % 16 == 0, cout * kdim <= panelConvolutionMaxWeight {
+                if case .fp32(let wpt) = wgemm, panelConvolutionApplies(weight: gemmWeight, ho: ho, wo: wo) {
                     panelConvolution(xp, batch: batch, cin: cin, h: h, w: w, padding: padding, stride: stride,
                                      weight: wpt, cout: cout, kh: kh, kw: kw, bias: bias, ho: ho, wo: wo, out: o)
                     return
@@ -345,6 +347,16 @@ extension Ops {
             }
             }
         }
+    }
+
+    /// Whether conv2d runs `panelConvolution`: float32 weights of at most `panelConvolutionMaxWeight`
+    /// values, an output plane of at most `batchMergePlane` pixels with 16 | ho·wo, and 16 | wo or
+    /// wo | 16.
+    static func panelConvolutionApplies(weight: GEMMWeight, ho: Int, wo: Int) -> Bool {
+        guard case .fp32 = weight, weight.shape.count == 4, ho > 0, wo > 0 else { return false }
+        let plane = ho * wo, size = weight.shape.reduce(1, *)
+        return plane <= batchMergePlane && plane % 16 == 0 && (16 % wo == 0 || wo % 16 == 0)
+            && size <= panelConvolutionMaxWeight
     }
 
     /// A float32 convolution on a small plane without a patch matrix: each thread fills the patches

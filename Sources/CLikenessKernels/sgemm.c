@@ -5,7 +5,7 @@
  * vectors (twelve ymm registers on AVX2, six zmm on AVX-512), and per k loads one panel row and
  * broadcasts one element of each of six A rows, which it reads in place: nothing is packed per
  * call, which is most of the time OpenBLAS spends outside its kernel on the Toybox UNet's
- * [64..768] x [32..512] x [64..256] products. Rows go in blocks of LK_SGEMM_MB so a block of A
+ * [64..768] x [32..512] x [64..256] products. Rows go in blocks of MB (96) so a block of A
  * stays in L2 while every panel passes over it; a panel (k x 64 bytes) stays in L1.
  * Each C element is bias (or 0, or C with accumulate) plus the products in increasing k: the
  * same row of A gives the same row of C whatever the other rows, the block or the thread. */

@@ -398,7 +398,7 @@ extension Ops {
         let perCall = max(1, min(4, 32768 / max(1, kdim * nr), outPlane / nr))
         let callsPerImage = (outPlane / nr + perCall - 1) / perCall
         let calls = batch * callsPerImage
-        let threads = 2 * cout * kdim * outPlane * batch >= 4_000_000 ? min(ComputeThreads.count, calls) : 1
+        let threads = min(gemmThreads(flops: 2 * cout * kdim * outPlane * batch), calls)
         parallelRun(threads, threads: threads) { t in
             let panel = UnsafeMutablePointer<Float>.allocate(capacity: perCall * kdim * nr)
             defer { panel.deallocate() }

@@ -8,6 +8,12 @@ import CLikenessKernels
 import Dispatch
 
 extension Ops {
+    /// Threads for a product of `flops` floating-point operations: every compute thread from 4
+    /// million up, below that one (the wake-ups cost more than a second core gains).
+    static func gemmThreads(flops: Int, parallel: Bool = true) -> Int {
+        parallel && flops >= 4_000_000 ? ComputeThreads.count : 1
+    }
+
     /// Row-major sgemm: C[M,N] = alpha · op(A) · op(B) + beta · C.
     /// `transA`/`transB` select Aᵀ/Bᵀ; leading dimensions are row strides. Large products are
     /// split into per-thread blocks of C rows (or columns when N > M) unless `parallel` is false.
@@ -24,8 +30,7 @@ extension Ops {
     ) {
         guard m > 0, n > 0 else { return }
         _ = BLASCore.configured
-        let flops = 2 * m * n * max(k, 1)
-        let threads = parallel && flops >= 4_000_000 ? ComputeThreads.count : 1
+        let threads = gemmThreads(flops: 2 * m * n * max(k, 1), parallel: parallel)
         let splitRows = m >= n
         let extent = splitRows ? m : n
         let parts = min(threads, max(1, extent / 16))
@@ -123,20 +128,13 @@ extension Ops {
     /// in the kernel.
     static func linear(_ x: Tensor, packed: Tensor, outF: Int, inF: Int, bias: Tensor?) -> Tensor {
         let profileStart = OpProfile.start(); defer { OpProfile.stop("linear", profileStart) }
-        precondition(x.shape.last == inF && inF > 0, "linear: input \(x.shape) does not end in \(inF)")
-        if let bias { precondition(bias.shape == [outF], "linear: bias \(bias.shape) != [\(outF)]") }
-        let rows = x.count / inF
-        var outShape = x.shape
-        outShape[outShape.count - 1] = outF
-        return Tensor(shape: outShape) { out in
-            guard let o = out.baseAddress, rows > 0 else { return }
+        return linearOutput(x, outF: outF, inF: inF, bias: bias, prefillsBias: false) { o, rows in
             x.withUnsafeBufferPointer { xp in
                 packed.withUnsafeBufferPointer { pp in
-                    func run(_ b: UnsafePointer<Float>?) {
+                    withOptionalPointer(bias) { b in
                         packedGEMM(m: rows, n: outF, k: inF, a: xp.baseAddress!, lda: inF, packed: pp.baseAddress!,
                                    bias: b, c: o, ldc: outF)
                     }
-                    if let bias { bias.withUnsafeBufferPointer { run($0.baseAddress!) } } else { run(nil) }
                 }
             }
         }
@@ -146,16 +144,17 @@ extension Ops {
     /// threads by row tiles or column panels (each row's sums are the same either way).
     static func packedGEMM(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, packed: UnsafePointer<Float>,
                            bias: UnsafePointer<Float>?, c: UnsafeMutablePointer<Float>, ldc: Int) {
-        let threads = 2 * m * n * k >= 4_000_000 ? ComputeThreads.count : 1
+        let threads = gemmThreads(flops: 2 * m * n * k)
         splitTiles(m: m, n: n, mr: 6, nr: Int(LK_SGEMM_NR), threads: threads) { r0, r1, j0, j1 in
             lk_sgemm_packed(r1 - r0, j1 - j0, k, a + r0 * lda, lda, packed, j0, bias, 0, c + r0 * ldc + j0, ldc)
         }
     }
 
-    /// The part both linear paths share: checks `x` [..., inF] and `bias` [outF], makes the
-    /// [..., outF] output with the bias in every row, and runs `gemm(output, rows)` to add x · Wᵀ
-    /// (beta 1 with a bias, 0 without) unless there is nothing to multiply (then zeros or the bias).
-    private static func linearOutput(_ x: Tensor, outF: Int, inF: Int, bias: Tensor?,
+    /// The part the linear paths share: checks `x` [..., inF] and `bias` [outF], makes the
+    /// [..., outF] output with the bias in every row (unless `prefillsBias` is false: the packed
+    /// kernel adds it itself), and runs `gemm(output, rows)` to add x · Wᵀ (beta 1 with a prefilled
+    /// bias, 0 without) unless there is nothing to multiply (then zeros or the bias).
+    private static func linearOutput(_ x: Tensor, outF: Int, inF: Int, bias: Tensor?, prefillsBias: Bool = true,
                                      gemm: (UnsafeMutablePointer<Float>, Int) -> Void) -> Tensor {
         precondition(x.shape.last == inF, "linear: input \(x.shape) does not end in \(inF)")
         if let bias { precondition(bias.shape == [outF], "linear: bias \(bias.shape) != [\(outF)]") }
@@ -164,7 +163,7 @@ extension Ops {
         outShape[outShape.count - 1] = outF
         return Tensor(shape: outShape) { out in
             guard let o = out.baseAddress else { return }
-            if let bias {
+            if let bias, prefillsBias || inF == 0 {
                 bias.withUnsafeBufferPointer { b in
                     parallelFor(rows, minChunk: 256) { r in (o + r * outF).update(from: b.baseAddress!, count: outF) }
                 }

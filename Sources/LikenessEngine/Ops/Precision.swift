@@ -384,8 +384,7 @@ extension Ops {
         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, parallel: Bool = true
     ) {
         guard m > 0, n > 0 else { return }
-        let flops = 2 * m * n * max(k, 1)
-        let threads = parallel && flops >= 4_000_000 ? ComputeThreads.count : 1
+        let threads = gemmThreads(flops: 2 * m * n * max(k, 1), parallel: parallel)
         let pbData = pb.map { UnsafePointer($0.data) }
         splitTiles(m: m, n: n, mr: Int(LK_BF16_MR), nr: Int(LK_BF16_NR), threads: threads, panelsWhenFewer: pb == nil) { r0, r1, j0, j1 in
             lk_bf16_gemm(r1 - r0, j1 - j0, k, a16 + r0 * lda16, lda16,

@@ -9,6 +9,7 @@
 
 import XCTest
 @testable import LikenessEngine
+import CLikenessKernels
 
 final class ConvWinogradTests: XCTestCase {
     func randn(_ shape: [Int], seed: UInt64) -> Tensor {
@@ -180,5 +181,42 @@ final class ConvWinogradTests: XCTestCase {
             assertClose(Ops.conv2d(try t("convbig.x"), weight: try t("convbig.w"), stride: 1, padding: 1),
                         try t("convbig.out"), "im2col conv2d large, \(threads) threads")
         }
+    }
+
+    func testTransformedWeightKeptWithTheWeight() {
+        // A narrow float32 weight keeps its transform after the first call: the same tensor on the
+        // next, the same output bits as a transform made for the call (the grouped path makes its
+        // own), the new weight's after an overwrite and the source's after a release. Wide weights
+        // and bfloat16 ones keep none.
+        let x = randn([2, 16, 12, 12], seed: 13), w1 = randn([24, 16, 3, 3], seed: 14), w2 = randn([24, 16, 3, 3], seed: 15)
+        let savedMin = Ops.winogradMinPixels, savedFloats = Ops.winogradWeightFloats
+        defer { Ops.winogradMinPixels = savedMin; Ops.winogradWeightFloats = savedFloats }
+        Ops.winogradMinPixels = 0
+        let source = Tensor(shape: w1.shape, storage: w1.storage)!
+        guard case .fp32(let matrix) = GEMMWeight(w1, precision: .fp32, layout: .packedTransposed, reload: { source }) else {
+            return XCTFail("fp32 weight not held as FP32Matrix")
+        }
+        func run(_ m: FP32Matrix) -> Tensor { Ops.conv2d(x, weight: .fp32(m), bias: nil, stride: 1, padding: .uniform(1)) }
+        let first = run(matrix)
+        guard let kept = matrix.winogradTransformed() else { return XCTFail("no transform kept for a 24 x 16 weight") }
+        XCTAssertEqual(kept.shape, [36, Int(lk_winograd_rows(24)), 16])
+        kept.withUnsafeBufferPointer { a in
+            matrix.winogradTransformed()!.withUnsafeBufferPointer { b in
+                XCTAssertEqual(a.baseAddress, b.baseAddress, "made once")
+            }
+        }
+        XCTAssertEqual(run(matrix), first, "the kept transform gives the same bits again")
+        Ops.winogradWeightFloats = 36 * 16 * 16  // two groups: transforms made in the call
+        XCTAssertEqual(run(FP32Matrix(w1)), first, "kept transform against one made for the call")
+        Ops.winogradWeightFloats = savedFloats
+        matrix.overwrite(with: w2)
+        XCTAssertEqual(run(matrix), run(FP32Matrix(w2)), "after an overwrite the transform is the new weight's")
+        XCTAssertNotEqual(run(matrix), first)
+        matrix.release()
+        XCTAssertEqual(run(matrix), first, "after a release the source's weight again")
+        XCTAssertNil(FP32Matrix(randn([192, 192, 3, 3], seed: 16)).winogradTransformed(), "over winogradCachedFloats")
+        XCTAssertNil(FP32Matrix(randn([24, 16, 1, 1], seed: 17)).winogradTransformed(), "not 3x3")
+        Ops.winogradMinPixels = Int.max
+        assertClose(first, run(FP32Matrix(w1)), "kept transform against im2col", relTol: 2e-5)
     }
 }

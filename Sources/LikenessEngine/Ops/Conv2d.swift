@@ -79,8 +79,7 @@ extension Ops {
             // A bfloat16 weight is widened for the call: Winograd's 2.25 multiply-adds per output
             // and input channel beat the bf16 GEMM's 9 on these planes (the activations then keep
             // float32; the weight's values are the bfloat16 ones).
-            let weight = gemmWeight.tensor
-            return conv2dWinograd(x, weight: weight, bias: bias, padding: padding, ho: ho, wo: wo, residual: residual, relu: relu)
+            return conv2dWinograd(x, weight: gemmWeight, bias: bias, padding: padding, ho: ho, wo: wo, residual: residual, relu: relu)
         }
         var y = conv2dGEMM(x, weight: gemmWeight, bias: bias, stride: stride, padding: padding, ho: ho, wo: wo)
         if residual != nil || relu {
@@ -111,10 +110,9 @@ extension Ops {
         let ho = h + padding.top + padding.bottom - 2, wo = w + padding.left + padding.right - 2
         if wshape == [cout, cin, 3, 3], ho >= 1, wo >= 1,
            winogradApplies(weight: wshape, stride: 1, batch: batch, ho: ho, wo: wo) {
-            let weight = gemmWeight.tensor  // bfloat16 widened, as conv2d does
             let profileStart = OpProfile.start(); defer { OpProfile.stop("conv2d", profileStart) }
             checkOutputOperands(bias: bias, residual: residual, output: [batch, cout, ho, wo])
-            return conv2dWinograd(x, weight: weight, bias: bias, padding: padding, ho: ho, wo: wo, residual: residual,
+            return conv2dWinograd(x, weight: gemmWeight, bias: bias, padding: padding, ho: ho, wo: wo, residual: residual,
                                   relu: relu, upsampled: true)
         }
         return conv2d(upsampleNearest2x(x), weight: gemmWeight, bias: bias, stride: 1, padding: padding,
@@ -137,7 +135,7 @@ extension Ops {
            winogradApplies(weight: wshape, stride: 1, batch: batch, ho: ho, wo: wo) {
             let profileStart = OpProfile.start(); defer { OpProfile.stop("conv2d", profileStart) }
             checkOutputOperands(bias: bias, residual: nil, output: [batch, wshape[0], ho, wo])
-            return conv2dWinograd(x, weight: gemmWeight.tensor, bias: bias, padding: padding, ho: ho, wo: wo, input: input)
+            return conv2dWinograd(x, weight: gemmWeight, bias: bias, padding: padding, ho: ho, wo: wo, input: input)
         }
         var mapped = x
         mapped.withUnsafeMutableBufferPointer { p in input.apply(p.baseAddress!, p.baseAddress!, spatial: x.shape[2] * x.shape[3]) }
@@ -157,9 +155,8 @@ extension Ops {
            winogradApplies(weight: wshape, stride: 1, batch: batch, ho: ho, wo: wo) {
             let profileStart = OpProfile.start(); defer { OpProfile.stop("conv2d", profileStart) }
             checkOutputOperands(bias: bias, residual: residual, output: [batch, wshape[0], ho, wo])
-            let weight = gemmWeight.tensor
             residual.withUnsafeMutableBufferPointer { r in
-                conv2dWinograd(x, weight: weight, bias: bias, padding: padding, ho: ho, wo: wo, residual: UnsafePointer(r.baseAddress!),
+                conv2dWinograd(x, weight: gemmWeight, bias: bias, padding: padding, ho: ho, wo: wo, residual: UnsafePointer(r.baseAddress!),
                                relu: false, upsampled: false, input: nil, into: r.baseAddress!)
             }
             return

@@ -1,6 +1,7 @@
 // 3x3 stride-1 float32 convolutions by Winograd F(4x4, 3x3) (CLikenessKernels/winograd.c):
 // the weights go to U [36][Cout][Cin] once per call (in groups of output channels for wide
-// layers, so U stays under 24 MB), each band of 4x4 output tiles is
+// layers, so U stays under 24 MB; layers whose U is at most 4 MB keep it with the weight, made
+// on first use), each band of 4x4 output tiles is
 // transformed to V [36][Cin][tiles], 36 sgemms U_k · V_k give M [36][Cout][tiles], and the
 // output transform writes the tiles with the bias (and an optional ReLU). 2.25 multiply-adds per
 // output and input channel instead of im2col's 9, and the transformed band (2.25x the input
@@ -36,6 +37,31 @@ extension Ops {
     /// is 1-2% of the products per group). SD-1.5's 1280 -> 1280 upsampler convolution held 236 MB.
     /// A variable so tests can force many groups.
     nonisolated(unsafe) static var winogradWeightFloats = 6 << 20
+    /// Float32 weights whose transform has at most this many floats (4 MB: the built-in model's
+    /// 16x16 level, the VAEs' 128-channel layers) keep it with the weight (`FP32Matrix.winogradTransformed`),
+    /// made on first use instead of at every call; the transform is about 4x the weight.
+    static let winogradCachedFloats = 1 << 20
+
+    /// U [36][lk_winograd_rows(Cout)][Cin] of the weight [Cout, Cin, 3, 3], the rows past Cout zero.
+    static func winogradTransform(_ weight: Tensor) -> Tensor {
+        let cout = weight.shape[0], cin = weight.shape[1], coutp = lk_winograd_rows(cout)
+        return Tensor(shape: [36, coutp, cin]) { u in
+            weight.withUnsafeBufferPointer { wb in
+                winogradTransform(wb.baseAddress!, cout: cout, cin: cin, coutp: coutp, into: u.baseAddress!)
+            }
+        }
+    }
+
+    /// U for output channels 0..<cout of `w` (their rows of [Cout, Cin, 3, 3]) into u
+    /// [36][coutp][cin], rows cout..<coutp zeroed.
+    static func winogradTransform(_ w: UnsafePointer<Float>, cout: Int, cin: Int, coutp: Int, into u: UnsafeMutablePointer<Float>) {
+        if coutp > cout {
+            for k in 0..<36 { (u + (k * coutp + cout) * cin).initialize(repeating: 0, count: (coutp - cout) * cin) }
+        }
+        parallelChunks(cout, minChunk: max(1, 8192 / max(1, cin))) { r in
+            lk_winograd_weights(w, coutp, cin, r.lowerBound, r.upperBound, u)
+        }
+    }
 
     /// Whether a convolution with weight [Cout, Cin, kH, kW] runs Winograd.
     static func winogradApplies(weight shape: [Int], stride: Int, batch: Int, ho: Int, wo: Int) -> Bool {
@@ -49,7 +75,7 @@ extension Ops {
     /// and `relu` clamps the sum (bias and residual included) at 0. With `upsampled` the convolution
     /// runs on x's nearest 2x upsample [B, Cin, 2H, 2W], which the input transform reads from x.
     /// With `input` (SiLU after the affine map) the convolution runs on that map of x, read on the fly.
-    static func conv2dWinograd(_ x: Tensor, weight: Tensor, bias: Tensor?, padding: Padding2D, ho: Int, wo: Int,
+    static func conv2dWinograd(_ x: Tensor, weight: GEMMWeight, bias: Tensor?, padding: Padding2D, ho: Int, wo: Int,
                                residual: Tensor? = nil, relu: Bool = false, upsampled: Bool = false,
                                input: ChannelAffine? = nil) -> Tensor {
         Tensor(shape: [x.shape[0], weight.shape[0], ho, wo]) { out in
@@ -63,15 +89,17 @@ extension Ops {
 
     /// The same into `o` [B, Cout, ho, wo]; `residual` may be `o` itself (each output reads its own
     /// residual value before writing it).
-    static func conv2dWinograd(_ x: Tensor, weight: Tensor, bias: Tensor?, padding: Padding2D, ho: Int, wo: Int,
+    /// A bfloat16 weight is widened for the call; a float32 one may bring its transform made before
+    /// (`FP32Matrix.winogradTransformed`).
+    static func conv2dWinograd(_ x: Tensor, weight gemmWeight: GEMMWeight, bias: Tensor?, padding: Padding2D, ho: Int, wo: Int,
                                residual: UnsafePointer<Float>?, relu: Bool, upsampled: Bool, input: ChannelAffine?,
                                into o: UnsafeMutablePointer<Float>) {
         let batch = x.shape[0], cin = x.shape[1], h = x.shape[2], w = x.shape[3]
         precondition(input.map { $0.silu && $0.scale.count == batch * cin && $0.shift.count == batch * cin } ?? true,
                      "conv2dWinograd: the input map must be [B * Cin] with SiLU")
-        let cout = weight.shape[0]
+        let cout = gemmWeight.shape[0]
         _ = BLASCore.configured  // the engine's memory settings, as sgemm would make them
-        precondition(weight.shape == [cout, cin, 3, 3], "conv2dWinograd: weight \(weight.shape)")
+        precondition(gemmWeight.shape == [cout, cin, 3, 3], "conv2dWinograd: weight \(gemmWeight.shape)")
         let tilesW = (wo + 3) / 4, tilesH = (ho + 3) / 4
         let tilesPerImage = tilesW * tilesH, total = batch * tilesPerImage
         let threads = max(1, min(ComputeThreads.count, total))
@@ -79,12 +107,16 @@ extension Ops {
         let groupRows = max(16, winogradWeightFloats / (36 * max(1, cin)) / 16 * 16)
         let groups = (cout + groupRows - 1) / groupRows
         let rowsPerGroup = (cout + groups - 1) / groups
+        var transformed: Tensor?
+        if groups == 1, case .fp32(let matrix) = gemmWeight { transformed = matrix.winogradTransformed() }
+        let weight = transformed == nil ? gemmWeight.tensor : nil
         let maxCoutp = lk_winograd_rows(rowsPerGroup)
-        let u = UnsafeMutablePointer<Float>.allocate(capacity: 36 * maxCoutp * cin)
-        defer { u.deallocate() }
+        let made = transformed == nil ? UnsafeMutablePointer<Float>.allocate(capacity: 36 * maxCoutp * cin) : nil
+        defer { made?.deallocate() }
 
         x.withUnsafeBufferPointer { xb in
-            weight.withUnsafeBufferPointer { wb in
+            withOptionalPointer(weight) { wp in
+            withOptionalPointer(transformed) { cached in
             withOptionalPointer(input?.scale) { actScale in
             withOptionalPointer(input?.shift) { actShift in
                 let xp = xb.baseAddress!
@@ -93,11 +125,12 @@ extension Ops {
                 for group in 0..<groups {
                     let c0 = group * rowsPerGroup, gc = min(cout, c0 + rowsPerGroup) - c0
                     let coutp = lk_winograd_rows(gc)
-                    if coutp > gc {
-                        for k in 0..<36 { (u + (k * coutp + gc) * cin).initialize(repeating: 0, count: (coutp - gc) * cin) }
-                    }
-                    parallelChunks(gc, minChunk: max(1, 8192 / max(1, cin))) { r in
-                        lk_winograd_weights(wb.baseAddress! + c0 * cin * 9, coutp, cin, r.lowerBound, r.upperBound, u)
+                    let u: UnsafePointer<Float>
+                    if let cached {
+                        u = cached
+                    } else {
+                        winogradTransform(wp! + c0 * cin * 9, cout: gc, cin: cin, coutp: coutp, into: made!)
+                        u = UnsafePointer(made!)
                     }
                     var bandTiles = min(winogradBandTiles.upperBound,
                                         max(winogradBandTiles.lowerBound, winogradBandFloats / (36 * (cin + gc))))
@@ -109,14 +142,15 @@ extension Ops {
                     let scratchFloats = lk_winograd_scratch_floats(min(tilesW, bandTiles))
                     let groupBias = biasPointer.map { $0 + c0 }
                     parallelRun(threads, threads: threads) { thread in
-                        // Columns padded to whole 16-float vectors (zero, then a previous band's values);
-                        // V's rows have 16 more, which the input transform writes over past a segment.
+                        // Columns padded to whole 16-float vectors. V's rows have 16 more: the input
+                        // transform writes 15 columns past each segment, so a band's transform writes
+                        // every column the products read, and the products every column of M; neither
+                        // is cleared first. (+16 on M: the output pass reads whole vectors past a
+                        // segment's last tile, so past the last row's end too; those stay zero.)
                         let ldMax = (bandTiles + 15) / 16 * 16
                         let v = UnsafeMutablePointer<Float>.allocate(capacity: 36 * cin * (ldMax + 16))
-                        v.initialize(repeating: 0, count: 36 * cin * (ldMax + 16))
-                        // (+16: the output pass reads whole vectors past a segment's last tile.)
                         let m = UnsafeMutablePointer<Float>.allocate(capacity: 36 * coutp * ldMax + 16)
-                        m.initialize(repeating: 0, count: 36 * coutp * ldMax + 16)
+                        (m + 36 * coutp * ldMax).initialize(repeating: 0, count: 16)
                         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchFloats)
                         defer { v.deallocate(); m.deallocate(); scratch.deallocate() }
                         var band = thread
@@ -149,6 +183,7 @@ extension Ops {
                     }
                 }
                 }
+            }
             }
             }
             }

@@ -262,6 +262,8 @@ public final class FP32Matrix {
     /// A linear layer's weight packed for `lk_sgemm_packed` (Ops.linear's small products), made on
     /// first use; nil for weights larger than `Ops.packedLinearMaxWeight`.
     private var packed: Tensor?
+    /// A 3x3 convolution's weight transformed for Winograd (Ops.conv2dWinograd), made on first use.
+    private var winograd: Tensor?
     private let packing = NSLock()
 
     /// Whether the values are in memory now.
@@ -277,6 +279,7 @@ public final class FP32Matrix {
         guard reload != nil else { return }
         values = nil
         packed = nil
+        winograd = nil
     }
 
     /// Makes `weight` (this matrix's shape) the values: every layer holding this matrix sees them.
@@ -286,6 +289,7 @@ public final class FP32Matrix {
         precondition(weight.shape == shape, "FP32Matrix: overwrite \(shape) with \(weight.shape)")
         values = weight
         packed = nil
+        winograd = nil
     }
 
     /// The weight [out, in] packed as B = Wᵀ in `lk_sgemm_packed`'s panels, made once; nil unless the
@@ -301,6 +305,19 @@ public final class FP32Matrix {
             weight.withUnsafeBufferPointer { lk_sgemm_pack_bt($0.baseAddress!, k, k, n, out.baseAddress!) }
         }
         packed = made
+        return made
+    }
+
+    /// The weight [Cout, Cin, 3, 3] transformed for Winograd F(4x4, 3x3) as one group of output
+    /// channels (U [36][lk_winograd_rows(Cout)][Cin], `Ops.winogradTransform`), made once; nil unless
+    /// the weight is 3x3 with at most `Ops.winogradCachedFloats` transformed values.
+    func winogradTransformed() -> Tensor? {
+        guard shape.count == 4, shape[2] == 3, shape[3] == 3, shape[0] > 0, shape[1] > 0,
+              36 * lk_winograd_rows(shape[0]) * shape[1] <= Ops.winogradCachedFloats else { return nil }
+        packing.lock(); defer { packing.unlock() }
+        if let winograd { return winograd }
+        let made = Ops.winogradTransform(tensor)
+        winograd = made
         return made
     }
 }

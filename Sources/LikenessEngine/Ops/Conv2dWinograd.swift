@@ -145,8 +145,8 @@ extension Ops {
                         // Columns padded to whole 16-float vectors. V's rows have 16 more: the input
                         // transform writes 15 columns past each segment, so a band's transform writes
                         // every column the products read, and the products every column of M; neither
-                        // is cleared first. (+16 on M: the output pass reads whole vectors past a
-                        // segment's last tile, so past the last row's end too; those stay zero.)
+                        // is cleared first. The output pass reads whole vectors and drops the lanes past
+                        // a segment's last tile; M's 16 extra floats keep those reads inside it.
                         let ldMax = (bandTiles + 15) / 16 * 16
                         let v = UnsafeMutablePointer<Float>.allocate(capacity: 36 * cin * (ldMax + 16))
                         let m = UnsafeMutablePointer<Float>.allocate(capacity: 36 * coutp * ldMax + 16)

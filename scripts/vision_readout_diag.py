@@ -13,27 +13,13 @@ docs/RESULTS.md cites what it measured."""
 import sys
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "Training"))
-from likeness_train import towers, world  # noqa: E402
+from likeness_train import towers  # noqa: E402
 
 ATTRS = ("shape", "color", "pattern", "pattern_color")
-
-
-def renders(n: int, seed: int, split: str):
-    rng = np.random.default_rng(seed)
-    images, masks, scenes = [], [], []
-    for _ in range(n):
-        sc = world.sample_scene(world.sample_identity(rng, split), rng)
-        im, m = world.render(sc)
-        images.append(np.asarray(im))
-        masks.append(m)
-        scenes.append(sc)
-    x = torch.from_numpy(np.stack(images)).float().div(127.5).sub(1.0).permute(0, 3, 1, 2).contiguous()
-    return x, torch.from_numpy(np.stack(masks)).float().div(255.0), scenes
 
 
 @torch.no_grad()
@@ -55,8 +41,8 @@ def main():
     from transformers import CLIPVisionModel
 
     torch.manual_seed(0)
-    fx, fm, fs = renders(1200, 0, "train")
-    tx, tm, ts = renders(400, 1, "heldout")
+    fx, fm, fs = towers.render_scenes(1200, 0, "train", masks=True)
+    tx, tm, ts = towers.render_scenes(400, 1, "heldout", masks=True)
     for folder in sys.argv[1:]:
         vision = CLIPVisionModel.from_pretrained(folder).eval()
         patch = vision.config.patch_size
@@ -65,12 +51,8 @@ def main():
         print("| readout | " + " | ".join(ATTRS) + " |")
         print("|---|" + "---|" * len(ATTRS))
         for name in fr:
-            accs = []
-            for a in ATTRS:
-                fy = torch.tensor([towers._image_label(s, a) for s in fs])
-                ty = torch.tensor([towers._image_label(s, a) for s in ts])
-                accs.append(towers.linear_probe(fr[name], fy, tr[name], ty, len(towers.ATTRIBUTES[a])))
-            print(f"| {name} | " + " | ".join(f"{v:.3f}" for v in accs) + " |", flush=True)
+            accs = towers.probe_attributes(fr[name], fs, tr[name], ts, ATTRS)
+            print(f"| {name} | " + " | ".join(f"{accs[a]:.3f}" for a in ATTRS) + " |", flush=True)
 
 
 if __name__ == "__main__":

@@ -77,12 +77,8 @@ def main():
     vision.eval()
     fit_x, fit_s = towers.render_scenes(1200, 0, "train")
     test_x, test_s = towers.render_scenes(400, 1, "heldout")
-    fa, ta = towers.pooled_vision(vision, fit_x), towers.pooled_vision(vision, test_x)
-    probe = {}
-    for attr in ("shape", "color", "pattern", "pattern_color"):
-        fy = torch.tensor([towers._image_label(sc, attr) for sc in fit_s])
-        ty = torch.tensor([towers._image_label(sc, attr) for sc in test_s])
-        probe[attr] = towers.linear_probe(fa, fy, ta, ty, len(towers.ATTRIBUTES[attr]))
+    probe = towers.probe_attributes(towers.pooled_vision(vision, fit_x), fit_s, towers.pooled_vision(vision, test_x),
+                                    test_s, ("shape", "color", "pattern", "pattern_color"))
     print(f"patch {a.patch} after {step} steps of 128 ({time.time() - t0:.0f}s): held-out linear probe on the pooled "
           f"output: " + ", ".join(f"{k} {v:.3f}" for k, v in probe.items()), flush=True)
 

@@ -111,16 +111,20 @@ def main(argv=None):
         Path(cfg.out).write_text(json.dumps(rep, indent=2))
 
 
-def render_scenes(n: int, seed: int, split: str) -> tuple[torch.Tensor, list[world.Scene]]:
-    """n renders ([n, 3, 64, 64] in [-1, 1]) of random identities of `split`, and their scenes"""
+def render_scenes(n: int, seed: int, split: str, masks: bool = False):
+    """n renders ([n, 3, 64, 64] in [-1, 1]) of random identities of `split`, and their scenes;
+    with `masks`, also the main object's masks ([n, 64, 64] in {0, 1}) between the two"""
     rng = np.random.default_rng(seed)
-    scenes, images = [], []
+    scenes, images, object_masks = [], [], []
     for _ in range(n):
         sc = world.sample_scene(world.sample_identity(rng, split), rng)
-        im, _ = world.render(sc)
+        im, m = world.render(sc)
         scenes.append(sc)
         images.append(np.asarray(im))
+        object_masks.append(m)
     x = torch.from_numpy(np.stack(images)).float().div(127.5).sub(1.0).permute(0, 3, 1, 2).contiguous()
+    if masks:
+        return x, torch.from_numpy(np.stack(object_masks)).float().div(255.0), scenes
     return x, scenes
 
 
@@ -130,6 +134,18 @@ def pooled_vision(vision, x: torch.Tensor, batch: int = 256) -> torch.Tensor:
     for s in range(0, len(x), batch):
         out.append(vision(pixel_values=x[s:s + batch]).pooler_output)
     return torch.cat(out)
+
+
+def probe_attributes(fit_x, fit_scenes, test_x, test_scenes, attributes=None) -> dict:
+    """{attribute: held-out accuracy of a linear probe} on features of the fit and test renders.
+    Images do not tell a half-and-half pattern's two colours apart by order: they are read as the
+    probes read them (probes.identity_attributes), so the probe is not asked the impossible."""
+    probe = {}
+    for attribute in attributes or ATTRIBUTES:
+        fy = torch.tensor([_image_label(s, attribute) for s in fit_scenes])
+        ty = torch.tensor([_image_label(s, attribute) for s in test_scenes])
+        probe[attribute] = linear_probe(fit_x, fy, test_x, ty, len(ATTRIBUTES[attribute]))
+    return probe
 
 
 def linear_probe(train_x, train_y, test_x, test_y, classes: int, steps: int = 300) -> float:
@@ -230,14 +246,7 @@ def report(folder: Path, cfg: TowerConfig = TowerConfig()) -> dict:
     tok = common.load_tokenizer(folder / "tokenizer")
     fit_x, fit_s = render_scenes(cfg.fit, cfg.seed, "train")
     test_x, test_s = render_scenes(cfg.test, cfg.seed + 1, "heldout")
-    fa, ta = pooled_vision(vision, fit_x), pooled_vision(vision, test_x)
-    probe = {}
-    for attribute, values in ATTRIBUTES.items():
-        # images do not tell a half-and-half pattern's two colours apart by order: read them as
-        # the probes do (probes.identity_attributes) so the probe is not asked the impossible
-        fy = torch.tensor([_image_label(s, attribute) for s in fit_s])
-        ty = torch.tensor([_image_label(s, attribute) for s in test_s])
-        probe[attribute] = linear_probe(fa, fy, ta, ty, len(values))
+    probe = probe_attributes(pooled_vision(vision, fit_x), fit_s, pooled_vision(vision, test_x), test_s)
     rng = np.random.default_rng(cfg.seed + 2)
     contexts = [world.sample_scene(world.sample_identity(rng, "heldout"), rng, companion=None)
                 for _ in range(cfg.contexts)]

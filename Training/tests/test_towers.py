@@ -195,3 +195,26 @@ def test_clip_stage_starts_from_a_clip_model_folder_with_fresh_heads(chain, tmp_
     b = torch.load(run2 / "clip" / "state.pt", weights_only=False)["modules"]["model"]
     text = [k for k in a if k.startswith("text_model.")]
     assert text and all(torch.equal(a[k], b[k]) for k in text)
+
+
+
+def test_clip_stage_fresh_scenes_renders_every_batch_from_training_identities(tmp_path, monkeypatch, capsys):
+    """fresh_scenes: each step renders batch_size new scenes (none from the cache), all of
+    training identities, and trains on them with the mask and per-patch shape heads."""
+    from likeness_train import common, stage_clip, world
+
+    common.ensure_data(tmp_path, quick=True)  # the quick scene caches, rendered before counting
+    real_render, rendered = world.render, []
+
+    def counting_render(scene):
+        rendered.append(scene)
+        return real_render(scene)
+
+    monkeypatch.setattr(world, "render", counting_render)
+    stage_clip.main(["--run-dir", str(tmp_path), "--quick", "true", "--steps", "3", "--batch-size", "8",
+                     "--fresh-scenes", "true", "--mask-weight", "1", "--patch-shape-weight", "1"])
+    out = capsys.readouterr().out
+    assert "step 3/3" in out and "nan" not in out
+    assert len(rendered) == 3 * 8
+    assert all(world.split_of(s.identity) == "train" for s in rendered)
+    assert len({(s.identity.key(), s.bg_seed) for s in rendered}) == 24  # new scenes every batch

@@ -143,21 +143,52 @@ int lk_return_freed_memory(void) {
 #endif
 }
 
-/* row[i] = exp(row[i] - m) for i < valid, 0 for valid <= i < end; returns the sum of the
- * exponentials (LK_LANES partial sums, then the tail). The attention kernels' softmax numerators. */
-static inline __attribute__((always_inline)) float lk_exp_row(float *row, size_t valid, size_t end, float m) {
+/* 2^x for softmax arguments in base 2 (x <= 0, -inf or NaN): the attention kernels scale their
+ * queries by log2(e), so exp(a) = 2^(a log2 e) needs no natural-log reduction: n = round(x),
+ * r = x - n exactly, 2^r a degree-5 polynomial on [-1/2, 1/2] fitted for relative error (1.9e-7
+ * at most in float, about lk_expf's 1-2 ulp), 2^n from the exponent field. Below -126 gives 0
+ * (so -inf does); NaN stays NaN. */
+static inline float lk_exp2f_nonpositive(float x) {
+    const float lo = -126.0f;
+    float xc = x < lo ? lo : x;
+    const float magic = 12582912.0f; /* 1.5 * 2^23: round to nearest even */
+    float shifted = xc + magic;
+    float r = xc - (shifted - magic);
+    float p = 1.326472731307149e-3f;
+    p = p * r + 9.671512991189957e-3f;
+    p = p * r + 5.550733581185341e-2f;
+    p = p * r + 2.4022242426872253e-1f;
+    p = p * r + 6.931470036506653e-1f;
+    float y = p * r + 1.0f;
+    int32_t bits;
+    memcpy(&bits, &shifted, sizeof bits);
+    int32_t b = ((bits - 0x4B400000) + 127) << 23; /* n + 127 in [1, 127] */
+    float scale;
+    memcpy(&scale, &b, sizeof scale);
+    float result = y * scale;
+    result = x < lo ? 0.0f : result;
+    return x != x ? x : result;
+}
+
+/* log2(e): the attention kernels' queries carry it, so their scores are in base 2 */
+#define LK_LOG2E 1.44269504088896341f
+
+/* row[i] = 2^(row[i] - m) for i < valid, 0 for valid <= i < end; returns the sum of the
+ * numerators (LK_LANES partial sums, then the tail). The attention kernels' softmax numerators,
+ * their scores in base 2. */
+static inline __attribute__((always_inline)) float lk_exp2_row(float *row, size_t valid, size_t end, float m) {
     float lane[LK_LANES] = {0};
     size_t i = 0;
     for (; i + LK_LANES <= valid; i += LK_LANES)
         for (int j = 0; j < LK_LANES; j++) {
-            float e = lk_expf(row[i + j] - m);
+            float e = lk_exp2f_nonpositive(row[i + j] - m);
             row[i + j] = e;
             lane[j] += e;
         }
     float sum = 0.0f;
     for (int j = 0; j < LK_LANES; j++) sum += lane[j];
     for (; i < valid; i++) {
-        row[i] = lk_expf(row[i] - m);
+        row[i] = lk_exp2f_nonpositive(row[i] - m);
         sum += row[i];
     }
     for (i = valid; i < end; i++) row[i] = 0.0f;
@@ -165,8 +196,9 @@ static inline __attribute__((always_inline)) float lk_exp_row(float *row, size_t
 }
 
 /* ---- Fused attention (see lk_attention_rows in the header) ----
- * Per strip of LK_AR query rows: S = (alpha Q) K^T over all keys into a scratch strip, softmax
- * numerators exp(S - rowmax) and their sums in one pass, O = P V, then O /= sum. The strip of
+ * Per strip of LK_AR query rows: S = (alpha log2(e) Q) K^T over all keys into a scratch strip
+ * (scores in base 2), softmax numerators 2^(S - rowmax) (= exp of the natural scores' difference)
+ * and their sums in one pass, O = P V, then O /= sum. The strip of
  * scores stays in L1/L2; K^T and V are packed once per head so every inner loop reads
  * contiguous 16-float vectors. The register tiles (8 rows x 2 vectors for S, 8 rows x up to 3
  * vectors for P V) are written with GCC/clang vector extensions, which the target clones map to
@@ -301,8 +333,8 @@ void lk_attention_pack(const float *k, size_t ldsrc, size_t lk, size_t dh, float
 /* The key-blocked variant for CPUs without AVX-512 (flash attention's online softmax): a unit of
  * up to LK_FR query rows walks the keys in blocks of LK_FB, keeping each row's running maximum,
  * its sum of numerators and its unnormalised output O [rows, ldv] in scratch; per block the
- * scores S = (alpha Q) K_blk^T, the numerators exp(S - m_new) with O and the sum rescaled by
- * exp(m_old - m_new), and O += P V_blk. A block of K^T (dh x 256) and of V (256 x ldv) stays in L2
+ * scores S = (alpha log2(e) Q) K_blk^T in base 2, the numerators 2^(S - m_new) with O and the sum
+ * rescaled by 2^(m_old - m_new), and O += P V_blk. A block of K^T (dh x 256) and of V (256 x ldv) stays in L2
  * while all the unit's rows use it, where the 8-row strips above read the whole of K^T and V from
  * L3 once per 8 rows (SD-1.5's 64x64 self-attention: 786 KB each per head). */
 #define LK_FB 256 /* keys per block */
@@ -342,8 +374,9 @@ static inline __attribute__((always_inline)) void lk_attention_rows_blocked(
     float *s = qs + rp * dh;              /* [rp, LK_FB] */
     float *o = s + rp * LK_FB;            /* [rp, ldv] */
     float *m = o + rp * ldv, *l = m + rp, *corr = l + rp;
+    const float alpha2 = alpha * LK_LOG2E; /* base-2 scores */
     for (size_t r = 0; r < rp; r++) {
-        for (size_t d = 0; d < dh; d++) qs[r * dh + d] = r < rows ? alpha * q[r * ldq + d] : 0.0f;
+        for (size_t d = 0; d < dh; d++) qs[r * dh + d] = r < rows ? alpha2 * q[r * ldq + d] : 0.0f;
         m[r] = -INFINITY;
         l[r] = 0.0f;
     }
@@ -372,9 +405,9 @@ static inline __attribute__((always_inline)) void lk_attention_rows_blocked(
             }
             float mb = lk_max(row, valid);
             float mn = mb > m[r] ? mb : m[r];
-            corr[r] = lk_expf(m[r] - mn); /* 0 for the first block (m = -inf) */
+            corr[r] = lk_exp2f_nonpositive(m[r] - mn); /* 0 for the first block (m = -inf) */
             m[r] = mn;
-            l[r] = l[r] * corr[r] + lk_exp_row(row, valid, nkp, mn);
+            l[r] = l[r] * corr[r] + lk_exp2_row(row, valid, nkp, mn);
         }
         /* V has lk rows (no padding): only the block's nk keys. Column slabs of V outer (nk x 16 floats, in L1 for every row tile), row tiles inner. */
         for (size_t c1 = 0; c1 < ldv; c1 += 16)
@@ -418,10 +451,11 @@ void lk_attention_rows(const float *q, size_t ldq, size_t rows, size_t dh, float
         return;
     }
     const int wide = tiles == 1;
+    const float alpha2 = alpha * LK_LOG2E; /* base-2 scores */
     for (size_t r0 = 0; r0 < rows; r0 += LK_AR) {
         size_t n = rows - r0 < LK_AR ? rows - r0 : LK_AR;
         for (size_t r = 0; r < LK_AR; r++)
-            for (size_t d = 0; d < dh; d++) qs[r * dh + d] = r < n ? alpha * q[(r0 + r) * ldq + d] : 0.0f;
+            for (size_t d = 0; d < dh; d++) qs[r * dh + d] = r < n ? alpha2 * q[(r0 + r) * ldq + d] : 0.0f;
         if (wide) {
             size_t c = 0;
             for (; c + 32 <= ldk; c += 32) lk_score_tile_2(qs, dh, kt, ldk, c, s);
@@ -441,7 +475,7 @@ void lk_attention_rows(const float *q, size_t ldq, size_t rows, size_t dh, float
                 size_t lim = (size_t)causal_row0 + r0 + r + 1;
                 valid = lim < lk ? lim : lk;
             }
-            scale[r] = 1.0f / lk_exp_row(row, valid, lk, lk_max(row, valid));
+            scale[r] = 1.0f / lk_exp2_row(row, valid, lk, lk_max(row, valid));
         }
         float *o = out + r0 * ldo;
         if (wide) {
@@ -501,7 +535,7 @@ typedef int32_t lk_i8 __attribute__((vector_size(32)));
         p_ = p_ * r_ + 2.4022242426872253e-1f;                                                     \
         p_ = p_ * r_ + 6.931470036506653e-1f;                                                      \
         lk_v8 e_ = p_ * r_ + 1.0f;                                                                 \
-        lk_i8 scale_ = ((lk_i8)shifted_ << 23) + (127 << 23);                                      \
+        lk_i8 scale_ = (((lk_i8)shifted_ - 0x4B400000) + 127) << 23; /* n + 127 in [1, 127] */      \
         e_ = e_ * (lk_v8)scale_;                                                                   \
         (y) = (lk_v8)((lk_i8)e_ & ~below_);                                                        \
     } while (0)
@@ -530,7 +564,7 @@ void lk_attention_rows_small(const float *q, size_t ldq, size_t rows, size_t dh,
                              const float *kt, size_t lk, size_t ldk, const float *vt, size_t dv,
                              float *out, size_t ldo, long causal_row0, float *scratch) {
     float *s = scratch; /* [ldk]: one row's scores, then its softmax numerators */
-    const float alpha2 = alpha * 1.44269504088896341f; /* exp(a) = 2^(a log2 e) */
+    const float alpha2 = alpha * LK_LOG2E; /* base-2 scores */
     for (size_t r = 0; r < rows; r++) {
         float qs[16];
         for (size_t d = 0; d < dh; d++) qs[d] = alpha2 * q[r * ldq + d]; /* base-2 scores */

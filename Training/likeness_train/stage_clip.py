@@ -163,7 +163,7 @@ def run(cfg: ClipConfig):
             drawn = [world.render(sc) for sc in batch_scenes]
             images = torch.from_numpy(np.stack([np.asarray(im) for im, _ in drawn])).float().div(127.5).sub(1.0)
             images = images.permute(0, 3, 1, 2).contiguous().to(acc.device)
-            masks = torch.from_numpy(np.stack([m for _, m in drawn])).float().div(255.0).to(acc.device)
+            masks = torch.from_numpy(np.stack([mk for _, mk in drawn])).float().div(255.0).to(acc.device)
             texts = [world.caption(sc) for sc in batch_scenes]
             extra = [""] * len(batch_scenes)  # world.caption already names the companion
         else:

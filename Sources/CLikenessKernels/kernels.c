@@ -17,12 +17,22 @@
 #include <malloc.h>
 #endif
 
+#define LK_LOG2E 1.44269504088896341f /* log2(e); the attention kernels' queries carry it (base-2 scores) */
+
+/* 2^r on [-1/2, 1/2] for base-2 softmax numerators: 1 + r (C1 + r (C2 + ... + r C5)), fitted for
+ * relative error (1.9e-7 at most in float); lk_exp2f_nonpositive and LK_EXP2_8_NONPOSITIVE */
+#define LK_EXP2_C1 6.931470036506653e-1f
+#define LK_EXP2_C2 2.4022242426872253e-1f
+#define LK_EXP2_C3 5.550733581185341e-2f
+#define LK_EXP2_C4 9.671512991189957e-3f
+#define LK_EXP2_C5 1.326472731307149e-3f
+
 static inline float lk_expf(float x) {
     const float hi = 88.72283f, lo = -87.33654f;
     float xc = x > hi ? hi : x;
     xc = xc < lo ? lo : xc;
     const float magic = 12582912.0f; /* 1.5 * 2^23: round to nearest even */
-    float shifted = xc * 1.44269504088896341f + magic;
+    float shifted = xc * LK_LOG2E + magic;
     float n = shifted - magic;
     float r = xc - n * 0.693359375f;
     r = r + n * 2.12194440e-4f;
@@ -154,11 +164,11 @@ static inline float lk_exp2f_nonpositive(float x) {
     const float magic = 12582912.0f; /* 1.5 * 2^23: round to nearest even */
     float shifted = xc + magic;
     float r = xc - (shifted - magic);
-    float p = 1.326472731307149e-3f;
-    p = p * r + 9.671512991189957e-3f;
-    p = p * r + 5.550733581185341e-2f;
-    p = p * r + 2.4022242426872253e-1f;
-    p = p * r + 6.931470036506653e-1f;
+    float p = LK_EXP2_C5;
+    p = p * r + LK_EXP2_C4;
+    p = p * r + LK_EXP2_C3;
+    p = p * r + LK_EXP2_C2;
+    p = p * r + LK_EXP2_C1;
     float y = p * r + 1.0f;
     int32_t bits;
     memcpy(&bits, &shifted, sizeof bits);
@@ -169,9 +179,6 @@ static inline float lk_exp2f_nonpositive(float x) {
     result = x < lo ? 0.0f : result;
     return x != x ? x : result;
 }
-
-/* log2(e): the attention kernels' queries carry it, so their scores are in base 2 */
-#define LK_LOG2E 1.44269504088896341f
 
 /* row[i] = 2^(row[i] - m) for i < valid, 0 for valid <= i < end; returns the sum of the
  * numerators (LK_LANES partial sums, then the tail). The attention kernels' softmax numerators,
@@ -516,11 +523,8 @@ void lk_attention_rows(const float *q, size_t ldq, size_t rows, size_t dh, float
 
 typedef int32_t lk_i8 __attribute__((vector_size(32)));
 
-/* y = 2^x on 8 lanes for base-2 softmax arguments (x <= 0, or NaN): the small-head kernel scales
- * its queries by log2(e), so its scores are already in base 2 and the natural-log reduction (a
- * multiply and the two-constant ln 2 split) is not needed: n = round(x), r = x - n exactly, 2^r a
- * degree-5 polynomial on [-1/2, 1/2] (fitted for relative error, 1.9e-7 at most in float: about the
- * 1-2 ulp of lk_expf), 2^n from the exponent field. Below -126 gives 0; NaN stays NaN. */
+/* y = 2^x on 8 lanes: lk_exp2f_nonpositive written on vectors, for the small-head kernel's base-2
+ * scores. A macro: an 8-float vector may not cross a call in the baseline clone. */
 #define LK_EXP2_8_NONPOSITIVE(y, x)                                                                \
     do {                                                                                           \
         lk_v8 zero_ = {0};                                                                         \
@@ -529,11 +533,11 @@ typedef int32_t lk_i8 __attribute__((vector_size(32)));
         lk_v8 xc_ = (lk_v8)(((lk_i8)(x) & ~below_) | ((lk_i8)lo_ & below_));                       \
         lk_v8 shifted_ = xc_ + magic_;                                                             \
         lk_v8 r_ = xc_ - (shifted_ - magic_);                                                      \
-        lk_v8 p_ = zero_ + 1.326472731307149e-3f;                                                  \
-        p_ = p_ * r_ + 9.671512991189957e-3f;                                                      \
-        p_ = p_ * r_ + 5.550733581185341e-2f;                                                      \
-        p_ = p_ * r_ + 2.4022242426872253e-1f;                                                     \
-        p_ = p_ * r_ + 6.931470036506653e-1f;                                                      \
+        lk_v8 p_ = zero_ + LK_EXP2_C5;                                                             \
+        p_ = p_ * r_ + LK_EXP2_C4;                                                                 \
+        p_ = p_ * r_ + LK_EXP2_C3;                                                                 \
+        p_ = p_ * r_ + LK_EXP2_C2;                                                                 \
+        p_ = p_ * r_ + LK_EXP2_C1;                                                                 \
         lk_v8 e_ = p_ * r_ + 1.0f;                                                                 \
         lk_i8 scale_ = (((lk_i8)shifted_ - 0x4B400000) + 127) << 23; /* n + 127 in [1, 127] */      \
         e_ = e_ * (lk_v8)scale_;                                                                   \
@@ -567,7 +571,7 @@ void lk_attention_rows_small(const float *q, size_t ldq, size_t rows, size_t dh,
     const float alpha2 = alpha * LK_LOG2E; /* base-2 scores */
     for (size_t r = 0; r < rows; r++) {
         float qs[16];
-        for (size_t d = 0; d < dh; d++) qs[d] = alpha2 * q[r * ldq + d]; /* base-2 scores */
+        for (size_t d = 0; d < dh; d++) qs[d] = alpha2 * q[r * ldq + d];
         size_t valid = lk;
         if (causal_row0 >= 0) {
             size_t lim = (size_t)causal_row0 + r + 1;

@@ -35,15 +35,14 @@ def head_reads(model, heads, x, masks, patch):
 
 
 def main():
-    from transformers import CLIPConfig, CLIPModel
+    from transformers import CLIPModel
 
     state = torch.load(sys.argv[1], map_location="cpu", weights_only=False)["modules"]
     cache = common.SceneCache(Path(sys.argv[2]) if len(sys.argv) > 2 else
                               Path(__file__).resolve().parent.parent / "runs/e6/data/train.npz")
     tok_len = state["model"]["text_model.embeddings.token_embedding.weight"].shape[0]
     pos = state["model"]["text_model.embeddings.position_embedding.weight"].shape[0]
-    cfg = CLIPConfig(text_config=models.clip_text_config(tok_len, pos, False),
-                     vision_config=models.clip_vision_config(False), projection_dim=64)
+    cfg = models.clip_config(tok_len, pos)
     model = CLIPModel(cfg).eval()
     model.load_state_dict(state["model"])
     patch = cfg.vision_config.patch_size

@@ -33,6 +33,14 @@ def clip_vision_config(quick: bool = False) -> dict:
                 num_channels=3, hidden_act="quick_gelu", projection_dim=64)
 
 
+def clip_config(vocab_size: int, max_len: int, quick: bool = False):
+    """the tiny CLIP's transformers CLIPConfig (both towers, 64-wide projections)"""
+    from transformers import CLIPConfig
+
+    return CLIPConfig(text_config=clip_text_config(vocab_size, max_len, quick),
+                      vision_config=clip_vision_config(quick), projection_dim=64)
+
+
 def vae_config(quick: bool = False, channels: str = "", layers_per_block: int = 0, latent_channels: int = 4) -> dict:
     """AutoencoderKL for 64x64 scenes; len(channels) - 1 halvings of the side."""
     chans = [int(c) for c in channels.split(",")] if channels else ([8, 16, 16] if quick else [32, 64, 64])

@@ -113,23 +113,22 @@ def separation(states: torch.Tensor, labels: torch.Tensor, margin: float) -> tor
 
 def run(cfg: ClipConfig):
     from accelerate import Accelerator
-    from transformers import CLIPConfig, CLIPModel
+    from transformers import CLIPModel
 
     acc = Accelerator(cpu=not torch.cuda.is_available())
     run_dir = Path(cfg.run_dir)
     out = run_dir / "clip"
     common.save_config(cfg, out / "train_config.json")
-    paths = common.ensure_data(run_dir, quick=cfg.quick)
-    data = common.SceneCache(paths["train"])
-    scenes = [towers.scene_of(k, m) for k, m in zip((data.ident_keys[i] for i in data.ident), data.meta)]
-    suffix = [f[len(world.caption(s)):] for f, s in zip(data.full, scenes)]  # ", next to a ..." or ""
-    for f, s, x in zip(data.full[:50], scenes, suffix):
-        if world.caption(s) + x != f:
-            raise RuntimeError(f"the scene cache's caption {f!r} is not the grammar's {world.caption(s)!r}")
+    if not cfg.fresh_scenes:  # fresh batches never read the scene cache
+        data = common.SceneCache(common.ensure_data(run_dir, quick=cfg.quick)["train"])
+        scenes = [towers.scene_of(k, m) for k, m in zip((data.ident_keys[i] for i in data.ident), data.meta)]
+        suffix = [f[len(world.caption(s)):] for f, s in zip(data.full, scenes)]  # ", next to a ..." or ""
+        for f, s, x in zip(data.full[:50], scenes, suffix):
+            if world.caption(s) + x != f:
+                raise RuntimeError(f"the scene cache's caption {f!r} is not the grammar's {world.caption(s)!r}")
     tok = common.build_tokenizer(out / "tokenizer", cfg.max_length)
     torch.manual_seed(cfg.seed)
-    clip_cfg = CLIPConfig(text_config=models.clip_text_config(len(tok), cfg.max_length, cfg.quick),
-                          vision_config=models.clip_vision_config(cfg.quick), projection_dim=64)
+    clip_cfg = models.clip_config(len(tok), cfg.max_length, cfg.quick)
     model = CLIPModel(clip_cfg)
     patch = clip_cfg.vision_config.patch_size
     heads = AttributeHeads(clip_cfg.vision_config.hidden_size, clip_cfg.text_config.hidden_size, patch)
@@ -159,11 +158,8 @@ def run(cfg: ClipConfig):
 
     def batch(gen):
         if cfg.fresh_scenes:
-            batch_scenes = [world.sample_scene(world.sample_identity(rng, "train"), rng) for _ in range(cfg.batch_size)]
-            drawn = [world.render(sc) for sc in batch_scenes]
-            images = torch.from_numpy(np.stack([np.asarray(im) for im, _ in drawn])).float().div(127.5).sub(1.0)
-            images = images.permute(0, 3, 1, 2).contiguous().to(acc.device)
-            masks = torch.from_numpy(np.stack([mk for _, mk in drawn])).float().div(255.0).to(acc.device)
+            images, masks, batch_scenes = towers.render_scenes(cfg.batch_size, rng, "train", masks=True)
+            images, masks = images.to(acc.device), masks.to(acc.device)
             texts = [world.caption(sc) for sc in batch_scenes]
             extra = [""] * len(batch_scenes)  # world.caption already names the companion
         else:

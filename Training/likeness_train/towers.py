@@ -111,9 +111,10 @@ def main(argv=None):
         Path(cfg.out).write_text(json.dumps(rep, indent=2))
 
 
-def render_scenes(n: int, seed: int, split: str, masks: bool = False):
+def render_scenes(n: int, seed, split: str, masks: bool = False):
     """n renders ([n, 3, 64, 64] in [-1, 1]) of random identities of `split`, and their scenes;
-    with `masks`, also the main object's masks ([n, 64, 64] in {0, 1}) between the two"""
+    with `masks`, also the main object's masks ([n, 64, 64] in {0, 1}) between the two.
+    `seed`: an int, or a numpy Generator to draw from (and advance)"""
     rng = np.random.default_rng(seed)
     scenes, images, object_masks = [], [], []
     for _ in range(n):

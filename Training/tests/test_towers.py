@@ -197,13 +197,12 @@ def test_clip_stage_starts_from_a_clip_model_folder_with_fresh_heads(chain, tmp_
     assert text and all(torch.equal(a[k], b[k]) for k in text)
 
 
-
 def test_clip_stage_fresh_scenes_renders_every_batch_from_training_identities(tmp_path, monkeypatch, capsys):
-    """fresh_scenes: each step renders batch_size new scenes (none from the cache), all of
-    training identities, and trains on them with the mask and per-patch shape heads."""
+    """fresh_scenes: each step renders batch_size new scenes (none from the cache, which is not
+    rendered at all), all of training identities, and trains on them with the mask and per-patch
+    shape heads."""
     from likeness_train import common, stage_clip, world
 
-    common.ensure_data(tmp_path, quick=True)  # the quick scene caches, rendered before counting
     real_render, rendered = world.render, []
 
     def counting_render(scene):
@@ -218,3 +217,4 @@ def test_clip_stage_fresh_scenes_renders_every_batch_from_training_identities(tm
     assert len(rendered) == 3 * 8
     assert all(world.split_of(s.identity) == "train" for s in rendered)
     assert len({(s.identity.key(), s.bg_seed) for s in rendered}) == 24  # new scenes every batch
+    assert not common.data_paths(tmp_path)["train"].exists()

@@ -15,6 +15,12 @@
 - --token-norm: "layer_norm" (tokens start at the projection's LayerNorm norm, sqrt(D)), "words"
   (they start at the text encoder's mean word-embedding norm, like the words they stand among) or a
   number (they start at that norm)
+- --word-align-weight: pulls object token k toward the direction of the k-th word of the reference's
+  description in the text encoder's own embedding table (colour, shape, pattern colour, pattern
+  noun: "red star with blue stripes" -> red, star, blue, stripes; a plain object's last two tokens are
+  free), by 1 - cosine (Toybox scenes only), so the tokens land where the base already draws the
+  words' looks: the conditioning at <obj> reads colour and pattern nearly as well as the tower, the
+  images do not (scripts/token_probe_diag.py, docs/RESULTS.md)
 - identity preservation loss (--id-loss): denoising loss up-weighted inside the object mask
   (--mask-weight) plus a consistency term between the encoder's tokens for the reference and for
   the decoded predicted clean image (--consistency-weight)
@@ -69,6 +75,7 @@ class EncoderConfig:
     vision_attr_weight: float = 0.0  # > 0: attribute heads on the tower's pooled output (Toybox scenes)
     vision_shape_weight: float = 4.0  # the shape head's share of that loss
     token_norm: str = "layer_norm"  # "words": the word embeddings' mean norm; a number: that norm
+    word_align_weight: float = 0.0  # > 0: token k toward the k-th description word's direction (Toybox scenes)
     lr_unet: float = 5e-5
     lr_text: float = 1e-5
     seed: int = 0
@@ -127,6 +134,8 @@ def run(cfg: EncoderConfig):
     from accelerate import Accelerator
     from diffusers import UNet2DConditionModel
 
+    if cfg.word_align_weight > 0 and cfg.dataset:
+        raise ValueError("--word-align-weight needs Toybox scenes (no --dataset): their descriptions are the targets")
     acc = Accelerator(cpu=not torch.cuda.is_available())
     dev = acc.device
     run_dir = Path(cfg.run_dir)
@@ -174,6 +183,10 @@ def run(cfg: EncoderConfig):
         scenes = [towers.scene_of(data.ident_keys[i], m) for i, m in zip(data.ident, data.meta)]
         attr_labels = {a: torch.tensor([towers._image_label(s, a) for s in scenes]) for a in towers.ATTRIBUTES}
         groups.append({"params": list(heads.parameters()), "lr": cfg.lr_encoder})
+    word_ids = None
+    if cfg.word_align_weight > 0:
+        word_ids = description_word_ids(tok, [towers.scene_of(data.ident_keys[i], m).identity
+                                              for i, m in zip(data.ident, data.meta)], cfg.num_tokens)
     if cfg.tune_base:
         groups += [{"params": list(unet.parameters()), "lr": cfg.lr_unet},
                    {"params": list(text.parameters()), "lr": cfg.lr_text}]
@@ -241,6 +254,11 @@ def run(cfg: EncoderConfig):
         if heads is not None and len(obj):
             loss = loss + cfg.vision_attr_weight * attr / len(towers.ATTRIBUTES)
             terms["attr"] = attr.item()
+        if word_ids is not None and len(obj):
+            align = word_align_loss(tokens_ref, word_ids[ref_idx[obj]].to(dev),
+                                    getattr(t_mod, "text_model", t_mod).embeddings.token_embedding.weight)
+            loss = loss + cfg.word_align_weight * align
+            terms["align"] = align.item()
         cons = torch.zeros((), device=dev)
         if cfg.id_loss and cfg.consistency_weight > 0 and len(obj):
             sel = obj.to(dev)[t[obj.to(dev)] < cfg.consistency_max_t]
@@ -260,6 +278,45 @@ def run(cfg: EncoderConfig):
                       lambda s: min(1.0, (s + 1) / 100) * max(0.1, 1 - s / cfg.steps),
                       clip_params=[p for g in opt.param_groups for p in g["params"]], max_minutes=cfg.max_minutes)
     save_weights(out, e_mod, u_mod, t_mod)
+
+
+DESCRIPTION_SLOTS = ("color", "shape", "pattern_color", "pattern")
+
+
+def description_word_ids(tok, identities, k: int) -> torch.Tensor:
+    """[N, k] token ids of each identity's description words in slot order (colour, shape, pattern
+    colour, pattern noun), -1 where a slot has no word (a plain object's pattern slots, k > 4)."""
+    from .world import PATTERN_NOUNS
+
+    out = torch.full((len(identities), k), -1, dtype=torch.long)
+    cache = {}
+
+    def word(w):
+        if w not in cache:
+            ids = tok(w, add_special_tokens=False)["input_ids"]
+            if len(ids) != 1:
+                raise ValueError(f"--word-align-weight: {w!r} is {len(ids)} tokens in this tokenizer; one each is needed")
+            cache[w] = ids[0]
+        return cache[w]
+
+    for n, ident in enumerate(identities):
+        words = [ident.color, ident.shape]
+        if ident.pattern != "plain":
+            words += [ident.pattern_color, PATTERN_NOUNS[ident.pattern]]
+        for slot, w in enumerate(words[:k]):
+            out[n, slot] = word(w)
+    return out
+
+
+def word_align_loss(tokens: torch.Tensor, ids: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
+    """Mean of 1 - cosine between tokens [n, K, D] and the embedding rows of ids [n, K] (-1: no target)
+    over the slots that have a word; the table is read, not trained, by this term."""
+    have = ids >= 0
+    if not have.any():
+        return tokens.sum() * 0
+    target = table.detach()[ids.clamp(min=0)]
+    cos = F.cosine_similarity(tokens, target.to(tokens.dtype), dim=-1)
+    return (1 - cos)[have].mean()
 
 
 def save_weights(out: Path, enc: models.ObjectEncoder, unet, text):

@@ -179,6 +179,46 @@ def test_from_snapshots_fills_vae_and_base_in_float32_then_the_encoder_runs(chai
         stage_encoder.main(["--run-dir", str(run), "--quick", "true", "--steps", "1", "--batch-size", "4",
                             "--vision-attr-weight", "1", "--lr-vision", "0", "--out-name", "refused"])
 
+    # --word-align-weight: the stage runs with the term (and refuses an image dataset, which has no descriptions)
+    stage_encoder.main(["--run-dir", str(run), "--quick", "true", "--steps", "2", "--batch-size", "4",
+                        "--word-align-weight", "1", "--out-name", "align"])
+    assert (run / "align" / "object_encoder" / "model.safetensors").exists()
+    with pytest.raises(ValueError, match="Toybox scenes"):
+        stage_encoder.main(["--run-dir", str(run), "--quick", "true", "--steps", "1", "--batch-size", "4",
+                            "--word-align-weight", "1", "--dataset", str(tmp_path / "none.jsonl"),
+                            "--out-name", "refused"])
+
+
+def test_word_align_targets_and_loss(chain):
+    from transformers import AutoTokenizer
+
+    from likeness_train import stage_encoder, world
+    tok = AutoTokenizer.from_pretrained(chain / "model" / "tokenizer")
+    plain = world.Identity("star", "red", "plain", None)
+    striped = world.Identity("heart", "blue", "striped", "white")
+    ids = stage_encoder.description_word_ids(tok, [plain, striped], 4)
+    one = lambda w: tok(w, add_special_tokens=False)["input_ids"][0]  # noqa: E731
+    assert ids[0].tolist() == [one("red"), one("star"), -1, -1]
+    assert ids[1].tolist() == [one("blue"), one("heart"), one("white"), one("stripes")]
+    assert stage_encoder.description_word_ids(tok, [striped], 2)[0].tolist() == [one("blue"), one("heart")]
+
+    table = torch.randn(int(ids.max()) + 1, 8, generator=torch.Generator().manual_seed(0))
+    target = table[ids.clamp(min=0)]
+    # the targets' own directions, at another norm: no loss; the free slots are not counted
+    aligned = target * 3.0
+    aligned[0, 2:] = torch.randn(2, 8)
+    assert stage_encoder.word_align_loss(aligned, ids, table).item() < 1e-6
+    # elsewhere: a loss in (0, 2], and a gradient step on the tokens lowers it; the table gets none
+    tokens = torch.randn(2, 4, 8, generator=torch.Generator().manual_seed(1), requires_grad=True)
+    table.requires_grad_(True)
+    loss = stage_encoder.word_align_loss(tokens, ids, table)
+    assert 0 < loss.item() <= 2
+    loss.backward()
+    assert table.grad is None and tokens.grad[0, 2:].abs().max() == 0
+    with torch.no_grad():
+        lower = stage_encoder.word_align_loss(tokens - 0.5 * tokens.grad, ids, table)
+    assert lower < loss
+
 
 def test_from_snapshots_names_what_is_missing(tmp_path):
     import pytest

@@ -9,7 +9,13 @@ conditioning is built:
 An attribute that reads well in the first and badly in the second is lost in the projection; well in
 the third and badly in the images (ToyBench), between the conditioning and the pixels.
 
-    python scripts/token_probe_diag.py Models/toybox [runs/t11/model ...] [--out R.json]
+--response measures that last step: for pairs of scenes that differ in one attribute only (32 held-out
+pairs per attribute, large objects), how far the UNet's predicted clean latent moves (RMS over the
+latent, t = 800 and 900, the same noisy latent for both) when the pair's object tokens are swapped
+(references: the two renders; prompt: the scene's caption with <obj>), when the caption's words are
+swapped (the full captions, no tokens), and how far the two renders' latents are apart in the data.
+
+    python scripts/token_probe_diag.py Models/toybox [runs/t12/model ...] [--response] [--out R.json]
 
 docs/RESULTS.md cites what it measured."""
 import argparse
@@ -49,11 +55,56 @@ def readouts(pipe: LikenessPipeline, x: torch.Tensor, batch: int = 200) -> dict:
     return {name: torch.cat(v) for name, v in out.items()}
 
 
+@torch.no_grad()
+def response(pipe: LikenessPipeline, attribute: str, pairs: int = 32, seed: int = 5) -> dict:
+    import numpy as np
+    from diffusers import DDPMScheduler
+
+    from likeness_train import world
+
+    rng = np.random.default_rng(seed)
+    acp = DDPMScheduler.from_config(pipe.scheduler_config).alphas_cumprod
+    sf = pipe.vae.config.scaling_factor
+    enc = pipe.object_encoder
+    moved = {"tokens": [], "words": [], "data": []}
+    done = 0
+    while done < pairs:
+        a = world.sample_scene(world.sample_identity(rng, "heldout"), rng)
+        a = towers.edit(a, "size", "large")
+        edits = towers.one_attribute_edits(a, attribute)
+        if not edits:
+            continue
+        b = edits[int(rng.integers(len(edits)))]
+        imgs = torch.stack([torch.from_numpy(np.asarray(world.render(sc)[0])).float().div(127.5).sub(1).permute(2, 0, 1)
+                            for sc in (a, b)])
+        z = pipe.vae.encode(imgs).latent_dist.mean * sf
+        tokens = enc(imgs)
+        ctx_tok = models.encode_prompts(pipe.text_encoder, pipe.tokenizer,
+                                        [world.caption(a, placeholder=enc.cfg.placeholder_token)] * 2, tokens,
+                                        enc.cfg.injection, getattr(enc, "slot_embedding", None),
+                                        enc.cfg.placeholder_token)
+        ctx_words = models.encode_prompts(pipe.text_encoder, pipe.tokenizer, [world.caption(a), world.caption(b)],
+                                          None)
+        g = torch.Generator().manual_seed(done)
+        noise = torch.randn(z[:1].shape, generator=g)
+        for t in (800, 900):
+            al = acp[t]
+            xt = (al.sqrt() * z[:1] + (1 - al).sqrt() * noise).expand(2, -1, -1, -1)
+            for name, ctx in (("tokens", ctx_tok), ("words", ctx_words)):
+                eps = pipe.unet(xt, t, encoder_hidden_states=ctx).sample
+                x0 = (xt - (1 - al).sqrt() * eps) / al.sqrt()
+                moved[name].append((x0[0] - x0[1]).pow(2).mean().sqrt().item())
+        moved["data"].append((z[0] - z[1]).pow(2).mean().sqrt().item())
+        done += 1
+    return {k: float(np.mean(v)) for k, v in moved.items()}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("models", nargs="+")
     ap.add_argument("--fit", type=int, default=1200)
     ap.add_argument("--test", type=int, default=400)
+    ap.add_argument("--response", action="store_true", help="also the UNet's response to tokens and words")
     ap.add_argument("--out", default="")
     args = ap.parse_args()
     torch.manual_seed(0)
@@ -69,6 +120,13 @@ def main():
         print(f"  {'readout':18s}" + "".join(f"{a:>15s}" for a in ATTRS))
         for name, probe in result[folder].items():
             print(f"  {name:18s}" + "".join(f"{probe[a]:15.3f}" for a in ATTRS), flush=True)
+        if args.response:
+            print(f"  {'x0 moves by (RMS)':18s}{'tokens':>10s}{'words':>10s}{'data':>10s}{'tokens/words':>14s}")
+            for attribute in ("shape", "color", "pattern"):
+                r = response(pipe, attribute)
+                result[folder][f"response {attribute}"] = r
+                print(f"  {attribute:18s}{r['tokens']:10.3f}{r['words']:10.3f}{r['data']:10.3f}"
+                      f"{r['tokens'] / r['words']:14.2f}", flush=True)
     if args.out:
         Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
 

@@ -113,15 +113,18 @@ bench-gemm: gemm-bench-deps
 # Reproduces Models/toybox from the committed snapshots (Training/checkpoints, their snapshot.json
 # say how each was made): the towers, the VAE and the base UNet as committed, then the encoder stage
 # and export. The whole chain from scratch is in Training/README.md.
-TOYBOX_CLIP ?= checkpoints/clip-toybox3
+TOYBOX_CLIP ?= checkpoints/clip-toybox8
 TOYBOX_VAE ?= checkpoints/vae-c32
-TOYBOX_UNET ?= checkpoints/base-t4/unet
+TOYBOX_UNET ?= checkpoints/base-t5/unet
+# The encoder stage's levers for the built-in model (docs/RESULTS.md, "Where the object's look is lost").
+TOYBOX_ENCODER_FLAGS ?= --vision-attr-weight 1 --token-norm 1.5 --word-align-weight 0.3
 train-toybox: venv
 	cd Training && PYTHONPATH=. ../$(PY) -m likeness_train render-data --run-dir ../$(RUN_DIR)
 	cd Training && PYTHONPATH=. ../$(PY) -m likeness_train clip-from-model --run-dir ../$(RUN_DIR) --model $(TOYBOX_CLIP)
 	cd Training && PYTHONPATH=. ../$(PY) -m likeness_train from-snapshots --run-dir ../$(RUN_DIR) \
 	  --vae $(TOYBOX_VAE) --unet $(TOYBOX_UNET)
-	cd Training && PYTHONPATH=. ../$(PY) -m likeness_train encoder --run-dir ../$(RUN_DIR) --steps 600 --batch-size 48
+	cd Training && PYTHONPATH=. ../$(PY) -m likeness_train encoder --run-dir ../$(RUN_DIR) --steps 600 --batch-size 48 \
+	  $(TOYBOX_ENCODER_FLAGS)
 	cd Training && PYTHONPATH=. ../$(PY) -m likeness_train export --run-dir ../$(RUN_DIR) --out ../$(MODEL)
 
 train-toybox-quick: venv

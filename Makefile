@@ -117,7 +117,7 @@ TOYBOX_CLIP ?= checkpoints/clip-toybox8
 TOYBOX_VAE ?= checkpoints/vae-c32
 TOYBOX_UNET ?= checkpoints/base-t5/unet
 # The encoder stage's levers for the built-in model (docs/RESULTS.md, "Where the object's look is lost").
-TOYBOX_ENCODER_FLAGS ?= --vision-attr-weight 1 --token-norm 1.5 --word-align-weight 0.3
+TOYBOX_ENCODER_FLAGS ?= --vision-attr-weight 1 --token-norm words --word-align-weight 0.3
 train-toybox: venv
 	cd Training && PYTHONPATH=. ../$(PY) -m likeness_train render-data --run-dir ../$(RUN_DIR)
 	cd Training && PYTHONPATH=. ../$(PY) -m likeness_train clip-from-model --run-dir ../$(RUN_DIR) --model $(TOYBOX_CLIP)

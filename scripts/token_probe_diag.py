@@ -26,7 +26,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "Training"))
-from likeness_train import models, towers  # noqa: E402
+from likeness_train import models, probes, sources, towers  # noqa: E402
 from likeness_train.pipeline import LikenessPipeline  # noqa: E402
 
 ATTRS = ("shape", "color", "pattern", "pattern_color")
@@ -63,7 +63,8 @@ def response(pipe: LikenessPipeline, attribute: str, pairs: int = 32, seed: int 
     from likeness_train import world
 
     rng = np.random.default_rng(seed)
-    acp = DDPMScheduler.from_config(pipe.scheduler_config).alphas_cumprod
+    sched = DDPMScheduler.from_config(pipe.scheduler_config)
+    acp, kind = sched.alphas_cumprod, sched.config.prediction_type
     sf = pipe.vae.config.scaling_factor
     enc = pipe.object_encoder
     moved = {"tokens": [], "words": [], "data": []}
@@ -75,8 +76,7 @@ def response(pipe: LikenessPipeline, attribute: str, pairs: int = 32, seed: int 
         if not edits:
             continue
         b = edits[int(rng.integers(len(edits)))]
-        imgs = torch.stack([torch.from_numpy(np.asarray(world.render(sc)[0])).float().div(127.5).sub(1).permute(2, 0, 1)
-                            for sc in (a, b)])
+        imgs = probes.to_input([world.render(sc)[0] for sc in (a, b)])
         z = pipe.vae.encode(imgs).latent_dist.mean * sf
         tokens = enc(imgs)
         ctx_tok = models.encode_prompts(pipe.text_encoder, pipe.tokenizer,
@@ -91,8 +91,7 @@ def response(pipe: LikenessPipeline, attribute: str, pairs: int = 32, seed: int 
             al = acp[t]
             xt = (al.sqrt() * z[:1] + (1 - al).sqrt() * noise).expand(2, -1, -1, -1)
             for name, ctx in (("tokens", ctx_tok), ("words", ctx_words)):
-                eps = pipe.unet(xt, t, encoder_hidden_states=ctx).sample
-                x0 = (xt - (1 - al).sqrt() * eps) / al.sqrt()
+                x0 = sources.predicted_x0(kind, xt, pipe.unet(xt, t, encoder_hidden_states=ctx).sample, al)
                 moved[name].append((x0[0] - x0[1]).pow(2).mean().sqrt().item())
         moved["data"].append((z[0] - z[1]).pow(2).mean().sqrt().item())
         done += 1

@@ -175,18 +175,19 @@ def run(cfg: EncoderConfig):
     if lr_vision > 0:
         groups.append({"params": vision_params, "lr": lr_vision})
     heads = None
+    # the cached scenes' labels, for the Toybox-only terms (attribute heads, word alignment)
+    scenes = ([towers.scene_of(data.ident_keys[i], m) for i, m in zip(data.ident, data.meta)]
+              if (cfg.vision_attr_weight > 0 or cfg.word_align_weight > 0) and not cfg.dataset else None)
     if cfg.vision_attr_weight > 0:
         if cfg.dataset or lr_vision == 0:
             raise ValueError("--vision-attr-weight needs Toybox scenes (no --dataset) and a tower that trains")
         heads = torch.nn.ModuleDict({a: torch.nn.Linear(enc.vision_model.config.hidden_size, len(v))
                                      for a, v in towers.ATTRIBUTES.items()}).to(dev)
-        scenes = [towers.scene_of(data.ident_keys[i], m) for i, m in zip(data.ident, data.meta)]
         attr_labels = {a: torch.tensor([towers._image_label(s, a) for s in scenes]) for a in towers.ATTRIBUTES}
         groups.append({"params": list(heads.parameters()), "lr": cfg.lr_encoder})
     word_ids = None
     if cfg.word_align_weight > 0:
-        word_ids = description_word_ids(tok, [towers.scene_of(data.ident_keys[i], m).identity
-                                              for i, m in zip(data.ident, data.meta)], cfg.num_tokens)
+        word_ids = description_word_ids(tok, [s.identity for s in scenes], cfg.num_tokens)
     if cfg.tune_base:
         groups += [{"params": list(unet.parameters()), "lr": cfg.lr_unet},
                    {"params": list(text.parameters()), "lr": cfg.lr_text}]
@@ -278,9 +279,6 @@ def run(cfg: EncoderConfig):
                       lambda s: min(1.0, (s + 1) / 100) * max(0.1, 1 - s / cfg.steps),
                       clip_params=[p for g in opt.param_groups for p in g["params"]], max_minutes=cfg.max_minutes)
     save_weights(out, e_mod, u_mod, t_mod)
-
-
-DESCRIPTION_SLOTS = ("color", "shape", "pattern_color", "pattern")
 
 
 def description_word_ids(tok, identities, k: int) -> torch.Tensor:

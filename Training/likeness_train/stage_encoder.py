@@ -21,6 +21,11 @@
   free), by 1 - cosine (Toybox scenes only), so the tokens land where the base already draws the
   words' looks: the conditioning at <obj> reads colour and pattern nearly as well as the tower, the
   images do not (scripts/token_probe_diag.py, docs/RESULTS.md)
+- --edit-rate: that share of the object rows are property edits (Toybox scenes only): the reference
+  is a scene of one cached identity, the target a scene of the cached identity that
+  world.property_prompt makes of it with one colour or pattern word, and the caption names the
+  word before the placeholder ("a large red <obj> on the beach, at the left"), so a prompt such as
+  "a red <obj>" recolours the object instead of the tokens' own colour winning
 - identity preservation loss (--id-loss): denoising loss up-weighted inside the object mask
   (--mask-weight) plus a consistency term between the encoder's tokens for the reference and for
   the decoded predicted clean image (--consistency-weight)
@@ -44,7 +49,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from . import common, datasets, models, sources, towers
+from . import common, datasets, models, sources, towers, world
 from .stage_base import encode_latents, load_frozen, noise_scheduler
 
 
@@ -76,6 +81,7 @@ class EncoderConfig:
     vision_shape_weight: float = 4.0  # the shape head's share of that loss
     token_norm: str = "layer_norm"  # "words": the word embeddings' mean norm; a number: that norm
     word_align_weight: float = 0.0  # > 0: token k toward the k-th description word's direction (Toybox scenes)
+    edit_rate: float = 0.0  # share of object rows that are one-property edits between cached identities
     lr_unet: float = 5e-5
     lr_text: float = 1e-5
     seed: int = 0
@@ -136,6 +142,10 @@ def run(cfg: EncoderConfig):
 
     if cfg.word_align_weight > 0 and cfg.dataset:
         raise ValueError("--word-align-weight needs Toybox scenes (no --dataset): their descriptions are the targets")
+    if cfg.edit_rate > 0 and cfg.dataset:
+        raise ValueError("--edit-rate needs Toybox scenes (no --dataset): edits pair identities by their attributes")
+    if not 0 <= cfg.edit_rate <= 1:
+        raise ValueError(f"--edit-rate is a share of the object rows, in [0, 1]; got {cfg.edit_rate}")
     acc = Accelerator(cpu=not torch.cuda.is_available())
     dev = acc.device
     run_dir = Path(cfg.run_dir)
@@ -177,7 +187,8 @@ def run(cfg: EncoderConfig):
     heads = None
     # the cached scenes' labels, for the Toybox-only terms (attribute heads, word alignment)
     scenes = ([towers.scene_of(data.ident_keys[i], m) for i, m in zip(data.ident, data.meta)]
-              if (cfg.vision_attr_weight > 0 or cfg.word_align_weight > 0) and not cfg.dataset else None)
+              if (cfg.vision_attr_weight > 0 or cfg.word_align_weight > 0 or cfg.edit_rate > 0)
+              and not cfg.dataset else None)
     if cfg.vision_attr_weight > 0:
         if cfg.dataset or lr_vision == 0:
             raise ValueError("--vision-attr-weight needs Toybox scenes (no --dataset) and a tower that trains")
@@ -188,6 +199,12 @@ def run(cfg: EncoderConfig):
     word_ids = None
     if cfg.word_align_weight > 0:
         word_ids = description_word_ids(tok, [s.identity for s in scenes], cfg.num_tokens)
+    pairs = []
+    if cfg.edit_rate > 0:
+        pairs = edit_pairs([scenes[rows[0]].identity for rows in data.by_ident.values()], list(data.by_ident))
+        if not pairs:
+            raise ValueError("--edit-rate: no two cached identities differ by one property edit")
+        print(f"edits: {len(pairs)} one-property pairs among {len(data.by_ident)} cached identities", flush=True)
     if cfg.tune_base:
         groups += [{"params": list(unet.parameters()), "lr": cfg.lr_unet},
                    {"params": list(text.parameters()), "lr": cfg.lr_text}]
@@ -216,10 +233,19 @@ def run(cfg: EncoderConfig):
         if cfg.cross_reference:
             for j in obj.tolist():
                 ref_idx[j] = datasets.cross_reference(data, int(idx[j]), gen)
+        edit_word = {}
+        if pairs and len(obj):
+            for j in obj[torch.rand(len(obj), generator=gen) < cfg.edit_rate].tolist():
+                src, dst, word = pairs[int(torch.randint(len(pairs), (1,), generator=gen))]
+                for rows, where in ((data.by_ident[dst], idx), (data.by_ident[src], ref_idx)):
+                    where[j] = rows[int(torch.randint(len(rows), (1,), generator=gen))]
+                edit_word[j] = word
         prompts = []
         for j in range(b):
             i = int(idx[j])
             ph = data.placeholder[i] if cfg.caption_scheme else f"a photo of {common.PLACEHOLDER}"
+            if j in edit_word:
+                ph = ph.replace(common.PLACEHOLDER, f"{edit_word[j]} {common.PLACEHOLDER}")
             prompts.append([ph, data.full[i], ph.replace(common.PLACEHOLDER, e_mod.cfg.null_word), ""][int(kind[j])])
         tokens_ref = None
         if len(obj):
@@ -304,6 +330,20 @@ def description_word_ids(tok, identities, k: int) -> torch.Tensor:
         for slot, w in enumerate(words[:k]):
             out[n, slot] = word(w)
     return out
+
+
+def edit_pairs(identities, ids) -> list:
+    """(source id, target id, word) for every one-property edit world.property_prompt makes of one
+    identity (a colour word, or a pattern word) whose result is another identity of the list."""
+    where = {ident: i for ident, i in zip(identities, ids)}
+    pairs = []
+    for ident, i in zip(identities, ids):
+        for attribute, values in (("color", world.COLOR_NAMES), ("pattern", world.PATTERNS[1:])):
+            for value in values:
+                j = where.get(world.property_prompt(ident, attribute, value)[1])
+                if j is not None and j != i:
+                    pairs.append((i, j, value))
+    return pairs
 
 
 def word_align_loss(tokens: torch.Tensor, ids: torch.Tensor, table: torch.Tensor) -> torch.Tensor:

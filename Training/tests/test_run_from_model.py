@@ -188,6 +188,34 @@ def test_from_snapshots_fills_vae_and_base_in_float32_then_the_encoder_runs(chai
                             "--word-align-weight", "1", "--dataset", str(tmp_path / "none.jsonl"),
                             "--out-name", "refused"])
 
+    # --edit-rate: every object row an edit between the quick cache's one-edit neighbours
+    stage_encoder.main(["--run-dir", str(run), "--quick", "true", "--steps", "2", "--batch-size", "4",
+                        "--edit-rate", "1", "--out-name", "edits"])
+    assert (run / "edits" / "object_encoder" / "model.safetensors").exists()
+    for bad in (["--dataset", str(tmp_path / "none.jsonl")], ["--edit-rate", "1.5"]):
+        with pytest.raises(ValueError, match="Toybox scenes|share of the object rows"):
+            stage_encoder.main(["--run-dir", str(run), "--quick", "true", "--steps", "1", "--batch-size", "4",
+                                "--edit-rate", "0.5", *bad, "--out-name", "refused"])
+
+
+def test_edit_pairs_follow_the_property_prompts():
+    from likeness_train import stage_encoder, world
+    red_star = world.Identity("star", "red", "plain", None)
+    blue_star = world.Identity("star", "blue", "plain", None)
+    striped_red_star = world.Identity("star", "red", "striped", "white")
+    blue_heart = world.Identity("heart", "blue", "plain", None)
+    # a blue star with red stripes: recolouring it red would leave red on red, so world.property_prompt
+    # drops the pattern (a plain red star)
+    blue_red_stripes = world.Identity("star", "blue", "striped", "red")
+    pairs = stage_encoder.edit_pairs([red_star, blue_star, striped_red_star, blue_heart, blue_red_stripes],
+                                     [10, 11, 12, 13, 14])
+    expect = {(10, 11, "blue"), (11, 10, "red"),  # colour edits both ways
+              (10, 12, "striped"),                 # a plain star given stripes gets white ones
+              (14, 10, "red")}                     # red on the red-striped star: plain red
+    assert set(pairs) == expect, set(pairs) ^ expect
+    # no pair changes the shape, and none maps an identity to itself
+    assert all(i != j for i, j, _ in pairs) and (13, 11, "blue") not in pairs
+
 
 def test_word_align_targets_and_loss(chain):
     from transformers import AutoTokenizer

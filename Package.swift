@@ -26,6 +26,7 @@ let package = Package(
         ),
         .target(
             name: "CLikenessKernels",
+            dependencies: ["CLikenessBF16"],
             path: "Sources/CLikenessKernels",
             cSettings: [.unsafeFlags(["-O3"])]
         ),

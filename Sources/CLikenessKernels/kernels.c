@@ -8,6 +8,7 @@
  * Loops are plain C that the compiler vectorises; target_clones builds AVX-512, AVX2 and
  * baseline versions and the loader picks one for the running CPU. */
 #include "likeness_kernels.h"
+#include "likeness_bf16.h"
 #include "vec16.h"
 
 #include <math.h>
@@ -504,6 +505,188 @@ void lk_attention_rows(const float *q, size_t ldq, size_t rows, size_t dh, float
                 }
                 c0 += 8 * nv;
             }
+        }
+    }
+}
+
+/* ---- bfloat16 attention (see lk_attention_rows_bf16 in the header) ----
+ * The strip scheme of lk_attention_rows with both products on AVX512-BF16 vdpbf16ps, which sums
+ * a pair of bfloat16 products into each float32 lane: S = Q K^T over pairs of the head dimension
+ * (a query's (d, d+1) pair broadcast against 16 keys' pairs), P V over pairs of keys (a row's
+ * (j, j+1) numerators broadcast against 16 columns of both keys' V rows). Scores, the softmax
+ * (lk_exp2_row) and the sums stay float32; only the operands of the two products are rounded. */
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#include <immintrin.h>
+#define LK_ABF16 1
+#define LK_ABF16_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")))
+#else
+#define LK_ABF16 0
+#endif
+
+size_t lk_attention_bf16_packed_count(size_t dh, size_t ldk, size_t ldv) {
+    return ldk * ((dh + 1) & ~(size_t)1) + ldk * ldv;
+}
+
+size_t lk_attention_bf16_scratch_floats(size_t dh, size_t ldk) {
+    /* query pairs [LK_AR][dh/2] (uint32), scores [LK_AR][ldk], numerators [LK_AR][ldk] (bfloat16) */
+    return LK_AR * ((dh + 1) / 2 + ldk + ldk / 2);
+}
+
+void lk_attention_pack_bf16(const float *k, size_t ldsrc, size_t lk, size_t dh, uint16_t *packed, size_t ldk,
+                            const float *v, size_t ldvsrc, size_t dv, size_t ldv) {
+    const size_t dh2 = (dh + 1) / 2;
+    uint16_t *kt = packed, *vp = packed + ldk * 2 * dh2;
+    for (size_t j0 = 0; j0 < ldk; j0 += 16) { /* panel of 16 keys: [dh2][16][2] */
+        uint16_t *panel = kt + j0 * 2 * dh2;
+        for (size_t p = 0; p < dh2; p++)
+            for (size_t jj = 0; jj < 16; jj++)
+                for (size_t e = 0; e < 2; e++) {
+                    size_t j = j0 + jj, d = 2 * p + e;
+                    panel[p * 32 + jj * 2 + e] = j < lk && d < dh ? lk_bf16_from_float(k[j * ldsrc + d]) : 0;
+                }
+    }
+    for (size_t jp = 0; jp < ldk / 2; jp++) /* V as [ldk/2][ldv][2]: both keys of a pair side by side */
+        for (size_t c = 0; c < ldv; c++)
+            for (size_t e = 0; e < 2; e++) {
+                size_t j = 2 * jp + e;
+                vp[(jp * ldv + c) * 2 + e] = j < lk && c < dv ? lk_bf16_from_float(v[j * ldvsrc + c]) : 0;
+            }
+}
+
+#if LK_ABF16
+#define LK_SCORE_TILE_BF16(NV)                                                                              \
+    LK_ABF16_TARGET static inline __attribute__((always_inline)) void lk_score_tile_bf16_##NV(               \
+        const uint32_t *qp, size_t dh2, const uint16_t *kt, size_t c0, float *s, size_t ldk) {              \
+        __m512 acc[LK_AR][NV];                                                                              \
+        for (int r = 0; r < LK_AR; r++)                                                                     \
+            for (int v = 0; v < NV; v++) acc[r][v] = _mm512_setzero_ps();                                   \
+        for (size_t p = 0; p < dh2; p++) {                                                                  \
+            __m512i k[NV];                                                                                  \
+            for (int v = 0; v < NV; v++) k[v] = _mm512_loadu_si512(kt + (c0 / 16 + v) * 32 * dh2 + p * 32); \
+            for (int r = 0; r < LK_AR; r++) {                                                               \
+                __m512i b = _mm512_set1_epi32((int)qp[r * dh2 + p]);                                        \
+                for (int v = 0; v < NV; v++)                                                                \
+                    acc[r][v] = _mm512_dpbf16_ps(acc[r][v], (__m512bh)b, (__m512bh)k[v]);                   \
+            }                                                                                               \
+        }                                                                                                   \
+        for (int r = 0; r < LK_AR; r++)                                                                     \
+            for (int v = 0; v < NV; v++) _mm512_storeu_ps(s + r * ldk + c0 + 16 * v, acc[r][v]);            \
+    }
+LK_SCORE_TILE_BF16(1)
+LK_SCORE_TILE_BF16(2)
+
+#define LK_PV_TILE_BF16(NV)                                                                                 \
+    LK_ABF16_TARGET static inline __attribute__((always_inline)) void lk_pv_tile_bf16_##NV(                  \
+        const uint32_t *pp, size_t ldp, size_t lk2, const uint16_t *vp, size_t ldv, size_t c0,              \
+        const float *scale, float *out, size_t ldo, size_t rows, size_t dv) {                               \
+        __m512 acc[LK_AR][NV];                                                                              \
+        for (int r = 0; r < LK_AR; r++)                                                                     \
+            for (int v = 0; v < NV; v++) acc[r][v] = _mm512_setzero_ps();                                   \
+        for (size_t jp = 0; jp < lk2; jp++) {                                                               \
+            __m512i x[NV];                                                                                  \
+            for (int v = 0; v < NV; v++) x[v] = _mm512_loadu_si512(vp + (jp * ldv + c0 + 16 * v) * 2);     \
+            for (int r = 0; r < LK_AR; r++) {                                                               \
+                __m512i b = _mm512_set1_epi32((int)pp[r * ldp + jp]);                                       \
+                for (int v = 0; v < NV; v++)                                                                \
+                    acc[r][v] = _mm512_dpbf16_ps(acc[r][v], (__m512bh)b, (__m512bh)x[v]);                   \
+            }                                                                                               \
+        }                                                                                                   \
+        for (size_t r = 0; r < rows; r++) {                                                                 \
+            float tile[16 * NV];                                                                            \
+            for (int v = 0; v < NV; v++)                                                                    \
+                _mm512_storeu_ps(tile + 16 * v, _mm512_mul_ps(acc[r][v], _mm512_set1_ps(scale[r])));        \
+            size_t n = dv - c0 < (size_t)(16 * NV) ? dv - c0 : (size_t)(16 * NV);                           \
+            memcpy(out + r * ldo + c0, tile, n * sizeof(float));                                            \
+        }                                                                                                   \
+    }
+LK_PV_TILE_BF16(1)
+LK_PV_TILE_BF16(2)
+LK_PV_TILE_BF16(3)
+
+LK_ABF16_TARGET static void lk_attention_rows_bf16_avx(const float *q, size_t ldq, size_t rows, size_t dh,
+                                                        float alpha, const uint16_t *packed, size_t lk, size_t ldk,
+                                                        size_t dv, size_t ldv, float *out, size_t ldo,
+                                                        long causal_row0, float *scratch) {
+    const size_t dh2 = (dh + 1) / 2, lk2 = (lk + 1) / 2, ldp = ldk / 2;
+    const uint16_t *kt = packed, *vp = packed + ldk * 2 * dh2;
+    uint32_t *qp = (uint32_t *)scratch;            /* [LK_AR][dh2] */
+    float *s = scratch + LK_AR * dh2;              /* [LK_AR][ldk] */
+    uint32_t *pp = (uint32_t *)(s + LK_AR * ldk);  /* [LK_AR][ldk/2] pairs of bfloat16 */
+    const float alpha2 = alpha * LK_LOG2E;
+    for (size_t r0 = 0; r0 < rows; r0 += LK_AR) {
+        size_t n = rows - r0 < LK_AR ? rows - r0 : LK_AR;
+        for (size_t r = 0; r < LK_AR; r++)
+            for (size_t p = 0; p < dh2; p++) {
+                float x0 = 0.0f, x1 = 0.0f;
+                if (r < n) {
+                    x0 = alpha2 * q[(r0 + r) * ldq + 2 * p];
+                    x1 = 2 * p + 1 < dh ? alpha2 * q[(r0 + r) * ldq + 2 * p + 1] : 0.0f;
+                }
+                qp[r * dh2 + p] = (uint32_t)lk_bf16_from_float(x0) | (uint32_t)lk_bf16_from_float(x1) << 16;
+            }
+        size_t c = 0;
+        for (; c + 32 <= ldk; c += 32) lk_score_tile_bf16_2(qp, dh2, kt, c, s, ldk);
+        for (; c < ldk; c += 16) lk_score_tile_bf16_1(qp, dh2, kt, c, s, ldk);
+        float scale[LK_AR];
+        for (size_t r = 0; r < LK_AR; r++) {
+            float *row = s + r * ldk;
+            size_t valid = lk;
+            if (causal_row0 >= 0) {
+                size_t lim = (size_t)causal_row0 + r0 + r + 1;
+                valid = lim < lk ? lim : lk;
+            }
+            scale[r] = 1.0f / lk_exp2_row(row, valid, lk, lk_max(row, valid));
+            if (lk < 2 * lk2) row[lk] = 0.0f; /* the odd key's partner */
+            uint16_t *p16 = (uint16_t *)(pp + r * ldp);
+            size_t i = 0;
+            for (; i + 16 <= 2 * lk2; i += 16)
+                _mm256_storeu_si256((__m256i *)(p16 + i), (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(row + i)));
+            for (; i < 2 * lk2; i++) p16[i] = lk_bf16_from_float(row[i]);
+        }
+        float *o = out + r0 * ldo;
+        size_t c0 = 0;
+        for (; c0 + 48 <= ldv; c0 += 48) lk_pv_tile_bf16_3(pp, ldp, lk2, vp, ldv, c0, scale, o, ldo, n, dv);
+        if (ldv - c0 == 32) lk_pv_tile_bf16_2(pp, ldp, lk2, vp, ldv, c0, scale, o, ldo, n, dv);
+        else if (ldv - c0 == 16) lk_pv_tile_bf16_1(pp, ldp, lk2, vp, ldv, c0, scale, o, ldo, n, dv);
+    }
+}
+#endif
+
+void lk_attention_rows_bf16(const float *q, size_t ldq, size_t rows, size_t dh, float alpha,
+                            const uint16_t *packed, size_t lk, size_t ldk, size_t dv, size_t ldv,
+                            float *out, size_t ldo, long causal_row0, float *scratch) {
+#if LK_ABF16
+    if (lk_bf16_kernel() == LK_BF16_KERNEL_NATIVE) {
+        lk_attention_rows_bf16_avx(q, ldq, rows, dh, alpha, packed, lk, ldk, dv, ldv, out, ldo, causal_row0, scratch);
+        return;
+    }
+#endif
+    /* Portable: the same bfloat16 operands (products exact in float32), summed in another order.
+     * The engine runs it only in tests; elsewhere bf16 attention needs AVX512-BF16. */
+    const size_t dh2 = (dh + 1) / 2;
+    const uint16_t *kt = packed, *vp = packed + ldk * 2 * dh2;
+    float *srow = scratch;
+    const float alpha2 = alpha * LK_LOG2E;
+    for (size_t r = 0; r < rows; r++) {
+        const float *qr = q + r * ldq;
+        for (size_t j = 0; j < lk; j++) {
+            const uint16_t *panel = kt + (j / 16) * 32 * dh2 + (j % 16) * 2;
+            float acc = 0.0f;
+            for (size_t d = 0; d < dh; d++)
+                acc += lk_bf16_to_float(lk_bf16_from_float(alpha2 * qr[d])) * lk_bf16_to_float(panel[(d / 2) * 32 + d % 2]);
+            srow[j] = acc;
+        }
+        size_t valid = lk;
+        if (causal_row0 >= 0) {
+            size_t lim = (size_t)causal_row0 + r + 1;
+            valid = lim < lk ? lim : lk;
+        }
+        float inv = 1.0f / lk_exp2_row(srow, valid, lk, lk_max(srow, valid));
+        for (size_t c = 0; c < dv; c++) {
+            float acc = 0.0f;
+            for (size_t j = 0; j < lk; j++)
+                acc += lk_bf16_to_float(lk_bf16_from_float(srow[j])) * lk_bf16_to_float(vp[((j / 2) * ldv + c) * 2 + j % 2]);
+            out[r * ldo + c] = acc * inv;
         }
     }
 }

@@ -7,6 +7,8 @@
 // Tolerances (bf16 keeps 8 significant bits, relative rounding 2^-9 per operand):
 //   GEMM kernel vs exact product of rounded inputs: 1e-5 relative (float32 accumulation only)
 //   linear / conv vs fp32: 2e-2 of the output's max-abs
+//   attention (bfloat16 Q K^T and P V) vs fp32: 2e-2 of the output's max-abs; the native kernel vs
+//   the portable loop on the same operands: 1e-4 of it (float32 sums in another order)
 //   UNet forward (tiny fixtures) vs fp32: 5e-2 of the output's max-abs
 //   text encoder last hidden state, VAE encode mean and decode (tiny fixtures) vs fp32: 5e-2 of the
 //   output's max-abs
@@ -163,6 +165,50 @@ final class PrecisionTests: XCTestCase {
         let x = randomTensor([2, 77, 96], seed: 40), w = randomTensor([130, 96], seed: 41), b = randomTensor([130], seed: 42)
         checkAgainstFP32(Ops.linear(x, weight: GEMMWeight(w, precision: .bf16, layout: .packedTransposed), bias: b),
                          Ops.linear(x, weight: w, bias: b), tolerance: 2e-2, "linear")
+    }
+
+    /// Attention at bf16 (lk_attention_rows_bf16) against the fp32 kernel: odd key counts and head
+    /// widths (the pairs' zero padding), values wider than keys, causal masks, several heads and
+    /// batches, a head wider than a 48-column slab. Run on any CPU (the portable loop where there is
+    /// no AVX512-BF16), and where the native kernel runs, it agrees with the portable loop.
+    func testAttentionAtBF16() {
+        let cases: [(b: Int, lq: Int, lk: Int, heads: Int, dh: Int, dv: Int, causal: Bool)] = [
+            (2, 70, 77, 2, 40, 40, false), (1, 33, 33, 3, 33, 48, true), (1, 130, 9, 1, 80, 80, false),
+            (1, 64, 200, 2, 160, 24, false), (1, 17, 300, 1, 18, 130, false),
+        ]
+        Ops.bf16AttentionOnAnyCPU = true
+        defer { Ops.bf16AttentionOnAnyCPU = false }
+        for (i, c) in cases.enumerated() {
+            let q = randomTensor([c.b, c.lq, c.heads * c.dh], seed: UInt64(60 + i))
+            let k = randomTensor([c.b, c.lk, c.heads * c.dh], seed: UInt64(70 + i))
+            let v = randomTensor([c.b, c.lk, c.heads * c.dv], seed: UInt64(80 + i))
+            let ref = Ops.scaledDotProductAttention(query: q, key: k, value: v, heads: c.heads, causal: c.causal)
+            XCTAssertEqual(Ops.scaledDotProductAttention(query: q, key: k, value: v, heads: c.heads, causal: c.causal,
+                                                         precision: .fp32), ref, "fp32 is the default")
+            let out = Ops.scaledDotProductAttention(query: q, key: k, value: v, heads: c.heads, causal: c.causal,
+                                                    precision: .bf16)
+            XCTAssertEqual(out.shape, ref.shape)
+            let diff = out.maxAbsDifference(ref) ?? .infinity, scale = max(1, ref.maxAbs())
+            print("bf16 attention \(c): max-abs diff to fp32 \(diff) (scale \(scale))")
+            XCTAssertLessThanOrEqual(diff, 2e-2 * scale, "\(c)")
+            XCTAssertGreaterThan(diff, 1e-6 * scale, "\(c): bf16 attention equals fp32, so it did not run")
+            if ComputePrecision.bf16Kernel == .native {
+                let before = lk_bf16_use_kernel(LK_BF16_KERNEL_PORTABLE)
+                let portable = Ops.scaledDotProductAttention(query: q, key: k, value: v, heads: c.heads,
+                                                             causal: c.causal, precision: .bf16)
+                lk_bf16_use_kernel(before)
+                XCTAssertLessThanOrEqual(out.maxAbsDifference(portable) ?? .infinity, 1e-4 * scale,
+                                         "\(c): native kernel against the portable loop")
+            }
+        }
+        // Without the test switch, bf16 attention runs only on the native kernel; small heads stay fp32.
+        Ops.bf16AttentionOnAnyCPU = false
+        let q = randomTensor([1, 20, 32], seed: 90), k = randomTensor([1, 20, 32], seed: 91)
+        let small = Ops.scaledDotProductAttention(query: q, key: k, value: k, heads: 4, precision: .bf16)
+        XCTAssertEqual(small, Ops.scaledDotProductAttention(query: q, key: k, value: k, heads: 4), "heads of 8 stay fp32")
+        let wide = Ops.scaledDotProductAttention(query: q, key: k, value: k, heads: 1, precision: .bf16)
+        let same = wide == Ops.scaledDotProductAttention(query: q, key: k, value: k, heads: 1)
+        XCTAssertEqual(same, ComputePrecision.bf16Kernel != .native, "bf16 attention runs exactly where the native kernel does")
     }
 
     /// Where bf16 runs, its result is close to fp32 but not equal (the path really ran); where the

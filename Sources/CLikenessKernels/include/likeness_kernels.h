@@ -5,6 +5,7 @@
 #define LIKENESS_KERNELS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* In place softmax of each of `rows` rows (row r starts at x + r*stride). Only the first
  * valid[r] entries of a row take part (valid == NULL: all `cols`); the rest are set to 0. */
@@ -40,6 +41,23 @@ void lk_attention_pack(const float *k, size_t ldsrc, size_t lk, size_t dh, float
 void lk_attention_rows(const float *q, size_t ldq, size_t rows, size_t dh, float alpha,
                        const float *kt, size_t lk, size_t ldk, const float *vp, size_t dv, size_t ldv,
                        float *out, size_t ldo, long causal_row0, float *scratch);
+
+/* bfloat16 attention for ComputePrecision.bf16 (the same contract as lk_attention_rows): Q K^T and
+ * P V with AVX512-BF16 vdpbf16ps on bfloat16 operands (queries scaled, then rounded; keys, values
+ * and the softmax numerators rounded), scores, softmax and sums in float32.
+ * lk_attention_pack_bf16 writes one head's K and V into `packed`
+ * (lk_attention_bf16_packed_count(dh, ldk, ldv) elements; ldk, ldv multiples of 16): K in panels
+ * of 16 keys, [ldk / 16][ceil(dh / 2)][16][2] (pairs of the head dimension), then V as
+ * [ldk / 2][ldv][2] (pairs of keys), zero-padded. scratch: lk_attention_bf16_scratch_floats(dh, ldk)
+ * floats. Where lk_bf16_kernel() is not the native one (no AVX512-BF16, or a slower kernel forced
+ * for tests), lk_attention_rows_bf16 runs a slow portable loop on the same operands. */
+size_t lk_attention_bf16_packed_count(size_t dh, size_t ldk, size_t ldv);
+size_t lk_attention_bf16_scratch_floats(size_t dh, size_t ldk);
+void lk_attention_pack_bf16(const float *k, size_t ldsrc, size_t lk, size_t dh, uint16_t *packed, size_t ldk,
+                            const float *v, size_t ldvsrc, size_t dv, size_t ldv);
+void lk_attention_rows_bf16(const float *q, size_t ldq, size_t rows, size_t dh, float alpha,
+                            const uint16_t *packed, size_t lk, size_t ldk, size_t dv, size_t ldv,
+                            float *out, size_t ldo, long causal_row0, float *scratch);
 
 /* Attention for small heads (dh <= 16, dv <= 16), same contract as above with V held
  * transposed: lk_attention_pack_small writes kt [dh, ldk] as lk_attention_pack does and

@@ -15,6 +15,10 @@
 // the numerator row with V's columns, so nothing is padded to 16-float rows.
 // Work units (batch, head, 64 query rows) are handed out in groups to the engine's threads.
 // Float32 throughout; agreement ~1e-7 relative (different summation order than PyTorch).
+// With `precision: .bf16` on a CPU that runs the native bfloat16 kernel (AVX512-BF16), heads over
+// 16 floats take lk_attention_rows_bf16 instead: both products on vdpbf16ps with bfloat16
+// operands (queries, keys, values and softmax numerators rounded), scores, softmax and sums in
+// float32; K and V of a head packed once as pairs. fp32 (the default) never takes it.
 
 import CLikenessKernels
 import Dispatch
@@ -26,6 +30,10 @@ extension Ops {
     /// (V transposed, one query row at a time; lk_attention_rows_small). A variable so tests can
     /// run one input through both kernels.
     nonisolated(unsafe) static var smallHeadWidth = 16
+
+    /// Tests: run `precision: .bf16` attention through lk_attention_rows_bf16 whatever the CPU
+    /// (its portable loop where the native kernel does not run).
+    nonisolated(unsafe) static var bf16AttentionOnAnyCPU = false
 
     /// The fused kernel for heads over smallHeadWidth (lk_set_attention_tiles): chosen by the CPU
     /// (16-float tiles with AVX-512; else 8-float tiles, over blocks of 256 keys with an online
@@ -44,9 +52,12 @@ extension Ops {
     ///   - heads: H
     ///   - causal: mask keys j > i (query i), as `is_causal=True`.
     ///   - scale: defaults to 1/sqrt(Dh).
+    ///   - precision: `.bf16` runs the products on bfloat16 operands where the CPU has AVX512-BF16
+    ///     and the heads are over `smallHeadWidth` floats; otherwise float32.
     /// - Returns: [B, Lq, H*Dv]
     public static func scaledDotProductAttention(
-        query: Tensor, key: Tensor, value: Tensor, heads: Int, causal: Bool = false, scale: Float? = nil
+        query: Tensor, key: Tensor, value: Tensor, heads: Int, causal: Bool = false, scale: Float? = nil,
+        precision: ComputePrecision = .fp32
     ) -> Tensor {
         let profileStart = OpProfile.start(); defer { OpProfile.stop("attention", profileStart) }
         precondition(query.rank == 3 && key.rank == 3 && value.rank == 3, "attention: rank-3 inputs expected")
@@ -60,6 +71,9 @@ extension Ops {
         let ldk = (lk + 15) / 16 * 16
         // Small heads keep V transposed (lk_attention_rows_small), else V rows padded to 16 floats.
         let small = dh <= smallHeadWidth && dv <= smallHeadWidth
+        if precision == .bf16, !small, ComputePrecision.bf16Kernel == .native || bf16AttentionOnAnyCPU {
+            return bf16Attention(query: query, key: key, value: value, heads: heads, causal: causal, alpha: alpha)
+        }
         let ldv = small ? (dv + 3) / 4 * 4 : max(16, (dv + 15) / 16 * 16)
         let pairs = batch * heads
         let unitsPerHead = (lq + attentionRowsPerUnit - 1) / attentionRowsPerUnit
@@ -114,6 +128,61 @@ extension Ops {
                     work(0, units)
                 } else {
                     // Groups of units handed out as threads come free (parallelChunks' reason).
+                    let groups = min(units, threads * chunksPerThread)
+                    parallelRun(groups, threads: threads) { g in
+                        let lo = units * g / groups, hi = units * (g + 1) / groups
+                        if lo < hi { work(lo, hi) }
+                    }
+                }
+            }
+            }
+            }
+        }
+    }
+
+    /// lk_attention_rows_bf16 over (batch, head, 64 query rows) units, as the float32 path.
+    private static func bf16Attention(query: Tensor, key: Tensor, value: Tensor, heads: Int, causal: Bool,
+                                      alpha: Float) -> Tensor {
+        let batch = query.shape[0], lq = query.shape[1], lk = key.shape[1]
+        let qkWidth = query.shape[2], vWidth = value.shape[2]
+        let dh = qkWidth / heads, dv = vWidth / heads
+        let ldk = (lk + 15) / 16 * 16, ldv = (dv + 15) / 16 * 16
+        let pairs = batch * heads
+        let unitsPerHead = (lq + attentionRowsPerUnit - 1) / attentionRowsPerUnit
+        let units = pairs * unitsPerHead
+        let threads = max(1, min(ComputeThreads.count, units))
+        let headSize = lk_attention_bf16_packed_count(dh, ldk, ldv)
+        return Tensor(shape: [batch, lq, vWidth]) { out in
+            guard let o = out.baseAddress, lq > 0 else { return }
+            if lk == 0 { o.update(repeating: .nan, count: out.count); return }
+            let packed = UnsafeMutablePointer<UInt16>.allocate(capacity: pairs * headSize)
+            defer { packed.deallocate() }
+            query.withUnsafeBufferPointer { qb in
+            key.withUnsafeBufferPointer { kb in
+            value.withUnsafeBufferPointer { vb in
+                let qp = qb.baseAddress!, kp = kb.baseAddress!, vp = vb.baseAddress!
+                parallelFor(pairs, minChunk: max(1, 131072 / max(1, headSize))) { pair in
+                    let b = pair / heads, h = pair % heads
+                    lk_attention_pack_bf16(kp + b * lk * qkWidth + h * dh, qkWidth, lk, dh, packed + pair * headSize, ldk,
+                                           vp + b * lk * vWidth + h * dv, vWidth, dv, ldv)
+                }
+                let scratchSize = lk_attention_bf16_scratch_floats(dh, ldk)
+                let work = { (lo: Int, hi: Int) in
+                    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchSize)
+                    defer { scratch.deallocate() }
+                    for unit in lo..<hi {
+                        let pair = unit / unitsPerHead, chunk = unit % unitsPerHead
+                        let b = pair / heads, h = pair % heads
+                        let q0 = chunk * attentionRowsPerUnit
+                        let rows = min(attentionRowsPerUnit, lq - q0)
+                        lk_attention_rows_bf16(qp + (b * lq + q0) * qkWidth + h * dh, qkWidth, rows, dh, alpha,
+                                               packed + pair * headSize, lk, ldk, dv, ldv,
+                                               o + (b * lq + q0) * vWidth + h * dv, vWidth, causal ? q0 : -1, scratch)
+                    }
+                }
+                if threads == 1 {
+                    work(0, units)
+                } else {
                     let groups = min(units, threads * chunksPerThread)
                     parallelRun(groups, threads: threads) { g in
                         let lo = units * g / groups, hi = units * (g + 1) / groups

@@ -48,7 +48,8 @@ public struct DiffusersAttention {
         let kv = context ?? x
         let k = to_k(kv)
         let v = to_v(kv)
-        let o = Ops.scaledDotProductAttention(query: q, key: k, value: v, heads: heads)
+        let o = Ops.scaledDotProductAttention(query: q, key: k, value: v, heads: heads,
+                                              precision: to_q.gemmWeight.precision)
         return to_out_0(o)
     }
 

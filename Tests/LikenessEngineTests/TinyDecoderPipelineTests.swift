@@ -25,7 +25,7 @@ final class TinyDecoderPipelineTests: XCTestCase {
         request.preview = .tiny
         request.decoder = .tiny
         var previews: [[RGBPixels]] = []
-        let result = try pipeline.generate(request) { event in previews.append(event.previews) }
+        let result = try pipeline.generate(request, onStep: { event in previews.append(event.previews) })
         let image = try XCTUnwrap(result.images.first)
         var expected = try XCTUnwrap(pipeline.tinyDecoder).decode(diffusionLatents: image.finalLatents)
         expected.withUnsafeMutableBufferPointer { p in for i in 0..<p.count { p[i] = min(max(p[i], -1), 1) } }

@@ -41,11 +41,11 @@ func benchFewStep(folder: URL, taesd: URL, steps: Int, size: Int, repeats: Int, 
     let times = try measure(repeats) {
         let start = now()
         var first = 0.0, last = 0.0
-        _ = try pipe.generate(request) { e in
+        _ = try pipe.generate(request, onStep: { e in
             let t = Double(now() - start) / 1e9
             if e.step == 1 { first = t }
             last = t
-        }
+        })
         firstStep.append(first)
         lastStep.append(last)
     }
@@ -74,9 +74,9 @@ func benchFirstPreview(folder: URL, taesd: URL, size: Int, repeats: Int) throws 
     var previewDecode: [Double] = []
     let times = try measure(repeats) {
         do {
-            _ = try pipe.generate(request) { e in
+            _ = try pipe.generate(request, onStep: { e in
                 if !e.previews.isEmpty { throw Stop() }
-            }
+            })
         } catch is Stop {}
     }
     // The preview's own cost: the tiny decoder on one seed's latents of this size.

@@ -56,14 +56,14 @@ func benchMemory(folder: URL, size: Int, steps: Int, precision: ComputePrecision
     let canReset = resetPeakRSS()
     let request = imageRequest(size: size, steps: steps)
     var firstStepS = 0.0, stepsPeak = 0, afterSteps = 0
-    _ = try pipe.generate(request) { event in
+    _ = try pipe.generate(request, onStep: { event in
         if event.step == 1 { firstStepS = since() }
         if event.step == event.total {
             stepsPeak = peakRSS()
             afterSteps = currentRSS()
             resetPeakRSS()
         }
-    }
+    })
     let total = since()
     let decodePeak = canReset ? peakRSS() : 0, overallPeak = canReset ? max(loadPeak, stepsPeak, peakRSS()) : peakRSS()
     // A new prompt after the job: with `denoiser` or `release` the text encoder is read again first.

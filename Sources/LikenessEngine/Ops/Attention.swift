@@ -76,9 +76,6 @@ extension Ops {
         }
         let ldv = small ? (dv + 3) / 4 * 4 : max(16, (dv + 15) / 16 * 16)
         let pairs = batch * heads
-        let unitsPerHead = (lq + attentionRowsPerUnit - 1) / attentionRowsPerUnit
-        let units = pairs * unitsPerHead
-        let threads = max(1, min(ComputeThreads.count, units))
 
         return Tensor(shape: [batch, lq, vWidth]) { out in
             guard let o = out.baseAddress, lq > 0 else { return }
@@ -102,36 +99,18 @@ extension Ops {
                     }
                 }
                 let scratchSize = small ? ldk : lk_attention_scratch_floats(dh, ldk, ldv)
-                let work = { (lo: Int, hi: Int) in
-                    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchSize)
-                    defer { scratch.deallocate() }
-                    for unit in lo..<hi {
-                        let pair = unit / unitsPerHead, chunk = unit % unitsPerHead
-                        let b = pair / heads, h = pair % heads
-                        let q0 = chunk * attentionRowsPerUnit
-                        let rows = min(attentionRowsPerUnit, lq - q0)
-                        let kt = packed + pair * (ktSize + vpSize)
-                        if small {
-                            lk_attention_rows_small(qp + (b * lq + q0) * qkWidth + h * dh, qkWidth, rows, dh, alpha,
-                                                    kt, lk, ldk, kt + ktSize, dv,
-                                                    o + (b * lq + q0) * vWidth + h * dv, vWidth,
-                                                    causal ? q0 : -1, scratch)
-                        } else {
-                            lk_attention_rows(qp + (b * lq + q0) * qkWidth + h * dh, qkWidth, rows, dh, alpha,
-                                              kt, lk, ldk, kt + ktSize, dv, ldv,
-                                              o + (b * lq + q0) * vWidth + h * dv, vWidth,
-                                              causal ? q0 : -1, scratch)
-                        }
-                    }
-                }
-                if threads == 1 {
-                    work(0, units)
-                } else {
-                    // Groups of units handed out as threads come free (parallelChunks' reason).
-                    let groups = min(units, threads * chunksPerThread)
-                    parallelRun(groups, threads: threads) { g in
-                        let lo = units * g / groups, hi = units * (g + 1) / groups
-                        if lo < hi { work(lo, hi) }
+                forEachAttentionUnit(pairs: pairs, heads: heads, lq: lq, scratchFloats: scratchSize) { pair, b, h, q0, rows, scratch in
+                    let kt = packed + pair * (ktSize + vpSize)
+                    if small {
+                        lk_attention_rows_small(qp + (b * lq + q0) * qkWidth + h * dh, qkWidth, rows, dh, alpha,
+                                                kt, lk, ldk, kt + ktSize, dv,
+                                                o + (b * lq + q0) * vWidth + h * dv, vWidth,
+                                                causal ? q0 : -1, scratch)
+                    } else {
+                        lk_attention_rows(qp + (b * lq + q0) * qkWidth + h * dh, qkWidth, rows, dh, alpha,
+                                          kt, lk, ldk, kt + ktSize, dv, ldv,
+                                          o + (b * lq + q0) * vWidth + h * dv, vWidth,
+                                          causal ? q0 : -1, scratch)
                     }
                 }
             }
@@ -148,9 +127,6 @@ extension Ops {
         let dh = qkWidth / heads, dv = vWidth / heads
         let ldk = (lk + 15) / 16 * 16, ldv = (dv + 15) / 16 * 16
         let pairs = batch * heads
-        let unitsPerHead = (lq + attentionRowsPerUnit - 1) / attentionRowsPerUnit
-        let units = pairs * unitsPerHead
-        let threads = max(1, min(ComputeThreads.count, units))
         let headSize = lk_attention_bf16_packed_count(dh, ldk, ldv)
         return Tensor(shape: [batch, lq, vWidth]) { out in
             guard let o = out.baseAddress, lq > 0 else { return }
@@ -167,30 +143,42 @@ extension Ops {
                                            vp + b * lk * vWidth + h * dv, vWidth, dv, ldv)
                 }
                 let scratchSize = lk_attention_bf16_scratch_floats(dh, ldk)
-                let work = { (lo: Int, hi: Int) in
-                    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchSize)
-                    defer { scratch.deallocate() }
-                    for unit in lo..<hi {
-                        let pair = unit / unitsPerHead, chunk = unit % unitsPerHead
-                        let b = pair / heads, h = pair % heads
-                        let q0 = chunk * attentionRowsPerUnit
-                        let rows = min(attentionRowsPerUnit, lq - q0)
-                        lk_attention_rows_bf16(qp + (b * lq + q0) * qkWidth + h * dh, qkWidth, rows, dh, alpha,
-                                               packed + pair * headSize, lk, ldk, dv, ldv,
-                                               o + (b * lq + q0) * vWidth + h * dv, vWidth, causal ? q0 : -1, scratch)
-                    }
-                }
-                if threads == 1 {
-                    work(0, units)
-                } else {
-                    let groups = min(units, threads * chunksPerThread)
-                    parallelRun(groups, threads: threads) { g in
-                        let lo = units * g / groups, hi = units * (g + 1) / groups
-                        if lo < hi { work(lo, hi) }
-                    }
+                forEachAttentionUnit(pairs: pairs, heads: heads, lq: lq, scratchFloats: scratchSize) { pair, b, h, q0, rows, scratch in
+                    lk_attention_rows_bf16(qp + (b * lq + q0) * qkWidth + h * dh, qkWidth, rows, dh, alpha,
+                                           packed + pair * headSize, lk, ldk, dv, ldv,
+                                           o + (b * lq + q0) * vWidth + h * dv, vWidth, causal ? q0 : -1, scratch)
                 }
             }
             }
+            }
+        }
+    }
+
+    /// Runs `body(pair, batch, head, q0, rows, scratch)` for every work unit (a batch-head pair's
+    /// next `attentionRowsPerUnit` query rows), in groups handed out as the engine's threads come
+    /// free (parallelChunks' reason), each thread with its own scratch of `scratchFloats` floats.
+    private static func forEachAttentionUnit(
+        pairs: Int, heads: Int, lq: Int, scratchFloats: Int,
+        _ body: (_ pair: Int, _ b: Int, _ h: Int, _ q0: Int, _ rows: Int, _ scratch: UnsafeMutablePointer<Float>) -> Void
+    ) {
+        let unitsPerHead = (lq + attentionRowsPerUnit - 1) / attentionRowsPerUnit
+        let units = pairs * unitsPerHead
+        let threads = max(1, min(ComputeThreads.count, units))
+        func work(_ lo: Int, _ hi: Int) {
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchFloats)
+            defer { scratch.deallocate() }
+            for unit in lo..<hi {
+                let pair = unit / unitsPerHead, q0 = (unit % unitsPerHead) * attentionRowsPerUnit
+                body(pair, pair / heads, pair % heads, q0, min(attentionRowsPerUnit, lq - q0), scratch)
+            }
+        }
+        if threads == 1 {
+            work(0, units)
+        } else {
+            let groups = min(units, threads * chunksPerThread)
+            parallelRun(groups, threads: threads) { g in
+                let lo = units * g / groups, hi = units * (g + 1) / groups
+                if lo < hi { work(lo, hi) }
             }
         }
     }

@@ -203,6 +203,22 @@ static inline __attribute__((always_inline)) float lk_exp2_row(float *row, size_
     return sum;
 }
 
+/* Keys that the query row at `pos` rows after the first sees: all lk, or with a causal mask
+ * (causal_row0 >= 0: the first row's position) those up to its own position. */
+static inline __attribute__((always_inline)) size_t lk_causal_valid(size_t lk, long causal_row0, size_t pos) {
+    if (causal_row0 < 0) return lk;
+    size_t lim = (size_t)causal_row0 + pos + 1;
+    return lim < lk ? lim : lk;
+}
+
+/* A row of base-2 scores over lk keys -> its softmax numerators (the masked keys 0); returns
+ * 1 / their sum. */
+static inline __attribute__((always_inline)) float lk_row_numerators(float *row, size_t lk, long causal_row0,
+                                                                     size_t pos) {
+    size_t valid = lk_causal_valid(lk, causal_row0, pos);
+    return 1.0f / lk_exp2_row(row, valid, lk, lk_max(row, valid));
+}
+
 /* ---- Fused attention (see lk_attention_rows in the header) ----
  * Per strip of LK_AR query rows: S = (alpha log2(e) Q) K^T over all keys into a scratch strip
  * (scores in base 2), softmax numerators 2^(S - rowmax) (= exp of the natural scores' difference)
@@ -476,15 +492,7 @@ void lk_attention_rows(const float *q, size_t ldq, size_t rows, size_t dh, float
                     lk_score_tile8(qs + 4 * half * dh, dh, kt + c * dh, s + 4 * half * ldk + c, ldk);
         }
         float scale[LK_AR];
-        for (size_t r = 0; r < LK_AR; r++) {
-            float *row = s + r * ldk;
-            size_t valid = lk;
-            if (causal_row0 >= 0) {
-                size_t lim = (size_t)causal_row0 + r0 + r + 1;
-                valid = lim < lk ? lim : lk;
-            }
-            scale[r] = 1.0f / lk_exp2_row(row, valid, lk, lk_max(row, valid));
-        }
+        for (size_t r = 0; r < LK_AR; r++) scale[r] = lk_row_numerators(s + r * ldk, lk, causal_row0, r0 + r);
         float *o = out + r0 * ldo;
         if (wide) {
             size_t c0 = 0;
@@ -630,12 +638,7 @@ LK_ABF16_TARGET static void lk_attention_rows_bf16_avx(const float *q, size_t ld
         float scale[LK_AR];
         for (size_t r = 0; r < LK_AR; r++) {
             float *row = s + r * ldk;
-            size_t valid = lk;
-            if (causal_row0 >= 0) {
-                size_t lim = (size_t)causal_row0 + r0 + r + 1;
-                valid = lim < lk ? lim : lk;
-            }
-            scale[r] = 1.0f / lk_exp2_row(row, valid, lk, lk_max(row, valid));
+            scale[r] = lk_row_numerators(row, lk, causal_row0, r0 + r);
             if (lk < 2 * lk2) row[lk] = 0.0f; /* the odd key's partner */
             uint16_t *p16 = (uint16_t *)(pp + r * ldp);
             size_t i = 0;
@@ -665,27 +668,21 @@ void lk_attention_rows_bf16(const float *q, size_t ldq, size_t rows, size_t dh, 
      * The engine runs it only in tests; elsewhere bf16 attention needs AVX512-BF16. */
     const size_t dh2 = (dh + 1) / 2;
     const uint16_t *kt = packed, *vp = packed + ldk * 2 * dh2;
-    float *srow = scratch;
+    float *srow = scratch, *qr = scratch + ldk; /* scores [ldk], the row's rounded query [dh] */
     const float alpha2 = alpha * LK_LOG2E;
     for (size_t r = 0; r < rows; r++) {
-        const float *qr = q + r * ldq;
+        for (size_t d = 0; d < dh; d++) qr[d] = lk_bf16_to_float(lk_bf16_from_float(alpha2 * q[r * ldq + d]));
         for (size_t j = 0; j < lk; j++) {
             const uint16_t *panel = kt + (j / 16) * 32 * dh2 + (j % 16) * 2;
             float acc = 0.0f;
-            for (size_t d = 0; d < dh; d++)
-                acc += lk_bf16_to_float(lk_bf16_from_float(alpha2 * qr[d])) * lk_bf16_to_float(panel[(d / 2) * 32 + d % 2]);
+            for (size_t d = 0; d < dh; d++) acc += qr[d] * lk_bf16_to_float(panel[(d / 2) * 32 + d % 2]);
             srow[j] = acc;
         }
-        size_t valid = lk;
-        if (causal_row0 >= 0) {
-            size_t lim = (size_t)causal_row0 + r + 1;
-            valid = lim < lk ? lim : lk;
-        }
-        float inv = 1.0f / lk_exp2_row(srow, valid, lk, lk_max(srow, valid));
+        float inv = lk_row_numerators(srow, lk, causal_row0, r);
+        for (size_t j = 0; j < lk; j++) srow[j] = lk_bf16_to_float(lk_bf16_from_float(srow[j]));
         for (size_t c = 0; c < dv; c++) {
             float acc = 0.0f;
-            for (size_t j = 0; j < lk; j++)
-                acc += lk_bf16_to_float(lk_bf16_from_float(srow[j])) * lk_bf16_to_float(vp[((j / 2) * ldv + c) * 2 + j % 2]);
+            for (size_t j = 0; j < lk; j++) acc += srow[j] * lk_bf16_to_float(vp[((j / 2) * ldv + c) * 2 + j % 2]);
             out[r * ldo + c] = acc * inv;
         }
     }
@@ -755,11 +752,7 @@ void lk_attention_rows_small(const float *q, size_t ldq, size_t rows, size_t dh,
     for (size_t r = 0; r < rows; r++) {
         float qs[16];
         for (size_t d = 0; d < dh; d++) qs[d] = alpha2 * q[r * ldq + d];
-        size_t valid = lk;
-        if (causal_row0 >= 0) {
-            size_t lim = (size_t)causal_row0 + r + 1;
-            valid = lim < lk ? lim : lk;
-        }
+        size_t valid = lk_causal_valid(lk, causal_row0, r);
         size_t nv = (valid + LK_SV - 1) / LK_SV * LK_SV; /* <= ldk */
         /* Scores; the built-in head widths get loops the compiler unrolls (q held in registers). */
 #define LK_SMALL_SCORES(DH)                                                                        \

@@ -10,6 +10,7 @@
  * vectorised), then a horizontal 1-D pass on tile-strided columns that are first split into
  * per-phase arrays so that this pass is contiguous too. */
 #include "likeness_kernels.h"
+#include "likeness_bf16.h"
 #include "vec16.h"
 
 #include <stdlib.h>
@@ -215,6 +216,122 @@ void lk_winograd_gemm(const float *u, size_t coutp, size_t cin, const float *v, 
     }
 }
 
+/* ---- The 36 products on bfloat16 operands (AVX512-BF16) ----
+ * U_k and V_k are rounded to bfloat16 and held as pairs of neighbouring input channels in one
+ * 32-bit word (the lower half the even channel), so that one vdpbf16ps adds the products of two
+ * channels into each float32 lane: U2 [36][coutp][cin2], V2 [36][cin2][ldv] with cin2 = (cin+1)/2
+ * and a zero odd channel past cin. The same register tile as the float32 path (WG_R rows x 32
+ * columns), each step covering two channels. */
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#include <immintrin.h>
+#define WG_BF16 1
+#define WG_BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")))
+#else
+#define WG_BF16 0
+#endif
+
+size_t lk_winograd_pairs(size_t cin) { return (cin + 1) / 2; }
+
+static inline uint32_t wg_pair(float even, float odd) {
+    return (uint32_t)lk_bf16_from_float(even) | (uint32_t)lk_bf16_from_float(odd) << 16;
+}
+
+#if WG_BF16
+/* 16 lanes of two float32 rows -> 16 pairs (round to nearest even, as lk_bf16_from_float). */
+WG_BF16_TARGET static inline __m512i wg_pairs16(__m512 even, __m512 odd) {
+    __m512i lo = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(even));
+    __m512i hi = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(odd));
+    return _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16));
+}
+
+WG_BF16_TARGET static void wg_pack_bf16_avx(const float *v, size_t cin, size_t ldv, size_t ncols, uint32_t *v2,
+                                            size_t ld2) {
+    const size_t cin2 = lk_winograd_pairs(cin);
+    for (int k = 0; k < WG_A * WG_A; k++)
+        for (size_t p = 0; p < cin2; p++) {
+            const float *e = v + ((size_t)k * cin + 2 * p) * ldv, *o = e + ldv;
+            int has_odd = 2 * p + 1 < cin;
+            uint32_t *d = v2 + ((size_t)k * cin2 + p) * ld2;
+            for (size_t t = 0; t < ncols; t += 16)
+                _mm512_storeu_si512(d + t, wg_pairs16(_mm512_loadu_ps(e + t),
+                                                      has_odd ? _mm512_loadu_ps(o + t) : _mm512_setzero_ps()));
+        }
+}
+
+#define WG_BF16_TILE(NV)                                                                                     \
+    WG_BF16_TARGET static inline __attribute__((always_inline)) void wg_tile_bf16_##NV(                      \
+        const uint32_t *u, size_t cin2, const uint32_t *v, size_t ldv, float *m, size_t ldm) {               \
+        __m512 acc[WG_R][NV];                                                                                \
+        for (int r = 0; r < WG_R; r++)                                                                       \
+            for (int j = 0; j < NV; j++) acc[r][j] = _mm512_setzero_ps();                                    \
+        for (size_t p = 0; p < cin2; p++) {                                                                  \
+            __m512i b[NV];                                                                                   \
+            for (int j = 0; j < NV; j++) b[j] = _mm512_loadu_si512(v + p * ldv + 16 * j);                     \
+            for (int r = 0; r < WG_R; r++) {                                                                 \
+                __m512i a = _mm512_set1_epi32((int)u[r * cin2 + p]);                                         \
+                for (int j = 0; j < NV; j++) acc[r][j] = _mm512_dpbf16_ps(acc[r][j], (__m512bh)a, (__m512bh)b[j]); \
+            }                                                                                                \
+        }                                                                                                    \
+        for (int r = 0; r < WG_R; r++)                                                                       \
+            for (int j = 0; j < NV; j++) _mm512_storeu_ps(m + r * ldm + 16 * j, acc[r][j]);                  \
+    }
+WG_BF16_TILE(1)
+WG_BF16_TILE(2)
+
+WG_BF16_TARGET static void wg_gemm_bf16_avx(const uint32_t *u2, size_t coutp, size_t cin2, const uint32_t *v2,
+                                            size_t ldv, size_t ncols, float *m, size_t ldm) {
+    for (int k = 0; k < WG_A * WG_A; k++) {
+        const uint32_t *uk = u2 + (size_t)k * coutp * cin2, *vk = v2 + (size_t)k * cin2 * ldv;
+        float *mk = m + (size_t)k * coutp * ldm;
+        for (size_t co = 0; co < coutp; co += WG_R) {
+            size_t t = 0;
+            for (; t + 32 <= ncols; t += 32) wg_tile_bf16_2(uk + co * cin2, cin2, vk + t, ldv, mk + co * ldm + t, ldm);
+            for (; t < ncols; t += 16) wg_tile_bf16_1(uk + co * cin2, cin2, vk + t, ldv, mk + co * ldm + t, ldm);
+        }
+    }
+}
+#endif
+
+void lk_winograd_pack_bf16(const float *v, size_t cin, size_t ldv, size_t ncols, uint32_t *v2, size_t ld2) {
+#if WG_BF16
+    if (lk_bf16_kernel() == LK_BF16_KERNEL_NATIVE) {
+        wg_pack_bf16_avx(v, cin, ldv, ncols, v2, ld2);
+        return;
+    }
+#endif
+    const size_t cin2 = lk_winograd_pairs(cin);
+    for (int k = 0; k < WG_A * WG_A; k++)
+        for (size_t p = 0; p < cin2; p++) {
+            const float *e = v + ((size_t)k * cin + 2 * p) * ldv, *o = e + ldv;
+            uint32_t *d = v2 + ((size_t)k * cin2 + p) * ld2;
+            for (size_t t = 0; t < ncols; t++) d[t] = wg_pair(e[t], 2 * p + 1 < cin ? o[t] : 0.0f);
+        }
+}
+
+void lk_winograd_gemm_bf16(const uint32_t *u2, size_t coutp, size_t cin, const uint32_t *v2, size_t ldv, size_t ncols,
+                           float *m, size_t ldm) {
+    const size_t cin2 = lk_winograd_pairs(cin);
+#if WG_BF16
+    if (lk_bf16_kernel() == LK_BF16_KERNEL_NATIVE) {
+        wg_gemm_bf16_avx(u2, coutp, cin2, v2, ldv, ncols, m, ldm);
+        return;
+    }
+#endif
+    /* Portable: the same rounded operands, each pair's two products summed in float32. */
+    for (int k = 0; k < WG_A * WG_A; k++)
+        for (size_t co = 0; co < coutp; co++) {
+            const uint32_t *ur = u2 + ((size_t)k * coutp + co) * cin2;
+            float *mr = m + ((size_t)k * coutp + co) * ldm;
+            for (size_t t = 0; t < ncols; t++) mr[t] = 0;
+            for (size_t p = 0; p < cin2; p++) {
+                float a0 = lk_bf16_to_float((uint16_t)ur[p]), a1 = lk_bf16_to_float((uint16_t)(ur[p] >> 16));
+                const uint32_t *vr = v2 + ((size_t)k * cin2 + p) * ldv;
+                for (size_t t = 0; t < ncols; t++)
+                    mr[t] += a0 * lk_bf16_to_float((uint16_t)vr[t]) + a1 * lk_bf16_to_float((uint16_t)(vr[t] >> 16));
+            }
+        }
+}
+
 /* The 1-D passes run over whole 16-float vectors (no scalar tails): a segment of ntx tiles is
  * computed as wg_len(ntx) tiles in scratch, the extra ones discarded. */
 static inline size_t wg_len(size_t ntx) { return (ntx + 1 + 15) / 16 * 16; }
@@ -228,8 +345,10 @@ size_t lk_winograd_scratch_floats(size_t ntx) {
     return in > out ? in : out;
 }
 
-LK_CLONES
-void lk_winograd_weights(const float *w, size_t coutp, size_t cin, size_t co0, size_t co1, float *u) {
+/* G g Gᵀ for output channels co0..<co1, from float32 w [cout, cin, 3, 3] or bfloat16 rows w16
+ * (row stride ldw16), into float32 u [36][coutp][cin] or bfloat16 rows u16 of stride ld16. */
+static inline __attribute__((always_inline)) void wg_weights(const float *w, const uint16_t *w16, size_t ldw16, size_t coutp, size_t cin, size_t co0,
+                       size_t co1, float *u, uint16_t *u16, size_t ld16) {
     static const float G[WG_A][3] = {
         {1.0f / 4, 0, 0},
         {-1.0f / 6, -1.0f / 6, -1.0f / 6},
@@ -240,11 +359,13 @@ void lk_winograd_weights(const float *w, size_t coutp, size_t cin, size_t co0, s
     };
     /* Per output channel: the 9 taps as rows over the input channels, then G g Gᵀ for all
      * input channels at once (contiguous over ci, as u is laid out). */
-    float *gt = malloc(9 * cin * sizeof(float)), *tmp = malloc(WG_A * 3 * cin * sizeof(float));
-    if (!gt || !tmp) abort();
+    float *gt = malloc(9 * cin * sizeof(float)), *tmp = malloc(WG_A * 3 * cin * sizeof(float)),
+          *row = malloc(cin * sizeof(float));
+    if (!gt || !tmp || !row) abort();
     for (size_t co = co0; co < co1; co++) {
         for (size_t ci = 0; ci < cin; ci++)
-            for (int r = 0; r < 9; r++) gt[r * cin + ci] = w[(co * cin + ci) * 9 + r];
+            for (int r = 0; r < 9; r++)
+                gt[r * cin + ci] = w16 ? lk_bf16_to_float(w16[co * ldw16 + ci * 9 + r]) : w[(co * cin + ci) * 9 + r];
         for (int i = 0; i < WG_A; i++)
             for (int j = 0; j < 3; j++) {
                 float *restrict t = tmp + (i * 3 + j) * cin;
@@ -255,15 +376,29 @@ void lk_winograd_weights(const float *w, size_t coutp, size_t cin, size_t co0, s
             }
         for (int i = 0; i < WG_A; i++)
             for (int k = 0; k < WG_A; k++) {
-                float *restrict out = u + ((size_t)(i * WG_A + k) * coutp + co) * cin;
+                size_t at = (size_t)(i * WG_A + k) * coutp + co;
+                float *restrict out = u16 ? row : u + at * cin;
                 const float *restrict t0 = tmp + (i * 3 + 0) * cin, *restrict t1 = tmp + (i * 3 + 1) * cin,
                                       *restrict t2 = tmp + (i * 3 + 2) * cin;
                 float a = G[k][0], b = G[k][1], c = G[k][2];
                 for (size_t ci = 0; ci < cin; ci++) out[ci] = t0[ci] * a + t1[ci] * b + t2[ci] * c;
+                if (u16) lk_bf16_convert_rows(row, cin, 1, cin, u16 + at * ld16, ld16);
             }
     }
     free(gt);
     free(tmp);
+    free(row);
+}
+
+LK_CLONES
+void lk_winograd_weights(const float *w, size_t coutp, size_t cin, size_t co0, size_t co1, float *u) {
+    wg_weights(w, NULL, 0, coutp, cin, co0, co1, u, NULL, 0);
+}
+
+LK_CLONES
+void lk_winograd_weights_bf16(const uint16_t *w16, size_t ldw16, size_t coutp, size_t cin, size_t co0, size_t co1,
+                              uint32_t *u2) {
+    wg_weights(NULL, w16, ldw16, coutp, cin, co0, co1, NULL, (uint16_t *)u2, 2 * lk_winograd_pairs(cin));
 }
 
 /* r[s] = l[(s + odd) / 2] for s < n: each value of the low-resolution row twice (the nearest 2x

@@ -5,8 +5,8 @@
 //   likeness-bench unet FOLDER LATENT BATCH REPEATS [fp32|bf16 [THREADS]]   (unet/ subfolder of FOLDER;
 //                                                          THREADS: the engine's thread count, default all)
 //   likeness-bench text FOLDER BATCH REPEATS              (text_encoder/ + tokenizer/)
-//   likeness-bench vae FOLDER LATENT REPEATS              (vae/ decoder)
-//   likeness-bench conv BATCH CIN COUT SIZE REPEATS        (one 3x3 stride-1 convolution)
+//   likeness-bench vae FOLDER LATENT REPEATS [PRECISION]  (vae/ decoder)
+//   likeness-bench conv BATCH CIN COUT SIZE REPEATS [PRECISION]  (one 3x3 stride-1 convolution)
 //   likeness-bench attention BATCH LQ LK WIDTH HEADS REPEATS
 //   likeness-bench generate FOLDER STEPS REPEATS          (whole image, DDIM, guidance 5, seed 0)
 //   likeness-bench image FOLDER SIZE STEPS fp32|bf16      (one image from a cold start: load and
@@ -106,15 +106,17 @@ do {
         report("text", t)
     case "vae":
         let folder = URL(fileURLWithPath: arg(2))
-        let vae = try AutoencoderKL(folder: folder.appendingPathComponent("vae"))
+        let vae = try AutoencoderKL(folder: folder.appendingPathComponent("vae"), precision: try precisionArgument(5))
         let latent = int(3)
         let z = randn([1, vae.config.latent_channels, latent, latent], seed: 0)
         let t = try measure(int(4)) { _ = try vae.decode(z) }
         report("vae", t)
     case "conv":
-        // likeness-bench conv BATCH CIN COUT SIZE REPEATS (3x3, stride 1, padding 1; x, w drawn from seeds 0, 1)
+        // likeness-bench conv BATCH CIN COUT SIZE REPEATS [PRECISION] (3x3, stride 1, padding 1; x, w drawn
+        // from seeds 0, 1; the weight held at PRECISION as a model's layer holds it, fp32 when not given)
         let x = randn([int(2), int(3), int(5), int(5)], seed: 0), w = randn([int(4), int(3), 3, 3], seed: 1)
-        let t = measure(int(6)) { _ = Ops.conv2d(x, weight: w, stride: 1, padding: 1) }
+        let weight = try precisionArgument(7) == .bf16 ? GEMMWeight.bf16(BF16Matrix(w, layout: .rows)) : .fp32(FP32Matrix(w))
+        let t = measure(int(6)) { _ = Ops.conv2d(x, weight: weight, stride: 1, padding: .uniform(1)) }
         report("conv", t)
     case "attention":
         // likeness-bench attention BATCH LQ LK WIDTH HEADS REPEATS [TILES] (q, k, v drawn from seeds 0, 1, 2;

@@ -10,6 +10,7 @@
 import XCTest
 @testable import LikenessEngine
 import CLikenessKernels
+import CLikenessBF16
 
 final class ConvWinogradTests: XCTestCase {
     func randn(_ shape: [Int], seed: UInt64) -> Tensor {
@@ -79,6 +80,68 @@ final class ConvWinogradTests: XCTestCase {
         let (im2col, im2colUp) = run()
         assertClose(grouped, im2col, "grouped winograd against im2col", relTol: 2e-5)
         assertClose(groupedUp, im2colUp, "grouped winograd against im2col, upsampled", relTol: 2e-5)
+    }
+
+    /// A bfloat16 weight's 36 products on bfloat16 operands (lk_winograd_gemm_bf16): against the
+    /// float32 convolution of the same (bfloat16-valued) weight through im2col, within 5% of the
+    /// output's norm (the transformed operands' rounding; measured 1-2.5% on these shapes) and not
+    /// equal to it (the path ran); odd channel counts (a pair's zero half), output rows past a
+    /// multiple of 8, groups of output channels, the input map, the upsampled input and a residual
+    /// with ReLU. Run on any CPU with the test switch (the portable loop where there is no
+    /// AVX512-BF16); where the native kernel runs it agrees with the portable loop. Without the
+    /// switch the products run on bfloat16 exactly where the native kernel does.
+    func testBF16Products() {
+        let savedMin = Ops.winogradMinPixels, savedFloats = Ops.winogradWeightFloats
+        defer { Ops.winogradMinPixels = savedMin; Ops.winogradWeightFloats = savedFloats; Ops.bf16WinogradOnAnyCPU = false }
+        Ops.winogradMinPixels = 0
+        func relative(_ a: Tensor, _ b: Tensor) -> Double {
+            var num = 0.0, den = 0.0
+            for (x, y) in zip(a.storage, b.storage) { num += Double(x - y) * Double(x - y); den += Double(y) * Double(y) }
+            return (num / max(den, 1e-30)).squareRoot()
+        }
+        let cases: [(batch: Int, cin: Int, cout: Int, h: Int, w: Int, groupRows: Int?)] = [
+            (1, 19, 33, 13, 21, nil), (2, 64, 40, 18, 18, 16), (1, 7, 5, 9, 11, nil), (2, 130, 24, 16, 12, nil),
+        ]
+        for (i, c) in cases.enumerated() {
+            let x = randn([c.batch, c.cin, c.h, c.w], seed: UInt64(20 + i))
+            let w16 = BF16Matrix(randn([c.cout, c.cin, 3, 3], seed: UInt64(30 + i)), layout: .rows)
+            let b = randn([c.cout], seed: UInt64(40 + i)), r = randn([c.batch, c.cout, c.h, c.w], seed: UInt64(50 + i))
+            let scale = ChannelAffine(scale: randn([c.batch * c.cin], seed: 60).storage,
+                                      shift: randn([c.batch * c.cin], seed: 61).storage, silu: true)
+            let small = randn([c.batch, c.cin, (c.h + 1) / 2, (c.w + 1) / 2], seed: UInt64(70 + i))
+            let wide = FP32Matrix(w16.widened())
+            Ops.winogradWeightFloats = c.groupRows.map { 36 * ((c.cin + 1) / 2) * $0 } ?? (6 << 20)
+            func run(_ weight: GEMMWeight) -> [Tensor] {
+                [Ops.conv2d(x, weight: weight, bias: b, stride: 1, padding: .uniform(1), residual: r, relu: true),
+                 Ops.conv2d(x, weight: weight, bias: b, padding: .uniform(1), input: scale),
+                 Ops.conv2dUpsampled2x(small, weight: weight, bias: b, padding: .uniform(1))]
+            }
+            Ops.bf16WinogradOnAnyCPU = true
+            let out = run(.bf16(w16))
+            Ops.winogradMinPixels = Int.max
+            let ref = run(.fp32(wide))
+            Ops.winogradMinPixels = 0
+            for (n, (o, e)) in zip(out, ref).enumerated() {
+                let rel = relative(o, e)
+                print("bf16 winograd \(c) form \(n): relative error \(rel)")
+                XCTAssertLessThanOrEqual(rel, 5e-2, "\(c) form \(n)")
+                XCTAssertGreaterThan(rel, 1e-5, "\(c) form \(n): equals float32, so the bf16 products did not run")
+            }
+            if ComputePrecision.bf16Kernel == .native {
+                let before = lk_bf16_use_kernel(LK_BF16_KERNEL_PORTABLE)
+                let portable = run(.bf16(w16))
+                lk_bf16_use_kernel(before)
+                for (n, (o, p)) in zip(out, portable).enumerated() {
+                    XCTAssertLessThanOrEqual(o.maxAbsDifference(p) ?? .infinity, 1e-4 * max(1, p.maxAbs()),
+                                             "\(c) form \(n): native kernel against the portable loop")
+                }
+            }
+            // Without the switch: bfloat16 products exactly where the native kernel runs, else the
+            // float32 products of the widened weight.
+            Ops.bf16WinogradOnAnyCPU = false
+            let plain = run(.bf16(w16))[0], widened = run(.fp32(wide))[0]
+            XCTAssertEqual(plain == widened, ComputePrecision.bf16Kernel != .native, "\(c)")
+        }
     }
 
     func testResidualAndReLUInTheOutputPass() {

@@ -21,6 +21,10 @@
   free), by 1 - cosine (Toybox scenes only), so the tokens land where the base already draws the
   words' looks: the conditioning at <obj> reads colour and pattern nearly as well as the tower, the
   images do not (scripts/token_probe_diag.py, docs/RESULTS.md)
+- --align-steps: before the denoising loop of a fresh run, that many steps train the encoder alone
+  (tower, projection and attribute heads; no UNet) on the word alignment and attribute terms, with
+  batches of --batch-size references, so the denoising loop starts with tokens at the words'
+  directions, where the base already draws their looks (needs --word-align-weight)
 - --edit-rate: that share of the object rows are property edits (Toybox scenes only): the reference
   is a scene of one cached identity, the target a scene of the cached identity that
   world.property_prompt makes of it with one colour or pattern word, and the caption names the
@@ -81,6 +85,7 @@ class EncoderConfig:
     vision_shape_weight: float = 4.0  # the shape head's share of that loss
     token_norm: str = "layer_norm"  # "words": the word embeddings' mean norm; a number: that norm
     word_align_weight: float = 0.0  # > 0: token k toward the k-th description word's direction (Toybox scenes)
+    align_steps: int = 0  # encoder-only steps on the alignment (and attribute) terms before the denoising loop
     edit_rate: float = 0.0  # share of object rows that are one-property edits between cached identities
     lr_unet: float = 5e-5
     lr_text: float = 1e-5
@@ -142,6 +147,10 @@ def run(cfg: EncoderConfig):
 
     if cfg.word_align_weight > 0 and cfg.dataset:
         raise ValueError("--word-align-weight needs Toybox scenes (no --dataset): their descriptions are the targets")
+    if cfg.align_steps and not cfg.word_align_weight > 0:
+        raise ValueError("--align-steps trains the encoder toward the description words: it needs --word-align-weight")
+    if cfg.align_steps < 0:
+        raise ValueError(f"--align-steps is a number of steps, >= 0; got {cfg.align_steps}")
     if cfg.edit_rate > 0 and cfg.dataset:
         raise ValueError("--edit-rate needs Toybox scenes (no --dataset): edits pair identities by their attributes")
     if not 0 <= cfg.edit_rate <= 1:
@@ -212,6 +221,9 @@ def run(cfg: EncoderConfig):
     ckpt = common.Checkpoint(out / "state.pt")
     modules = {"encoder": enc, "unet": unet, "text": text} | ({"heads": heads} if heads is not None else {})
     step = ckpt.load(modules, opt)
+    if step == 0 and cfg.align_steps:
+        align_encoder(enc, heads, data, word_ids, attr_labels if heads is not None else None,
+                      tm.embeddings.token_embedding.weight, cfg, dev)
     enc, unet, text, opt = acc.prepare(enc, unet, text, opt)
     kind_pred = noise_sched.config.prediction_type
     print(f"noise schedule: {noise_sched.config.beta_schedule}, {noise_sched.config.num_train_timesteps} steps, "
@@ -330,6 +342,37 @@ def description_word_ids(tok, identities, k: int) -> torch.Tensor:
         for slot, w in enumerate(words[:k]):
             out[n, slot] = word(w)
     return out
+
+
+def align_encoder(enc, heads, data, word_ids, attr_labels, table, cfg, dev) -> None:
+    """--align-steps: the encoder alone (and the attribute heads) on 1 - cosine to the description
+    words plus the attribute terms, its own AdamW at the encoder's rate (warm-up over the first 10%),
+    batches of the stage's size; the UNet and text encoder are not run."""
+    params = [p for p in enc.parameters() if p.requires_grad] + (list(heads.parameters()) if heads is not None else [])
+    opt = torch.optim.AdamW(params, lr=cfg.lr_encoder, weight_decay=0.01)
+    warm = max(1, cfg.align_steps // 10)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warm))
+    gen = torch.Generator().manual_seed(cfg.seed + 1_000_003)
+    log = common.Log()
+    b = cfg.batch_size
+    for step in range(cfg.align_steps):
+        rows = torch.randint(len(data), (b,), generator=gen)
+        images = data.image_tensor(rows.numpy()).to(dev)
+        pooled = enc.vision_model(pixel_values=enc.preprocess(images)).pooler_output
+        tokens = enc.projection(pooled)
+        align = word_align_loss(tokens, word_ids[rows].to(dev), table)
+        loss, terms = cfg.word_align_weight * align, {"align": align.item()}
+        if heads is not None:
+            attr = sum(F.cross_entropy(heads[a](pooled), attr_labels[a][rows].to(dev)) *
+                       (cfg.vision_shape_weight if a == "shape" else 1.0) for a in towers.ATTRIBUTES)
+            loss = loss + cfg.vision_attr_weight * attr / len(towers.ATTRIBUTES)
+            terms["attr"] = attr.item()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        sched.step()
+        log(step + 1, cfg.align_steps, b, **terms)
 
 
 def edit_pairs(identities, ids) -> list:

@@ -188,6 +188,38 @@ def test_from_snapshots_fills_vae_and_base_in_float32_then_the_encoder_runs(chai
                             "--word-align-weight", "1", "--dataset", str(tmp_path / "none.jsonl"),
                             "--out-name", "refused"])
 
+    # --align-steps: the encoder alone moves its tokens toward the description words before the
+    # denoising loop (the term falls), the stage runs with it, and it needs --word-align-weight
+    from likeness_train import common as lk_common
+    from likeness_train.stage_base import load_frozen
+    cfg = stage_encoder.EncoderConfig(run_dir=str(run), quick=True, batch_size=16, word_align_weight=1.0,
+                                      token_norm="words", align_steps=30, lr_encoder=1e-3)
+    _, text, tok = load_frozen(run, torch.device("cpu"))
+    table = getattr(text, "text_model", text).embeddings.token_embedding.weight.detach()
+    torch.manual_seed(0)
+    enc = stage_encoder.build_encoder(run, cfg, text.config.hidden_size, table.norm(dim=-1).mean().item())
+    data = lk_common.SceneCache(lk_common.ensure_data(run, quick=True)["train"])
+    scenes = [towers.scene_of(data.ident_keys[i], m) for i, m in zip(data.ident, data.meta)]
+    ids = stage_encoder.description_word_ids(tok, [sc.identity for sc in scenes], cfg.num_tokens)
+    rows = torch.arange(min(32, len(data)))
+
+    def align_now():
+        with torch.no_grad():
+            tokens = enc.projection(enc.vision_model(pixel_values=enc.preprocess(data.image_tensor(rows.numpy()))).pooler_output)
+            return stage_encoder.word_align_loss(tokens, ids[rows], table).item()
+
+    before = align_now()
+    stage_encoder.align_encoder(enc, None, data, ids, None, table, cfg, torch.device("cpu"))
+    after = align_now()
+    assert after < before - 0.05, (before, after)
+    stage_encoder.main(["--run-dir", str(run), "--quick", "true", "--steps", "1", "--batch-size", "4",
+                        "--word-align-weight", "1", "--align-steps", "3", "--vision-attr-weight", "1",
+                        "--out-name", "aligned"])
+    assert (run / "aligned" / "object_encoder" / "model.safetensors").exists()
+    with pytest.raises(ValueError, match="needs --word-align-weight"):
+        stage_encoder.main(["--run-dir", str(run), "--quick", "true", "--steps", "1", "--batch-size", "4",
+                            "--align-steps", "3", "--out-name", "refused"])
+
     # --edit-rate: every object row an edit between the quick cache's one-edit neighbours
     stage_encoder.main(["--run-dir", str(run), "--quick", "true", "--steps", "2", "--batch-size", "4",
                         "--edit-rate", "1", "--out-name", "edits"])

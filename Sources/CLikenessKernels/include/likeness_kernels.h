@@ -124,7 +124,14 @@ void lk_scale_shift_silu(const float *x, float *y, size_t n, float scale, float 
  *   for all t < ncols (ncols a multiple of 16, ldv and ldm >= ncols).
  * lk_winograd_output: m (the 36 products) -> Aᵀ m A + bias (+ residual, laid out as y) into
  *   y [cout, ho, wo], clipped to ho x wo; relu != 0 clamps the sum at 0. bias and residual may be NULL.
- * Input and output take scratch of lk_winograd_scratch_floats(ntx) floats. */
+ * Input and output take scratch of lk_winograd_scratch_floats(ntx) floats.
+ * The products on bfloat16 operands (the engine's bf16 precision; vdpbf16ps where the CPU has
+ * AVX512-BF16, else a portable loop with the same rounding): pairs of neighbouring input channels
+ * in one 32-bit word, the even channel in the lower half, cin2 = lk_winograd_pairs(cin).
+ * lk_winograd_weights_bf16: bfloat16 rows w16 [cout][ldw16] (a weight [cout, cin, 3, 3] held as
+ *   rows) -> u2 [36][coutp][cin2] for rows co0..<co1 (the transform in float32, then rounded);
+ * lk_winograd_pack_bf16: v [36][cin][ldv] -> v2 [36][cin2][ld2], columns t < ncols (a multiple of 16);
+ * lk_winograd_gemm_bf16: m as lk_winograd_gemm from u2 and v2 (ldv: v2's row stride). */
 size_t lk_winograd_rows(size_t cout);
 size_t lk_winograd_scratch_floats(size_t ntx);
 void lk_winograd_weights(const float *w, size_t coutp, size_t cin, size_t co0, size_t co1, float *u);
@@ -133,6 +140,12 @@ void lk_winograd_input(const float *x, size_t cin, size_t h, size_t w, int up, l
                        size_t ty, size_t tx0, size_t ntx, float *v, size_t ldv, float *scratch);
 void lk_winograd_gemm(const float *u, size_t coutp, size_t cin, const float *v, size_t ldv, size_t ncols, float *m,
                       size_t ldm);
+size_t lk_winograd_pairs(size_t cin);
+void lk_winograd_weights_bf16(const uint16_t *w16, size_t ldw16, size_t coutp, size_t cin, size_t co0, size_t co1,
+                              uint32_t *u2);
+void lk_winograd_pack_bf16(const float *v, size_t cin, size_t ldv, size_t ncols, uint32_t *v2, size_t ld2);
+void lk_winograd_gemm_bf16(const uint32_t *u2, size_t coutp, size_t cin, const uint32_t *v2, size_t ldv, size_t ncols,
+                           float *m, size_t ldm);
 void lk_winograd_output(const float *mm, size_t ldm, size_t cout, size_t coutp, size_t ty, size_t tx0, size_t ntx,
                         const float *bias, const float *residual, int relu, float *y, size_t ho, size_t wo,
                         float *scratch);

@@ -12,6 +12,12 @@
 // nearest 2x upsample from x itself (TAESD's upsample + conv, Ops.conv2dUpsampled2x).
 // Results agree with the im2col path to float32 rounding of the transforms (~1e-6 relative;
 // tests: OpsParityTests.testConv2dWinograd*).
+// A bfloat16 weight (the engine's bf16 precision) on a CPU with AVX512-BF16 runs the 36 products
+// on bfloat16 operands (lk_winograd_gemm_bf16, vdpbf16ps over pairs of input channels): U made
+// from the weight's bfloat16 rows, each band's V rounded once; the transforms and sums stay
+// float32. The transformed operands span a wider range than the weight and input, so the
+// rounding costs more than in the bf16 im2col GEMM: 1-2.5% of the output's norm against 0.2%
+// (ConvWinogradTests.testBF16Products; images: PrecisionTests, docs/BENCHMARKS.md).
 
 import CLikenessKernels
 import Foundation
@@ -41,6 +47,13 @@ extension Ops {
     /// 16x16 level, the VAEs' 128-channel layers) keep it with the weight (`FP32Matrix.winogradTransformed`),
     /// made on first use instead of at every call; the transform is about 4x the weight.
     static let winogradCachedFloats = 1 << 20
+    /// Whether a bfloat16 weight's 36 products run on bfloat16 operands where the CPU has
+    /// AVX512-BF16 (LIKENESS_BF16_WINOGRAD=0 keeps them float32 with the weight widened, for
+    /// benchmarks and accuracy comparisons).
+    nonisolated(unsafe) static var bf16WinogradProducts = ProcessInfo.processInfo.environment["LIKENESS_BF16_WINOGRAD"] != "0"
+    /// Runs the 36 products of a bfloat16 weight on bfloat16 operands on CPUs without AVX512-BF16
+    /// too (their portable loop), so that tests check that path everywhere.
+    nonisolated(unsafe) static var bf16WinogradOnAnyCPU = false
 
     /// U [36][lk_winograd_rows(Cout)][Cin] of the weight [Cout, Cin, 3, 3], the rows past Cout zero.
     static func winogradTransform(_ weight: Tensor) -> Tensor {
@@ -89,8 +102,9 @@ extension Ops {
 
     /// The same into `o` [B, Cout, ho, wo]; `residual` may be `o` itself (each output reads its own
     /// residual value before writing it).
-    /// A bfloat16 weight is widened for the call; a float32 one may bring its transform made before
-    /// (`FP32Matrix.winogradTransformed`).
+    /// A bfloat16 weight's 36 products run on bfloat16 operands where the CPU has AVX512-BF16
+    /// (`bf16WinogradOnAnyCPU`: everywhere; `bf16WinogradProducts` off: nowhere, the weight widened); a float32 one may bring its
+    /// transform made before (`FP32Matrix.winogradTransformed`).
     static func conv2dWinograd(_ x: Tensor, weight gemmWeight: GEMMWeight, bias: Tensor?, padding: Padding2D, ho: Int, wo: Int,
                                residual: UnsafePointer<Float>?, relu: Bool, upsampled: Bool, input: ChannelAffine?,
                                into o: UnsafeMutablePointer<Float>) {
@@ -103,16 +117,29 @@ extension Ops {
         let tilesW = (wo + 3) / 4, tilesH = (ho + 3) / 4
         let tilesPerImage = tilesW * tilesH, total = batch * tilesPerImage
         let threads = max(1, min(ComputeThreads.count, total))
+        // A bfloat16 weight's products on bfloat16 operands (U and each band's V rounded, float32 sums):
+        // U is made from the weight's bfloat16 rows, as pairs of input channels (no float32 copy).
+        let bf16Weight: BF16Matrix?
+        if case .bf16(let matrix) = gemmWeight,
+           bf16WinogradOnAnyCPU || (bf16WinogradProducts && ComputePrecision.bf16Kernel == .native) {
+            precondition(matrix.layout == .rows, "conv2dWinograd: bf16 weight must be held as rows")
+            bf16Weight = matrix
+        } else {
+            bf16Weight = nil
+        }
+        let cin2 = lk_winograd_pairs(cin)
         // Output channels in groups whose transformed weights stay under winogradWeightFloats.
-        let groupRows = max(16, winogradWeightFloats / (36 * max(1, cin)) / 16 * 16)
+        let groupRows = max(16, winogradWeightFloats / (36 * max(1, bf16Weight == nil ? cin : cin2)) / 16 * 16)
         let groups = (cout + groupRows - 1) / groupRows
         let rowsPerGroup = (cout + groups - 1) / groups
         var transformed: Tensor?
         if groups == 1, case .fp32(let matrix) = gemmWeight { transformed = matrix.winogradTransformed() }
-        let weight = transformed == nil ? gemmWeight.tensor : nil
+        let weight = transformed == nil && bf16Weight == nil ? gemmWeight.tensor : nil
         let maxCoutp = lk_winograd_rows(rowsPerGroup)
-        let made = transformed == nil ? UnsafeMutablePointer<Float>.allocate(capacity: 36 * maxCoutp * cin) : nil
+        let made = weight != nil ? UnsafeMutablePointer<Float>.allocate(capacity: 36 * maxCoutp * cin) : nil
         defer { made?.deallocate() }
+        let u2 = bf16Weight != nil ? UnsafeMutablePointer<UInt32>.allocate(capacity: 36 * maxCoutp * cin2) : nil
+        defer { u2?.deallocate() }
 
         x.withUnsafeBufferPointer { xb in
             withOptionalPointer(weight) { wp in
@@ -125,15 +152,26 @@ extension Ops {
                 for group in 0..<groups {
                     let c0 = group * rowsPerGroup, gc = min(cout, c0 + rowsPerGroup) - c0
                     let coutp = lk_winograd_rows(gc)
-                    let u: UnsafePointer<Float>
+                    var u = UnsafePointer<Float>(bitPattern: 0)
                     if let cached {
                         u = cached
-                    } else {
-                        winogradTransform(wp! + c0 * cin * 9, cout: gc, cin: cin, coutp: coutp, into: made!)
-                        u = UnsafePointer(made!)
+                    } else if let made {
+                        winogradTransform(wp! + c0 * cin * 9, cout: gc, cin: cin, coutp: coutp, into: made)
+                        u = UnsafePointer(made)
+                    } else if let u2, let bf16Weight {
+                        withExtendedLifetime(bf16Weight) {
+                            let w16 = UnsafePointer(bf16Weight.data) + c0 * bf16Weight.ld
+                            for k in 0..<36 where coutp > gc {
+                                (u2 + (k * coutp + gc) * cin2).initialize(repeating: 0, count: (coutp - gc) * cin2)
+                            }
+                            parallelChunks(gc, minChunk: max(1, 8192 / max(1, cin))) { r in
+                                lk_winograd_weights_bf16(w16, bf16Weight.ld, coutp, cin, r.lowerBound, r.upperBound, u2)
+                            }
+                        }
                     }
                     var bandTiles = min(winogradBandTiles.upperBound,
                                         max(winogradBandTiles.lowerBound, winogradBandFloats / (36 * (cin + gc))))
+                    if u2 != nil, let e = ProcessInfo.processInfo.environment["LK_WG_BAND"], let b = Int(e) { bandTiles = b }
                     // A whole number of bands per thread, of about equal size.
                     var bands = (total + bandTiles - 1) / bandTiles
                     bands = (bands + threads - 1) / threads * threads
@@ -152,7 +190,8 @@ extension Ops {
                         let m = UnsafeMutablePointer<Float>.allocate(capacity: 36 * coutp * ldMax + 16)
                         (m + 36 * coutp * ldMax).initialize(repeating: 0, count: 16)
                         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchFloats)
-                        defer { v.deallocate(); m.deallocate(); scratch.deallocate() }
+                        let v2 = u2 == nil ? nil : UnsafeMutablePointer<UInt32>.allocate(capacity: 36 * cin2 * ldMax)
+                        defer { v.deallocate(); m.deallocate(); scratch.deallocate(); v2?.deallocate() }
                         var band = thread
                         while band < bands {
                             let t0 = band * bandTiles, t1 = min(total, t0 + bandTiles), n = (t1 - t0 + 15) / 16 * 16
@@ -172,7 +211,12 @@ extension Ops {
                                                   padding.left, actScale.map { $0 + image * cin }, actShift.map { $0 + image * cin },
                                                   ty, tx, count, v + offset, n + 16, scratch)
                             }
-                            lk_winograd_gemm(u, coutp, cin, v, n + 16, n, m, n)
+                            if let u2, let v2 {
+                                lk_winograd_pack_bf16(v, cin, n + 16, n, v2, n)
+                                lk_winograd_gemm_bf16(u2, coutp, cin, v2, n, n, m, n)
+                            } else {
+                                lk_winograd_gemm(u!, coutp, cin, v, n + 16, n, m, n)
+                            }
                             segments { image, ty, tx, count, offset in
                                 let at = (image * cout + c0) * ho * wo
                                 lk_winograd_output(m + offset, n, gc, coutp, ty, tx, count, groupBias,

@@ -35,6 +35,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--model", default=str(ROOT / "Models" / "toybox"))
+    ap.add_argument("--precision", default="fp32", choices=["fp32", "bf16"],
+                    help="the binaries' compute precision (PyTorch stays float32)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     os.environ["OPENBLAS_NUM_THREADS"] = str(args.threads)
@@ -56,11 +58,11 @@ def main():
         image["pytorch"].append(statistics.median(
             measure(3, lambda: pipe("a red star on the beach, at the left", steps=25, text_scale=5.0, seed=0))))
         for b in args.binaries:
-            r = run(b, "unet", folder, 16, 2, 10, "fp32", args.threads)
+            r = run(b, "unet", folder, 16, 2, 10, args.precision, args.threads)
             step[b].append(r["median"])
             cpu[b].append(statistics.median(r["cpu_times"]))
-            image[b].append(run(b, "generate", folder, 25, 3)["median"])
-    print(f"{args.rounds} rounds, {args.threads} threads, load average {os.getloadavg()[0]:.1f}")
+            image[b].append(run(b, "generate", folder, 25, 3, args.precision)["median"])
+    print(f"{args.rounds} rounds, {args.threads} threads, {args.precision}, load average {os.getloadavg()[0]:.1f}")
     for s in sides:
         line = f"{s}: step {1000 * statistics.median(step[s]):.1f} ms, image {statistics.median(image[s]):.3f} s"
         if s != "pytorch":

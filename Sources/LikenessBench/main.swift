@@ -8,7 +8,7 @@
 //   likeness-bench vae FOLDER LATENT REPEATS [PRECISION]  (vae/ decoder)
 //   likeness-bench conv BATCH CIN COUT SIZE REPEATS [PRECISION]  (one 3x3 stride-1 convolution)
 //   likeness-bench attention BATCH LQ LK WIDTH HEADS REPEATS
-//   likeness-bench generate FOLDER STEPS REPEATS          (whole image, DDIM, guidance 5, seed 0)
+//   likeness-bench generate FOLDER STEPS REPEATS [PRECISION]  (whole image, DDIM, guidance 5, seed 0)
 //   likeness-bench image FOLDER SIZE STEPS fp32|bf16      (one image from a cold start: load and
 //                                                          generate time, peak RSS; PrecisionBench.swift)
 //   likeness-bench memory FOLDER SIZE STEPS fp32|bf16 [keep|denoiser|release] (one image from a cold start: peak RSS per
@@ -133,7 +133,7 @@ do {
         let t = measure(int(7)) { _ = Ops.scaledDotProductAttention(query: q, key: k, value: v, heads: heads) }
         report("attention", t)
     case "generate":
-        let pipe = try LikenessPipeline(folder: URL(fileURLWithPath: arg(2)))
+        let pipe = try LikenessPipeline(model: URL(fileURLWithPath: arg(2)), precision: try precisionArgument(5))
         var request = GenerationRequest(prompt: "a red star on the beach, at the left")
         request.steps = int(3)
         request.allowUnknownWords = true

@@ -183,6 +183,21 @@ WG_GEMM_TILE8(2)
 WG_GEMM_TILE8(4)
 WG_GEMM_TILE8(6)
 
+/* The 36 products with the AVX-512 tiles TILE##_2 (32 columns) and TILE##_1 (16): U_k [coutp][kdim],
+ * V_k [kdim][ldv] of element type T (float, or a pair of bfloat16 channels). Row blocks outer: a
+ * block's rows of U_k (WG_R x kdim) stay in L1 while V_k (kdim x ldv) is read from L2; U_k as a
+ * whole (up to 1 MB at 512 channels) is read once. */
+#define WG_PRODUCTS(T, kdim, TILE)                                                                           \
+    for (int k = 0; k < WG_A * WG_A; k++) {                                                                  \
+        const T *uk = u + (size_t)k * coutp * (kdim), *vk = v + (size_t)k * (kdim) * ldv;                    \
+        float *mk = m + (size_t)k * coutp * ldm;                                                             \
+        for (size_t co = 0; co < coutp; co += WG_R) {                                                        \
+            size_t t = 0;                                                                                    \
+            for (; t + 32 <= ncols; t += 32) TILE##_2(uk + co * (kdim), kdim, vk + t, ldv, mk + co * ldm + t, ldm); \
+            for (; t < ncols; t += 16) TILE##_1(uk + co * (kdim), kdim, vk + t, ldv, mk + co * ldm + t, ldm);      \
+        }                                                                                                    \
+    }
+
 size_t lk_winograd_rows(size_t cout) { return (cout + WG_R - 1) / WG_R * WG_R; }
 
 LK_CLONES
@@ -203,17 +218,7 @@ void lk_winograd_gemm(const float *u, size_t coutp, size_t cin, const float *v, 
         }
         return;
     }
-    for (int k = 0; k < WG_A * WG_A; k++) {
-        const float *uk = u + (size_t)k * coutp * cin, *vk = v + (size_t)k * cin * ldv;
-        float *mk = m + (size_t)k * coutp * ldm;
-        /* Row blocks outer: a block's rows of U_k (WG_R x cin) stay in L1 while V_k (cin x ldv) is
-         * read from L2; U_k as a whole (up to 1 MB at 512 channels) is read once. */
-        for (size_t co = 0; co < coutp; co += WG_R) {
-            size_t t = 0;
-            for (; t + 32 <= ncols; t += 32) wg_tile_2(uk + co * cin, cin, vk + t, ldv, mk + co * ldm + t, ldm);
-            for (; t < ncols; t += 16) wg_tile_1(uk + co * cin, cin, vk + t, ldv, mk + co * ldm + t, ldm);
-        }
-    }
+    WG_PRODUCTS(float, cin, wg_tile);
 }
 
 /* ---- The 36 products on bfloat16 operands (AVX512-BF16) ----
@@ -278,17 +283,9 @@ WG_BF16_TARGET static void wg_pack_bf16_avx(const float *v, size_t cin, size_t l
 WG_BF16_TILE(1)
 WG_BF16_TILE(2)
 
-WG_BF16_TARGET static void wg_gemm_bf16_avx(const uint32_t *u2, size_t coutp, size_t cin2, const uint32_t *v2,
+WG_BF16_TARGET static void wg_gemm_bf16_avx(const uint32_t *u, size_t coutp, size_t cin2, const uint32_t *v,
                                             size_t ldv, size_t ncols, float *m, size_t ldm) {
-    for (int k = 0; k < WG_A * WG_A; k++) {
-        const uint32_t *uk = u2 + (size_t)k * coutp * cin2, *vk = v2 + (size_t)k * cin2 * ldv;
-        float *mk = m + (size_t)k * coutp * ldm;
-        for (size_t co = 0; co < coutp; co += WG_R) {
-            size_t t = 0;
-            for (; t + 32 <= ncols; t += 32) wg_tile_bf16_2(uk + co * cin2, cin2, vk + t, ldv, mk + co * ldm + t, ldm);
-            for (; t < ncols; t += 16) wg_tile_bf16_1(uk + co * cin2, cin2, vk + t, ldv, mk + co * ldm + t, ldm);
-        }
-    }
+    WG_PRODUCTS(uint32_t, cin2, wg_tile_bf16);
 }
 #endif
 

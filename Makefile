@@ -117,14 +117,14 @@ TOYBOX_CLIP ?= checkpoints/clip-toybox8
 TOYBOX_VAE ?= checkpoints/vae-c32
 TOYBOX_UNET ?= checkpoints/base-t6/unet
 # The encoder stage's levers for the built-in model (docs/RESULTS.md, "Where the object's look is lost",
-# and arm t20 under "The base model at 219,600 images").
+# and arms t20-t21 under "The base model at 219,600 images").
 TOYBOX_ENCODER_FLAGS ?= --vision-attr-weight 1 --token-norm words --word-align-weight 0.3 --align-steps 1500
 train-toybox: venv
 	cd Training && PYTHONPATH=. ../$(PY) -m likeness_train render-data --run-dir ../$(RUN_DIR)
 	cd Training && PYTHONPATH=. ../$(PY) -m likeness_train clip-from-model --run-dir ../$(RUN_DIR) --model $(TOYBOX_CLIP)
 	cd Training && PYTHONPATH=. ../$(PY) -m likeness_train from-snapshots --run-dir ../$(RUN_DIR) \
 	  --vae $(TOYBOX_VAE) --unet $(TOYBOX_UNET)
-	cd Training && PYTHONPATH=. ../$(PY) -m likeness_train encoder --run-dir ../$(RUN_DIR) --steps 600 --batch-size 48 \
+	cd Training && PYTHONPATH=. ../$(PY) -m likeness_train encoder --run-dir ../$(RUN_DIR) --steps 1200 --batch-size 48 \
 	  $(TOYBOX_ENCODER_FLAGS)
 	cd Training && PYTHONPATH=. ../$(PY) -m likeness_train export --run-dir ../$(RUN_DIR) --out ../$(MODEL)
 

@@ -171,7 +171,6 @@ extension Ops {
                     }
                     var bandTiles = min(winogradBandTiles.upperBound,
                                         max(winogradBandTiles.lowerBound, winogradBandFloats / (36 * (cin + gc))))
-                    if u2 != nil, let e = ProcessInfo.processInfo.environment["LK_WG_BAND"], let b = Int(e) { bandTiles = b }
                     // A whole number of bands per thread, of about equal size.
                     var bands = (total + bandTiles - 1) / bandTiles
                     bands = (bands + threads - 1) / threads * threads

@@ -249,18 +249,10 @@ WG_BF16_TARGET static inline __m512i wg_pairs16(__m512 even, __m512 odd) {
     return _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16));
 }
 
-WG_BF16_TARGET static void wg_pack_bf16_avx(const float *v, size_t cin, size_t ldv, size_t ncols, uint32_t *v2,
-                                            size_t ld2) {
-    const size_t cin2 = lk_winograd_pairs(cin);
-    for (int k = 0; k < WG_A * WG_A; k++)
-        for (size_t p = 0; p < cin2; p++) {
-            const float *e = v + ((size_t)k * cin + 2 * p) * ldv, *o = e + ldv;
-            int has_odd = 2 * p + 1 < cin;
-            uint32_t *d = v2 + ((size_t)k * cin2 + p) * ld2;
-            for (size_t t = 0; t < ncols; t += 16)
-                _mm512_storeu_si512(d + t, wg_pairs16(_mm512_loadu_ps(e + t),
-                                                      has_odd ? _mm512_loadu_ps(o + t) : _mm512_setzero_ps()));
-        }
+/* One pair row: d[t] = the pairs of rows e and o (o NULL: a zero odd channel), t < ncols. */
+WG_BF16_TARGET static void wg_pack_row_avx(const float *e, const float *o, uint32_t *d, size_t ncols) {
+    for (size_t t = 0; t < ncols; t += 16)
+        _mm512_storeu_si512(d + t, wg_pairs16(_mm512_loadu_ps(e + t), o ? _mm512_loadu_ps(o + t) : _mm512_setzero_ps()));
 }
 
 #define WG_BF16_TILE(NV)                                                                                     \
@@ -290,19 +282,21 @@ WG_BF16_TARGET static void wg_gemm_bf16_avx(const uint32_t *u, size_t coutp, siz
 #endif
 
 void lk_winograd_pack_bf16(const float *v, size_t cin, size_t ldv, size_t ncols, uint32_t *v2, size_t ld2) {
-#if WG_BF16
-    if (lk_bf16_kernel() == LK_BF16_KERNEL_NATIVE) {
-        wg_pack_bf16_avx(v, cin, ldv, ncols, v2, ld2);
-        return;
-    }
-#endif
     const size_t cin2 = lk_winograd_pairs(cin);
+    const int native = lk_bf16_kernel() == LK_BF16_KERNEL_NATIVE;
     for (int k = 0; k < WG_A * WG_A; k++)
         for (size_t p = 0; p < cin2; p++) {
-            const float *e = v + ((size_t)k * cin + 2 * p) * ldv, *o = e + ldv;
+            const float *e = v + ((size_t)k * cin + 2 * p) * ldv, *o = 2 * p + 1 < cin ? e + ldv : NULL;
             uint32_t *d = v2 + ((size_t)k * cin2 + p) * ld2;
-            for (size_t t = 0; t < ncols; t++) d[t] = wg_pair(e[t], 2 * p + 1 < cin ? o[t] : 0.0f);
+#if WG_BF16
+            if (native) {
+                wg_pack_row_avx(e, o, d, ncols);
+                continue;
+            }
+#endif
+            for (size_t t = 0; t < ncols; t++) d[t] = wg_pair(e[t], o ? o[t] : 0.0f);
         }
+    (void)native;
 }
 
 void lk_winograd_gemm_bf16(const uint32_t *u2, size_t coutp, size_t cin, const uint32_t *v2, size_t ldv, size_t ncols,

@@ -115,7 +115,7 @@ do {
         // likeness-bench conv BATCH CIN COUT SIZE REPEATS [PRECISION] (3x3, stride 1, padding 1; x, w drawn
         // from seeds 0, 1; the weight held at PRECISION as a model's layer holds it, fp32 when not given)
         let x = randn([int(2), int(3), int(5), int(5)], seed: 0), w = randn([int(4), int(3), 3, 3], seed: 1)
-        let weight = try precisionArgument(7) == .bf16 ? GEMMWeight.bf16(BF16Matrix(w, layout: .rows)) : .fp32(FP32Matrix(w))
+        let weight = GEMMWeight(w, precision: try precisionArgument(7), layout: .rows)
         let t = measure(int(6)) { _ = Ops.conv2d(x, weight: weight, stride: 1, padding: .uniform(1)) }
         report("conv", t)
     case "attention":

@@ -43,6 +43,13 @@ enum ModelFixtures {
     }
 }
 
+/// Root-mean-square of `a - b` over their elements (same shape), in Double.
+func rmsDifference(_ a: Tensor, _ b: Tensor) -> Double {
+    precondition(a.shape == b.shape, "rmsDifference of \(a.shape) and \(b.shape)")
+    let sum = zip(a.storage, b.storage).reduce(0.0) { $0 + (Double($1.0) - Double($1.1)) * (Double($1.0) - Double($1.1)) }
+    return (sum / Double(max(1, a.count))).squareRoot()
+}
+
 /// Asserts `maxAbsDiff(actual, expected) <= relTol * max(1, maxAbs(expected))`, printing the measurement.
 @discardableResult
 func assertClose(

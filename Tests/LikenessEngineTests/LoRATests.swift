@@ -209,13 +209,10 @@ final class LoRATests: XCTestCase {
         // with it than the bf16 image without it (root-mean-square over the pixels: at bf16 the
         // Winograd products round their transformed operands, so single pixels move more than the mean).
         let fp32 = try LikenessPipeline(model: model, loras: [LoRAApplication(url: kohya, weight: 1)]).generate(request(meta, loras: nil))
-        func rms(_ a: Tensor, _ b: Tensor) -> Float {
-            (zip(a.storage, b.storage).reduce(Float(0)) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) } / Float(max(1, a.count))).squareRoot()
-        }
         let fp32Plain = try LikenessPipeline(model: model).generate(request(meta, loras: nil))
-        let rounding = rms(images["kohya 1.0"]!, fp32.image)
-        let change = rms(images["kohya 1.0"]!, plain.image)
-        let noise = rms(plain.image, fp32Plain.image)
+        let rounding = rmsDifference(images["kohya 1.0"]!, fp32.image)
+        let change = rmsDifference(images["kohya 1.0"]!, plain.image)
+        let noise = rmsDifference(plain.image, fp32Plain.image)
         print("bf16 LoRA kohya 1.0: RMS difference to the fp32 image with it \(rounding), to the bf16 image without it " +
               "\(change); bf16 against fp32 without a LoRA \(noise)")
         XCTAssertLessThan(rounding, change * 0.75, "bf16 vs fp32 with the LoRA: \(rounding); the LoRA's change: \(change)")

@@ -156,29 +156,18 @@ extension Ops {
 
     /// Runs `body(pair, batch, head, q0, rows, scratch)` for every work unit (a batch-head pair's
     /// next `attentionRowsPerUnit` query rows), in groups handed out as the engine's threads come
-    /// free (parallelChunks' reason), each thread with its own scratch of `scratchFloats` floats.
+    /// free (parallelChunks), each group with its own scratch of `scratchFloats` floats.
     private static func forEachAttentionUnit(
         pairs: Int, heads: Int, lq: Int, scratchFloats: Int,
         _ body: (_ pair: Int, _ b: Int, _ h: Int, _ q0: Int, _ rows: Int, _ scratch: UnsafeMutablePointer<Float>) -> Void
     ) {
         let unitsPerHead = (lq + attentionRowsPerUnit - 1) / attentionRowsPerUnit
-        let units = pairs * unitsPerHead
-        let threads = max(1, min(ComputeThreads.count, units))
-        func work(_ lo: Int, _ hi: Int) {
+        parallelChunks(pairs * unitsPerHead) { units in
             let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchFloats)
             defer { scratch.deallocate() }
-            for unit in lo..<hi {
+            for unit in units {
                 let pair = unit / unitsPerHead, q0 = (unit % unitsPerHead) * attentionRowsPerUnit
                 body(pair, pair / heads, pair % heads, q0, min(attentionRowsPerUnit, lq - q0), scratch)
-            }
-        }
-        if threads == 1 {
-            work(0, units)
-        } else {
-            let groups = min(units, threads * chunksPerThread)
-            parallelRun(groups, threads: threads) { g in
-                let lo = units * g / groups, hi = units * (g + 1) / groups
-                if lo < hi { work(lo, hi) }
             }
         }
     }

@@ -68,12 +68,28 @@ extension Ops {
     /// U for output channels 0..<cout of `w` (their rows of [Cout, Cin, 3, 3]) into u
     /// [36][coutp][cin], rows cout..<coutp zeroed.
     static func winogradTransform(_ w: UnsafePointer<Float>, cout: Int, cin: Int, coutp: Int, into u: UnsafeMutablePointer<Float>) {
-        if coutp > cout {
-            for k in 0..<36 { (u + (k * coutp + cout) * cin).initialize(repeating: 0, count: (coutp - cout) * cin) }
-        }
-        parallelChunks(cout, minChunk: max(1, 8192 / max(1, cin))) { r in
+        winogradTransformRows(cout: cout, cin: cin, coutp: coutp, rowWidth: cin, into: u) { r in
             lk_winograd_weights(w, coutp, cin, r.lowerBound, r.upperBound, u)
         }
+    }
+
+    /// The same from the bfloat16 rows `w16` (row stride `ld`) into u2 [36][coutp][lk_winograd_pairs(cin)],
+    /// pairs of input channels (lk_winograd_weights_bf16).
+    static func winogradTransform(_ w16: UnsafePointer<UInt16>, ld: Int, cout: Int, cin: Int, coutp: Int,
+                                  into u2: UnsafeMutablePointer<UInt32>) {
+        winogradTransformRows(cout: cout, cin: cin, coutp: coutp, rowWidth: lk_winograd_pairs(cin), into: u2) { r in
+            lk_winograd_weights_bf16(w16, ld, coutp, cin, r.lowerBound, r.upperBound, u2)
+        }
+    }
+
+    /// Zeroes rows cout..<coutp of each of U's 36 blocks (rows of `rowWidth` elements), then runs
+    /// `rows` over the output channels in chunks on the engine's threads.
+    private static func winogradTransformRows<T: Numeric>(cout: Int, cin: Int, coutp: Int, rowWidth: Int,
+                                                          into u: UnsafeMutablePointer<T>, _ rows: (Range<Int>) -> Void) {
+        if coutp > cout {
+            for k in 0..<36 { (u + (k * coutp + cout) * rowWidth).initialize(repeating: 0, count: (coutp - cout) * rowWidth) }
+        }
+        parallelChunks(cout, minChunk: max(1, 8192 / max(1, cin)), rows)
     }
 
     /// Whether a convolution with weight [Cout, Cin, kH, kW] runs Winograd.
@@ -152,21 +168,14 @@ extension Ops {
                 for group in 0..<groups {
                     let c0 = group * rowsPerGroup, gc = min(cout, c0 + rowsPerGroup) - c0
                     let coutp = lk_winograd_rows(gc)
-                    var u = UnsafePointer<Float>(bitPattern: 0)
-                    if let cached {
-                        u = cached
-                    } else if let made {
+                    var u: UnsafePointer<Float>? = cached
+                    if let made {
                         winogradTransform(wp! + c0 * cin * 9, cout: gc, cin: cin, coutp: coutp, into: made)
                         u = UnsafePointer(made)
                     } else if let u2, let bf16Weight {
                         withExtendedLifetime(bf16Weight) {
-                            let w16 = UnsafePointer(bf16Weight.data) + c0 * bf16Weight.ld
-                            for k in 0..<36 where coutp > gc {
-                                (u2 + (k * coutp + gc) * cin2).initialize(repeating: 0, count: (coutp - gc) * cin2)
-                            }
-                            parallelChunks(gc, minChunk: max(1, 8192 / max(1, cin))) { r in
-                                lk_winograd_weights_bf16(w16, bf16Weight.ld, coutp, cin, r.lowerBound, r.upperBound, u2)
-                            }
+                            winogradTransform(UnsafePointer(bf16Weight.data) + c0 * bf16Weight.ld, ld: bf16Weight.ld,
+                                              cout: gc, cin: cin, coutp: coutp, into: u2)
                         }
                     }
                     var bandTiles = min(winogradBandTiles.upperBound,

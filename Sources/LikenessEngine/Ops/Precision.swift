@@ -332,7 +332,7 @@ public enum GEMMWeight {
     /// Holds `weight` for a model loaded at `precision`: bf16 (where it runs) converts it to
     /// `layout` and drops the float32 copy. `reload`, which gives `weight` again, lets the matrix
     /// be released between uses.
-    init(_ weight: Tensor, precision: ComputePrecision, layout: BF16Matrix.Layout, reload: (() throws -> Tensor)? = nil) {
+    public init(_ weight: Tensor, precision: ComputePrecision, layout: BF16Matrix.Layout, reload: (() throws -> Tensor)? = nil) {
         self = precision.effective == .bf16
             ? .bf16(BF16Matrix(weight, layout: layout, reload: reload)) : .fp32(FP32Matrix(weight, reload: reload))
     }

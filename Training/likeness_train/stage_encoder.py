@@ -267,9 +267,7 @@ def run(cfg: EncoderConfig):
             else:
                 pooled = e_mod.vision_model(pixel_values=e_mod.preprocess(ref_images)).pooler_output
                 tokens_ref = e_mod.projection(pooled)
-                ref_rows = ref_idx[obj]
-                attr = sum(F.cross_entropy(heads[a](pooled), attr_labels[a][ref_rows].to(dev)) *
-                           (cfg.vision_shape_weight if a == "shape" else 1.0) for a in towers.ATTRIBUTES)
+                attr = attribute_loss(heads, pooled, attr_labels, ref_idx[obj], cfg, dev)
             full_tokens = torch.zeros(b, cfg.num_tokens, t_mod.config.hidden_size, device=dev)
             full_tokens = full_tokens.index_put((obj.to(dev),), tokens_ref)
         else:
@@ -344,6 +342,13 @@ def description_word_ids(tok, identities, k: int) -> torch.Tensor:
     return out
 
 
+def attribute_loss(heads, pooled, attr_labels, rows, cfg, dev) -> torch.Tensor:
+    """The attribute heads' summed cross-entropy on the pooled tower outputs of the cached scenes
+    `rows`, the shape head weighted by --vision-shape-weight."""
+    return sum(F.cross_entropy(heads[a](pooled), attr_labels[a][rows].to(dev)) *
+               (cfg.vision_shape_weight if a == "shape" else 1.0) for a in towers.ATTRIBUTES)
+
+
 def align_encoder(enc, heads, data, word_ids, attr_labels, table, cfg, dev) -> None:
     """--align-steps: the encoder alone (and the attribute heads) on 1 - cosine to the description
     words plus the attribute terms, its own AdamW at the encoder's rate (warm-up over the first 10%),
@@ -363,8 +368,7 @@ def align_encoder(enc, heads, data, word_ids, attr_labels, table, cfg, dev) -> N
         align = word_align_loss(tokens, word_ids[rows].to(dev), table)
         loss, terms = cfg.word_align_weight * align, {"align": align.item()}
         if heads is not None:
-            attr = sum(F.cross_entropy(heads[a](pooled), attr_labels[a][rows].to(dev)) *
-                       (cfg.vision_shape_weight if a == "shape" else 1.0) for a in towers.ATTRIBUTES)
+            attr = attribute_loss(heads, pooled, attr_labels, rows, cfg, dev)
             loss = loss + cfg.vision_attr_weight * attr / len(towers.ATTRIBUTES)
             terms["attr"] = attr.item()
         opt.zero_grad(set_to_none=True)

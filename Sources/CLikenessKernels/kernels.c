@@ -21,7 +21,7 @@
 #define LK_LOG2E 1.44269504088896341f /* log2(e); the attention kernels' queries carry it (base-2 scores) */
 
 /* 2^r on [-1/2, 1/2] for base-2 softmax numerators: 1 + r (C1 + r (C2 + ... + r C5)), fitted for
- * relative error (1.9e-7 at most in float); lk_exp2f_nonpositive and LK_EXP2_8_NONPOSITIVE */
+ * relative error (1.9e-7 at most in float); lk_exp2f_nonpositive and lk_exp2_16_nonpositive */
 #define LK_EXP2_C1 6.931470036506653e-1f
 #define LK_EXP2_C2 2.4022242426872253e-1f
 #define LK_EXP2_C3 5.550733581185341e-2f
@@ -690,39 +690,36 @@ void lk_attention_rows_bf16(const float *q, size_t ldq, size_t rows, size_t dh, 
 
 /* ---- Attention for small heads (see lk_attention_rows_small in the header) ----
  * With heads of 4-16 floats (the built-in models' 16 heads of 4, 8 and 12), the tiles above spend
- * most of their work on padding (P V on 16-float rows of V) and, on AVX2, spill their 16-24
- * accumulators. Here one query row at a time: its scores over 8-key vectors of K^T, their max,
- * the softmax numerators and sum, then O = P V as dot products of the numerator row with rows of
- * V^T, four output columns at a time (vectors of 8 keys, summed across lanes at the end). Every
- * accumulator is an 8-float vector, one register on AVX2 and AVX-512 alike. */
+ * most of their work on padding (P V on 16-float rows of V), and a kernel that runs along the keys
+ * of one query row spends as much again on reducing each row's vectors across lanes. Here the
+ * vectors run across 16 query rows instead: for each key, the 16 rows' scores from broadcast
+ * elements of K^T, then the numerators and P V from broadcast elements of V^T, so no sum or max
+ * crosses lanes. Per block of 16 rows: Q^T in registers, the scores of every key and their running
+ * max (pass 1), the numerators and their sums (pass 2), then O four columns at a time (pass 3).
+ * scratch holds the block's [lk][16] scores. */
 
-#define LK_SV 8 /* keys per vector */
+#define LK_SROWS 16 /* query rows per vector */
 
+typedef int32_t lk_i16 __attribute__((vector_size(64)));
 
-#define LK_HSUM8(a) ((((a)[0] + (a)[4]) + ((a)[1] + (a)[5])) + (((a)[2] + (a)[6]) + ((a)[3] + (a)[7])))
-
-typedef int32_t lk_i8 __attribute__((vector_size(32)));
-
-/* y = 2^x on 8 lanes: lk_exp2f_nonpositive written on vectors, for the small-head kernel's base-2
- * scores. A macro: an 8-float vector may not cross a call in the baseline clone. */
-#define LK_EXP2_8_NONPOSITIVE(y, x)                                                                \
-    do {                                                                                           \
-        lk_v8 zero_ = {0};                                                                         \
-        lk_v8 lo_ = zero_ - 126.0f, magic_ = zero_ + 12582912.0f;                                  \
-        lk_i8 below_ = (x) < lo_;                                                                  \
-        lk_v8 xc_ = (lk_v8)(((lk_i8)(x) & ~below_) | ((lk_i8)lo_ & below_));                       \
-        lk_v8 shifted_ = xc_ + magic_;                                                             \
-        lk_v8 r_ = xc_ - (shifted_ - magic_);                                                      \
-        lk_v8 p_ = zero_ + LK_EXP2_C5;                                                             \
-        p_ = p_ * r_ + LK_EXP2_C4;                                                                 \
-        p_ = p_ * r_ + LK_EXP2_C3;                                                                 \
-        p_ = p_ * r_ + LK_EXP2_C2;                                                                 \
-        p_ = p_ * r_ + LK_EXP2_C1;                                                                 \
-        lk_v8 e_ = p_ * r_ + 1.0f;                                                                 \
-        lk_i8 scale_ = (((lk_i8)shifted_ - 0x4B400000) + 127) << 23; /* n + 127 in [1, 127] */      \
-        e_ = e_ * (lk_v8)scale_;                                                                   \
-        (y) = (lk_v8)((lk_i8)e_ & ~below_);                                                        \
-    } while (0)
+/* y = 2^x on 16 lanes: lk_exp2f_nonpositive written on vectors, for the small-head kernel's base-2
+ * scores (x <= 0; below -126 gives 0, NaN stays NaN). */
+static inline __attribute__((always_inline)) lk_v16 lk_exp2_16_nonpositive(lk_v16 x) {
+    lk_v16 lo = lk_splat(-126.0f), magic = lk_splat(12582912.0f);
+    lk_i16 below = x < lo;
+    lk_v16 xc = (lk_v16)(((lk_i16)x & ~below) | ((lk_i16)lo & below));
+    lk_v16 shifted = xc + magic;
+    lk_v16 r = xc - (shifted - magic);
+    lk_v16 p = lk_splat(LK_EXP2_C5);
+    p = p * r + LK_EXP2_C4;
+    p = p * r + LK_EXP2_C3;
+    p = p * r + LK_EXP2_C2;
+    p = p * r + LK_EXP2_C1;
+    lk_v16 e = p * r + 1.0f;
+    lk_i16 scale = (((lk_i16)shifted - 0x4B400000) + 127) << 23; /* n + 127 in [1, 127] */
+    e = e * (lk_v16)scale;
+    return (lk_v16)((lk_i16)e & ~below);
+}
 
 LK_CLONES
 void lk_attention_pack_small(const float *k, size_t ldsrc, size_t lk, size_t dh, float *kt, size_t ldk,
@@ -743,26 +740,36 @@ void lk_attention_pack_small(const float *k, size_t ldsrc, size_t lk, size_t dh,
     }
 }
 
-LK_CLONES
-void lk_attention_rows_small(const float *q, size_t ldq, size_t rows, size_t dh, float alpha,
-                             const float *kt, size_t lk, size_t ldk, const float *vt, size_t dv,
-                             float *out, size_t ldo, long causal_row0, float *scratch) {
-    float *s = scratch; /* [ldk]: one row's scores, then its softmax numerators */
+/* The kernel's body, inlined into each clone below (a 16-float vector may not cross a call in a
+ * clone without AVX-512). */
+static inline __attribute__((always_inline)) void lk_small_rows(const float *q, size_t ldq, size_t rows, size_t dh,
+                                                                float alpha, const float *kt, size_t lk, size_t ldk,
+                                                                const float *vt, size_t dv, float *out, size_t ldo,
+                                                                long causal_row0, float *scratch) {
     const float alpha2 = alpha * LK_LOG2E; /* base-2 scores */
-    for (size_t r = 0; r < rows; r++) {
-        float qs[16];
-        for (size_t d = 0; d < dh; d++) qs[d] = alpha2 * q[r * ldq + d];
-        size_t valid = lk_causal_valid(lk, causal_row0, r);
-        size_t nv = (valid + LK_SV - 1) / LK_SV * LK_SV; /* <= ldk */
-        /* Scores; the built-in head widths get loops the compiler unrolls (q held in registers). */
+    for (size_t r0 = 0; r0 < rows; r0 += LK_SROWS) {
+        size_t n = rows - r0 < LK_SROWS ? rows - r0 : LK_SROWS;
+        float qt[16][LK_SROWS]; /* Q^T of the block; rows past n are 0 */
+        lk_i16 lim = {0};       /* each row's count of keys it may see */
+        for (size_t d = 0; d < dh; d++)
+            for (size_t i = 0; i < LK_SROWS; i++) qt[d][i] = i < n ? alpha2 * q[(r0 + i) * ldq + d] : 0.0f;
+        for (size_t i = 0; i < LK_SROWS; i++) lim[i] = (int32_t)lk_causal_valid(lk, causal_row0, r0 + (i < n ? i : n - 1));
+        size_t keys = lk_causal_valid(lk, causal_row0, r0 + n - 1); /* the most any row of the block sees */
+        float *s = scratch;
+        lk_v16 mx = lk_splat(-INFINITY);
+        const lk_v16 neg_inf = lk_splat(-INFINITY);
+        /* Pass 1: scores and their max; the built-in head widths get unrolled loops. */
 #define LK_SMALL_SCORES(DH)                                                                        \
-    for (size_t i = 0; i < nv; i += LK_SV) {                                                       \
-        lk_v8 acc = {0}, k;                                                                        \
-        for (size_t d = 0; d < (DH); d++) {                                                        \
-            LK_LOAD8(k, kt + d * ldk + i);                                                         \
-            acc += qs[d] * k;                                                                      \
+    for (size_t j = 0; j < keys; j++) {                                                            \
+        lk_v16 acc = {0};                                                                          \
+        for (size_t d = 0; d < (DH); d++) acc += lk_load16(qt[d]) * kt[d * ldk + j];               \
+        if (causal_row0 >= 0) {                                                                    \
+            lk_i16 hidden = lim <= (int32_t)j;                                                     \
+            acc = (lk_v16)(((lk_i16)acc & ~hidden) | ((lk_i16)neg_inf & hidden));                  \
         }                                                                                          \
-        memcpy(s + i, &acc, sizeof acc);                                                           \
+        lk_store16(s + j * LK_SROWS, acc);                                                         \
+        lk_i16 above = acc > mx; /* a NaN score is skipped here and makes its row NaN below */     \
+        mx = (lk_v16)(((lk_i16)acc & above) | ((lk_i16)mx & ~above));                              \
     }
         switch (dh) {
         case 4: LK_SMALL_SCORES(4) break;
@@ -772,44 +779,42 @@ void lk_attention_rows_small(const float *q, size_t ldq, size_t rows, size_t dh,
         default: LK_SMALL_SCORES(dh) break;
         }
 #undef LK_SMALL_SCORES
-        for (size_t i = valid; i < nv; i++) s[i] = -INFINITY;
-        float mx[LK_SV];
-        for (int j = 0; j < LK_SV; j++) mx[j] = -INFINITY;
-        for (size_t i = 0; i < nv; i += LK_SV)
-            for (int j = 0; j < LK_SV; j++) mx[j] = s[i + j] > mx[j] ? s[i + j] : mx[j];
-        float m = mx[0];
-        for (int j = 1; j < LK_SV; j++) m = mx[j] > m ? mx[j] : m;
-        /* A NaN score (the max skips it) makes its numerator, the sum and so the row NaN, as torch. */
-        lk_v8 sums = {0};
-        for (size_t i = 0; i < nv; i += LK_SV) {
-            lk_v8 x, e;
-            LK_LOAD8(x, s + i);
-            x = x - m;
-            LK_EXP2_8_NONPOSITIVE(e, x);
-            memcpy(s + i, &e, sizeof e);
+        /* Pass 2: the numerators (masked keys give 2^-inf = 0) and their sums. */
+        lk_v16 sums = {0};
+        for (size_t j = 0; j < keys; j++) {
+            lk_v16 e = lk_exp2_16_nonpositive(lk_load16(s + j * LK_SROWS) - mx);
+            lk_store16(s + j * LK_SROWS, e);
             sums += e;
         }
-        float inv = 1.0f / LK_HSUM8(sums);
+        lk_v16 inv = 1.0f / sums;
+        /* Pass 3: O = P V / sums, four columns at a time from broadcast elements of V^T. */
         for (size_t c0 = 0; c0 < dv; c0 += 4) {
-            lk_v8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+            lk_v16 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
             const float *v0 = vt + c0 * ldk, *v1 = v0 + ldk, *v2 = v1 + ldk, *v3 = v2 + ldk;
-            for (size_t i = 0; i < nv; i += LK_SV) {
-                lk_v8 e, x0, x1, x2, x3;
-                LK_LOAD8(e, s + i);
-                LK_LOAD8(x0, v0 + i);
-                LK_LOAD8(x1, v1 + i);
-                LK_LOAD8(x2, v2 + i);
-                LK_LOAD8(x3, v3 + i);
-                a0 += e * x0;
-                a1 += e * x1;
-                a2 += e * x2;
-                a3 += e * x3;
+            for (size_t j = 0; j < keys; j++) {
+                lk_v16 e = lk_load16(s + j * LK_SROWS);
+                a0 += e * v0[j];
+                a1 += e * v1[j];
+                a2 += e * v2[j];
+                a3 += e * v3[j];
             }
-            float o[4] = {LK_HSUM8(a0) * inv, LK_HSUM8(a1) * inv, LK_HSUM8(a2) * inv, LK_HSUM8(a3) * inv};
-            size_t n = dv - c0 < 4 ? dv - c0 : 4;
-            for (size_t c = 0; c < n; c++) out[r * ldo + c0 + c] = o[c];
+            float o[4][LK_SROWS];
+            lk_store16(o[0], a0 * inv);
+            lk_store16(o[1], a1 * inv);
+            lk_store16(o[2], a2 * inv);
+            lk_store16(o[3], a3 * inv);
+            size_t nc = dv - c0 < 4 ? dv - c0 : 4;
+            for (size_t i = 0; i < n; i++)
+                for (size_t c = 0; c < nc; c++) out[(r0 + i) * ldo + c0 + c] = o[c][i];
         }
     }
+}
+
+LK_CLONES
+void lk_attention_rows_small(const float *q, size_t ldq, size_t rows, size_t dh, float alpha,
+                             const float *kt, size_t lk, size_t ldk, const float *vt, size_t dv,
+                             float *out, size_t ldo, long causal_row0, float *scratch) {
+    lk_small_rows(q, ldq, rows, dh, alpha, kt, lk, ldk, vt, dv, out, ldo, causal_row0, scratch);
 }
 
 /* ---- im2col from a zero-padded input (see lk_im2col_padded in the header) ----

@@ -9,5 +9,5 @@ src=${1:-Sources/CLikenessKernels/kernels.c}
 out=.build/attention-bench
 mkdir -p "$out"
 bin="$out/small_bench_$(basename "$src" .c)"
-clang -O3 -I Sources/CLikenessKernels/include -I Sources/CLikenessKernels scripts/attention/small_bench.c "$src" -lm -o "$bin"
+clang -O3 -I Sources/CLikenessKernels/include -I Sources/CLikenessKernels -I Sources/CLikenessBF16/include scripts/attention/small_bench.c "$src" Sources/CLikenessBF16/bf16gemm.c -lm -o "$bin"
 "$bin"

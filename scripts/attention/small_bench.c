@@ -24,7 +24,7 @@ int main(void) {
         size_t ldk = (lk + 15) / 16 * 16;
         float *q = malloc(sizeof(float) * lq * dh), *k = malloc(sizeof(float) * lk * dh), *v = malloc(sizeof(float) * lk * dv);
         float *kt = malloc(sizeof(float) * (dh + ((dv + 3) & ~3)) * ldk), *o = malloc(sizeof(float) * lq * dv);
-        float *scratch = malloc(sizeof(float) * ldk);
+        float *scratch = malloc(sizeof(float) * 16 * ldk); /* the kernel's block of 16 rows x ldk scores */
         srand(1);
         for (int i = 0; i < lq * dh; i++) q[i] = 4.0f * rand() / (float)RAND_MAX - 2.0f;
         for (int i = 0; i < lk * dh; i++) k[i] = 4.0f * rand() / (float)RAND_MAX - 2.0f;

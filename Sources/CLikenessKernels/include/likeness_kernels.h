@@ -62,7 +62,7 @@ void lk_attention_rows_bf16(const float *q, size_t ldq, size_t rows, size_t dh, 
 /* Attention for small heads (dh <= 16, dv <= 16), same contract as above with V held
  * transposed: lk_attention_pack_small writes kt [dh, ldk] as lk_attention_pack does and
  * vt [round_up(dv, 4), ldk] = V^T, zero-padded (rows past dv and columns past lk).
- * lk_attention_rows_small: out[r, 0..dv) = softmax(alpha q[r] K^T) V; scratch: ldk floats. */
+ * lk_attention_rows_small: out[r, 0..dv) = softmax(alpha q[r] K^T) V; scratch: 16 * lk floats. */
 void lk_attention_pack_small(const float *k, size_t ldsrc, size_t lk, size_t dh, float *kt, size_t ldk,
                              const float *v, size_t ldvsrc, size_t dv, float *vt);
 void lk_attention_rows_small(const float *q, size_t ldq, size_t rows, size_t dh, float alpha,

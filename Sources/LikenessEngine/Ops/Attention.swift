@@ -11,8 +11,9 @@
 // 256 with an online softmax (running maximum and sum, output rescaled), so a block of Kᵀ and V
 // stays in L2 for all 64 rows instead of all of Kᵀ and V being read from L3 for every 8.
 // Heads of at most 16 floats (the built-in models' 4-12) take a second kernel,
-// lk_attention_rows_small: V packed transposed, one query row at a time, P V as dot products of
-// the numerator row with V's columns, so nothing is padded to 16-float rows.
+// lk_attention_rows_small: V packed transposed, vectors across 16 query rows (scores, softmax and
+// P V from broadcast elements of Kᵀ and Vᵀ), so nothing is padded to 16-float rows and nothing is
+// summed across lanes.
 // Work units (batch, head, 64 query rows) are handed out in groups to the engine's threads.
 // Float32 throughout; agreement ~1e-7 relative (different summation order than PyTorch).
 // With `precision: .bf16` on a CPU that runs the native bfloat16 kernel (AVX512-BF16), heads over
@@ -98,7 +99,7 @@ extension Ops {
                                           vp + b * lk * vWidth + h * dv, vWidth, dv, dst + ktSize, ldv)
                     }
                 }
-                let scratchSize = small ? ldk : lk_attention_scratch_floats(dh, ldk, ldv)
+                let scratchSize = small ? 16 * ldk : lk_attention_scratch_floats(dh, ldk, ldv)
                 forEachAttentionUnit(pairs: pairs, heads: heads, lq: lq, scratchFloats: scratchSize) { pair, b, h, q0, rows, scratch in
                     let kt = packed + pair * (ktSize + vpSize)
                     if small {

@@ -248,7 +248,7 @@ final class ConvWinogradTests: XCTestCase {
         // A narrow float32 weight keeps its transform after the first call: the same tensor on the
         // next, the same output bits as a transform made for the call (the grouped path makes its
         // own), the new weight's after an overwrite and the source's after a release. Wide weights
-        // and bfloat16 ones keep none.
+        // keep none.
         let x = randn([2, 16, 12, 12], seed: 13), w1 = randn([24, 16, 3, 3], seed: 14), w2 = randn([24, 16, 3, 3], seed: 15)
         let savedMin = Ops.winogradMinPixels, savedFloats = Ops.winogradWeightFloats
         defer { Ops.winogradMinPixels = savedMin; Ops.winogradWeightFloats = savedFloats }
@@ -279,5 +279,39 @@ final class ConvWinogradTests: XCTestCase {
         XCTAssertNil(FP32Matrix(randn([24, 16, 1, 1], seed: 17)).winogradTransformed(), "not 3x3")
         Ops.winogradMinPixels = Int.max
         assertClose(first, run(FP32Matrix(w1)), "kept transform against im2col", relTol: 2e-5)
+    }
+
+    func testBF16TransformedWeightKeptWithTheWeight() {
+        // The same for a bfloat16 weight on bfloat16 products (pairs of input channels, an odd Cin
+        // here): made once, the same bits as a transform made for the call, the new weight's after
+        // an overwrite (a LoRA merge at bf16) and the source's after a release; none for wide weights.
+        let x = randn([2, 15, 12, 12], seed: 13), w1 = randn([24, 15, 3, 3], seed: 14), w2 = randn([24, 15, 3, 3], seed: 15)
+        let savedMin = Ops.winogradMinPixels, savedFloats = Ops.winogradWeightFloats
+        defer { Ops.winogradMinPixels = savedMin; Ops.winogradWeightFloats = savedFloats; Ops.bf16WinogradOnAnyCPU = false }
+        Ops.winogradMinPixels = 0
+        Ops.bf16WinogradOnAnyCPU = true
+        let source = Tensor(shape: w1.shape, storage: w1.storage)!
+        let matrix = BF16Matrix(w1, layout: .rows, reload: { source })
+        func run(_ m: BF16Matrix) -> Tensor { Ops.conv2d(x, weight: .bf16(m), bias: nil, stride: 1, padding: .uniform(1)) }
+        let first = run(matrix)
+        guard let kept = matrix.winogradTransformed() else { return XCTFail("no transform kept for a 24 x 15 weight") }
+        XCTAssertEqual(kept.count, 36 * Int(lk_winograd_rows(24)) * Int(lk_winograd_pairs(15)))
+        kept.withUnsafeBufferPointer { a in
+            matrix.winogradTransformed()!.withUnsafeBufferPointer { b in
+                XCTAssertEqual(a.baseAddress, b.baseAddress, "made once")
+            }
+        }
+        XCTAssertEqual(run(matrix), first, "the kept transform gives the same bits again")
+        Ops.winogradWeightFloats = 36 * 8 * 16  // two groups: transforms made in the call
+        XCTAssertEqual(run(BF16Matrix(w1, layout: .rows)), first, "kept transform against one made for the call")
+        Ops.winogradWeightFloats = savedFloats
+        matrix.overwrite(with: w2)
+        XCTAssertEqual(run(matrix), run(BF16Matrix(w2, layout: .rows)), "after an overwrite the transform is the new weight's")
+        XCTAssertNotEqual(run(matrix), first)
+        matrix.release()
+        XCTAssertEqual(run(matrix), first, "after a release the source's weight again")
+        XCTAssertTrue(BF16Matrix(randn([256, 256, 3, 3], seed: 16), layout: .rows).winogradTransformed() == nil, "over winogradCachedFloats")
+        XCTAssertTrue(BF16Matrix(randn([24, 16, 1, 1], seed: 17), layout: .rows).winogradTransformed() == nil, "not 3x3")
+        XCTAssertTrue(BF16Matrix(randn([24, 16, 3, 3], seed: 18), layout: .packedTransposed).winogradTransformed() == nil, "not rows")
     }
 }

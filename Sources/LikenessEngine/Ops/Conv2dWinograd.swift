@@ -150,16 +150,19 @@ extension Ops {
         let rowsPerGroup = (cout + groups - 1) / groups
         var transformed: Tensor?
         if groups == 1, case .fp32(let matrix) = gemmWeight { transformed = matrix.winogradTransformed() }
+        let transformed2 = groups == 1 ? bf16Weight?.winogradTransformed() : nil
         let weight = transformed == nil && bf16Weight == nil ? gemmWeight.tensor : nil
         let maxCoutp = lk_winograd_rows(rowsPerGroup)
         let made = weight != nil ? UnsafeMutablePointer<Float>.allocate(capacity: 36 * maxCoutp * cin) : nil
         defer { made?.deallocate() }
-        let u2 = bf16Weight != nil ? UnsafeMutablePointer<UInt32>.allocate(capacity: 36 * maxCoutp * cin2) : nil
-        defer { u2?.deallocate() }
+        let made2 = bf16Weight != nil && transformed2 == nil
+            ? UnsafeMutablePointer<UInt32>.allocate(capacity: 36 * maxCoutp * cin2) : nil
+        defer { made2?.deallocate() }
 
         x.withUnsafeBufferPointer { xb in
             withOptionalPointer(weight) { wp in
             withOptionalPointer(transformed) { cached in
+            withOptionalPointer(transformed2) { cached2 in
             withOptionalPointer(input?.scale) { actScale in
             withOptionalPointer(input?.shift) { actShift in
                 let xp = xb.baseAddress!
@@ -172,11 +175,14 @@ extension Ops {
                     if let made {
                         winogradTransform(wp! + c0 * cin * 9, cout: gc, cin: cin, coutp: coutp, into: made)
                         u = UnsafePointer(made)
-                    } else if let u2, let bf16Weight {
+                    }
+                    var u2: UnsafePointer<UInt32>? = cached2
+                    if let made2, let bf16Weight {
                         withExtendedLifetime(bf16Weight) {
                             winogradTransform(UnsafePointer(bf16Weight.data) + c0 * bf16Weight.ld, ld: bf16Weight.ld,
-                                              cout: gc, cin: cin, coutp: coutp, into: u2)
+                                              cout: gc, cin: cin, coutp: coutp, into: made2)
                         }
+                        u2 = UnsafePointer(made2)
                     }
                     var bandTiles = min(winogradBandTiles.upperBound,
                                         max(winogradBandTiles.lowerBound, winogradBandFloats / (36 * (cin + gc))))
@@ -239,6 +245,7 @@ extension Ops {
             }
             }
             }
+            }
         }
     }
 
@@ -248,7 +255,7 @@ extension Ops {
     }
 
     /// `body` with the array's storage, or with nil.
-    static func withOptionalPointer(_ a: [Float]?, _ body: (UnsafePointer<Float>?) -> Void) {
+    static func withOptionalPointer<T>(_ a: [T]?, _ body: (UnsafePointer<T>?) -> Void) {
         if let a { a.withUnsafeBufferPointer { body($0.baseAddress) } } else { body(nil) }
     }
 }

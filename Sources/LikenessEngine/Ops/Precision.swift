@@ -79,6 +79,10 @@ public final class BF16Matrix {
     let count: Int
     /// The bfloat16 values; nil while released.
     private var storage: UnsafeMutablePointer<UInt16>?
+    /// A 3x3 convolution's weight transformed for Winograd on bfloat16 products (Ops.conv2dWinograd),
+    /// made on first use.
+    private var winograd: [UInt32]?
+    private let packing = NSLock()
     /// Reads the values again (from the model file) after a release; nil when the matrix was made
     /// from a tensor alone, which keeps it resident.
     private let reload: (() throws -> BF16MatrixValues)?
@@ -131,6 +135,26 @@ public final class BF16Matrix {
         guard reload != nil, let storage else { return }
         Self.deallocate(storage, count)
         self.storage = nil
+        winograd = nil
+    }
+
+    /// The weight [Cout, Cin, 3, 3] transformed for Winograd F(4x4, 3x3) on bfloat16 products as one
+    /// group of output channels (U [36][lk_winograd_rows(Cout)][lk_winograd_pairs(Cin)] in pairs of
+    /// input channels, `Ops.winogradTransform`), made once; nil unless the weight is 3x3, held as
+    /// rows, with at most `Ops.winogradCachedFloats` transformed words (the built-in model's 16x16
+    /// level, the VAEs' 128-channel layers; larger weights are transformed at each call).
+    func winogradTransformed() -> [UInt32]? {
+        guard layout == .rows, shape.count == 4, shape[2] == 3, shape[3] == 3, shape[0] > 0, shape[1] > 0 else { return nil }
+        let cout = shape[0], cin = shape[1], coutp = lk_winograd_rows(cout), cin2 = lk_winograd_pairs(cin)
+        guard 36 * coutp * cin2 <= Ops.winogradCachedFloats else { return nil }
+        packing.lock(); defer { packing.unlock() }
+        if let winograd { return winograd }
+        let made = [UInt32](unsafeUninitializedCapacity: 36 * coutp * cin2) { buffer, n in
+            Ops.winogradTransform(UnsafePointer(data), ld: ld, cout: cout, cin: cin, coutp: coutp, into: buffer.baseAddress!)
+            n = buffer.count
+        }
+        winograd = made
+        return made
     }
 
     /// Converts `weight` (this matrix's shape) into this matrix's memory, in place: every layer
@@ -140,6 +164,7 @@ public final class BF16Matrix {
         precondition(weight.shape == shape, "BF16Matrix: overwrite \(shape) with \(weight.shape)")
         if storage == nil { storage = Self.allocate(count) }
         fill(from: .float(weight))
+        winograd = nil
     }
 
     /// Converts `values` into `storage`, split over the engine's threads (rows, or column panels).

@@ -313,39 +313,52 @@ LK_BF16_TARGET static void pack_b_slice_avx(const float *b, size_t ldb, size_t k
     }
 }
 
-LK_BF16_TARGET static void kernel_avx(const uint16_t *a, size_t lda, const uint16_t *b, size_t kc, float *c,
-                                      size_t ldc, int mv, int nv, int accumulate) {
-    __m512 acc[MR][4];
-    for (int i = 0; i < MR; i++)
-        for (int v = 0; v < 4; v++) acc[i][v] = _mm512_setzero_ps();
-    const uint16_t *ar[MR];
-    for (int i = 0; i < MR; i++) ar[i] = a + (size_t)(i < mv ? i : 0) * lda;
-    for (size_t p = 0; p < kc; p++) {
-        const uint16_t *bp = b + p * NR * 2;
-        __m512bh b0 = (__m512bh)_mm512_loadu_si512((const void *)(bp));
-        __m512bh b1 = (__m512bh)_mm512_loadu_si512((const void *)(bp + 32));
-        __m512bh b2 = (__m512bh)_mm512_loadu_si512((const void *)(bp + 64));
-        __m512bh b3 = (__m512bh)_mm512_loadu_si512((const void *)(bp + 96));
-        for (int i = 0; i < MR; i++) {
-            int32_t pair;
-            memcpy(&pair, ar[i] + 2 * p, 4);
-            __m512bh ai = (__m512bh)_mm512_set1_epi32(pair);
-            acc[i][0] = _mm512_dpbf16_ps(acc[i][0], ai, b0);
-            acc[i][1] = _mm512_dpbf16_ps(acc[i][1], ai, b1);
-            acc[i][2] = _mm512_dpbf16_ps(acc[i][2], ai, b2);
-            acc[i][3] = _mm512_dpbf16_ps(acc[i][3], ai, b3);
-        }
+/* C[mv, nv] (+)= A B for one MR x NR tile, NV of its four 16-column vectors computed: a slice
+ * narrower than NR (a convolution's 4x4 plane, 32 or 48 pixels at batch 2 or 3) skips the
+ * products of the panel's zero columns. */
+#define LK_KERNEL_AVX(NV)                                                                                \
+    LK_BF16_TARGET static void kernel_avx_##NV(const uint16_t *a, size_t lda, const uint16_t *b, size_t kc, \
+                                               float *c, size_t ldc, int mv, int nv, int accumulate) {   \
+        __m512 acc[MR][NV];                                                                              \
+        for (int i = 0; i < MR; i++)                                                                     \
+            for (int v = 0; v < NV; v++) acc[i][v] = _mm512_setzero_ps();                                \
+        const uint16_t *ar[MR];                                                                          \
+        for (int i = 0; i < MR; i++) ar[i] = a + (size_t)(i < mv ? i : 0) * lda;                         \
+        for (size_t p = 0; p < kc; p++) {                                                                \
+            const uint16_t *bp = b + p * NR * 2;                                                         \
+            __m512bh bv[NV];                                                                             \
+            for (int v = 0; v < NV; v++) bv[v] = (__m512bh)_mm512_loadu_si512((const void *)(bp + 32 * v)); \
+            for (int i = 0; i < MR; i++) {                                                               \
+                int32_t pair;                                                                            \
+                memcpy(&pair, ar[i] + 2 * p, 4);                                                         \
+                __m512bh ai = (__m512bh)_mm512_set1_epi32(pair);                                         \
+                for (int v = 0; v < NV; v++) acc[i][v] = _mm512_dpbf16_ps(acc[i][v], ai, bv[v]);        \
+            }                                                                                            \
+        }                                                                                                \
+        for (int i = 0; i < mv; i++) {                                                                   \
+            float *ci = c + (size_t)i * ldc;                                                             \
+            for (int v = 0; v < NV; v++) {                                                               \
+                int c0 = v * 16;                                                                         \
+                if (c0 >= nv) break;                                                                     \
+                __mmask16 m = nv - c0 >= 16 ? 0xffff : (__mmask16)((1u << (nv - c0)) - 1);              \
+                __m512 r = acc[i][v];                                                                    \
+                if (accumulate) r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(m, ci + c0));                 \
+                _mm512_mask_storeu_ps(ci + c0, m, r);                                                    \
+            }                                                                                            \
+        }                                                                                                \
     }
-    for (int i = 0; i < mv; i++) {
-        float *ci = c + (size_t)i * ldc;
-        for (int v = 0; v < 4; v++) {
-            int c0 = v * 16;
-            if (c0 >= nv) break;
-            __mmask16 m = nv - c0 >= 16 ? 0xffff : (__mmask16)((1u << (nv - c0)) - 1);
-            __m512 r = acc[i][v];
-            if (accumulate) r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(m, ci + c0));
-            _mm512_mask_storeu_ps(ci + c0, m, r);
-        }
+LK_KERNEL_AVX(1)
+LK_KERNEL_AVX(2)
+LK_KERNEL_AVX(3)
+LK_KERNEL_AVX(4)
+
+static void kernel_avx(const uint16_t *a, size_t lda, const uint16_t *b, size_t kc, float *c, size_t ldc, int mv,
+                       int nv, int accumulate) {
+    switch ((nv + 15) / 16) {
+    case 1: kernel_avx_1(a, lda, b, kc, c, ldc, mv, nv, accumulate); break;
+    case 2: kernel_avx_2(a, lda, b, kc, c, ldc, mv, nv, accumulate); break;
+    case 3: kernel_avx_3(a, lda, b, kc, c, ldc, mv, nv, accumulate); break;
+    default: kernel_avx_4(a, lda, b, kc, c, ldc, mv, nv, accumulate); break;
     }
 }
 #endif

@@ -76,9 +76,9 @@ extension Ops {
         let ho = (hp - kh) / stride + 1, wo = (wp - kw) / stride + 1
         checkOutputOperands(bias: bias, residual: residual, output: [batch, cout, ho, wo])
         if winogradApplies(weight: wshape, stride: stride, batch: batch, ho: ho, wo: wo) {
-            // A bfloat16 weight is widened for the call: Winograd's 2.25 multiply-adds per output
-            // and input channel beat the bf16 GEMM's 9 on these planes (the activations then keep
-            // float32; the weight's values are the bfloat16 ones).
+            // Winograd's 2.25 multiply-adds per output and input channel beat the GEMM's 9 on these
+            // planes; a bfloat16 weight's products run on bfloat16 with the native kernel, else the
+            // weight is widened for the call (conv2dWinograd).
             return conv2dWinograd(x, weight: gemmWeight, bias: bias, padding: padding, ho: ho, wo: wo, residual: residual, relu: relu)
         }
         var y = conv2dGEMM(x, weight: gemmWeight, bias: bias, stride: stride, padding: padding, ho: ho, wo: wo)

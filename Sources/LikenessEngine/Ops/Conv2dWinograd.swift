@@ -43,9 +43,10 @@ extension Ops {
     /// is 1-2% of the products per group). SD-1.5's 1280 -> 1280 upsampler convolution held 236 MB.
     /// A variable so tests can force many groups.
     nonisolated(unsafe) static var winogradWeightFloats = 6 << 20
-    /// Float32 weights whose transform has at most this many floats (4 MB: the built-in model's
-    /// 16x16 level, the VAEs' 128-channel layers) keep it with the weight (`FP32Matrix.winogradTransformed`),
-    /// made on first use instead of at every call; the transform is about 4x the weight.
+    /// Weights whose transform has at most this many floats (or, for bfloat16 products, 32-bit
+    /// channel pairs; 4 MB: the built-in model's 16x16 level, the VAEs' 128-channel layers) keep it
+    /// with the weight (`FP32Matrix.winogradTransformed`, `BF16Matrix.winogradTransformed`), made on
+    /// first use instead of at every call; the transform is about 4x the weight.
     static let winogradCachedFloats = 1 << 20
     /// Whether a bfloat16 weight's 36 products run on bfloat16 operands where the CPU has
     /// AVX512-BF16 (LIKENESS_BF16_WINOGRAD=0 keeps them float32 with the weight widened, for
@@ -119,8 +120,9 @@ extension Ops {
     /// The same into `o` [B, Cout, ho, wo]; `residual` may be `o` itself (each output reads its own
     /// residual value before writing it).
     /// A bfloat16 weight's 36 products run on bfloat16 operands where the CPU has AVX512-BF16
-    /// (`bf16WinogradOnAnyCPU`: everywhere; `bf16WinogradProducts` off: nowhere, the weight widened); a float32 one may bring its
-    /// transform made before (`FP32Matrix.winogradTransformed`).
+    /// (`bf16WinogradOnAnyCPU`: everywhere; `bf16WinogradProducts` off: nowhere, the weight widened).
+    /// Either kind may bring its transform made before (`FP32Matrix.winogradTransformed`,
+    /// `BF16Matrix.winogradTransformed`).
     static func conv2dWinograd(_ x: Tensor, weight gemmWeight: GEMMWeight, bias: Tensor?, padding: Padding2D, ho: Int, wo: Int,
                                residual: UnsafePointer<Float>?, relu: Bool, upsampled: Bool, input: ChannelAffine?,
                                into o: UnsafeMutablePointer<Float>) {
@@ -134,7 +136,8 @@ extension Ops {
         let tilesPerImage = tilesW * tilesH, total = batch * tilesPerImage
         let threads = max(1, min(ComputeThreads.count, total))
         // A bfloat16 weight's products on bfloat16 operands (U and each band's V rounded, float32 sums):
-        // U is made from the weight's bfloat16 rows, as pairs of input channels (no float32 copy).
+        // U is made from the weight's bfloat16 rows, as pairs of input channels (no float32 copy),
+        // and kept with a narrow weight.
         let bf16Weight: BF16Matrix?
         if case .bf16(let matrix) = gemmWeight,
            bf16WinogradOnAnyCPU || (bf16WinogradProducts && ComputePrecision.bf16Kernel == .native) {

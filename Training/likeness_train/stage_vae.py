@@ -1,5 +1,9 @@
 """Stage 2, vae: a diffusers AutoencoderKL with 4x downsampling and 4 latent channels,
-KL-regularised, trained on Toybox renders. Reports reconstruction PSNR on held-out scenes."""
+KL-regularised, trained on Toybox renders. Reports reconstruction PSNR on held-out scenes.
+
+--decoder-only (with --init-from): the encoder, its quant_conv and the scaling factor stay as they
+are and only the decoder trains on the encoder's posterior samples, so the latent space, and every
+base and object encoder trained on it, stays valid while the reconstructions improve."""
 from __future__ import annotations
 
 import dataclasses
@@ -37,6 +41,9 @@ class VaeConfig:
     # (e.g. the committed snapshot: 3000 steps of a 6000-step decay) is reproduced with both.
     schedule_steps: int = 6000
     max_minutes: float = 0.0  # stop, save and finish after this much wall time (0: no limit)
+    # Train only the decoder (post_quant_conv and decoder) of the --init-from VAE; the latent
+    # space and scaling_factor are kept.
+    decoder_only: bool = False
 
 
 def main(argv=None):
@@ -53,6 +60,8 @@ def run(cfg: VaeConfig):
     from accelerate import Accelerator
     from diffusers import AutoencoderKL
 
+    if cfg.decoder_only and not cfg.init_from:
+        raise ValueError("--decoder-only keeps an existing VAE's latent space: give it --init-from")
     acc = Accelerator(cpu=not torch.cuda.is_available())
     run_dir = Path(cfg.run_dir)
     out = run_dir / "vae"
@@ -63,10 +72,18 @@ def run(cfg: VaeConfig):
     torch.manual_seed(cfg.seed)
     vae = AutoencoderKL(**models.vae_config(cfg.quick, channels=cfg.channels, layers_per_block=cfg.layers_per_block,
                                               latent_channels=cfg.latent_channels))
-    if cfg.init_from and not (out / "state.pt").exists():
-        vae.load_state_dict(AutoencoderKL.from_pretrained(cfg.init_from, torch_dtype=torch.float32).state_dict())
-        print(f"vae: starting from {cfg.init_from}", flush=True)
-    opt = torch.optim.AdamW(vae.parameters(), lr=cfg.lr, weight_decay=0.0)
+    kept_scaling = None
+    if cfg.init_from:
+        init = AutoencoderKL.from_pretrained(cfg.init_from, torch_dtype=torch.float32)
+        kept_scaling = init.config.scaling_factor
+        if not (out / "state.pt").exists():
+            vae.load_state_dict(init.state_dict())
+            print(f"vae: starting from {cfg.init_from}", flush=True)
+    if cfg.decoder_only:
+        for part in (vae.encoder, vae.quant_conv):
+            part.requires_grad_(False)
+    trained = [p for p in vae.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(trained, lr=cfg.lr, weight_decay=0.0)
     ckpt = common.Checkpoint(out / "state.pt")
     step = ckpt.load({"vae": vae}, opt)
     vae, opt = acc.prepare(vae, opt)
@@ -76,10 +93,13 @@ def run(cfg: VaeConfig):
     def batch(gen):
         idx = torch.randint(len(data), (cfg.batch_size,), generator=gen).numpy()
         x = data.image_tensor(idx).to(acc.device)
-        posterior = m.encode(x).latent_dist
-        z = posterior.sample()
+        with torch.set_grad_enabled(not cfg.decoder_only):
+            posterior = m.encode(x).latent_dist
+            z = posterior.sample()
         rec = m.decode(z).sample
         rec_loss = F.l1_loss(rec, x) + F.mse_loss(rec, x)
+        if cfg.decoder_only:
+            return rec_loss, {"rec": rec_loss.item()}
         kl = posterior.kl().mean()
         return rec_loss + cfg.kl_weight * kl, {"rec": rec_loss.item(), "kl": kl.item()}
 
@@ -102,11 +122,14 @@ def run(cfg: VaeConfig):
         lat = vae.encode(x).latent_dist.mode()
         p = psnr(vae.decode(lat).sample, x)
     std = latent_std(vae, data, acc.device)
-    vae.register_to_config(scaling_factor=1.0 / std)
+    # The decoder alone trained: the latent space, and so its scale, is the starting VAE's.
+    scaling = kept_scaling if cfg.decoder_only else 1.0 / std
+    vae.register_to_config(scaling_factor=scaling)
     vae.save_pretrained(out / "model")
-    metrics = {"heldout_psnr_db": p, "latent_std": std, "scaling_factor": 1.0 / std, "steps": step}
+    metrics = {"heldout_psnr_db": p, "latent_std": std, "scaling_factor": scaling, "steps": step,
+               "decoder_only": cfg.decoder_only}
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
-    print(f"vae: held-out reconstruction PSNR {p:.2f} dB, scaling_factor {1.0 / std:.4f}", flush=True)
+    print(f"vae: held-out reconstruction PSNR {p:.2f} dB, scaling_factor {scaling:.4f}", flush=True)
 
 
 @torch.no_grad()

@@ -90,3 +90,33 @@ def test_reference_pipeline_errors(chain, tmp_path):
         lp("a red star", steps=1, sampler="plms")
     with pytest.raises(FileNotFoundError, match="missing"):
         LikenessPipeline.from_folder(tmp_path)
+
+
+def test_vae_decoder_only_keeps_the_latent_space(chain, tmp_path):
+    """--decoder-only trains the decoder of an existing VAE and leaves its encoder, quant_conv and
+    scaling factor as they were, so a base trained on its latents stays valid."""
+    from diffusers import AutoencoderKL
+    from likeness_train import stage_vae
+
+    start = AutoencoderKL.from_pretrained(chain / "vae" / "model")
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "data").symlink_to(chain / "data")
+    stage_vae.main(["--run-dir", str(run), "--quick", "true", "--steps", "3", "--batch-size", "8",
+                    "--init-from", str(chain / "vae" / "model"), "--decoder-only", "true", "--lr", "1e-2"])
+    tuned = AutoencoderKL.from_pretrained(run / "vae" / "model")
+    before, after = start.state_dict(), tuned.state_dict()
+    for name in before:
+        same = torch.equal(before[name], after[name])
+        if name.startswith(("encoder.", "quant_conv.")):
+            assert same, f"{name} changed"
+    assert any(not torch.equal(before[n], after[n]) for n in before if n.startswith("decoder."))
+    assert tuned.config.scaling_factor == start.config.scaling_factor
+    assert json.loads((run / "vae" / "metrics.json").read_text())["decoder_only"] is True
+
+
+def test_vae_decoder_only_needs_a_starting_vae(tmp_path):
+    from likeness_train import stage_vae
+
+    with pytest.raises(ValueError, match="--init-from"):
+        stage_vae.main(["--run-dir", str(tmp_path), "--quick", "true", "--steps", "1", "--decoder-only", "true"])

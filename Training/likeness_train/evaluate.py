@@ -264,6 +264,9 @@ class EvalConfig:
     sampler: str = "ddim"
     text_scale: float = 5.0
     id_scale: float = 3.0
+    # a property word before <obj> sets its word slot (models.word_slot_edits; models whose object
+    # encoder records word_slots); false: the tokens as the encoder gives them
+    word_slots: bool = True
     oracle: bool = True
     likeness: bool = True
     text_branch: bool = False  # adds the Likeness row at id_scale 0: what the text branch draws
@@ -300,12 +303,12 @@ def _check_folder(path: Path, flag: str):
 
 
 def _generate(pipe, reqs: list[Request], prompt_of, tokens_of, cfg: EvalConfig, label: str,
-              id_scale: Optional[float] = None) -> tuple[list, float]:
+              id_scale: Optional[float] = None, word_slots: Optional[bool] = None) -> tuple[list, float]:
     images, t0 = [], time.time()
     for n, r in enumerate(reqs):
         images.append(pipe(prompt_of(r), object_tokens=tokens_of(r), steps=cfg.steps, text_scale=cfg.text_scale,
                            id_scale=cfg.id_scale if id_scale is None else id_scale, seed=r.seed,
-                           sampler=cfg.sampler))
+                           sampler=cfg.sampler, word_slots=cfg.word_slots if word_slots is None else word_slots))
         if (n + 1) % 20 == 0 or n + 1 == len(reqs):
             print(f"{label}: {n + 1}/{len(reqs)} images, {time.time() - t0:.0f}s", flush=True)
     return images, time.time() - t0
@@ -373,7 +376,8 @@ def markdown(result: dict) -> str:
         lines.append(f"| {row['name']} | " + " | ".join(_fmt(acc[r].get(a)) for r, a in cols) + " |")
     c = result["config"]
     lines += ["", f"{c['subjects']} held-out subjects x {len(c['prompts'])} prompts x {c['images_per_prompt']} "
-              f"images, {c['steps']} {c['sampler']} steps, text_scale {c['text_scale']}, id_scale {c['id_scale']}. "
+              f"images, {c['steps']} {c['sampler']} steps, text_scale {c['text_scale']}, id_scale {c['id_scale']}, "
+              f"word slots {'on' if c.get('word_slots', True) else 'off'}. "
               f"ID, Prompt: higher is better; Copy (share of {result['copy_eligible']} eligible images per row that "
               f"copy the reference's background or position): lower is better.",
               "", _probe_line(result.get("probes")),
@@ -474,7 +478,9 @@ def run(cfg: EvalConfig) -> dict:
             secs.append(info["seconds"])
             print(f"TI subject {i + 1}/{len(ref_images)}: {info['seconds']:.0f}s, final loss {info['loss']:.4f}",
                   flush=True)
-        imgs, sec = _generate(pipe, reqs, lambda r: r.spec.text, lambda r: tokens[r.subject], cfg, "TI")
+        # optimised tokens have no word slots: the prompt's words act through the text alone
+        imgs, sec = _generate(pipe, reqs, lambda r: r.spec.text, lambda r: tokens[r.subject], cfg, "TI",
+                              word_slots=False)
         s_obj = float(np.mean(secs))
         add_row(f"TI ({cfg.ti_steps} steps)", imgs, sec, notes=f"{s_obj:.0f} s/object to learn the tokens",
                 ti_steps=cfg.ti_steps, ti_seconds_per_object=s_obj)

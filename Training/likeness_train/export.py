@@ -84,6 +84,10 @@ def run(cfg: ExportConfig):
 
     (tmp / "object_encoder").mkdir()
     ocfg = json.loads((enc_dir / "object_encoder" / "config.json").read_text())
+    if "word_slots" not in ocfg and (enc_dir / "train_config.json").exists():
+        # an encoder saved before word slots were recorded: from how its tokens were trained
+        from .stage_encoder import word_slots_of
+        ocfg["word_slots"] = word_slots_of(json.loads((enc_dir / "train_config.json").read_text()))
     (tmp / "object_encoder" / "config.json").write_text(json.dumps(ocfg, indent=2))
     weights = load_file(str(enc_dir / "object_encoder" / "model.safetensors"))
     save_file({k: v.to(dtype).contiguous() for k, v in weights.items()}, str(tmp / "object_encoder" / "model.safetensors"))

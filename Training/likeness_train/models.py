@@ -85,6 +85,12 @@ class ObjectEncoderConfig:
     image_size: int = 64
     image_mean: tuple = (0.5, 0.5, 0.5)
     image_std: tuple = (0.5, 0.5, 0.5)
+    # Word slots (input_embedding only): object token `slot` was trained toward the embedding of the
+    # word that names the reference's `attribute` (the encoder stage's --word-align-weight). A prompt
+    # word of `words` right before the placeholder ("a red <obj>") puts words[word]'s embedding in
+    # that slot, so the prompt's property replaces the reference's (apply_word_slots).
+    # [{"slot": 0, "attribute": "color", "words": {"red": "red", ...}}, ...]; empty: none.
+    word_slots: list = dataclasses.field(default_factory=list)
 
     def to_json(self) -> dict:
         d = dataclasses.asdict(self)
@@ -126,6 +132,11 @@ class ObjectEncoder(nn.Module):
             self.slot_embedding = nn.Parameter(torch.randn(cfg.num_tokens, cfg.text_hidden_size) * 0.02)
         elif cfg.injection != "input_embedding":
             raise ValueError(f"unknown injection {cfg.injection!r}; use input_embedding or hidden_state")
+        for entry in cfg.word_slots:
+            if cfg.injection != "input_embedding":
+                raise ValueError("word_slots need input_embedding injection (a slot holds a word's input embedding)")
+            if not 0 <= int(entry.get("slot", -1)) < cfg.num_tokens or not entry.get("words"):
+                raise ValueError(f"word slot {entry!r}: slot must be in [0, {cfg.num_tokens}) with a non-empty words map")
 
     def preprocess(self, images):
         """images in [-1, 1], [B, 3, H, W] -> normalised with the config's mean and std"""
@@ -180,6 +191,45 @@ def replace_placeholder(prompt: str, placeholder: str, word: str) -> str:
     for i in reversed(placeholder_spans(prompt, placeholder)):
         prompt = prompt[:i] + word + prompt[i + len(placeholder):]
     return prompt
+
+
+def word_slot_edits(prompt: str, placeholder: str, word_slots: list) -> list[tuple[int, str]]:
+    """(slot, word) for each property word in the run of words right before the placeholder that a
+    word slot knows, nearest the placeholder first; the run ends at the first other word
+    ("a small red striped <obj>" -> [(pattern slot, "stripes"), (colour slot, "red")]). A slot is
+    set once (by the word nearest the placeholder). Words match case-insensitively."""
+    parts = split_placeholder(prompt, placeholder) if word_slots else None
+    if parts is None:
+        return []
+    known = {}
+    for entry in word_slots:
+        for w, token_word in entry["words"].items():
+            known[w.lower()] = (int(entry["slot"]), token_word)
+    out, used = [], set()
+    for w in reversed(parts[0].split()):
+        hit = known.get(w.lower())
+        if hit is None:
+            break
+        if hit[0] not in used:
+            used.add(hit[0])
+            out.append(hit)
+    return out
+
+
+def apply_word_slots(tokens: torch.Tensor, edits: list[tuple[int, str]], tokenizer, text_encoder) -> torch.Tensor:
+    """Object tokens [B, K, D] with each edited slot set to its word's input embedding, scaled to
+    the norm of the token it replaces (the word's direction, the object's token norm)."""
+    if not edits:
+        return tokens
+    table = getattr(text_encoder, "text_model", text_encoder).embeddings.token_embedding.weight
+    out = tokens.clone()
+    for slot, word in edits:
+        ids = tokenizer(word, add_special_tokens=False)["input_ids"]
+        if len(ids) != 1:
+            raise ValueError(f"word slot {slot}: {word!r} is {len(ids)} tokens in this tokenizer; a slot word must be one")
+        v = table[ids[0]].detach().to(out.dtype)
+        out[:, slot] = v / v.norm() * out[:, slot].norm(dim=-1, keepdim=True)
+    return out
 
 
 def slot_ids(tokenizer, prompt: str, placeholder: str, k: int, max_len: int):

@@ -101,12 +101,21 @@ class LikenessPipeline:
         return models.encode_prompts(self.text_encoder, self.tokenizer, prompts, object_tokens, injection, slot,
                                      placeholder)
 
+    def word_slot_tokens(self, prompt: str, object_tokens: torch.Tensor) -> torch.Tensor:
+        """The object tokens with the slots the prompt's property words name set to those words
+        (models.word_slot_edits; the object encoder's config.word_slots, empty for most models)."""
+        enc = self.object_encoder
+        if enc is None or enc.cfg.injection != "input_embedding":
+            return object_tokens
+        edits = models.word_slot_edits(prompt, enc.cfg.placeholder_token, enc.cfg.word_slots)
+        return models.apply_word_slots(object_tokens, edits, self.tokenizer, self.text_encoder)
+
     @torch.no_grad()
     def __call__(self, prompt: str, object_tokens: Optional[torch.Tensor] = None, negative_prompt: str = "",
                  steps: int = 25, text_scale: float = 5.0, id_scale: float = 3.0, seed: int = 0,
                  sampler: str = "ddim", karras: bool = False, height: Optional[int] = None,
                  width: Optional[int] = None, latents: Optional[torch.Tensor] = None, output_type: str = "pil",
-                 init_image: Optional[torch.Tensor] = None, strength: float = 0.75):
+                 init_image: Optional[torch.Tensor] = None, strength: float = 0.75, word_slots: bool = True):
         factor = 2 ** (len(self.vae.config.block_out_channels) - 1)
         height = height or self.unet.config.sample_size * factor
         width = width or self.unet.config.sample_size * factor
@@ -119,7 +128,8 @@ class LikenessPipeline:
             null = self.object_encoder.cfg.null_word
             e_u = self.encode_prompt([negative_prompt], None)
             e_t = self.encode_prompt([models.replace_placeholder(prompt, placeholder, null)], None)
-            e_o = self.encode_prompt([prompt], object_tokens)
+            e_o = self.encode_prompt([prompt], self.word_slot_tokens(prompt, object_tokens) if word_slots
+                                     else object_tokens)
             cond = torch.cat([e_u, e_t, e_o])
         else:
             cond = torch.cat([self.encode_prompt([negative_prompt], None), self.encode_prompt([prompt], None)])

@@ -116,7 +116,8 @@ def build_encoder(run_dir: Path, cfg: EncoderConfig, text_hidden: int,
     ocfg = models.ObjectEncoderConfig(vision_config=vision.config.to_dict(), text_hidden_size=text_hidden,
                                       num_tokens=cfg.num_tokens, injection=cfg.injection,
                                       placeholder_token=common.PLACEHOLDER, image_size=pre["image_size"],
-                                      image_mean=pre["image_mean"], image_std=pre["image_std"])
+                                      image_mean=pre["image_mean"], image_std=pre["image_std"],
+                                      word_slots=word_slots_of(cfg))
     keep = {k: ocfg.vision_config[k] for k in models.clip_vision_config(False)}
     if ocfg.vision_config.get("layer_norm_eps", 1e-5) != 1e-5:
         keep["layer_norm_eps"] = ocfg.vision_config["layer_norm_eps"]
@@ -315,6 +316,17 @@ def run(cfg: EncoderConfig):
                       lambda s: min(1.0, (s + 1) / 100) * max(0.1, 1 - s / cfg.steps),
                       clip_params=[p for g in opt.param_groups for p in g["params"]], max_minutes=cfg.max_minutes)
     save_weights(out, e_mod, u_mod, t_mod)
+
+
+def word_slots_of(cfg) -> list:
+    """The word slots an encoder run's tokens have (models.ObjectEncoderConfig.word_slots): those of
+    world.word_slots when --word-align-weight aligned them to the description words (Toybox scenes,
+    input_embedding injection); none otherwise. `cfg`: an EncoderConfig or its train_config.json."""
+    get = cfg.get if isinstance(cfg, dict) else lambda k, d=None: getattr(cfg, k, d)
+    if (get("word_align_weight", 0.0) or 0) <= 0 or get("dataset", "") \
+            or get("injection", "input_embedding") != "input_embedding":
+        return []
+    return world.word_slots(int(get("num_tokens", 4)))
 
 
 def description_word_ids(tok, identities, k: int) -> torch.Tensor:

@@ -202,6 +202,17 @@ def caption(scene: Scene, placeholder: Optional[str] = None, with_look: bool = T
     return text
 
 
+def word_slots(num_tokens: int) -> list:
+    """The object encoder's word slots when its tokens were aligned to the description words in
+    slot order (colour, shape, pattern colour, pattern noun; stage_encoder --word-align-weight):
+    a colour word sets the colour slot, a pattern adjective the pattern-noun slot
+    ("a striped <obj>" -> "stripes"). Empty with fewer than four tokens."""
+    if num_tokens < 4:
+        return []
+    return [{"slot": 0, "attribute": "color", "words": {c: c for c in COLORS}},
+            {"slot": 3, "attribute": "pattern", "words": dict(PATTERN_NOUNS)}]
+
+
 def property_prompt(identity: Identity, attribute: str, value: str, placeholder: str = "<obj>") -> tuple[str, Identity]:
     """A prompt that edits one attribute: ('a red <obj>', identity with colour red)."""
     if attribute == "color":

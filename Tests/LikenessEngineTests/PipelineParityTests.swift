@@ -55,12 +55,25 @@ final class PipelineParityTests: XCTestCase {
             let (text, _) = try enc.encode(meta.text_prompt, objectTokens: nil)
             assertClose(text, try ref.tensor(named: "cond.text.e_t"), "\(name) text prompt conditioning")
 
-            for (key, prompt, truncate) in [("object", meta.object_prompt, false), ("truncation", meta.truncation_prompt, true)] {
+            var prompts = [("object", meta.object_prompt, false), ("truncation", meta.truncation_prompt, true)]
+            if let edit = meta.edit_prompt { prompts.append(("edit", edit, false)) }
+            let wordSlots = pipe.objectEncoder?.config.word_slots ?? []
+            XCTAssertEqual(meta.edit_prompt != nil, !wordSlots.isEmpty, "\(name): an edit case exactly when the encoder has word slots")
+            for (key, prompt, truncate) in prompts {
                 guard let slotsRef = meta.conditionings[key] else { return XCTFail("\(name): conditionings.\(key) missing") }
                 let nullPrompt = prompt.replacingOccurrences(of: meta.placeholder, with: meta.null_word)
                 let (eU, _) = try enc.encode(meta.negative_prompt, objectTokens: nil, allowTruncation: truncate)
                 let (eT, _) = try enc.encode(nullPrompt, objectTokens: nil, allowTruncation: truncate)
-                let (eO, slots) = try enc.encode(prompt, objectTokens: tokens, allowTruncation: truncate)
+                let edits = try enc.wordSlotEdits(in: prompt, slots: wordSlots)
+                if let expected = slotsRef.word_slot_edits {
+                    XCTAssertEqual(edits.map { [PipelineFixtureMeta.JSONScalar.int($0.slot), .string($0.word)] }, expected,
+                                   "\(name) \(key): word slot edits")
+                    XCTAssertFalse(edits.isEmpty, "\(name) \(key): the edit prompt sets no slot")
+                } else {
+                    XCTAssertTrue(edits.isEmpty, "\(name) \(key): unexpected word slot edits \(edits)")
+                }
+                let (eO, slots) = try enc.encode(prompt, objectTokens: try enc.applyingWordSlots(edits, to: tokens),
+                                                 allowTruncation: truncate)
                 XCTAssertEqual(slots.ids, slotsRef.ids, "\(name) \(key): slot ids")
                 XCTAssertEqual(slots.slotStart, slotsRef.slot_start, "\(name) \(key): slot start")
                 XCTAssertEqual(slots.droppedTokens > 0, !slotsRef.warnings.isEmpty, "\(name) \(key): truncation")

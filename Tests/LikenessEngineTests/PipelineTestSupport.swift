@@ -64,6 +64,17 @@ struct PipelineFixtureMeta: Decodable {
         let ids: [Int]
         let slot_start: Int?
         let warnings: [String]
+        /// [[slot, word]] the reference pipeline's word slots made of the prompt (the edit case).
+        let word_slot_edits: [[JSONScalar]]?
+    }
+
+    /// An int or a string of a mixed JSON array.
+    enum JSONScalar: Decodable, Equatable {
+        case int(Int), string(String)
+        init(from decoder: Decoder) throws {
+            let c = try decoder.singleValueContainer()
+            if let i = try? c.decode(Int.self) { self = .int(i) } else { self = .string(try c.decode(String.self)) }
+        }
     }
 
     struct Case: Decodable {
@@ -100,6 +111,8 @@ struct PipelineFixtureMeta: Decodable {
     let text_prompt: String
     let object_prompt: String
     let truncation_prompt: String
+    /// A prompt whose property words set word slots (folders whose object encoder has them).
+    let edit_prompt: String?
     let negative_prompt: String
     let conditionings: [String: Conditioning]
     let cases: [Case]

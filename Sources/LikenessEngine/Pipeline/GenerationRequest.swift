@@ -56,6 +56,10 @@ public struct GenerationRequest: Sendable, Equatable {
     /// encoder's window in chunks (PromptEncoder+Emphasis.swift). Off: the prompt is encoded as
     /// diffusers does (one window, brackets are text). The CLI and the studio turn it on.
     public var emphasis: Bool = false
+    /// Word slots: with an object encoder that records them, a property word right before the
+    /// placeholder ("a red <obj>") sets the object token of its attribute to that word
+    /// (PromptEncoder+WordSlots.swift). Off: the object tokens as the encoder gave them.
+    public var wordSlots: Bool = true
     /// How step previews are made.
     public var preview: PreviewKind = .latent
     /// What decodes the final image.

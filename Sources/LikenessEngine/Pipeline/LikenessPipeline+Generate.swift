@@ -104,6 +104,13 @@ extension LikenessPipeline {
             }
             return entry.states
         }
+        // A property word before the placeholder sets the object token of its word slot (models
+        // that record word_slots; PromptEncoder+WordSlots.swift).
+        func wordSlotTokens(_ prompt: String, _ tokens: Tensor?, _ enc: ObjectEncoder) throws -> Tensor? {
+            guard let tokens, request.wordSlots else { return tokens }
+            return try promptEncoder.applyingWordSlots(try promptEncoder.wordSlotEdits(in: prompt, slots: enc.config.word_slots),
+                                                       to: tokens)
+        }
         let withObject = hasSlot
         let embeddedGuidance = unet.config.time_cond_proj_dim != nil
         if embeddedGuidance && withObject && !(request.textGuidance > 0) {
@@ -118,14 +125,14 @@ extension LikenessPipeline {
         if embeddedGuidance {
             if withObject, let enc = objectEncoder {
                 rows.append(try encode(promptEncoder.replacingPlaceholder(in: request.prompt, with: enc.config.null_word), nil))
-                rows.append(try encode(request.prompt, request.objectTokens))
+                rows.append(try encode(request.prompt, try wordSlotTokens(request.prompt, request.objectTokens, enc)))
             } else {
                 rows.append(try encode(request.prompt, nil))
             }
         } else if withObject, let enc = objectEncoder {
             rows.append(try encode(request.negativePrompt, nil))
             rows.append(try encode(promptEncoder.replacingPlaceholder(in: request.prompt, with: enc.config.null_word), nil))
-            rows.append(try encode(request.prompt, request.objectTokens))
+            rows.append(try encode(request.prompt, try wordSlotTokens(request.prompt, request.objectTokens, enc)))
         } else if useCFG {
             rows.append(try encode(request.negativePrompt, nil))
             rows.append(try encode(request.prompt, nil))

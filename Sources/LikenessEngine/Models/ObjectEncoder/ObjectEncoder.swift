@@ -17,10 +17,13 @@ public struct ObjectEncoderConfig: Codable, Equatable {
     public var image_size: Int
     public var image_mean: [Float]
     public var image_std: [Float]
+    /// Object tokens the encoder stage aligned to the words of one attribute (docs/FORMAT.md, word
+    /// slots); empty for most encoders. PromptEncoder.wordSlotEdits reads the prompt against them.
+    public var word_slots: [WordSlot]
 
     enum CodingKeys: String, CodingKey {
         case vision_config, text_hidden_size, num_tokens, injection, placeholder_token, null_word, image_size,
-             image_mean, image_std
+             image_mean, image_std, word_slots
     }
 
     public init(from decoder: Decoder) throws {
@@ -34,6 +37,22 @@ public struct ObjectEncoderConfig: Codable, Equatable {
         image_size = try c.value(.image_size, default: vision_config.image_size)
         image_mean = try c.value(.image_mean, default: [0.5, 0.5, 0.5])
         image_std = try c.value(.image_std, default: [0.5, 0.5, 0.5])
+        word_slots = try c.value(.word_slots, default: [])
+    }
+}
+
+/// One entry of object_encoder/config.json's word_slots (models.py ObjectEncoderConfig.word_slots):
+/// object token `slot` stands for the reference's `attribute` ("color"); a prompt word of `words`
+/// right before the placeholder puts the input embedding of `words[word]` in that slot.
+public struct WordSlot: Codable, Equatable, Sendable {
+    public var slot: Int
+    public var attribute: String
+    public var words: [String: String]
+
+    public init(slot: Int, attribute: String, words: [String: String]) {
+        self.slot = slot
+        self.attribute = attribute
+        self.words = words
     }
 }
 
@@ -86,6 +105,16 @@ public struct ObjectEncoder {
         guard config.image_size == config.vision_config.image_size else {
             throw ConfigError(file: configFile, field: "image_size",
                               reason: "\(config.image_size) differs from vision_config.image_size \(config.vision_config.image_size)")
+        }
+        for entry in config.word_slots {
+            guard injection == .inputEmbedding else {
+                throw ConfigError(file: configFile, field: "word_slots",
+                                  reason: "word slots need input_embedding injection (a slot holds a word's input embedding)")
+            }
+            guard (0..<config.num_tokens).contains(entry.slot), !entry.words.isEmpty else {
+                throw ConfigError(file: configFile, field: "word_slots",
+                                  reason: "slot \(entry.slot) (\(entry.attribute)) must be in 0..<\(config.num_tokens) with a non-empty words map")
+            }
         }
         self.config = config
         self.injection = injection

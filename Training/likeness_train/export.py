@@ -33,10 +33,27 @@ class ExportConfig:
     out: str = "Models/toybox"
     dtype: str = "fp16"
     quick: bool = False
+    # A VAE folder to ship instead of the run's (e.g. `vae --decoder-only` on it): it must share the
+    # run VAE's latent space (the same encoder, quant_conv and scaling factor), which is checked.
+    vae: str = ""
 
 
 def main(argv=None):
     run(common.parse_config(ExportConfig, argv))
+
+
+def same_latent_space(trained_on, shipped, name: str):
+    """`shipped` when its encoder, quant_conv and scaling factor equal those of the VAE the stages
+    trained on (only the decoder may differ); a ValueError naming the first difference otherwise."""
+    if shipped.config.scaling_factor != trained_on.config.scaling_factor:
+        raise ValueError(f"--vae {name}: scaling_factor {shipped.config.scaling_factor} differs from the run VAE's "
+                         f"{trained_on.config.scaling_factor}; only a decoder-only VAE (vae --decoder-only) can replace it")
+    a, b = trained_on.state_dict(), shipped.state_dict()
+    for key in a:
+        if key.startswith(("encoder.", "quant_conv.")) and (key not in b or not torch.equal(a[key], b[key])):
+            raise ValueError(f"--vae {name}: {key} differs from the run VAE's, so its latents are not the ones the "
+                             f"base learned; only a decoder-only VAE (vae --decoder-only) can replace it")
+    return shipped
 
 
 def fit_latent_rgb(latents: torch.Tensor, images: torch.Tensor) -> list:
@@ -72,6 +89,8 @@ def run(cfg: ExportConfig):
         vae = AutoencoderKL.from_pretrained(base / "vae", torch_dtype=torch.float32)
     else:
         vae = AutoencoderKL.from_pretrained(run_dir / "vae" / "model")
+    if cfg.vae:
+        vae = same_latent_space(vae, AutoencoderKL.from_pretrained(cfg.vae, torch_dtype=torch.float32), cfg.vae)
     unet = UNet2DConditionModel.from_pretrained(enc_dir / "unet")
     text = CLIPTextModel.from_pretrained(enc_dir / "text_encoder")
     for name, m in [("vae", vae), ("unet", unet), ("text_encoder", text)]:

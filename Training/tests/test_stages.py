@@ -114,6 +114,21 @@ def test_vae_decoder_only_keeps_the_latent_space(chain, tmp_path):
     assert tuned.config.scaling_factor == start.config.scaling_factor
     assert json.loads((run / "vae" / "metrics.json").read_text())["decoder_only"] is True
 
+    # export ships it in place of the run's VAE, and refuses a VAE with another latent space
+    from likeness_train import export
+    out = tmp_path / "model"
+    export.main(["--run-dir", str(chain), "--quick", "true", "--out", str(out), "--vae", str(run / "vae" / "model")])
+    shipped = AutoencoderKL.from_pretrained(out / "vae").state_dict()
+    key = next(n for n in after if n.startswith("decoder.") and not torch.equal(before[n], after[n]))
+    assert torch.allclose(shipped[key].float(), after[key], atol=1e-3)
+    other = AutoencoderKL.from_pretrained(chain / "vae" / "model")
+    with torch.no_grad():
+        other.encoder.conv_in.weight.add_(0.1)
+    other.save_pretrained(tmp_path / "other")
+    with pytest.raises(ValueError, match="encoder.conv_in.weight differs"):
+        export.main(["--run-dir", str(chain), "--quick", "true", "--out", str(tmp_path / "bad"),
+                     "--vae", str(tmp_path / "other")])
+
 
 def test_vae_decoder_only_needs_a_starting_vae(tmp_path):
     from likeness_train import stage_vae

@@ -39,10 +39,15 @@ def run(cfg: SnapshotConfig):
                                             latent_channels=train.get("latent_channels", 4)))
     state = torch.load(vae_dir / "state.pt", map_location="cpu", weights_only=False)
     vae.load_state_dict(state["modules"]["vae"])
-    # the scaling factor the vae stage would write at its end, from the same weights and scenes
-    from .stage_vae import latent_std
-    data = common.SceneCache(common.ensure_data(Path(cfg.run_dir), quick=train.get("quick", False))["train"])
-    vae.register_to_config(scaling_factor=1.0 / latent_std(vae.eval(), data, torch.device("cpu")))
+    if train.get("decoder_only"):
+        # a decoder-only run keeps its starting VAE's latent space and scaling factor
+        scaling = AutoencoderKL.load_config(train["init_from"])["scaling_factor"]
+    else:
+        # the scaling factor the vae stage would write at its end, from the same weights and scenes
+        from .stage_vae import latent_std
+        data = common.SceneCache(common.ensure_data(Path(cfg.run_dir), quick=train.get("quick", False))["train"])
+        scaling = 1.0 / latent_std(vae.eval(), data, torch.device("cpu"))
+    vae.register_to_config(scaling_factor=scaling)
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     vae.half().save_pretrained(out, safe_serialization=True)

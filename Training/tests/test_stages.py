@@ -114,6 +114,11 @@ def test_vae_decoder_only_keeps_the_latent_space(chain, tmp_path):
     assert tuned.config.scaling_factor == start.config.scaling_factor
     assert json.loads((run / "vae" / "metrics.json").read_text())["decoder_only"] is True
 
+    # a snapshot of the run keeps the scaling factor too (no new latent statistics)
+    from likeness_train import snapshot_vae
+    snapshot_vae.main(["--run-dir", str(run), "--out", str(tmp_path / "snap")])
+    assert AutoencoderKL.load_config(tmp_path / "snap")["scaling_factor"] == start.config.scaling_factor
+
     # export ships it in place of the run's VAE, and refuses a VAE with another latent space
     from likeness_train import export
     out = tmp_path / "model"

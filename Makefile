@@ -115,6 +115,9 @@ bench-gemm: gemm-bench-deps
 # and export. The whole chain from scratch is in Training/README.md.
 TOYBOX_CLIP ?= checkpoints/clip-toybox8
 TOYBOX_VAE ?= checkpoints/vae-c32
+# The VAE the model ships: vae-c32 with its decoder trained on (vae --decoder-only; the same latent
+# space, checked by export --vae).
+TOYBOX_SHIP_VAE ?= checkpoints/vae-c32-dec
 TOYBOX_UNET ?= checkpoints/base-t6/unet
 # The encoder stage's levers for the built-in model (docs/RESULTS.md, "Where the object's look is lost",
 # and arms t20-t21 under "The base model at 219,600 images").
@@ -126,7 +129,8 @@ train-toybox: venv
 	  --vae $(TOYBOX_VAE) --unet $(TOYBOX_UNET)
 	cd Training && PYTHONPATH=. ../$(PY) -m likeness_train encoder --run-dir ../$(RUN_DIR) --steps 1200 --batch-size 48 \
 	  $(TOYBOX_ENCODER_FLAGS)
-	cd Training && PYTHONPATH=. ../$(PY) -m likeness_train export --run-dir ../$(RUN_DIR) --out ../$(MODEL)
+	cd Training && PYTHONPATH=. ../$(PY) -m likeness_train export --run-dir ../$(RUN_DIR) --out ../$(MODEL) \
+	  --vae $(TOYBOX_SHIP_VAE)
 
 train-toybox-quick: venv
 	cd Training && for s in render-data clip vae base encoder; do \

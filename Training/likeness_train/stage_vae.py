@@ -72,13 +72,11 @@ def run(cfg: VaeConfig):
     torch.manual_seed(cfg.seed)
     vae = AutoencoderKL(**models.vae_config(cfg.quick, channels=cfg.channels, layers_per_block=cfg.layers_per_block,
                                               latent_channels=cfg.latent_channels))
-    kept_scaling = None
-    if cfg.init_from:
-        init = AutoencoderKL.from_pretrained(cfg.init_from, torch_dtype=torch.float32)
-        kept_scaling = init.config.scaling_factor
-        if not (out / "state.pt").exists():
-            vae.load_state_dict(init.state_dict())
-            print(f"vae: starting from {cfg.init_from}", flush=True)
+    # a decoder-only run keeps the starting VAE's scaling factor (its config alone, also on resume)
+    kept_scaling = AutoencoderKL.load_config(cfg.init_from)["scaling_factor"] if cfg.decoder_only else None
+    if cfg.init_from and not (out / "state.pt").exists():
+        vae.load_state_dict(AutoencoderKL.from_pretrained(cfg.init_from, torch_dtype=torch.float32).state_dict())
+        print(f"vae: starting from {cfg.init_from}", flush=True)
     if cfg.decoder_only:
         for part in (vae.encoder, vae.quant_conv):
             part.requires_grad_(False)

@@ -37,7 +37,8 @@ class BaseConfig:
     # Second-model levers (RESULTS.md, "the shape arms"): channels per attention head (0: the
     # first models' 16 heads), the loss weight inside the object's mask (1: uniform), the last
     # share of a "constant" schedule that decays, and a UNet folder to start from (the weights'
-    # shapes do not depend on the head count).
+    # shapes do not depend on the head count; one of another latent space, another VAE's
+    # latent_channels, starts all but its first and last convolutions: `warm_start`).
     head_dim: int = 0
     mask_weight: float = 1.0
     # Share of samples whose caption names the object only by the encoder's null word ("a large
@@ -97,6 +98,30 @@ def encode_texts(text, tok, texts: list[str], device, batch: int = 512) -> torch
     return torch.cat(out)
 
 
+# The UNet's first and last convolutions: the only weights whose shapes may depend on the VAE's
+# latent channels (conv_in's bias does not).
+LATENT_FACING = ("conv_in.weight", "conv_in.bias", "conv_out.weight", "conv_out.bias")
+
+
+def warm_start(unet, state: dict) -> list[str]:
+    """Load `state` (another UNet's weights) into `unet`. The same architecture loads whole. A UNet
+    of another latent space (another VAE's latent_channels) loads everything but its first and
+    last convolutions, which keep their fresh initialisation: the text conditioning, attention and
+    resnets carry over to the new latents. Returns the names left fresh; any other mismatch is an
+    error (another architecture is not a warm start)."""
+    own = unet.state_dict()
+    if set(own) != set(state):
+        missing, extra = sorted(set(own) - set(state)), sorted(set(state) - set(own))
+        raise ValueError(f"--init-unet is another architecture (missing {missing[:3]}, unexpected {extra[:3]})")
+    fresh = [k for k in own if own[k].shape != state[k].shape]
+    other = [k for k in fresh if k not in LATENT_FACING]
+    if other:
+        raise ValueError(f"--init-unet is another architecture: {other[0]} is {tuple(state[other[0]].shape)}, "
+                         f"this run's is {tuple(own[other[0]].shape)}")
+    unet.load_state_dict({k: (own[k] if k in fresh else v) for k, v in state.items()})
+    return fresh
+
+
 def noise_scheduler():
     from diffusers import DDPMScheduler
     cfg = dict(models.scheduler_config())
@@ -130,8 +155,9 @@ def run(cfg: BaseConfig):
                                                      cfg.head_dim))
     if cfg.init_unet:
         init = UNet2DConditionModel.from_pretrained(cfg.init_unet, torch_dtype=torch.float32)
-        unet.load_state_dict(init.state_dict())
-        print(f"unet: started from {cfg.init_unet}", flush=True)
+        fresh = warm_start(unet, init.state_dict())
+        print(f"unet: started from {cfg.init_unet}" + (f"; new latent space, fresh {', '.join(fresh)}" if fresh else ""),
+              flush=True)
     print(f"unet: {sum(p.numel() for p in unet.parameters()) / 1e6:.2f}M parameters", flush=True)
     # the object's mask at latent resolution, [N, 1, 16, 16] in [0, 1]
     lat_masks = F.adaptive_avg_pool2d(torch.from_numpy(data.masks).float().div(255.0)[:, None],

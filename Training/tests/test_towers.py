@@ -218,3 +218,29 @@ def test_clip_stage_fresh_scenes_renders_every_batch_from_training_identities(tm
     assert all(world.split_of(s.identity) == "train" for s in rendered)
     assert len({(s.identity.key(), s.bg_seed) for s in rendered}) == 24  # new scenes every batch
     assert not common.data_paths(tmp_path)["train"].exists()
+
+
+def test_base_warm_start_carries_a_unet_to_another_latent_space(chain):
+    from diffusers import UNet2DConditionModel
+    four = UNet2DConditionModel.from_pretrained(chain / "base" / "unet")
+    cross = four.config.cross_attention_dim
+    torch.manual_seed(1)
+    eight = UNet2DConditionModel(**models.unet_config(cross, quick=True, latent_channels=8))
+    before = {k: v.clone() for k, v in eight.state_dict().items()}
+    fresh = stage_base.warm_start(eight, four.state_dict())
+    # conv_in's bias is per output feature: it does not depend on the latent channels and carries over
+    assert sorted(fresh) == ["conv_in.weight", "conv_out.bias", "conv_out.weight"]
+    after, src = eight.state_dict(), four.state_dict()
+    for k in after:
+        if k in fresh:
+            assert torch.equal(after[k], before[k]), k
+        else:
+            assert torch.equal(after[k], src[k]), k
+    assert after["conv_in.weight"].shape[1] == 8 and after["conv_out.weight"].shape[0] == 8
+    # the same latent space loads whole
+    same = UNet2DConditionModel(**models.unet_config(cross, quick=True, latent_channels=four.config.in_channels))
+    assert stage_base.warm_start(same, four.state_dict()) == []
+    # another architecture (other block widths) is refused, not half-loaded
+    wide = UNet2DConditionModel(**models.unet_config(cross, quick=False, latent_channels=4))
+    with pytest.raises(ValueError, match="another architecture"):
+        stage_base.warm_start(wide, four.state_dict())

@@ -271,6 +271,9 @@ class EvalConfig:
     likeness: bool = True
     text_branch: bool = False  # adds the Likeness row at id_scale 0: what the text branch draws
     vae_ceiling: bool = True
+    # the ceiling (VAE) row through this AutoencoderKL folder (e.g. a VAE stage snapshot) instead
+    # of the model's VAE; with no generated row asked, no model folder is needed
+    vae: str = ""
     ti_steps: int = 0  # > 0 adds the textual-inversion row (that many optimisation steps per subject)
     ti_lr: float = 5e-3
     ti_batch_size: int = 8
@@ -408,7 +411,13 @@ def run(cfg: EvalConfig) -> dict:
                   "metrics": json.loads(probe_metrics.read_text()) if probe_metrics.exists() else None}
     main_model = Path(cfg.model)
     extra = _named_models(cfg)
-    needs_main = cfg.oracle or cfg.likeness or cfg.vae_ceiling or cfg.ti_steps > 0
+    needs_main = cfg.oracle or cfg.likeness or cfg.text_branch or cfg.ti_steps > 0 or (cfg.vae_ceiling and not cfg.vae)
+    if cfg.vae:
+        if not cfg.vae_ceiling:
+            raise ValueError("--vae names the VAE of the ceiling (VAE) row: it needs --vae-ceiling true")
+        if not (Path(cfg.vae) / "config.json").is_file():
+            raise FileNotFoundError(f"VAE folder {cfg.vae} (--vae) not found: give an AutoencoderKL folder "
+                                    "(a model's vae/ or a vae-snapshot)")
     if needs_main:
         _check_folder(main_model, "--model")
     for name, path in extra:
@@ -448,8 +457,13 @@ def run(cfg: EvalConfig) -> dict:
 
     pipe = LikenessPipeline.from_folder(main_model) if needs_main else None
     if cfg.vae_ceiling:
-        add_row("ceiling (VAE)", _vae_round_trip(pipe.vae, truth),
-                notes="the same renders after the model's VAE round trip")
+        if cfg.vae:
+            from diffusers import AutoencoderKL
+            vae = AutoencoderKL.from_pretrained(cfg.vae, torch_dtype=torch.float32).eval()
+            add_row("ceiling (VAE)", _vae_round_trip(vae, truth), notes=f"the same renders after {cfg.vae}'s round trip")
+        else:
+            add_row("ceiling (VAE)", _vae_round_trip(pipe.vae, truth),
+                    notes="the same renders after the model's VAE round trip")
     if cfg.oracle:
         imgs, sec = _generate(pipe, reqs, lambda r: oracle_prompt(r.spec, r.target), lambda r: None, cfg, "oracle")
         add_row("text-only oracle", imgs, sec, notes="full description in words, no object tokens")

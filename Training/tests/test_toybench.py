@@ -403,3 +403,25 @@ def test_textual_inversion_cli_and_errors(chain, tmp_path):
     with pytest.raises(ValueError, match="<obj>"):
         textual_inversion.invert(pipe, Image.open(ref), dataclasses.replace(textual_inversion.TIConfig(steps=1),
                                                                            templates=["a photo"]))
+
+
+def test_evaluate_vae_ceiling_of_a_vae_folder_alone(chain, tmp_path, probe_dir):
+    # a VAE folder (the chain model's own VAE) without any model folder: only the two ceiling rows
+    out = tmp_path / "tb"
+    argv = ["--run-dir", str(tmp_path), "--probes", str(probe_dir), "--model", str(tmp_path / "no-such-model"),
+            "--out", str(out), "--subjects", "1", "--prompts", "a <obj> in the snow", "a red <obj>",
+            "--images-per-prompt", "2", "--oracle", "false", "--likeness", "false"]
+    evaluate.main(argv + ["--vae", str(chain / "model" / "vae")])
+    res = json.loads((out / "toybench.json").read_text())
+    assert [r["name"] for r in res["rows"]] == ["ceiling", "ceiling (VAE)"]
+    # the same VAE through the model folder reads the same images the same way
+    evaluate.main(argv[:5] + [str(chain / "model")] + argv[6:] + ["--out", str(tmp_path / "tb2")])
+    via_model = json.loads((tmp_path / "tb2" / "toybench.json").read_text())
+    assert [r["id"] for r in via_model["rows"]] == [r["id"] for r in res["rows"]]
+    a = np.load(out / "images_ceiling_vae.npz")["images"].astype(int)
+    b = np.load(tmp_path / "tb2" / "images_ceiling_vae.npz")["images"].astype(int)
+    assert np.abs(a - b).max() <= 1
+    with pytest.raises(ValueError, match="vae-ceiling"):
+        evaluate.main(argv + ["--vae", str(chain / "model" / "vae"), "--vae-ceiling", "false"])
+    with pytest.raises(FileNotFoundError, match="--vae"):
+        evaluate.main(argv + ["--vae", str(tmp_path / "missing")])

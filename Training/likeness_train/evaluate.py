@@ -55,6 +55,7 @@ from PIL import Image
 
 from . import common, world
 from .probes import CONTEXT_ATTRIBUTES, IDENTITY_ATTRIBUTES, Probes, identity_attributes
+from .stage_from_snapshots import check_component
 
 DEFAULT_PROMPTS = [
     "a <obj> in the snow",
@@ -415,9 +416,7 @@ def run(cfg: EvalConfig) -> dict:
     if cfg.vae:
         if not cfg.vae_ceiling:
             raise ValueError("--vae names the VAE of the ceiling (VAE) row: it needs --vae-ceiling true")
-        if not (Path(cfg.vae) / "config.json").is_file():
-            raise FileNotFoundError(f"VAE folder {cfg.vae} (--vae) not found: give an AutoencoderKL folder "
-                                    "(a model's vae/ or a vae-snapshot)")
+        check_component(cfg.vae, "--vae", "AutoencoderKL")
     if needs_main:
         _check_folder(main_model, "--model")
     for name, path in extra:
@@ -459,11 +458,10 @@ def run(cfg: EvalConfig) -> dict:
     if cfg.vae_ceiling:
         if cfg.vae:
             from diffusers import AutoencoderKL
-            vae = AutoencoderKL.from_pretrained(cfg.vae, torch_dtype=torch.float32).eval()
-            add_row("ceiling (VAE)", _vae_round_trip(vae, truth), notes=f"the same renders after {cfg.vae}'s round trip")
+            vae, whose = AutoencoderKL.from_pretrained(cfg.vae, torch_dtype=torch.float32).eval(), f"{cfg.vae}'s"
         else:
-            add_row("ceiling (VAE)", _vae_round_trip(pipe.vae, truth),
-                    notes="the same renders after the model's VAE round trip")
+            vae, whose = pipe.vae, "the model's VAE"
+        add_row("ceiling (VAE)", _vae_round_trip(vae, truth), notes=f"the same renders after {whose} round trip")
     if cfg.oracle:
         imgs, sec = _generate(pipe, reqs, lambda r: oracle_prompt(r.spec, r.target), lambda r: None, cfg, "oracle")
         add_row("text-only oracle", imgs, sec, notes="full description in words, no object tokens")

@@ -27,7 +27,7 @@ class FromSnapshotsConfig:
     unet: str = ""
 
 
-def _check_folder(path: str, flag: str, what: str) -> Path:
+def check_component(path: str, flag: str, what: str) -> Path:
     folder = Path(path)
     for part in ("config.json", "diffusion_pytorch_model.safetensors"):
         if not (folder / part).exists():
@@ -45,8 +45,8 @@ def run(cfg: FromSnapshotsConfig):
     for flag, value, what in (("--vae", cfg.vae, "AutoencoderKL"), ("--unet", cfg.unet, "UNet2DConditionModel")):
         if not value:
             raise SystemExit(f"from-snapshots: {flag} FOLDER is required (a diffusers {what} folder)")
-    vae_dir = _check_folder(cfg.vae, "--vae", "AutoencoderKL")
-    unet_dir = _check_folder(cfg.unet, "--unet", "UNet2DConditionModel")
+    vae_dir = check_component(cfg.vae, "--vae", "AutoencoderKL")
+    unet_dir = check_component(cfg.unet, "--unet", "UNet2DConditionModel")
     default_factor = AutoencoderKL().config.scaling_factor
     if json.loads((vae_dir / "config.json").read_text()).get("scaling_factor", default_factor) == default_factor:
         raise ValueError(f"{vae_dir}: its scaling_factor is diffusers' default {default_factor}, not one measured on "

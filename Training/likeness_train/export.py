@@ -129,6 +129,7 @@ def run(cfg: ExportConfig):
     (tmp / "preview" / "latent_rgb.json").write_text(json.dumps({
         "latent_space": "scaled", "rgb_range": [0, 1],
         "weights": fit_latent_rgb(lat, data.image_tensor(sub))}, indent=2))
+    side = res // 2 ** (len(vae.config.block_out_channels) - 1)
     if base is not None:
         (tmp / "README.md").write_text(
             f"# {out.name}\n\nStable Diffusion from `{base}` with its UNet and text encoder tuned and a Likeness "
@@ -139,7 +140,8 @@ def run(cfg: ExportConfig):
         (tmp / "README.md").write_text(
             "# toybox\n\nThe built-in Likeness model: a miniature Stable Diffusion (CLIP text encoder, UNet, "
             "AutoencoderKL) and an object encoder, trained on the procedural Toybox world by `Training/` "
-            "(`make train-toybox`). 64x64 images, 16x16x4 latents. See docs/FORMAT.md and docs/RESULTS.md.\n")
+            f"(`make train-toybox`). {res}x{res} images, {side}x{side}x{vae.config.latent_channels} latents. "
+            "See docs/FORMAT.md and docs/RESULTS.md.\n")
     _replace(tmp, out)
 
 

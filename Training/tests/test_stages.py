@@ -45,6 +45,9 @@ def test_export_layout_and_diffusers_load(chain):
         assert (m / f).exists(), f
     w = json.loads((m / "preview" / "latent_rgb.json").read_text())["weights"]
     assert len(w) == 3 and all(len(r) == 5 for r in w)
+    vae = json.loads((m / "vae" / "config.json").read_text())  # the README says the VAE's own latent shape
+    side = 64 // 2 ** (len(vae["block_out_channels"]) - 1)
+    assert f"64x64 images, {side}x{side}x{vae['latent_channels']} latents" in (m / "README.md").read_text()
     pipe = StableDiffusionPipeline.from_pretrained(m, torch_dtype=torch.float32)
     img = pipe("a red star on the beach", num_inference_steps=2, height=64, width=64, output_type="np").images
     assert img.shape == (1, 64, 64, 3)

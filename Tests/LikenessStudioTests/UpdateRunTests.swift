@@ -177,6 +177,15 @@ final class UpdateRunTests: XCTestCase {
         XCTAssertNil(s.gallery.active, "a stale object is not used")
         XCTAssertTrue(s.status.contains("press e"), s.status)
         XCTAssertEqual(send(&s, .char("e")), [.reencodeObject("star-red-striped-blue")])
+        s.gallery.items[0].stale = true
+        XCTAssertEqual(send(&s, .char("E")), [.reencodeObject("circle-black-checkered-red"), .reencodeObject("star-red-striped-blue")],
+                       "E: every stale object, only those, in gallery order")
+        XCTAssertTrue(s.status.contains("re-encoding 2 stale objects…"), s.status)
+        s.gallery.items[0].stale = false
+        s.gallery.items[2].stale = false
+        XCTAssertEqual(send(&s, .char("E")), [])
+        XCTAssertTrue(s.status.contains("no stale objects"), s.status)
+        s.gallery.items[2].stale = true
         send(&s, .char("d"))
         XCTAssertEqual(s.overlay, .confirmDelete("star-red-striped-blue"))
         XCTAssertEqual(send(&s, .char("n")), [])

@@ -68,7 +68,7 @@ public enum Command: Hashable, Sendable {
     // lists and grids
     case up, down, left, right, pageUp, pageDown, first, last
     // objects
-    case useObject, noObject, addObject, renameObject, deleteObject, reencodeObject
+    case useObject, noObject, addObject, renameObject, deleteObject, reencodeObject, reencodeStale
     // prompt fields
     case insertPlaceholder, olderPrompt, newerPrompt
     // text editing
@@ -173,6 +173,7 @@ public enum Keymap {
         KeyBinding(.pane(.gallery), [.char("r")], .renameObject, "rename", footer: "rename"),
         KeyBinding(.pane(.gallery), [.char("d"), .delete], .deleteObject, "d Del", "delete (asks)", footer: "delete", footerLabel: "d"),
         KeyBinding(.pane(.gallery), [.char("e")], .reencodeObject, "re-encode if stale", footer: "re-encode"),
+        KeyBinding(.pane(.gallery), [.char("E")], .reencodeStale, "re-encode all stale"),
 
         // Settings
         KeyBinding(.pane(.settings), each: [(.key(.up), .up), (.key(.down), .down), (.key(.char("k")), .up), (.key(.char("j")), .down)],

@@ -69,6 +69,16 @@ extension Studio {
             setStatus(&s, "re-encoding \(item.name)…")
             s.gallery.busy = "encoding \(item.name)"
             return [.reencodeObject(item.name)]
+        case .reencodeStale:
+            // after a change of model: every object the model did not make, one after another on the file queue
+            let stale = s.gallery.items.filter(\.stale).map(\.name)
+            guard let first = stale.first else {
+                setStatus(&s, "no stale objects: this model made every one")
+                return []
+            }
+            setStatus(&s, "re-encoding \(stale.count) stale object\(stale.count == 1 ? "" : "s")…")
+            s.gallery.busy = "encoding \(first)"
+            return stale.map { .reencodeObject($0) }
         default:
             break
         }

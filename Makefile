@@ -114,11 +114,11 @@ bench-gemm: gemm-bench-deps
 # say how each was made): the towers, the VAE and the base UNet as committed, then the encoder stage
 # and export. The whole chain from scratch is in Training/README.md.
 TOYBOX_CLIP ?= checkpoints/clip-toybox8
-TOYBOX_VAE ?= checkpoints/vae-c32
-# The VAE the model ships: vae-c32 with its decoder trained on (vae --decoder-only; the same latent
-# space, checked by export --vae).
-TOYBOX_SHIP_VAE ?= checkpoints/vae-c32-dec
-TOYBOX_UNET ?= checkpoints/base-t6/unet
+TOYBOX_VAE ?= checkpoints/vae-c32-l8b
+# The VAE the model ships (export --vae checks that it has the stages' latent space; a VAE with only
+# its decoder trained on, vae --decoder-only, passes that check).
+TOYBOX_SHIP_VAE ?= checkpoints/vae-c32-l8b
+TOYBOX_UNET ?= checkpoints/base-v8b/unet
 # The encoder stage's levers for the built-in model (docs/RESULTS.md, "Where the object's look is lost",
 # and arms t20-t21 under "The base model at 219,600 images").
 TOYBOX_ENCODER_FLAGS ?= --vision-attr-weight 1 --token-norm words --word-align-weight 0.3 --align-steps 1500

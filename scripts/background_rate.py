@@ -5,6 +5,10 @@ and what the others read as.
 
     python scripts/background_rate.py --probes runs/e6/probes [--model Models/toybox] [--seeds 8]
 
+With `--text WORD` it measures the text alone instead: `<obj>` replaced by WORD and no object (the
+text branch of identity guidance writes the object encoder's null word, "object", there), so a
+base model folder without an object encoder can be scored too.
+
 Needs the release binary (`swift build -c release`) and a probes folder (`python -m likeness_train
 probes`). Each object and prompt is `likeness generate --model M --object OBJ --prompt P --steps 20
 --seeds 1+N`.
@@ -42,6 +46,7 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", type=int, default=8)
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--text", metavar="WORD", help="no object: <obj> replaced by WORD in each prompt")
     args = ap.parse_args(argv)
     if not BINARY.exists():
         print(f"{BINARY} is missing: run `swift build -c release`", file=sys.stderr)
@@ -54,16 +59,18 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for prompt in PROMPTS:
             want, reads = asked_background(prompt), []
-            for obj in objects:
-                out = Path(tmp) / f"{obj.stem}.png"
-                cmd = [str(BINARY), "generate", "--model", args.model, "--object", str(obj), "--prompt", prompt,
+            for k, obj in enumerate(objects if args.text is None else [None]):  # text alone: one run of the seeds
+                out = Path(tmp) / f"{k}.png"
+                asked = ["--prompt", prompt.replace("<obj>", args.text)] if obj is None else \
+                    ["--object", str(obj), "--prompt", prompt]
+                cmd = [str(BINARY), "generate", "--model", args.model, *asked,
                        "--steps", str(args.steps), "--seeds", f"1+{args.seeds}", "--threads", str(args.threads),
                        "--output", str(out)]
                 res = subprocess.run(cmd, capture_output=True, text=True)
                 if res.returncode != 0:
                     print(f"failed: {' '.join(cmd)}\n{res.stderr}", file=sys.stderr)
                     return 1
-                files = [Path(tmp) / f"{obj.stem}-{s}.png" for s in range(1, args.seeds + 1)]
+                files = [Path(tmp) / f"{k}-{s}.png" for s in range(1, args.seeds + 1)]
                 reads += [r["background"] for r in probes.read([Image.open(f) for f in files])]
             counts = collections.Counter(reads)
             hit = counts.pop(want, 0)

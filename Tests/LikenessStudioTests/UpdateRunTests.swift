@@ -176,9 +176,9 @@ final class UpdateRunTests: XCTestCase {
         send(&s, .enter)
         XCTAssertNil(s.gallery.active, "a stale object is not used")
         XCTAssertTrue(s.status.contains("press e"), s.status)
-        XCTAssertEqual(send(&s, .char("e")), [.reencodeObject("star-red-striped-blue")])
+        XCTAssertEqual(send(&s, .char("e")), [.reencodeObjects(["star-red-striped-blue"])])
         s.gallery.items[0].stale = true
-        XCTAssertEqual(send(&s, .char("E")), [.reencodeObject("circle-black-checkered-red"), .reencodeObject("star-red-striped-blue")],
+        XCTAssertEqual(send(&s, .char("E")), [.reencodeObjects(["circle-black-checkered-red", "star-red-striped-blue"])],
                        "E: every stale object, only those, in gallery order")
         XCTAssertTrue(s.status.contains("re-encoding 2 stale objects…"), s.status)
         s.gallery.items[0].stale = false

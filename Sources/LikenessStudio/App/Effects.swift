@@ -82,7 +82,8 @@ public enum Effect: Equatable, Sendable {
     case addObject(path: String, name: String)
     case renameObject(from: String, to: String)
     case removeObject(String)
-    case reencodeObject(String)
+    /// Re-encode these objects from their references, in order, as one piece of gallery work.
+    case reencodeObjects([String])
     case saveOutput(run: Int, cell: Int, image: RGBImage, meta: OutputMeta)
     case saveImage(image: RGBImage, meta: OutputMeta, path: String)
     case loadHistory

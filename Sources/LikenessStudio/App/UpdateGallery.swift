@@ -68,9 +68,9 @@ extension Studio {
             guard let item = current else { return [] }
             setStatus(&s, "re-encoding \(item.name)…")
             s.gallery.busy = "encoding \(item.name)"
-            return [.reencodeObject(item.name)]
+            return [.reencodeObjects([item.name])]
         case .reencodeStale:
-            // after a change of model: every object the model did not make, one after another on the file queue
+            // after a change of model: every object the model did not make, as one piece of gallery work
             let stale = s.gallery.items.filter(\.stale).map(\.name)
             guard let first = stale.first else {
                 setStatus(&s, "no stale objects: this model made every one")
@@ -78,7 +78,7 @@ extension Studio {
             }
             setStatus(&s, "re-encoding \(stale.count) stale object\(stale.count == 1 ? "" : "s")…")
             s.gallery.busy = "encoding \(first)"
-            return stale.map { .reencodeObject($0) }
+            return [.reencodeObjects(stale)]
         default:
             break
         }

@@ -109,15 +109,28 @@ extension StudioRuntime {
         }
     }
 
-    func reencode(_ name: String) {
+    /// Re-encodes `names` in order; the pane stays busy until the last, and one that fails
+    /// (an imported object has no reference) does not stop the others.
+    func reencode(_ names: [String]) {
         files.async { [self] in
-            do {
-                let object = try gallery.object(named: name)
-                try encodeAndSave(object.referenceURL, name: name, replace: true)
-                afterChange("re-encoded \(name) with \(identity?.name ?? "this model")")
-            } catch {
+            var failures: [String] = []
+            for (i, name) in names.enumerated() {
+                if names.count > 1 { mailbox.post(.galleryBusy("encoding \(name) (\(i + 1)/\(names.count))")) }
+                do {
+                    let object = try gallery.object(named: name)
+                    try encodeAndSave(object.referenceURL, name: name, replace: true)
+                } catch {
+                    failures.append("cannot re-encode \(name): \(error)")
+                }
+            }
+            let model = identity?.name ?? "this model"
+            if failures.isEmpty {
+                afterChange(names.count == 1 ? "re-encoded \(names[0]) with \(model)" : "re-encoded \(names.count) objects with \(model)")
+            } else {
                 mailbox.post(.galleryBusy(nil))
-                mailbox.post(.status("cannot re-encode \(name): \(error)", .error))
+                if let items = try? galleryItems() { mailbox.post(.galleryLoaded(items)) }
+                let done = names.count - failures.count
+                mailbox.post(.status((done > 0 ? "re-encoded \(done) of \(names.count); " : "") + failures.joined(separator: "; "), .error))
             }
         }
     }

@@ -73,9 +73,9 @@ public final class StudioRuntime {
         case .removeObject(let name):
             tokenCache[name] = nil
             removeObject(name)
-        case .reencodeObject(let name):
-            tokenCache[name] = nil
-            reencode(name)
+        case .reencodeObjects(let names):
+            for name in names { tokenCache[name] = nil }
+            reencode(names)
         case let .saveOutput(run, cell, image, meta): saveOutput(run: run, cell: cell, image: image, meta: meta)
         case let .saveImage(image, meta, path): saveImage(image, meta: meta, path: path)
         case .loadHistory: loadHistory()

@@ -28,13 +28,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "Training"))
 sys.path.insert(0, str(ROOT / "scripts"))
 from eye_test import BINARY, PROMPTS  # noqa: E402
-
-ASKED = {"on the beach": "beach", "in the snow": "snow", "in the jungle": "jungle", "in the city": "city"}
+from likeness_train import world  # noqa: E402
 
 
 def asked_background(prompt: str) -> str:
-    for words, name in ASKED.items():
-        if words in prompt:
+    """The world's background whose caption phrase the prompt holds."""
+    for name, phrase in world.BACKGROUNDS.items():
+        if phrase in prompt:
             return name
     raise ValueError(f"no background named in {prompt!r}")
 
@@ -59,8 +59,8 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for prompt in PROMPTS:
             want, reads = asked_background(prompt), []
-            for k, obj in enumerate(objects if args.text is None else [None]):  # text alone: one run of the seeds
-                out = Path(tmp) / f"{k}.png"
+            for run, obj in enumerate(objects if args.text is None else [None]):  # text alone: one run of the seeds
+                out = Path(tmp) / f"{run}.png"
                 asked = ["--prompt", prompt.replace("<obj>", args.text)] if obj is None else \
                     ["--object", str(obj), "--prompt", prompt]
                 cmd = [str(BINARY), "generate", "--model", args.model, *asked,
@@ -70,7 +70,7 @@ def main(argv=None) -> int:
                 if res.returncode != 0:
                     print(f"failed: {' '.join(cmd)}\n{res.stderr}", file=sys.stderr)
                     return 1
-                files = [Path(tmp) / f"{k}-{s}.png" for s in range(1, args.seeds + 1)]
+                files = [Path(tmp) / f"{run}-{s}.png" for s in range(1, args.seeds + 1)]
                 reads += [r["background"] for r in probes.read([Image.open(f) for f in files])]
             counts = collections.Counter(reads)
             hit = counts.pop(want, 0)

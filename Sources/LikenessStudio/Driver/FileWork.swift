@@ -75,10 +75,10 @@ extension StudioRuntime {
         try gallery.save(name: name, tokens: tokens, reference: reference, model: identity, replace: replace)
     }
 
-    private func afterChange(_ message: String) {
+    private func afterChange(_ message: String, _ kind: StatusKind = .ok) {
         mailbox.post(.galleryBusy(nil))
         if let items = try? galleryItems() { mailbox.post(.galleryLoaded(items)) }
-        mailbox.post(.status(message, .ok))
+        mailbox.post(.status(message, kind))
     }
 
     func addObject(path: String, name: String) {
@@ -127,10 +127,8 @@ extension StudioRuntime {
             if failures.isEmpty {
                 afterChange(names.count == 1 ? "re-encoded \(names[0]) with \(model)" : "re-encoded \(names.count) objects with \(model)")
             } else {
-                mailbox.post(.galleryBusy(nil))
-                if let items = try? galleryItems() { mailbox.post(.galleryLoaded(items)) }
                 let done = names.count - failures.count
-                mailbox.post(.status((done > 0 ? "re-encoded \(done) of \(names.count); " : "") + failures.joined(separator: "; "), .error))
+                afterChange((done > 0 ? "re-encoded \(done) of \(names.count); " : "") + failures.joined(separator: "; "), .error)
             }
         }
     }

@@ -46,6 +46,15 @@ final class SnapshotTests: XCTestCase {
         }
     }
 
+    func testStaleFlagKeepsItsKeyInANarrowGallery() {
+        for (w, h, flag) in [(80, 24, "stale: e"), (200, 60, "stale: e re-encodes")] {
+            let text = render(scene(w, h)).text
+            XCTAssertTrue(text.contains(flag + " ") || text.contains(flag + "│"), "\(w)x\(h): \(flag)")
+            XCTAssertFalse(text.contains("stale: …"), "\(w)x\(h)")
+        }
+        XCTAssertEqual(GalleryPane.staleMark(3), "stale", "narrower than every wording: the shortest, clipped by the painter")
+    }
+
     func testSettingsFocusedWithRefusedValue() {
         check("settings") { w, h in
             var s = scene(w, h)

@@ -7,10 +7,11 @@ import dataclasses
 import os
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import common, levers, models
+from . import common, levers, models, world
 
 
 @dataclasses.dataclass
@@ -45,6 +46,10 @@ class BaseConfig:
     # object on the beach, at the left"), so identity guidance's text branch (the prompt with the
     # placeholder replaced by the null word) draws the asked context.
     null_word_rate: float = 0.0
+    # Share of samples whose caption leaves words out at random (world.partial_caption: "a red star
+    # on the beach", "a object in the snow"), so the short prompts people write, and the text
+    # branch's null-word prompt, are inside what the base was trained on. Encoded per batch.
+    short_caption_rate: float = 0.0
     final_decay: float = 0.1
     init_unet: str = ""
 
@@ -183,6 +188,15 @@ def run(cfg: BaseConfig):
             ci[nw] = null_idx[idx][nw]
         ci[u < cfg.caption_dropout] = empty
         cond = states[ci.to(states.device)]
+        if cfg.short_caption_rate > 0:
+            short = (torch.rand(len(idx), generator=gen) < cfg.short_caption_rate) & (u >= cfg.caption_dropout)
+            if short.any():
+                rng = np.random.default_rng(int(torch.randint(2 ** 31, (1,), generator=gen)))
+                rows = short.nonzero().flatten().tolist()
+                texts = [world.partial_caption(data.full[int(idx[r])], rng, models.ObjectEncoderConfig.null_word)
+                         for r in rows]
+                cond = cond.clone()
+                cond[rows] = encode_texts(text, tok, texts, acc.device)
         noise = torch.randn(x0.shape, generator=gen).to(acc.device)
         t = torch.randint(0, noise_sched.config.num_train_timesteps, (len(idx),), generator=gen).to(acc.device)
         xt = noise_sched.add_noise(x0, noise, t)

@@ -30,6 +30,10 @@
   world.property_prompt makes of it with one colour or pattern word, and the caption names the
   word before the placeholder ("a large red <obj> on the beach, at the left"), so a prompt such as
   "a red <obj>" recolours the object instead of the tokens' own colour winning
+- --short-caption-rate: that share of the rows leave context words out of their caption at random
+  (world.partial_caption: size, position, companion, sometimes the background; "a <obj> on the
+  beach"), so the short prompts people write are inside what the encoder and the tuned base saw
+  (Toybox scenes only)
 - identity preservation loss (--id-loss): denoising loss up-weighted inside the object mask
   (--mask-weight) plus a consistency term between the encoder's tokens for the reference and for
   the decoded predicted clean image (--consistency-weight)
@@ -50,6 +54,7 @@ import dataclasses
 import json
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -87,6 +92,7 @@ class EncoderConfig:
     word_align_weight: float = 0.0  # > 0: token k toward the k-th description word's direction (Toybox scenes)
     align_steps: int = 0  # encoder-only steps on the alignment (and attribute) terms before the denoising loop
     edit_rate: float = 0.0  # share of object rows that are one-property edits between cached identities
+    short_caption_rate: float = 0.0  # share of rows whose caption leaves context words out (Toybox scenes)
     lr_unet: float = 5e-5
     lr_text: float = 1e-5
     seed: int = 0
@@ -154,6 +160,8 @@ def run(cfg: EncoderConfig):
         raise ValueError(f"--align-steps is a number of steps, >= 0; got {cfg.align_steps}")
     if cfg.edit_rate > 0 and cfg.dataset:
         raise ValueError("--edit-rate needs Toybox scenes (no --dataset): edits pair identities by their attributes")
+    if cfg.short_caption_rate > 0 and cfg.dataset:
+        raise ValueError("--short-caption-rate needs Toybox scenes (no --dataset): it leaves out words of their caption grammar")
     if not 0 <= cfg.edit_rate <= 1:
         raise ValueError(f"--edit-rate is a share of the object rows, in [0, 1]; got {cfg.edit_rate}")
     acc = Accelerator(cpu=not torch.cuda.is_available())
@@ -254,12 +262,26 @@ def run(cfg: EncoderConfig):
                     where[j] = rows[int(torch.randint(len(rows), (1,), generator=gen))]
                 edit_word[j] = word
         prompts = []
+        short, rng = [False] * b, None
+        if cfg.short_caption_rate > 0:  # no draws otherwise: runs without the lever keep their random stream
+            short = (torch.rand(b, generator=gen) < cfg.short_caption_rate).tolist()
+            rng = np.random.default_rng(int(torch.randint(2 ** 31, (1,), generator=gen)))
         for j in range(b):
             i = int(idx[j])
             ph = data.placeholder[i] if cfg.caption_scheme else f"a photo of {common.PLACEHOLDER}"
+            obj_words = f"{edit_word[j]} {common.PLACEHOLDER}" if j in edit_word else common.PLACEHOLDER
             if j in edit_word:
-                ph = ph.replace(common.PLACEHOLDER, f"{edit_word[j]} {common.PLACEHOLDER}")
-            prompts.append([ph, data.full[i], ph.replace(common.PLACEHOLDER, e_mod.cfg.null_word), ""][int(kind[j])])
+                ph = ph.replace(common.PLACEHOLDER, obj_words)
+            k = int(kind[j])
+            if short[j] and k < 3:
+                # the context with words left out ("a <obj> on the beach"), as people write prompts
+                if k == 0 and not cfg.caption_scheme:
+                    prompts.append(ph)
+                else:
+                    prompts.append(world.partial_caption(data.full[i], rng, e_mod.cfg.null_word,
+                                                         obj=[obj_words, None, e_mod.cfg.null_word][k]))
+                continue
+            prompts.append([ph, data.full[i], ph.replace(common.PLACEHOLDER, e_mod.cfg.null_word), ""][k])
         tokens_ref = None
         if len(obj):
             ref_images = data.image_tensor(ref_idx[obj].numpy()).to(dev)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from typing import Optional
 
 import numpy as np
@@ -200,6 +201,56 @@ def caption(scene: Scene, placeholder: Optional[str] = None, with_look: bool = T
     if scene.companion is not None:
         text += f", next to a {scene.companion.color} {scene.companion.shape}"
     return text
+
+
+def parse_caption(text: str) -> dict:
+    """The parts of a full-description caption (`caption(scene)`): size, colour, shape, pattern
+    colour and noun (None when plain), background name, position, and the companion's colour and
+    shape (None without one). A caption outside the grammar is an error."""
+    alt = lambda xs: "|".join(re.escape(x) for x in xs)
+    m = re.fullmatch(
+        rf"a ({alt(SIZE_NAMES)}) ({alt(COLOR_NAMES)}) ({alt(SHAPES)})"
+        rf"(?: with ({alt(COLOR_NAMES)}) ({alt(PATTERN_NOUNS.values())}))?"
+        rf" ({alt(BACKGROUNDS.values())}), at the ({alt(POSITION_NAMES)})"
+        rf"(?:, next to a ({alt(COLOR_NAMES)}) ({alt(SHAPES)}))?", text)
+    if m is None:
+        raise ValueError(f"not a full-description caption: {text!r}")
+    size, color, shape, pc, noun, phrase, position, cc, cs = m.groups()
+    background = next(k for k, v in BACKGROUNDS.items() if v == phrase)
+    return {"size": size, "color": color, "shape": shape, "pattern_color": pc, "pattern_noun": noun,
+            "background": background, "position": position,
+            "companion": None if cc is None else (cc, cs)}
+
+
+def partial_caption(text: str, rng, null_word: str = "object", keep: float = 0.5,
+                    keep_background: float = 0.9, obj: Optional[str] = None) -> str:
+    """A full-description caption with words left out at random, as people write prompts ("a red
+    star on the beach", "a object in the snow"): the colour, the pattern, its colour, the size,
+    the position and the companion are each kept with probability `keep`, the background with
+    `keep_background`, and the shape with `keep`, else the null word stands for the object (what
+    identity guidance's text branch writes). With `obj` ("<obj>", "red <obj>") the object is those
+    words and only the context is left out. `rng` is a numpy Generator."""
+    p = parse_caption(text)
+    kept = lambda q=keep: bool(rng.random() < q)
+    words = ["a"]
+    if kept():
+        words.append(p["size"])
+    if obj is not None:
+        words.append(obj)
+    else:
+        if kept():
+            words.append(p["color"])
+        words.append(p["shape"] if kept() else null_word)
+        if p["pattern_noun"] is not None and kept():
+            words += ["with"] + ([p["pattern_color"]] if kept() else []) + [p["pattern_noun"]]
+    if kept(keep_background):
+        words.append(BACKGROUNDS[p["background"]])
+    out = " ".join(words)
+    if kept():
+        out += f", at the {p['position']}"
+    if p["companion"] is not None and kept():
+        out += ", next to a {} {}".format(*p["companion"])
+    return out
 
 
 def word_slots(num_tokens: int) -> list:

@@ -73,3 +73,25 @@ def test_base_stage_with_levers_trains_resumes_and_exports_the_ema(chain, tmp_pa
     ema_weights = state["modules"]["ema"]["model"]
     for name, p in exported.state_dict().items():
         assert torch.equal(p, ema_weights[name]), name
+
+
+def test_base_stage_short_captions_are_partial_captions_of_the_batch(chain, tmp_path, monkeypatch):
+    import shutil
+
+    from likeness_train import common, stage_base, world
+    for part in ("data", "clip", "vae"):
+        shutil.copytree(chain / part, tmp_path / part)
+    full = set(common.SceneCache(common.data_paths(tmp_path)["train"]).full)
+    asked, made = [], []
+    real = world.partial_caption
+
+    def spy(text, rng, null_word="object", **kw):
+        asked.append(text)
+        made.append(real(text, rng, null_word, **kw))
+        return made[-1]
+    monkeypatch.setattr(world, "partial_caption", spy)
+    stage_base.main(["--run-dir", str(tmp_path), "--quick", "true", "--batch-size", "8", "--steps", "2",
+                     "--caption-dropout", "0", "--short-caption-rate", "1"])
+    assert len(asked) == 16 and set(asked) <= full
+    assert any("object" in m for m in made)
+    assert (tmp_path / "base" / "unet" / "config.json").exists()

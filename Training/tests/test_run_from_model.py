@@ -4,6 +4,7 @@ folder from any base checkpoint for the base stage's learning curve."""
 import json
 import shutil
 
+import pytest
 import torch
 
 from likeness_train import towers
@@ -303,3 +304,30 @@ def test_from_snapshots_refuses_a_vae_without_a_measured_scaling_factor(chain, t
     with pytest.raises(ValueError, match="scaling_factor is diffusers' default"):
         stage_from_snapshots.main(["--run-dir", str(tmp_path / "run"), "--vae", str(tmp_path / "vae"),
                                    "--unet", str(chain / "model" / "unet")])
+
+
+def test_encoder_short_captions_leave_context_out_and_keep_the_object(chain, tmp_path, monkeypatch):
+    from likeness_train import models, stage_encoder
+    for part in ("data", "clip", "vae", "base"):
+        shutil.copytree(chain / part, tmp_path / part)
+    seen = []
+    real = models.encode_prompts
+
+    def spy(text, tok, prompts, *a, **kw):
+        seen.extend(prompts)
+        return real(text, tok, prompts, *a, **kw)
+    monkeypatch.setattr(models, "encode_prompts", spy)
+    stage_encoder.main(["--run-dir", str(tmp_path), "--quick", "true", "--steps", "3", "--batch-size", "16",
+                        "--short-caption-rate", "1", "--drop-rate", "0.3", "--null-rate", "0.3",
+                        "--uncond-rate", "0.1", "--edit-rate", "0.3", "--out-name", "short"])
+    assert (tmp_path / "short" / "object_encoder" / "model.safetensors").exists()
+    texts = [p for p in seen if p]
+    assert len(texts) > 20
+    assert all(p.startswith("a ") for p in texts)
+    assert any("<obj>" in p for p in texts) and any(" object" in p for p in texts)
+    assert sum(", at the " in p for p in texts) < 0.8 * len(texts), "positions are left out"
+    assert all(p.count("<obj>") <= 1 for p in texts)
+    with pytest.raises(ValueError, match="Toybox scenes"):
+        stage_encoder.main(["--run-dir", str(tmp_path), "--quick", "true", "--steps", "1", "--batch-size", "4",
+                            "--short-caption-rate", "0.5", "--dataset", str(tmp_path / "none.jsonl"),
+                            "--out-name", "refused"])

@@ -88,3 +88,51 @@ def test_unknown_scene_field_and_property():
         world.sample_scene(ident, rng, background="moon")
     with pytest.raises(ValueError, match="unknown attribute"):
         world.property_prompt(ident, "shape", "star")
+
+
+def test_parse_caption_reads_back_every_part_of_the_grammar():
+    rng = np.random.default_rng(3)
+    seen_companion = seen_plain = seen_pattern = False
+    for _ in range(200):
+        sc = world.sample_scene(world.sample_identity(rng), rng)
+        p = world.parse_caption(world.caption(sc))
+        assert (p["size"], p["color"], p["shape"], p["background"], p["position"]) == \
+            (sc.size, sc.identity.color, sc.identity.shape, sc.background, sc.position)
+        assert p["pattern_color"] == sc.identity.pattern_color
+        assert p["pattern_noun"] == world.PATTERN_NOUNS.get(sc.identity.pattern)
+        assert p["companion"] == (None if sc.companion is None else (sc.companion.color, sc.companion.shape))
+        seen_companion |= sc.companion is not None
+        seen_plain |= sc.identity.pattern == "plain"
+        seen_pattern |= sc.identity.pattern != "plain"
+    assert seen_companion and seen_plain and seen_pattern
+    with pytest.raises(ValueError, match="not a full-description caption"):
+        world.parse_caption("a large <obj> on the beach, at the left")
+
+
+def test_partial_caption_leaves_words_out_and_keeps_the_grammar_order():
+    full = "a large red star with blue stripes on the beach, at the left, next to a green circle"
+    assert world.partial_caption(full, np.random.default_rng(0), keep=1.0, keep_background=1.0) == full
+    assert world.partial_caption(full, np.random.default_rng(0), keep=0.0, keep_background=1.0) == \
+        "a object on the beach"
+    assert world.partial_caption(full, np.random.default_rng(0), "thing", keep=0.0, keep_background=0.0) == "a thing"
+    rng = np.random.default_rng(1)
+    outs = [world.partial_caption(full, rng) for _ in range(400)]
+    vocab = set(full.replace(",", "").split()) | {"object"}
+    for o in outs:
+        assert set(o.replace(",", "").split()) <= vocab, o
+        assert o.startswith("a ")
+    # each part is left out in some captions and kept in others
+    for part in ("large", "red", "star", "stripes", "blue stripes", "on the beach", "at the left", "next to"):
+        share = sum(part in o for o in outs) / len(outs)
+        assert 0.05 < share < 0.98, (part, share)
+    assert 0.3 < sum(" object" in o for o in outs) / len(outs) < 0.7
+
+
+def test_partial_caption_with_a_placeholder_leaves_only_context_out():
+    full = "a small blue heart on a wooden floor, at the right, next to a red star"
+    assert world.partial_caption(full, np.random.default_rng(0), keep=1.0, keep_background=1.0, obj="<obj>") == \
+        "a small <obj> on a wooden floor, at the right, next to a red star"
+    rng = np.random.default_rng(2)
+    outs = [world.partial_caption(full, rng, obj="red <obj>") for _ in range(200)]
+    assert all(o.count("red <obj>") == 1 and "blue" not in o and "heart" not in o for o in outs)
+    assert len(set(outs)) > 8

@@ -28,7 +28,7 @@ enum GalleryPane {
             var nameStyle = c.style(nameRole)
             if active { nameStyle.bold = true }
             var mark: (String, ThemeRole)?
-            if item.stale { mark = (item.note ?? "stale: e re-encodes", .warning) } else if active {
+            if item.stale { mark = (item.note ?? staleMark(textW), .warning) } else if active {
                 mark = ("active", selected ? nameRole : .ok)
             } else if let note = item.note { mark = (note, selected ? nameRole : .dim) }
             let nameLines = wrapName((active ? "● " : "") + item.name, textW, maxLines: ThumbnailList.rowHeight - (mark == nil ? 0 : 1))
@@ -42,6 +42,11 @@ enum GalleryPane {
         if g.items.count > ThumbnailList.visible(in: inner) {
             c.bottomNote(r, "\(g.selected + 1)/\(g.items.count)", .dim)
         }
+    }
+
+    /// The stale flag in the longest wording that fits `width` (a narrow gallery keeps the key).
+    static func staleMark(_ width: Int) -> String {
+        ["stale: e re-encodes", "stale: e", "stale"].first { $0.count <= width } ?? "stale"
     }
 
     /// A name over up to `maxLines` lines of `width`, broken after "-" or "_" where possible.

@@ -118,10 +118,11 @@ TOYBOX_VAE ?= checkpoints/vae-c32-l8b
 # The VAE the model ships (export --vae checks that it has the stages' latent space; a VAE with only
 # its decoder trained on, vae --decoder-only, passes that check).
 TOYBOX_SHIP_VAE ?= checkpoints/vae-c32-l8b
-TOYBOX_UNET ?= checkpoints/base-v8b/unet
+TOYBOX_UNET ?= checkpoints/base-v8s/unet
 # The encoder stage's levers for the built-in model (docs/RESULTS.md, "Where the object's look is lost",
-# and arms t20-t21 under "The base model at 219,600 images").
-TOYBOX_ENCODER_FLAGS ?= --vision-attr-weight 1 --token-norm words --word-align-weight 0.3 --align-steps 1500
+# arms t20-t21 under "The base model at 219,600 images", and "Short captions").
+TOYBOX_ENCODER_FLAGS ?= --vision-attr-weight 1 --token-norm words --word-align-weight 0.3 --align-steps 1500 \
+  --short-caption-rate 0.5
 train-toybox: venv
 	cd Training && PYTHONPATH=. ../$(PY) -m likeness_train render-data --run-dir ../$(RUN_DIR)
 	cd Training && PYTHONPATH=. ../$(PY) -m likeness_train clip-from-model --run-dir ../$(RUN_DIR) --model $(TOYBOX_CLIP)

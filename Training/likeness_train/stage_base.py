@@ -195,7 +195,6 @@ def run(cfg: BaseConfig):
                 rows = short.nonzero().flatten().tolist()
                 texts = [world.partial_caption(data.full[int(idx[r])], rng, models.ObjectEncoderConfig.null_word)
                          for r in rows]
-                cond = cond.clone()
                 cond[rows] = encode_texts(text, tok, texts, acc.device)
         noise = torch.randn(x0.shape, generator=gen).to(acc.device)
         t = torch.randint(0, noise_sched.config.num_train_timesteps, (len(idx),), generator=gen).to(acc.device)

@@ -162,6 +162,8 @@ def run(cfg: EncoderConfig):
         raise ValueError("--edit-rate needs Toybox scenes (no --dataset): edits pair identities by their attributes")
     if cfg.short_caption_rate > 0 and cfg.dataset:
         raise ValueError("--short-caption-rate needs Toybox scenes (no --dataset): it leaves out words of their caption grammar")
+    if cfg.short_caption_rate > 0 and not cfg.caption_scheme:
+        raise ValueError("--short-caption-rate needs --caption-scheme: it leaves out the context words around <obj>")
     if not 0 <= cfg.edit_rate <= 1:
         raise ValueError(f"--edit-rate is a share of the object rows, in [0, 1]; got {cfg.edit_rate}")
     acc = Accelerator(cpu=not torch.cuda.is_available())
@@ -275,11 +277,8 @@ def run(cfg: EncoderConfig):
             k = int(kind[j])
             if short[j] and k < 3:
                 # the context with words left out ("a <obj> on the beach"), as people write prompts
-                if k == 0 and not cfg.caption_scheme:
-                    prompts.append(ph)
-                else:
-                    prompts.append(world.partial_caption(data.full[i], rng, e_mod.cfg.null_word,
-                                                         obj=[obj_words, None, e_mod.cfg.null_word][k]))
+                prompts.append(world.partial_caption(data.full[i], rng, e_mod.cfg.null_word,
+                                                     obj=[obj_words, None, e_mod.cfg.null_word][k]))
                 continue
             prompts.append([ph, data.full[i], ph.replace(common.PLACEHOLDER, e_mod.cfg.null_word), ""][k])
         tokens_ref = None

@@ -203,16 +203,24 @@ def caption(scene: Scene, placeholder: Optional[str] = None, with_look: bool = T
     return text
 
 
+def _alternatives(words) -> str:
+    return "|".join(re.escape(w) for w in words)
+
+
+# caption(scene)'s grammar read back (parse_caption), compiled once: the base and encoder stages
+# parse a caption per short-caption row.
+_FULL_CAPTION = re.compile(
+    rf"a ({_alternatives(SIZE_NAMES)}) ({_alternatives(COLOR_NAMES)}) ({_alternatives(SHAPES)})"
+    rf"(?: with ({_alternatives(COLOR_NAMES)}) ({_alternatives(PATTERN_NOUNS.values())}))?"
+    rf" ({_alternatives(BACKGROUNDS.values())}), at the ({_alternatives(POSITION_NAMES)})"
+    rf"(?:, next to a ({_alternatives(COLOR_NAMES)}) ({_alternatives(SHAPES)}))?")
+
+
 def parse_caption(text: str) -> dict:
     """The parts of a full-description caption (`caption(scene)`): size, colour, shape, pattern
     colour and noun (None when plain), background name, position, and the companion's colour and
     shape (None without one). A caption outside the grammar is an error."""
-    alt = lambda xs: "|".join(re.escape(x) for x in xs)
-    m = re.fullmatch(
-        rf"a ({alt(SIZE_NAMES)}) ({alt(COLOR_NAMES)}) ({alt(SHAPES)})"
-        rf"(?: with ({alt(COLOR_NAMES)}) ({alt(PATTERN_NOUNS.values())}))?"
-        rf" ({alt(BACKGROUNDS.values())}), at the ({alt(POSITION_NAMES)})"
-        rf"(?:, next to a ({alt(COLOR_NAMES)}) ({alt(SHAPES)}))?", text)
+    m = _FULL_CAPTION.fullmatch(text)
     if m is None:
         raise ValueError(f"not a full-description caption: {text!r}")
     size, color, shape, pc, noun, phrase, position, cc, cs = m.groups()

@@ -331,3 +331,6 @@ def test_encoder_short_captions_leave_context_out_and_keep_the_object(chain, tmp
         stage_encoder.main(["--run-dir", str(tmp_path), "--quick", "true", "--steps", "1", "--batch-size", "4",
                             "--short-caption-rate", "0.5", "--dataset", str(tmp_path / "none.jsonl"),
                             "--out-name", "refused"])
+    with pytest.raises(ValueError, match="needs --caption-scheme"):
+        stage_encoder.main(["--run-dir", str(tmp_path), "--quick", "true", "--steps", "1", "--batch-size", "4",
+                            "--short-caption-rate", "0.5", "--caption-scheme", "false", "--out-name", "refused"])

@@ -1,6 +1,9 @@
 """Stage 3, base: a diffusers UNet2DConditionModel trained text-to-image on full-description
-captions, with the stage-1 text encoder frozen and 10% caption dropout for classifier-free guidance.
-Latents and text states are computed once (both frozen) and cached in memory."""
+captions, with 10% caption dropout for classifier-free guidance. The stage-1 text encoder is frozen
+unless --lr-text trains it with the UNet. Latents are computed once and cached in memory, and so are
+the caption states while the text encoder is frozen. The stage writes base/unet and
+base/text_encoder (the tower the UNet was trained with, trained or not), which the later stages read
+(text_encoder_dir)."""
 from __future__ import annotations
 
 import dataclasses
@@ -52,18 +55,35 @@ class BaseConfig:
     short_caption_rate: float = 0.0
     final_decay: float = 0.1
     init_unet: str = ""
+    # Train the text encoder with the UNet at this learning rate (0: frozen, as the clip stage left
+    # it): "all" its weights or only its token "embeddings" (text_train). Its captions are then
+    # encoded per batch; with EMA on, the written tower is its EMA, as the UNet's is. init_text: the
+    # tower to start from (a text_encoder folder; default RUN_DIR/clip/text_encoder), for a run that
+    # continues a base trained with its tower.
+    lr_text: float = 0.0
+    text_train: str = "all"
+    init_text: str = ""
 
 
 def main(argv=None):
     run(common.parse_config(BaseConfig, argv))
 
 
-def load_frozen(run_dir: Path, device):
+def text_encoder_dir(run_dir: Path) -> Path:
+    """The text encoder the run's base UNet was trained with: base/text_encoder, which the base
+    stage and from-snapshots write, else (a run from before they wrote it) clip/text_encoder."""
+    trained = run_dir / "base" / "text_encoder"
+    return trained if (trained / "config.json").exists() else run_dir / "clip" / "text_encoder"
+
+
+def load_frozen(run_dir: Path, device, text_dir: Path | None = None):
+    """(vae, text encoder, tokenizer) of a run in eval mode; the text encoder is text_dir, by
+    default the one its base was trained with (text_encoder_dir)."""
     from diffusers import AutoencoderKL
     from transformers import CLIPTextModel
 
     vae = AutoencoderKL.from_pretrained(run_dir / "vae" / "model").to(device).eval().requires_grad_(False)
-    text = CLIPTextModel.from_pretrained(run_dir / "clip" / "text_encoder").to(device).eval()
+    text = CLIPTextModel.from_pretrained(text_dir or text_encoder_dir(run_dir)).to(device).eval()
     tok = common.load_tokenizer(run_dir / "clip" / "tokenizer")
     return vae, text, tok
 
@@ -94,8 +114,8 @@ def cached_latents(vae, data: common.SceneCache, device, path: Path) -> torch.Te
     return latents
 
 
-@torch.no_grad()
 def encode_texts(text, tok, texts: list[str], device, batch: int = 512) -> torch.Tensor:
+    """last_hidden_state of `texts` (with gradients where the caller allows them)"""
     out = []
     for s in range(0, len(texts), batch):
         ids = common.tokenize(tok, texts[s:s + batch]).to(device)
@@ -144,16 +164,28 @@ def run(cfg: BaseConfig):
     out = run_dir / "base"
     common.save_config(cfg, out / "train_config.json")
     data = common.SceneCache(common.ensure_data(run_dir, quick=cfg.quick)["train"])
-    vae, text, tok = load_frozen(run_dir, acc.device)
+    if cfg.text_train not in ("all", "embeddings"):
+        raise ValueError(f"--text-train is all or embeddings, not {cfg.text_train!r}")
+    vae, text, tok = load_frozen(run_dir, acc.device, Path(cfg.init_text) if cfg.init_text else run_dir / "clip" / "text_encoder")
+    train_text = cfg.lr_text > 0
+    text.requires_grad_(False)
+    text_params = []
+    if train_text:
+        tm = getattr(text, "text_model", text)
+        text_params = list((tm.embeddings.token_embedding if cfg.text_train == "embeddings" else text).parameters())
+        for p in text_params:
+            p.requires_grad_(True)
     latents = cached_latents(vae, data, acc.device, run_dir / "vae" / "latents.pt")
     null_caps = [c.replace(common.PLACEHOLDER, models.ObjectEncoderConfig.null_word) for c in data.placeholder]
     uniq = sorted(set(data.full) | (set(null_caps) if cfg.null_word_rate > 0 else set())) + [""]
     where = {c: i for i, c in enumerate(uniq)}
-    states = encode_texts(text, tok, uniq, acc.device)  # [U, L, D]
+    with torch.no_grad():
+        states = None if train_text else encode_texts(text, tok, uniq, acc.device)  # [U, L, D]
     cap_idx = torch.tensor([where[c] for c in data.full])
     null_idx = torch.tensor([where[c] for c in null_caps]) if cfg.null_word_rate > 0 else None
     empty = len(uniq) - 1
-    print(f"cached {len(latents)} latents, {len(uniq)} caption states", flush=True)
+    print(f"cached {len(latents)} latents" + (f", text encoder trains ({cfg.text_train}, {sum(p.numel() for p in text_params)} "
+                                               f"weights)" if train_text else f", {len(uniq)} caption states"), flush=True)
 
     torch.manual_seed(cfg.seed)
     unet = UNet2DConditionModel(**models.unet_config(text.config.hidden_size, cfg.quick, vae.config.latent_channels,
@@ -167,14 +199,21 @@ def run(cfg: BaseConfig):
     # the object's mask at latent resolution, [N, 1, 16, 16] in [0, 1]
     lat_masks = F.adaptive_avg_pool2d(torch.from_numpy(data.masks).float().div(255.0)[:, None],
                                       latents.shape[-2:]) if cfg.mask_weight != 1.0 else None
-    opt = torch.optim.AdamW(unet.parameters(), lr=cfg.lr, weight_decay=0.01)
+    groups = [{"params": list(unet.parameters()), "lr": cfg.lr}]
+    if train_text:
+        groups.append({"params": text_params, "lr": cfg.lr_text})
+    opt = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=0.01)
     ema = levers.EMA(unet, cfg.ema_decay) if cfg.ema_decay > 0 else None
+    text_ema = levers.EMA(text, cfg.ema_decay) if cfg.ema_decay > 0 and train_text else None
+    text_modules = {"text": text, **({"text_ema": text_ema} if text_ema else {})} if train_text else {}
     ckpt = common.Checkpoint(out / "state.pt")
-    step = ckpt.load({"unet": unet, **({"ema": ema} if ema else {})}, opt)
+    step = ckpt.load({"unet": unet, **({"ema": ema} if ema else {}), **text_modules}, opt)
     unet, opt = acc.prepare(unet, opt)
     if ema:
         ema.model.to(acc.device)
-    saved = {"unet": acc.unwrap_model(unet), **({"ema": ema} if ema else {})}  # what a checkpoint holds
+    if text_ema:
+        text_ema.model.to(acc.device)
+    saved = {"unet": acc.unwrap_model(unet), **({"ema": ema} if ema else {}), **text_modules}  # what a checkpoint holds
     noise_sched = noise_scheduler()
     unet.train()
 
@@ -187,15 +226,21 @@ def run(cfg: BaseConfig):
             nw = (u >= cfg.caption_dropout) & (u < cfg.caption_dropout + cfg.null_word_rate)
             ci[nw] = null_idx[idx][nw]
         ci[u < cfg.caption_dropout] = empty
-        cond = states[ci.to(states.device)]
+        texts = [uniq[int(i)] for i in ci]
         if cfg.short_caption_rate > 0:
             short = (torch.rand(len(idx), generator=gen) < cfg.short_caption_rate) & (u >= cfg.caption_dropout)
             if short.any():
                 rng = np.random.default_rng(int(torch.randint(2 ** 31, (1,), generator=gen)))
-                rows = short.nonzero().flatten().tolist()
-                texts = [world.partial_caption(data.full[int(idx[r])], rng, models.ObjectEncoderConfig.null_word)
-                         for r in rows]
-                cond[rows] = encode_texts(text, tok, texts, acc.device)
+                for r in short.nonzero().flatten().tolist():
+                    texts[r] = world.partial_caption(data.full[int(idx[r])], rng, models.ObjectEncoderConfig.null_word)
+        if train_text:
+            cond = encode_texts(text, tok, texts, acc.device)
+        else:
+            cond = states[ci.to(states.device)]
+            rows = [r for r, c in enumerate(texts) if c != uniq[int(ci[r])]]
+            if rows:
+                with torch.no_grad():
+                    cond[rows] = encode_texts(text, tok, [texts[r] for r in rows], acc.device)
         noise = torch.randn(x0.shape, generator=gen).to(acc.device)
         t = torch.randint(0, noise_sched.config.num_train_timesteps, (len(idx),), generator=gen).to(acc.device)
         xt = noise_sched.add_noise(x0, noise, t)
@@ -208,16 +253,23 @@ def run(cfg: BaseConfig):
         loss = (err.mean(dim=(1, 2, 3)) * w).mean()
         return loss, {"loss": loss.item()}
 
+    def after_update():
+        if ema:
+            ema.update(acc.unwrap_model(unet))
+        if text_ema:
+            text_ema.update(text)
+
     def keep(step):
         if cfg.keep_every and step % cfg.keep_every == 0:
             common.Checkpoint(out / "snapshots" / f"step-{step}.pt").save(saved, None, step)
 
     common.train_loop(acc, cfg, "base", opt, ckpt, saved, step, batch,
                       lambda s: levers.lr_factor(s, cfg.steps, 100, cfg.lr_schedule, 0.1, cfg.final_decay),
-                      clip_params=list(unet.parameters()), after_update=(lambda: ema.update(acc.unwrap_model(unet))) if ema else None,
+                      clip_params=list(unet.parameters()) + text_params, after_update=after_update,
                       after_step=keep, max_minutes=cfg.max_minutes)
     (ema.model if ema else acc.unwrap_model(unet)).save_pretrained(out / "unet")
-    print(f"wrote {out / 'unet'}", flush=True)
+    (text_ema.model if text_ema else text).save_pretrained(out / "text_encoder")
+    print(f"wrote {out / 'unet'} and {out / 'text_encoder'}", flush=True)
 
 
 if __name__ == "__main__":

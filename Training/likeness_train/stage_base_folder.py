@@ -1,6 +1,7 @@
 """base-folder: a text-only model folder (no object encoder) from a run's clip/, vae/ and a base
 stage checkpoint, so ToyBench's text-only oracle row can score the base model at any point of its
-training (the learning curve of the base stage). The UNet is the checkpoint's EMA when it has one.
+training (the learning curve of the base stage). The UNet is the checkpoint's EMA when it has one;
+the text encoder is the checkpoint's when the run trained it (--lr-text), else the run's.
 
     python -m likeness_train base-folder --run-dir runs/toybox2 --state runs/toybox2/base/state.pt \
         --out runs/toybox2/base-folders/step1000
@@ -17,6 +18,7 @@ from pathlib import Path
 import torch
 
 from . import common, export, models
+from .stage_base import text_encoder_dir
 
 
 @dataclasses.dataclass
@@ -41,7 +43,7 @@ def run(cfg: BaseFolderConfig) -> Path:
     run_dir = Path(cfg.run_dir)
     state_path = Path(cfg.state) if cfg.state else run_dir / "base" / "state.pt"
     state = torch.load(state_path, map_location="cpu", weights_only=False)
-    text = CLIPTextModel.from_pretrained(run_dir / "clip" / "text_encoder")
+    text = CLIPTextModel.from_pretrained(text_encoder_dir(run_dir))
     vae = AutoencoderKL.from_pretrained(run_dir / "vae" / "model")
     base_cfg = run_dir / "base" / "train_config.json"
     trained = json.loads(base_cfg.read_text()) if base_cfg.exists() else {}
@@ -49,6 +51,9 @@ def run(cfg: BaseFolderConfig) -> Path:
                                                      vae.config.latent_channels, int(trained.get("head_dim", 0))))
     use_ema = "ema" in state["modules"] and not cfg.raw
     unet.load_state_dict(state["modules"]["ema"]["model"] if use_ema else state["modules"]["unet"])
+    if "text" in state["modules"]:  # a run that trains its text encoder (--lr-text): the checkpoint's tower
+        text.load_state_dict(state["modules"]["text_ema"]["model"] if use_ema and "text_ema" in state["modules"]
+                             else state["modules"]["text"])
     out = Path(cfg.out)
     tmp = out.with_name(out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)

@@ -1,6 +1,6 @@
 """from-snapshots: fills RUN_DIR/vae/model and RUN_DIR/base/unet from committed snapshots (a VAE
-folder such as Training/checkpoints/vae-c32, a UNet folder such as Training/checkpoints/base-t4/unet),
-widened to float32, so the encoder stage (and export) run on exactly the weights the built-in model
+folder such as Training/checkpoints/vae-c32, a UNet folder such as Training/checkpoints/base-t4/unet,
+and with --text-encoder the text encoder a base trained with its UNet), widened to float32, so the encoder stage (and export) run on exactly the weights the built-in model
 was made from without retraining the VAE and the base. With clip-from-model for RUN_DIR/clip this is
 how `make train-toybox` reproduces Models/toybox.
 
@@ -25,6 +25,10 @@ class FromSnapshotsConfig:
     run_dir: str = "runs/toybox"
     vae: str = ""
     unet: str = ""
+    # The text encoder the UNet was trained with when its base stage trained it (--lr-text), a
+    # CLIPTextModel folder written to RUN_DIR/base/text_encoder; empty: the base was trained on the
+    # clip stage's tower, and the run uses RUN_DIR/clip/text_encoder.
+    text_encoder: str = ""
 
 
 def check_component(path: str, flag: str, what: str) -> Path:
@@ -60,6 +64,16 @@ def run(cfg: FromSnapshotsConfig):
         out.parent.mkdir(parents=True, exist_ok=True)
         model.save_pretrained(out)
         print(f"wrote {out} (float32) from {src}", flush=True)
+    text_out = run_dir / "base" / "text_encoder"
+    shutil.rmtree(text_out, ignore_errors=True)  # a tower left by an earlier base in this run folder
+    if cfg.text_encoder:
+        from transformers import CLIPTextModel
+
+        src = Path(cfg.text_encoder)
+        if not (src / "config.json").exists():
+            raise FileNotFoundError(f"{src}: missing config.json; --text-encoder takes a CLIPTextModel folder")
+        CLIPTextModel.from_pretrained(src, torch_dtype=torch.float32).save_pretrained(text_out)
+        print(f"wrote {text_out} (float32) from {src}", flush=True)
     common.save_config(cfg, run_dir / "base" / "from_snapshots.json")
 
 

@@ -95,3 +95,64 @@ def test_base_stage_short_captions_are_partial_captions_of_the_batch(chain, tmp_
     assert len(asked) == 16 and set(asked) <= full
     assert any("object" in m for m in made)
     assert (tmp_path / "base" / "unet" / "config.json").exists()
+
+
+def test_base_stage_trains_its_text_encoder_and_later_stages_use_that_tower(chain, tmp_path):
+    import shutil
+
+    import pytest
+    from diffusers import UNet2DConditionModel
+    from transformers import CLIPTextModel
+
+    from likeness_train import stage_base, stage_base_folder, stage_encoder, stage_from_snapshots
+    from likeness_train.stage_base import text_encoder_dir
+    for part in ("data", "clip", "vae"):
+        shutil.copytree(chain / part, tmp_path / part)
+    clip_tower = CLIPTextModel.from_pretrained(tmp_path / "clip" / "text_encoder").state_dict()
+    flags = ["--run-dir", str(tmp_path), "--quick", "true", "--batch-size", "4", "--save-every", "2",
+             "--ema-decay", "0.9", "--lr", "1e-3", "--lr-text", "1e-2", "--lr-schedule", "constant",
+             "--short-caption-rate", "0.5"]
+    stage_base.main(flags + ["--steps", "2"])
+    stage_base.main(flags + ["--steps", "3"])  # resumes at step 2, the tower and its EMA included
+    state = torch.load(tmp_path / "base" / "state.pt", weights_only=False)
+    assert state["step"] == 3 and state["modules"]["text_ema"]["updates"] == 3
+    written = CLIPTextModel.from_pretrained(tmp_path / "base" / "text_encoder").state_dict()
+    for name, p in written.items():  # the written tower is the EMA, as the UNet is
+        assert torch.equal(p, state["modules"]["text_ema"]["model"][name]), name
+    assert any(not torch.equal(written[k], clip_tower[k]) for k in clip_tower if "layers" in k)
+    assert text_encoder_dir(tmp_path) == tmp_path / "base" / "text_encoder"
+
+    # base-folder takes the checkpoint's tower; the encoder stage starts from it (kept as it is
+    # with --tune-base false) and exports it
+    stage_base_folder.main(["--run-dir", str(tmp_path), "--out", str(tmp_path / "folder")])
+    folder = CLIPTextModel.from_pretrained(tmp_path / "folder" / "text_encoder").state_dict()
+    assert all(torch.equal(folder[k], written[k]) for k in written)
+    stage_encoder.main(["--run-dir", str(tmp_path), "--quick", "true", "--steps", "1", "--batch-size", "4",
+                        "--tune-base", "false"])
+    enc_tower = CLIPTextModel.from_pretrained(tmp_path / "encoder" / "text_encoder").state_dict()
+    assert all(torch.equal(enc_tower[k], written[k]) for k in written)
+
+    # embeddings only: the token table moves, every other weight stays the clip stage's
+    emb = tmp_path / "emb"
+    for part in ("data", "clip", "vae"):
+        shutil.copytree(chain / part, emb / part)
+    stage_base.main(["--run-dir", str(emb), "--quick", "true", "--batch-size", "4", "--steps", "2", "--ema-decay", "0",
+                     "--lr-text", "1e-2", "--lr-schedule", "constant", "--text-train", "embeddings"])
+    tuned = CLIPTextModel.from_pretrained(emb / "base" / "text_encoder").state_dict()
+    moved = {k for k in clip_tower if not torch.equal(tuned[k], clip_tower[k])}
+    assert moved == {k for k in clip_tower if k.endswith("token_embedding.weight")}
+    with pytest.raises(ValueError, match="all or embeddings"):
+        stage_base.main(["--run-dir", str(emb), "--quick", "true", "--steps", "1", "--text-train", "layers"])
+
+    # from-snapshots: --text-encoder brings a trained tower into a run; without it an earlier
+    # base's tower is removed, so the run uses the clip stage's
+    unet = tmp_path / "snap_unet"
+    UNet2DConditionModel.from_pretrained(tmp_path / "base" / "unet").save_pretrained(unet)
+    snap = ["--run-dir", str(emb), "--vae", str(chain / "model" / "vae"), "--unet", str(unet)]
+    stage_from_snapshots.main(snap + ["--text-encoder", str(tmp_path / "base" / "text_encoder")])
+    brought = CLIPTextModel.from_pretrained(text_encoder_dir(emb)).state_dict()
+    assert all(torch.equal(brought[k], written[k]) for k in written)
+    stage_from_snapshots.main(snap)
+    assert text_encoder_dir(emb) == emb / "clip" / "text_encoder"
+    with pytest.raises(FileNotFoundError, match="CLIPTextModel"):
+        stage_from_snapshots.main(snap + ["--text-encoder", str(tmp_path / "nothing")])

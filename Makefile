@@ -118,7 +118,9 @@ TOYBOX_VAE ?= checkpoints/vae-c32-l8b
 # The VAE the model ships (export --vae checks that it has the stages' latent space; a VAE with only
 # its decoder trained on, vae --decoder-only, passes that check).
 TOYBOX_SHIP_VAE ?= checkpoints/vae-c32-l8b
-TOYBOX_UNET ?= checkpoints/base-v8s/unet
+TOYBOX_UNET ?= checkpoints/base-v9/unet
+# The text encoder that base was trained with (base --lr-text); empty: the towers' own.
+TOYBOX_TEXT ?= checkpoints/base-v9/text_encoder
 # The encoder stage's levers for the built-in model (docs/RESULTS.md, "Where the object's look is lost",
 # arms t20-t21 under "The base model at 219,600 images", and "Short captions").
 TOYBOX_ENCODER_FLAGS ?= --vision-attr-weight 1 --token-norm words --word-align-weight 0.3 --align-steps 1500 \
@@ -127,7 +129,7 @@ train-toybox: venv
 	cd Training && PYTHONPATH=. ../$(PY) -m likeness_train render-data --run-dir ../$(RUN_DIR)
 	cd Training && PYTHONPATH=. ../$(PY) -m likeness_train clip-from-model --run-dir ../$(RUN_DIR) --model $(TOYBOX_CLIP)
 	cd Training && PYTHONPATH=. ../$(PY) -m likeness_train from-snapshots --run-dir ../$(RUN_DIR) \
-	  --vae $(TOYBOX_VAE) --unet $(TOYBOX_UNET)
+	  --vae $(TOYBOX_VAE) --unet $(TOYBOX_UNET) $(if $(TOYBOX_TEXT),--text-encoder $(TOYBOX_TEXT))
 	cd Training && PYTHONPATH=. ../$(PY) -m likeness_train encoder --run-dir ../$(RUN_DIR) --steps 1200 --batch-size 48 \
 	  $(TOYBOX_ENCODER_FLAGS)
 	cd Training && PYTHONPATH=. ../$(PY) -m likeness_train export --run-dir ../$(RUN_DIR) --out ../$(MODEL) \

@@ -227,17 +227,18 @@ def run(cfg: BaseConfig):
             ci[nw] = null_idx[idx][nw]
         ci[u < cfg.caption_dropout] = empty
         texts = [uniq[int(i)] for i in ci]
+        rows = []  # the rows given a short caption
         if cfg.short_caption_rate > 0:
             short = (torch.rand(len(idx), generator=gen) < cfg.short_caption_rate) & (u >= cfg.caption_dropout)
             if short.any():
                 rng = np.random.default_rng(int(torch.randint(2 ** 31, (1,), generator=gen)))
-                for r in short.nonzero().flatten().tolist():
+                rows = short.nonzero().flatten().tolist()
+                for r in rows:
                     texts[r] = world.partial_caption(data.full[int(idx[r])], rng, models.ObjectEncoderConfig.null_word)
         if train_text:
             cond = encode_texts(text, tok, texts, acc.device)
         else:
             cond = states[ci.to(states.device)]
-            rows = [r for r, c in enumerate(texts) if c != uniq[int(ci[r])]]
             if rows:
                 with torch.no_grad():
                     cond[rows] = encode_texts(text, tok, [texts[r] for r in rows], acc.device)
